@@ -1,0 +1,162 @@
+//! Event time: milliseconds since the Unix epoch, UTC.
+//!
+//! One integer type keeps the engine's ordering, windows and snapshots exact and cheap; the
+//! conversions to and from RFC 3339 text live here so that every crate agrees on them.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A point in time, in milliseconds since 1970-01-01T00:00:00Z.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Ts(pub i64);
+
+/// Why a timestamp could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid timestamp `{text}`: expected RFC 3339, such as `2026-03-02T09:15:00Z`")]
+pub struct TsError {
+    pub text: String,
+}
+
+impl Ts {
+    pub const MIN: Ts = Ts(i64::MIN);
+    pub const MAX: Ts = Ts(i64::MAX);
+
+    pub const fn from_millis(millis: i64) -> Ts {
+        Ts(millis)
+    }
+
+    pub const fn millis(self) -> i64 {
+        self.0
+    }
+
+    pub const fn from_secs(secs: i64) -> Ts {
+        Ts(secs.saturating_mul(1000))
+    }
+
+    /// Parses RFC 3339 (`2026-03-02T09:15:00Z`, `2026-03-02T10:15:00.250+01:00`).
+    pub fn parse(text: &str) -> Result<Ts, TsError> {
+        let error = || TsError { text: text.chars().take(64).collect() };
+        let timestamp: jiff::Timestamp = text.trim().parse().map_err(|_| error())?;
+        Ok(Ts(timestamp.as_millisecond()))
+    }
+
+    /// The saturating sum, so that deadlines near the ends of time never wrap.
+    pub const fn plus_millis(self, millis: i64) -> Ts {
+        Ts(self.0.saturating_add(millis))
+    }
+
+    pub const fn minus_millis(self, millis: i64) -> Ts {
+        Ts(self.0.saturating_sub(millis))
+    }
+
+    pub fn to_timestamp(self) -> Option<jiff::Timestamp> {
+        jiff::Timestamp::from_millisecond(self.0).ok()
+    }
+}
+
+impl fmt::Display for Ts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_timestamp() {
+            // Millisecond precision, always `Z`: one canonical text per instant.
+            Some(timestamp) => write!(f, "{timestamp:.3}"),
+            None => write!(f, "{}ms", self.0),
+        }
+    }
+}
+
+impl fmt::Debug for Ts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::str::FromStr for Ts {
+    type Err = TsError;
+    fn from_str(text: &str) -> Result<Ts, TsError> {
+        Ts::parse(text)
+    }
+}
+
+impl Serialize for Ts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ts {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Ts, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Ts;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an RFC 3339 timestamp or milliseconds since the epoch")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Ts, E> {
+                Ts::parse(text).map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, millis: i64) -> Result<Ts, E> {
+                Ok(Ts(millis))
+            }
+            fn visit_u64<E: serde::de::Error>(self, millis: u64) -> Result<Ts, E> {
+                i64::try_from(millis).map(Ts).map_err(|_| E::custom("timestamp out of range"))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// A length of time in milliseconds, written in rules and configuration as `30s`, `5m`, `2h`, `1d`.
+pub fn parse_duration_millis(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().ok()?;
+    let scale = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    number.checked_mul(scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_rfc3339() {
+        let ts = Ts::parse("2026-03-02T10:15:00.250+01:00");
+        assert_eq!(ts.map(|t| t.to_string()), Ok("2026-03-02T09:15:00.250Z".to_string()));
+    }
+
+    #[test]
+    fn rejects_garbage_with_the_text_named() {
+        let error = Ts::parse("yesterday").err().map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some("invalid timestamp `yesterday`: expected RFC 3339, such as `2026-03-02T09:15:00Z`")
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_millis("30s"), Some(30_000));
+        assert_eq!(parse_duration_millis("5m"), Some(300_000));
+        assert_eq!(parse_duration_millis("1d"), Some(86_400_000));
+        assert_eq!(parse_duration_millis("5"), None);
+        assert_eq!(parse_duration_millis("m"), None);
+        assert_eq!(parse_duration_millis("99999999999999999d"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn display_round_trips(millis in -62_000_000_000_000i64..250_000_000_000_000i64) {
+            let ts = Ts(millis);
+            proptest::prop_assert_eq!(Ts::parse(&ts.to_string()), Ok(ts));
+        }
+    }
+}
