@@ -2,6 +2,12 @@
 //!
 //! Pure data and conversions; no I/O and no wall clock (Architecture Invariant).
 
+pub mod event;
+pub mod finding;
 pub mod time;
 
+pub use event::{
+    Activity, Destination, Event, EventClass, EventError, Medium, Outcome, Source, Subject,
+};
+pub use finding::{Finding, FindingParts, Severity};
 pub use time::{Ts, TsError, parse_duration_millis};

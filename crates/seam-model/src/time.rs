@@ -36,7 +36,9 @@ impl Ts {
 
     /// Parses RFC 3339 (`2026-03-02T09:15:00Z`, `2026-03-02T10:15:00.250+01:00`).
     pub fn parse(text: &str) -> Result<Ts, TsError> {
-        let error = || TsError { text: text.chars().take(64).collect() };
+        let error = || TsError {
+            text: text.chars().take(64).collect(),
+        };
         let timestamp: jiff::Timestamp = text.trim().parse().map_err(|_| error())?;
         Ok(Ts(timestamp.as_millisecond()))
     }
@@ -99,7 +101,9 @@ impl<'de> Deserialize<'de> for Ts {
                 Ok(Ts(millis))
             }
             fn visit_u64<E: serde::de::Error>(self, millis: u64) -> Result<Ts, E> {
-                i64::try_from(millis).map(Ts).map_err(|_| E::custom("timestamp out of range"))
+                i64::try_from(millis)
+                    .map(Ts)
+                    .map_err(|_| E::custom("timestamp out of range"))
             }
         }
         deserializer.deserialize_any(Visitor)
@@ -130,7 +134,10 @@ mod tests {
     #[test]
     fn parses_and_prints_rfc3339() {
         let ts = Ts::parse("2026-03-02T10:15:00.250+01:00");
-        assert_eq!(ts.map(|t| t.to_string()), Ok("2026-03-02T09:15:00.250Z".to_string()));
+        assert_eq!(
+            ts.map(|t| t.to_string()),
+            Ok("2026-03-02T09:15:00.250Z".to_string())
+        );
     }
 
     #[test]
@@ -138,7 +145,9 @@ mod tests {
         let error = Ts::parse("yesterday").err().map(|e| e.to_string());
         assert_eq!(
             error.as_deref(),
-            Some("invalid timestamp `yesterday`: expected RFC 3339, such as `2026-03-02T09:15:00Z`")
+            Some(
+                "invalid timestamp `yesterday`: expected RFC 3339, such as `2026-03-02T09:15:00Z`"
+            )
         );
     }
 
