@@ -1,1 +1,20 @@
-//! seam-engine
+//! Seam's correlation engine: identity at event time, presence, enrichment, ordering by event
+//! time with watermarks, the rules, and findings.
+//!
+//! Architecture Invariant: pure and deterministic. No I/O (callers read files and hand in
+//! text), no wall clock (time is event time; timers fire on the watermark), no threads. The
+//! same input gives byte-identical findings whatever the batch sizes and, within the allowed
+//! lateness, the arrival order.
+
+pub mod context;
+pub mod engine;
+pub mod identity;
+pub mod presence;
+pub mod rules;
+pub mod schema;
+pub mod state;
+pub mod testing;
+
+pub use engine::{Engine, EngineConfig, EngineSnapshot, Output, Processed, SnapshotError, make_finding};
+pub use rules::CompiledRules;
+pub use testing::{TestOutcome, run_rule_tests, test_event};

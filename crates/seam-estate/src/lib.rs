@@ -1,1 +1,29 @@
-//! seam-estate
+//! The estate ("twin") and the directory: sites, zones, doors, networks and assets, and the
+//! people with their time-bounded identifiers, loaded from TOML files and served through pure,
+//! fast lookups.
+//!
+//! No I/O except [`Estate::load_dir`], no wall clock: every question takes its time as an
+//! argument (Architecture Invariant).
+
+mod check;
+mod clock;
+mod error;
+mod estate;
+mod identity;
+mod load;
+mod model;
+mod net;
+mod raw;
+mod write;
+
+pub use clock::{ClockTime, DAY_NAMES, DailyHours, Weekdays, Window};
+pub use error::{EntityKind, EstateError, Location, Position, Problem};
+pub use estate::{Estate, distance_km};
+pub use identity::{Identifier, IdentifierKind, normalize_identifier};
+pub use load::EstateFile;
+pub use model::{
+    Ap, ApIdx, Asset, AssetIdx, AssetKind, Door, DoorIdx, Level, Network, NetworkIdx, NetworkKind,
+    Person, PersonIdx, PersonKind, PersonStatus, PortIdx, Resource, ResourceIdx, ResourceKind,
+    Site, SiteIdx, SiteStatus, StatusChange, StatusKind, SwitchPort, Zone, ZoneIdx, ZoneKind,
+};
+pub use net::{Cidr, CidrError, parse_mac};

@@ -1,1 +1,257 @@
-fn main() {}
+//! `seam`: the command line of Seam.
+
+mod bench;
+mod demo;
+mod embedded;
+mod error;
+mod input;
+mod load;
+mod pipeline;
+
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::CliError;
+
+/// Seam correlates physical-security and cybersecurity events per person, in event time.
+#[derive(Debug, Parser)]
+#[command(name = "seam", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Replay a scripted day at the example estate through every default rule.
+    Demo {
+        /// Only process and report; do not start the dashboard (there is none yet, so this is
+        /// what `seam demo` does either way).
+        #[arg(long)]
+        no_serve: bool,
+        /// Where the demo's store goes; emptied first if it holds an earlier demo.
+        #[arg(long, default_value = "seam-data/demo")]
+        data_dir: PathBuf,
+        /// Also write the findings here as NDJSON.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Process normalized NDJSON files in batch; findings as NDJSON.
+    Replay {
+        #[arg(long)]
+        estate: PathBuf,
+        /// A folder of rules (default: the built-in default pack).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Write findings here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Store events, findings and snapshots here, and resume from its last snapshot.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// How late an event may arrive and still be ordered, in seconds.
+        #[arg(long, default_value_t = 120)]
+        lateness: i64,
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
+    /// Validate an estate and rules; exit 2 with file:line and the reason when they are not valid.
+    Check {
+        #[arg(long)]
+        estate: PathBuf,
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+    /// Rule commands.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Run every rule's own test cases through the engine.
+    Test {
+        /// A folder of rules (default: the built-in default pack).
+        dir: Option<PathBuf>,
+        /// The estate the test events refer to (default: the built-in example estate).
+        #[arg(long)]
+        estate: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// The engine alone, on pre-normalized events, with the full default rule pack.
+    Engine {
+        #[arg(long, default_value_t = 100_000)]
+        people: usize,
+        /// Events to process (default: 20 per person, at most 5,000,000).
+        #[arg(long)]
+        events: Option<usize>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// `seam replay` end to end: NDJSON parsing, engine, findings.
+    Replay {
+        #[arg(long, default_value_t = 10_000)]
+        people: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
+        }
+    }
+}
+
+fn run(command: Command) -> Result<ExitCode, CliError> {
+    match command {
+        Command::Demo { no_serve: _, data_dir, out } => demo::run(&data_dir, out.as_deref()),
+        Command::Replay { estate, rules, out, data_dir, lateness, inputs } => {
+            replay(&estate, rules.as_deref(), out.as_deref(), data_dir, lateness, &inputs)
+        }
+        Command::Check { estate, rules } => check(&estate, rules.as_deref()),
+        Command::Rules { command: RulesCommand::Test { dir, estate } } => rules_test(dir.as_deref(), estate.as_deref()),
+        Command::Bench { command: BenchCommand::Engine { people, events, json } } => {
+            let events = events.unwrap_or_else(|| people.saturating_mul(20).min(5_000_000));
+            bench::engine(people, events, json)
+        }
+        Command::Bench { command: BenchCommand::Replay { people, events, json } } => bench::replay(people, events, json),
+    }
+}
+
+fn replay(
+    estate: &std::path::Path,
+    rules: Option<&std::path::Path>,
+    out: Option<&std::path::Path>,
+    data_dir: Option<PathBuf>,
+    lateness_secs: i64,
+    inputs: &[PathBuf],
+) -> Result<ExitCode, CliError> {
+    let estate = load::estate(Some(estate))?;
+    let rules = load::rules(rules)?;
+    let mut readers = Vec::with_capacity(inputs.len());
+    for path in inputs {
+        let file = std::fs::File::open(path).map_err(|e| CliError::Io { path: path.display().to_string(), source: e })?;
+        readers.push(pipeline::Input {
+            name: path.display().to_string(),
+            reader: Box::new(std::io::BufReader::with_capacity(1 << 16, file)),
+        });
+    }
+    let stdout_is_terminal = std::io::stdout().is_terminal();
+    let writer: Box<dyn Write> = match out {
+        Some(path) => Box::new(
+            std::fs::File::create(path).map_err(|e| CliError::Io { path: path.display().to_string(), source: e })?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut writer = BufWriter::with_capacity(1 << 16, writer);
+    let config = seam_engine::EngineConfig {
+        allowed_lateness_ms: lateness_secs.saturating_mul(1000).max(0),
+        ..seam_engine::EngineConfig::default()
+    };
+    let options = pipeline::Options { estate, rules, data_dir, progress: stdout_is_terminal && out.is_some(), config };
+    let summary = pipeline::run(readers, &options, &mut |finding| {
+        serde_json::to_writer(&mut writer, finding).map_err(|e| CliError::Output(e.into()))?;
+        writer.write_all(b"\n").map_err(CliError::Output)
+    })?;
+    writer.flush().map_err(CliError::Output)?;
+    let rate = summary.events as f64 / summary.elapsed.as_secs_f64().max(1e-9);
+    eprintln!(
+        "{} events ({} late, {} unresolved, {} duplicates, {} skipped as already processed), {} rejected, {} findings in {:.2}s ({:.0} events/s)",
+        summary.events,
+        summary.late,
+        summary.unresolved,
+        summary.duplicates,
+        summary.skipped_lines,
+        summary.dead_letters,
+        summary.findings,
+        summary.elapsed.as_secs_f64(),
+        rate
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(estate: &std::path::Path, rules: Option<&std::path::Path>) -> Result<ExitCode, CliError> {
+    let estate = load::estate(Some(estate))?;
+    let rules = load::rules(rules)?;
+    let untested: Vec<&str> = rules
+        .set
+        .rules()
+        .iter()
+        .enumerate()
+        .filter(|(index, rule)| rule.generates_findings && !rules.set.tests().iter().any(|t| t.rule == *index))
+        .map(|(_, rule)| rule.id.as_str())
+        .collect();
+    println!(
+        "ok: {} sites, {} zones, {} doors, {} people; {} rules",
+        estate.sites().len(),
+        estate.zones().len(),
+        estate.doors().len(),
+        estate.people().len(),
+        rules.set.rules().len()
+    );
+    if !untested.is_empty() {
+        println!("warning: rules without test cases: {}", untested.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rules_test(dir: Option<&std::path::Path>, estate: Option<&std::path::Path>) -> Result<ExitCode, CliError> {
+    let estate = load::estate(estate)?;
+    let rules = load::rules(dir)?;
+    let outcomes = seam_engine::run_rule_tests(&estate, &rules);
+    let mut failed = 0usize;
+    for outcome in &outcomes {
+        if outcome.passed() {
+            println!("ok     {}: {}", outcome.rule_id, outcome.name);
+        } else {
+            failed += 1;
+            match &outcome.error {
+                Some(error) => println!("FAILED {}: {} ({}): {error}", outcome.rule_id, outcome.name, outcome.location),
+                None => println!(
+                    "FAILED {}: {} ({}): expected {} findings, found {}",
+                    outcome.rule_id, outcome.name, outcome.location, outcome.expected, outcome.found
+                ),
+            }
+        }
+    }
+    let missing: Vec<&str> = rules
+        .set
+        .rules()
+        .iter()
+        .enumerate()
+        .filter(|(index, rule)| {
+            let tests: Vec<_> = outcomes.iter().zip(rules.set.tests()).filter(|(_, t)| t.rule == *index).collect();
+            rule.generates_findings
+                && !(tests.iter().any(|(o, _)| o.expected > 0) && tests.iter().any(|(o, _)| o.expected == 0))
+        })
+        .map(|(_, rule)| rule.id.as_str())
+        .collect();
+    for rule in &missing {
+        println!("FAILED {rule}: needs at least one positive and one negative test case");
+    }
+    let passed = outcomes.len() - failed;
+    println!("{passed} passed, {} failed", failed + missing.len());
+    Ok(if failed + missing.len() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

@@ -1,0 +1,446 @@
+//! An event as the rules see it: its own fields plus what Seam knows around it.
+//!
+//! The context is built once per event from the estate and the engine state *before* the event
+//! updates them, so a rule asks "where was she when this sign-in happened?", not "where does
+//! this sign-in say she is?". Indices are resolved eagerly (a few hash lookups); the rest is
+//! computed only when a rule reads the field.
+
+use std::net::IpAddr;
+
+use seam_estate::{AssetIdx, DoorIdx, Estate, NetworkIdx, PersonIdx, ResourceIdx, SiteIdx, ZoneIdx, distance_km};
+use seam_model::{Activity, Event, EventClass, Ts};
+use seam_rules::{FieldRef, Record, Value};
+
+use crate::presence::PresenceView;
+use crate::schema::{EngineSchema, Field, Resolved};
+use crate::state::{PersonState, WorldState};
+
+/// How far outside a working schedule an event still counts as in it.
+const SCHEDULE_GRACE_MS: i64 = 3_600_000;
+
+/// Travel below this distance is noise of IP geolocation, not travel.
+const MIN_TRAVEL_KM: f64 = 50.0;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Travel {
+    pub km: f64,
+    pub kmh: f64,
+    pub from: String,
+}
+
+/// The places the event touches, resolved against the estate.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Places {
+    pub site: Option<SiteIdx>,
+    pub zone: Option<ZoneIdx>,
+    pub door: Option<DoorIdx>,
+    pub asset: Option<AssetIdx>,
+    pub resource: Option<ResourceIdx>,
+    pub src_network: Option<NetworkIdx>,
+    /// The site whose public egress the source address is.
+    pub src_egress_site: Option<SiteIdx>,
+    pub network: Option<NetworkIdx>,
+}
+
+impl Places {
+    pub fn of(estate: &Estate, event: &Event) -> Places {
+        let door = event
+            .door
+            .as_deref()
+            .and_then(|id| estate.door_idx(id))
+            .or_else(|| event.reader.as_deref().and_then(|reader| estate.door_by_reader(reader)));
+        let asset = event
+            .asset
+            .as_deref()
+            .and_then(|id| estate.asset_idx(id).or_else(|| estate.asset_by_hostname(id)))
+            .or_else(|| event.subject.device.as_deref().and_then(|d| estate.asset_idx(d).or_else(|| estate.asset_by_hostname(d))))
+            .or_else(|| event.dst.host.as_deref().and_then(|host| estate.asset_by_hostname(host)))
+            .or_else(|| event.dst.ip.and_then(|ip| estate.asset_by_ip(ip)))
+            .or_else(|| event.subject.ip.and_then(|ip| estate.asset_by_ip(ip)));
+        let port = event.switch_port.as_deref().and_then(|id| estate.switch_port_idx(id));
+        let ap = event.ap.as_deref().and_then(|id| estate.ap_idx(id));
+        let zone = event
+            .zone
+            .as_deref()
+            .and_then(|id| estate.zone_idx(id))
+            .or_else(|| door.and_then(|d| estate.door(d).to))
+            .or_else(|| ap.map(|a| estate.ap(a).zone))
+            .or_else(|| port.map(|p| estate.switch_port(p).zone))
+            .or_else(|| asset.map(|a| estate.asset(a).zone));
+        let src_network = event.src.ip.and_then(|ip| estate.network_for_ip(ip));
+        let src_egress_site = event.src.ip.and_then(|ip| estate.site_for_egress(ip));
+        let network = port
+            .map(|p| estate.switch_port(p).network)
+            .or_else(|| event.subject.ip.and_then(|ip| estate.network_for_ip(ip)));
+        let site = event
+            .site
+            .as_deref()
+            .and_then(|id| estate.site_idx(id))
+            .or_else(|| zone.map(|z| estate.zone(z).site))
+            .or_else(|| door.map(|d| estate.door(d).site));
+        let resource = event.resource.as_deref().or(event.app.as_deref()).and_then(|id| estate.resource_idx(id));
+        Places { site, zone, door, asset, resource, src_network, src_egress_site, network }
+    }
+
+    /// The site a sign-in's source address belongs to (a site network or a site's egress).
+    pub fn source_site(&self, estate: &Estate) -> Option<SiteIdx> {
+        self.src_network.and_then(|n| estate.network(n).site).or(self.src_egress_site)
+    }
+}
+
+/// One event with its enrichment, readable by the rules.
+#[derive(Debug)]
+pub struct EventContext<'a> {
+    pub estate: &'a Estate,
+    pub schema: &'a EngineSchema,
+    pub world: &'a WorldState,
+    /// Per zone, the assets in it or watching it (cameras, controllers).
+    pub watchers: &'a [Vec<AssetIdx>],
+    pub event: &'a Event,
+    pub person: Option<PersonIdx>,
+    pub places: Places,
+    pub presence: Option<PresenceView>,
+    pub travel: Option<Travel>,
+    pub apb_violation: Option<&'static str>,
+}
+
+impl<'a> EventContext<'a> {
+    pub fn new(
+        estate: &'a Estate,
+        schema: &'a EngineSchema,
+        world: &'a WorldState,
+        watchers: &'a [Vec<AssetIdx>],
+        event: &'a Event,
+        person: Option<PersonIdx>,
+        places: Places,
+    ) -> EventContext<'a> {
+        let state = person.and_then(|p| world.people.get(p.index()));
+        let presence = state.and_then(|s| s.presence.view(event.time));
+        let travel = state.and_then(|s| travel(estate, event, &places, s));
+        let apb_violation = state.and_then(|s| apb_violation(estate, event, &places, s, presence));
+        EventContext { estate, schema, world, watchers, event, person, places, presence, travel, apb_violation }
+    }
+
+    fn person_state(&self) -> Option<&'a PersonState> {
+        self.person.and_then(|p| self.world.people.get(p.index()))
+    }
+
+    /// A field by name, as text: for explanations.
+    pub fn text_of(&self, name: &str) -> Option<String> {
+        let value = match Field::from_name(name) {
+            Some(field) => self.known(field),
+            None => raw_lookup(self.event.raw.as_ref()?, &name.split('.').map(str::to_string).collect::<Vec<_>>()),
+        }?;
+        Some(value_text(&value))
+    }
+
+    fn zone_present(&self, zone: ZoneIdx) -> i64 {
+        let Some(state) = self.world.zones.get(zone.index()) else { return 0 };
+        let now = self.event.time;
+        let count = state
+            .placed
+            .iter()
+            .filter(|p| {
+                self.world
+                    .people
+                    .get(p.index())
+                    .and_then(|s| s.presence.view(now))
+                    .is_some_and(|view| view.zone == Some(zone))
+            })
+            .count();
+        i64::try_from(count).unwrap_or(i64::MAX)
+    }
+
+    fn degraded_device(&self, zone: ZoneIdx) -> Option<&'a str> {
+        let now = self.event.time;
+        self.watchers.get(zone.index())?.iter().find_map(|asset| {
+            let state = self.world.assets.get(asset.index())?;
+            state.degraded_at(now).then(|| self.estate.asset(*asset).id.as_str())
+        })
+    }
+
+    fn device_compliant(&self) -> Option<bool> {
+        if let Some(compliant) = self.event.compliant {
+            return Some(compliant);
+        }
+        let subject = &self.event.subject;
+        let keys = [
+            subject.mac.as_deref().map(|m| seam_estate::normalize_identifier(seam_estate::IdentifierKind::Mac, m)),
+            subject.device.as_deref().map(std::borrow::Cow::Borrowed),
+        ];
+        keys.into_iter().flatten().find_map(|key| self.world.posture.get(key.as_ref()).copied())
+    }
+
+    fn device_known(&self) -> bool {
+        let subject = &self.event.subject;
+        let at = self.event.time;
+        let estate = self.estate;
+        subject.mac.as_deref().is_some_and(|mac| {
+            estate.asset_by_mac(mac).is_some() || estate.resolve(seam_estate::IdentifierKind::Mac, mac, at).is_some()
+        }) || subject.device.as_deref().is_some_and(|device| {
+            estate.asset_by_hostname(device).is_some()
+                || estate.resolve(seam_estate::IdentifierKind::Device, device, at).is_some()
+        }) || self.person.is_some()
+    }
+
+    fn known(&self, field: Field) -> Option<Value<'a>> {
+        let event = self.event;
+        let estate = self.estate;
+        let places = &self.places;
+        let at = event.time;
+        let person = self.person.map(|p| (p, estate.person(p)));
+        let text = |s: &'a Option<String>| s.as_deref().map(Value::Str);
+        let ip = |ip: Option<IpAddr>| ip.map(Value::Ip);
+        let boolean = |b: bool| Some(Value::Bool(b));
+        let zone = places.zone.map(|z| estate.zone(z));
+        let site = places.site.map(|s| estate.site(s));
+        let asset = places.asset.map(|a| estate.asset(a));
+        let resource = places.resource.map(|r| estate.resource(r));
+        let door = places.door.map(|d| estate.door(d));
+        let zone_id = |z: Option<ZoneIdx>| z.map(|z| Value::Str(estate.zone(z).id.as_str()));
+        let site_id = |s: Option<SiteIdx>| s.map(|s| Value::Str(estate.site(s).id.as_str()));
+        match field {
+            Field::Uid => Some(Value::Str(&event.uid)),
+            Field::Source => Some(Value::Str(&event.source)),
+            Field::Class => Some(Value::Str(event.class.as_str())),
+            Field::Activity => Some(Value::Str(event.activity.as_str())),
+            Field::Outcome => Some(Value::Str(event.outcome.as_str())),
+            Field::Reason => text(&event.reason),
+            Field::SubjectBadge => text(&event.subject.badge),
+            Field::SubjectUser => text(&event.subject.user),
+            Field::SubjectIdpId => text(&event.subject.idp_id),
+            Field::SubjectDevice => text(&event.subject.device),
+            Field::SubjectMac => text(&event.subject.mac),
+            Field::SubjectIp => ip(event.subject.ip),
+            Field::SrcIp => ip(event.src.ip),
+            Field::SrcCountry => text(&event.src.country),
+            Field::SrcCity => text(&event.src.city),
+            Field::SrcLat => event.src.lat.map(Value::Float),
+            Field::SrcLon => event.src.lon.map(Value::Float),
+            Field::DstIp => ip(event.dst.ip),
+            Field::DstPort => event.dst.port.map(|p| Value::Int(i64::from(p))),
+            Field::DstHost => text(&event.dst.host),
+            Field::EventSite => text(&event.site),
+            Field::EventZone => text(&event.zone),
+            Field::EventDoor => text(&event.door),
+            Field::Reader => text(&event.reader),
+            Field::Ap => text(&event.ap),
+            Field::SwitchPort => text(&event.switch_port),
+            Field::EventAsset => text(&event.asset),
+            Field::EventResource => text(&event.resource),
+            Field::App => text(&event.app),
+            Field::Medium => event.medium.map(|m| Value::Str(m.as_str())),
+            Field::Count => event.count.map(Value::Int),
+            Field::BytesOut => event.bytes_out.map(|b| Value::Int(i64::try_from(b).unwrap_or(i64::MAX))),
+            Field::Privileged => boolean(event.privileged),
+            Field::Mfa => event.mfa.map(Value::Bool),
+            Field::Compliant => event.compliant.map(Value::Bool),
+            Field::PersonUid => person.map(|(_, p)| Value::Str(p.id.as_str())),
+            Field::PersonName => person.map(|(_, p)| Value::Str(p.name.as_str())),
+            Field::PersonKind => person.map(|(_, p)| Value::Str(p.kind.as_str())),
+            Field::PersonStatus => person.map(|(idx, _)| Value::Str(estate.status_at(idx, at).as_str())),
+            Field::PersonRoles => person.map(|(_, p)| Value::List(p.roles.iter().map(|r| Value::Str(r.as_str())).collect())),
+            Field::PersonPrivileged => person.map(|(_, p)| Value::Bool(p.privileged)),
+            Field::PersonHomeSite => person.and_then(|(_, p)| site_id(p.home_site)),
+            Field::PersonInWindow => person.and_then(|(idx, _)| estate.in_window(idx, at)).map(Value::Bool),
+            Field::PersonAfterWindow => person.and_then(|(_, p)| p.window).map(|window| Value::Bool(at >= window.end)),
+            Field::PersonInSchedule => {
+                // Schedules are approximate: an hour either side is still "in schedule".
+                let (idx, _) = person?;
+                let in_schedule = |t: Ts| estate.in_schedule(idx, t);
+                let exact = in_schedule(at)?;
+                let near = in_schedule(at.minus_millis(SCHEDULE_GRACE_MS)) == Some(true)
+                    || in_schedule(at.plus_millis(SCHEDULE_GRACE_MS)) == Some(true);
+                Some(Value::Bool(exact || near))
+            }
+            Field::PersonCleared => {
+                let (idx, _) = person?;
+                Some(Value::Bool(estate.cleared_for(idx, places.zone?)))
+            }
+            Field::PresenceKnown => boolean(self.presence.is_some()),
+            Field::PresenceOnSite => self.presence.map(|p| Value::Bool(p.on_site)),
+            Field::PresenceSite => site_id(self.presence?.site),
+            Field::PresenceZone => zone_id(self.presence?.zone),
+            Field::PresenceZoneKind => self.presence?.zone.map(|z| Value::Str(estate.zone(z).kind.as_str())),
+            Field::PresenceSignal => self.presence.map(|p| Value::Str(p.signal.as_str())),
+            Field::PresenceConfidence => self.presence.map(|p| Value::Int(p.confidence)),
+            Field::PresenceAgeS => self.presence.map(|p| Value::Int(p.age_ms / 1000)),
+            Field::TravelKm => self.travel.as_ref().map(|t| Value::Float(t.km.round())),
+            Field::TravelKmh => self.travel.as_ref().map(|t| Value::Float(t.kmh.round())),
+            Field::TravelFrom => self.travel.as_ref().map(|t| Value::Owned(t.from.clone())),
+            Field::SiteId => site_id(places.site),
+            Field::SiteName => site.map(|s| Value::Str(s.name.as_str())),
+            Field::SiteStatus => site.map(|s| Value::Str(if s.is_active_at(at) { "active" } else { "decommissioned" })),
+            Field::SiteAfterHours => places.site.map(|s| Value::Bool(estate.after_hours(s, at))),
+            Field::ZoneId => zone_id(places.zone),
+            Field::ZoneKind => zone.map(|z| Value::Str(z.kind.as_str())),
+            Field::ZoneSensitivity => zone.map(|z| Value::Str(z.sensitivity.as_str())),
+            Field::ZoneHighTraffic => zone.map(|z| Value::Bool(z.high_traffic)),
+            Field::ZonePresent => places.zone.map(|z| Value::Int(self.zone_present(z))),
+            Field::ZoneOccupancyDelta => {
+                let zone = places.zone?;
+                let count = event.count.filter(|_| event.class == EventClass::Occupancy)?;
+                let last = self.world.zones.get(zone.index()).and_then(|z| z.last_count).unwrap_or(0);
+                Some(Value::Int(count - last))
+            }
+            Field::ZoneUnbadged => {
+                let zone = places.zone?;
+                let count = event.count.filter(|_| event.class == EventClass::Occupancy)?;
+                Some(Value::Int(count - self.zone_present(zone)))
+            }
+            Field::ZoneDegradedDevice => self.degraded_device(places.zone?).map(Value::Str),
+            Field::DoorId => door.map(|d| Value::Str(d.id.as_str())),
+            Field::DoorFromZone => zone_id(door?.from),
+            Field::DoorToZone => zone_id(door?.to),
+            Field::SrcNetworkId => places
+                .src_network
+                .map(|n| Value::Str(estate.network(n).id.as_str()))
+                .or_else(|| places.src_egress_site.map(|_| Value::Str("egress"))),
+            Field::SrcNetworkKind => places
+                .src_network
+                .map(|n| Value::Str(estate.network(n).kind.as_str()))
+                .or_else(|| places.src_egress_site.map(|_| Value::Str("egress"))),
+            Field::SrcNetworkSite => site_id(places.source_site(estate)),
+            Field::NetworkId => places.network.map(|n| Value::Str(estate.network(n).id.as_str())),
+            Field::NetworkKind => places.network.map(|n| Value::Str(estate.network(n).kind.as_str())),
+            Field::NetworkSite => site_id(places.network.and_then(|n| estate.network(n).site)),
+            Field::AssetId => asset.map(|a| Value::Str(a.id.as_str())),
+            Field::AssetKind => asset.map(|a| Value::Str(a.kind.as_str())),
+            Field::AssetCriticality => asset.map(|a| Value::Str(a.criticality.as_str())),
+            Field::AssetZone => zone_id(asset.map(|a| a.zone)),
+            Field::AssetOwner => asset?.owner.map(|o| Value::Str(estate.person(o).id.as_str())),
+            Field::ResourceId => resource.map(|r| Value::Str(r.id.as_str())),
+            Field::ResourceKind => resource.map(|r| Value::Str(r.kind.as_str())),
+            Field::ResourceLabels => resource.map(|r| Value::List(r.labels.iter().map(|l| Value::Str(l.as_str())).collect())),
+            Field::DeviceKnown => boolean(self.device_known()),
+            Field::DeviceCompliant => self.device_compliant().map(Value::Bool),
+            Field::BookingActive => boolean(self.person_state().and_then(|s| s.active_booking(at)).is_some()),
+            Field::BookingZone => zone_id(self.person_state()?.active_booking(at).map(|b| b.zone)),
+            Field::BookingSite => {
+                let booking = self.person_state()?.active_booking(at)?;
+                site_id(Some(estate.zone(booking.zone).site))
+            }
+            Field::ApbViolation => self.apb_violation.map(Value::Str),
+            Field::BadgedSiteToday => {
+                let site = places.site?;
+                let state = self.person_state();
+                let day_start = estate.local_day_start(site, at);
+                let badged = state.and_then(|s| s.last_grant_at(site)).is_some_and(|t| t >= day_start && t <= at);
+                Some(Value::Bool(badged))
+            }
+        }
+    }
+}
+
+impl Record for EventContext<'_> {
+    fn field(&self, field: FieldRef) -> Option<Value<'_>> {
+        match self.schema.lookup(field)? {
+            Resolved::Field(field) => self.known(field),
+            Resolved::Raw(path) => raw_lookup(self.event.raw.as_ref()?, path),
+        }
+    }
+
+    fn keyword_text(&self) -> Option<&str> {
+        match self.event.raw.as_ref()? {
+            serde_json::Value::String(text) => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// Walks a dotted path through JSON; arrays fan out (Okta's `target[]`).
+fn raw_lookup<'v>(value: &'v serde_json::Value, path: &[String]) -> Option<Value<'v>> {
+    let Some((head, rest)) = path.split_first() else {
+        return json_value(value);
+    };
+    match value {
+        serde_json::Value::Object(map) => raw_lookup(map.get(head.as_str())?, rest),
+        serde_json::Value::Array(items) => {
+            let values: Vec<Value<'v>> = items.iter().filter_map(|item| raw_lookup(item, path)).collect();
+            (!values.is_empty()).then_some(Value::List(values))
+        }
+        _ => None,
+    }
+}
+
+fn json_value(value: &serde_json::Value) -> Option<Value<'_>> {
+    match value {
+        serde_json::Value::Null => Some(Value::Null),
+        serde_json::Value::Bool(b) => Some(Value::Bool(*b)),
+        serde_json::Value::Number(n) => n.as_i64().map(Value::Int).or_else(|| n.as_f64().map(Value::Float)),
+        serde_json::Value::String(s) => Some(Value::Str(s)),
+        serde_json::Value::Array(items) => Some(Value::List(items.iter().filter_map(json_value).collect())),
+        serde_json::Value::Object(_) => None,
+    }
+}
+
+pub fn value_text(value: &Value<'_>) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Str(s) => (*s).to_string(),
+        Value::Owned(s) => s.clone(),
+        Value::Ip(ip) => ip.to_string(),
+        Value::List(items) => items.iter().map(value_text).collect::<Vec<_>>().join(", "),
+    }
+}
+
+/// Where the event places its subject on the map, if anywhere.
+pub fn event_location(estate: &Estate, event: &Event, places: &Places) -> Option<(f64, f64, String)> {
+    let physical = matches!(event.class, EventClass::PhysicalAccess | EventClass::NetworkSession);
+    if let Some(site) = places.site.filter(|_| physical) {
+        let site = estate.site(site);
+        return Some((site.lat, site.lon, site.id.clone()));
+    }
+    if let Some(site) = places.source_site(estate) {
+        let site = estate.site(site);
+        return Some((site.lat, site.lon, site.id.clone()));
+    }
+    let (lat, lon) = (event.src.lat?, event.src.lon?);
+    let label = event.src.city.clone().or_else(|| event.src.country.clone()).unwrap_or_else(|| format!("{lat:.2},{lon:.2}"));
+    Some((lat, lon, label))
+}
+
+fn travel(estate: &Estate, event: &Event, places: &Places, state: &PersonState) -> Option<Travel> {
+    let last = state.last_location.as_ref()?;
+    let (lat, lon, _) = event_location(estate, event, places)?;
+    let km = distance_km(last.lat, last.lon, lat, lon);
+    if km < MIN_TRAVEL_KM {
+        return None;
+    }
+    // At least a minute, so that two records of one moment do not divide by zero.
+    let hours = ((event.time.millis() - last.at.millis()).max(60_000)) as f64 / 3_600_000.0;
+    Some(Travel { km, kmh: km / hours, from: last.label.clone() })
+}
+
+/// Two sites at once: placed at another site by a physical signal this recently.
+const TWO_SITES_WINDOW_MS: i64 = 15 * 60_000;
+
+fn apb_violation(
+    estate: &Estate,
+    event: &Event,
+    places: &Places,
+    state: &PersonState,
+    presence: Option<PresenceView>,
+) -> Option<&'static str> {
+    if event.class != EventClass::PhysicalAccess || event.activity != Activity::Granted {
+        return None;
+    }
+    let door = estate.door(places.door?);
+    if let Some(to) = door.to
+        && estate.zone(to).anti_passback
+        && state.inside_apb_zone == Some(to)
+    {
+        return Some("reentry");
+    }
+    let site = places.site?;
+    let view = presence?;
+    let elsewhere = view.site.is_some_and(|s| s != site);
+    if elsewhere && view.signal.is_physical() && view.age_ms <= TWO_SITES_WINDOW_MS {
+        return Some("two_sites");
+    }
+    None
+}
+

@@ -1,0 +1,561 @@
+//! The engine: orders events by event time, resolves and enriches them, runs the rules, and
+//! turns matches into findings. Deterministic: no I/O, no wall clock.
+//!
+//! Ordering. Each source has a watermark (the newest event time it has sent, minus the allowed
+//! lateness); the engine's watermark is the lowest over the active sources. Events wait in a
+//! bounded reorder buffer until the watermark passes them, then are processed in (time, uid)
+//! order, so any arrival order within the allowed lateness gives the same findings. Timers
+//! (absence deadlines, window ends) fire only when the watermark passes them. An event older
+//! than what was already released is *late*: it is still returned for storage and still
+//! evaluated by single-event rules, flagged as late, but it does not touch state or windows.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use seam_estate::{AssetIdx, Estate, PersonIdx};
+use seam_model::{Activity, Event, EventClass, Finding, FindingParts, Medium, Outcome, Severity, Ts};
+use seam_rules::{Input, Match, RuleKind, RuleState};
+
+use crate::context::{EventContext, Places, event_location};
+use crate::presence::Signal;
+use crate::rules::CompiledRules;
+use crate::state::{AssetState, Booking, Counters, Located, PersonState, WorldState, ZoneState};
+
+/// How the engine orders and bounds its input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EngineConfig {
+    /// How far behind its source's newest event an event may arrive and still be ordered.
+    pub allowed_lateness_ms: i64,
+    /// A source this far behind the newest event overall stops holding the watermark back.
+    pub idle_source_ms: i64,
+    /// The reorder buffer's bound; past it the oldest event is released early (and counted).
+    pub max_buffered: usize,
+    /// Return processed events (for storage); benchmarks turn this off.
+    pub emit_events: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> EngineConfig {
+        EngineConfig {
+            allowed_lateness_ms: 2 * 60_000,
+            idle_source_ms: 15 * 60_000,
+            max_buffered: 1_000_000,
+            emit_events: true,
+        }
+    }
+}
+
+/// An event after processing, for the store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Processed {
+    pub event: Event,
+    pub person: Option<String>,
+    pub late: bool,
+    /// It carried identifiers, and none resolved to a person.
+    pub unresolved: bool,
+}
+
+/// What one call produced.
+#[derive(Debug, Default)]
+pub struct Output {
+    pub findings: Vec<Finding>,
+    pub events: Vec<Processed>,
+}
+
+impl Output {
+    pub fn clear(&mut self) {
+        self.findings.clear();
+        self.events.clear();
+    }
+}
+
+/// An event waiting in the reorder buffer, ordered by (time, uid).
+#[derive(Debug)]
+struct Pending(Event);
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Pending) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Pending) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, other: &Pending) -> Ordering {
+        (self.0.time, &self.0.uid).cmp(&(other.0.time, &other.0.uid))
+    }
+}
+
+/// Everything needed to continue exactly where the engine stopped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EngineSnapshot {
+    pub format: u32,
+    pub estate_people: usize,
+    pub world: WorldState,
+    pub rule_state: RuleState,
+    pub buffered: Vec<Event>,
+    pub source_max: BTreeMap<String, Ts>,
+    pub max_seen: Ts,
+    pub released_through: Ts,
+    pub last_released: Option<(Ts, String)>,
+    pub counters: Counters,
+}
+
+const SNAPSHOT_FORMAT: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("snapshot is not readable: {0}")]
+    Decode(#[from] serde_json::Error),
+    #[error("snapshot format {found} is not supported (expected {expected})")]
+    Format { found: u32, expected: u32 },
+    #[error("snapshot was taken with {found} people in the estate, the estate now has {expected}")]
+    EstateChanged { found: usize, expected: usize },
+}
+
+#[derive(Debug)]
+pub struct Engine {
+    estate: Arc<Estate>,
+    rules: Arc<CompiledRules>,
+    config: EngineConfig,
+    watchers: Vec<Vec<AssetIdx>>,
+    world: WorldState,
+    rule_state: RuleState,
+    buffer: BinaryHeap<Reverse<Pending>>,
+    source_max: BTreeMap<String, Ts>,
+    max_seen: Ts,
+    released_through: Ts,
+    last_released: Option<(Ts, String)>,
+    counters: Counters,
+    matches: Vec<Match>,
+}
+
+impl Engine {
+    pub fn new(estate: Arc<Estate>, rules: Arc<CompiledRules>, config: EngineConfig) -> Engine {
+        let world = WorldState {
+            people: vec![PersonState::default(); estate.people().len()],
+            zones: vec![ZoneState::default(); estate.zones().len()],
+            assets: vec![AssetState::default(); estate.assets().len()],
+            ..WorldState::default()
+        };
+        let watchers = watchers_by_zone(&estate);
+        Engine {
+            estate,
+            rules,
+            config,
+            watchers,
+            world,
+            rule_state: RuleState::default(),
+            buffer: BinaryHeap::new(),
+            source_max: BTreeMap::new(),
+            max_seen: Ts::MIN,
+            released_through: Ts::MIN,
+            last_released: None,
+            counters: Counters::default(),
+            matches: Vec::new(),
+        }
+    }
+
+    pub fn estate(&self) -> &Estate {
+        &self.estate
+    }
+
+    pub fn rules(&self) -> &CompiledRules {
+        &self.rules
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn world(&self) -> &WorldState {
+        &self.world
+    }
+
+    /// The engine's watermark: everything at or before it has been processed.
+    pub fn watermark(&self) -> Ts {
+        self.released_through
+    }
+
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// Takes one event; whatever it releases lands in `out`.
+    pub fn push(&mut self, event: Event, out: &mut Output) {
+        self.counters.events_in += 1;
+        match self.source_max.get_mut(event.source.as_str()) {
+            Some(max) => *max = (*max).max(event.time),
+            None => {
+                self.source_max.insert(event.source.clone(), event.time);
+            }
+        }
+        self.max_seen = self.max_seen.max(event.time);
+        if event.time <= self.released_through {
+            self.counters.late += 1;
+            self.process(event, true, out);
+            return;
+        }
+        self.buffer.push(Reverse(Pending(event)));
+        let watermark = self.current_watermark();
+        if watermark > self.released_through {
+            self.release_through(watermark, out);
+        }
+        while self.buffer.len() > self.config.max_buffered {
+            let Some(Reverse(Pending(oldest))) = self.buffer.pop() else { break };
+            self.counters.forced_releases += 1;
+            let time = oldest.time;
+            self.process(oldest, false, out);
+            self.released_through = self.released_through.max(time);
+        }
+    }
+
+    /// End of input: processes everything buffered and fires timers up to the newest event
+    /// time. Timers beyond it stay pending: a window that has not closed in event time has not
+    /// closed, however the input ended.
+    pub fn flush(&mut self, out: &mut Output) {
+        if self.max_seen > self.released_through {
+            self.release_through(self.max_seen, out);
+        }
+    }
+
+    /// Moves the watermark to `watermark` as if every source had reached it (a heartbeat).
+    pub fn advance_to(&mut self, watermark: Ts, out: &mut Output) {
+        if watermark > self.released_through {
+            self.max_seen = self.max_seen.max(watermark);
+            self.release_through(watermark, out);
+        }
+    }
+
+    fn current_watermark(&self) -> Ts {
+        let idle_before = self.max_seen.minus_millis(self.config.idle_source_ms);
+        let lowest_active = self.source_max.values().filter(|max| **max >= idle_before).min().copied();
+        lowest_active.unwrap_or(self.max_seen).minus_millis(self.config.allowed_lateness_ms)
+    }
+
+    fn release_through(&mut self, watermark: Ts, out: &mut Output) {
+        while self.buffer.peek().is_some_and(|Reverse(Pending(e))| e.time <= watermark) {
+            let Some(Reverse(Pending(event))) = self.buffer.pop() else { break };
+            self.process(event, false, out);
+        }
+        self.released_through = watermark;
+        let Engine { rules, rule_state, matches, .. } = self;
+        rules.set.advance(rule_state, watermark.millis(), matches);
+        self.emit_matches(None, out);
+    }
+
+    fn process(&mut self, event: Event, late: bool, out: &mut Output) {
+        if !late {
+            let key = (event.time, event.uid.clone());
+            if self.last_released.as_ref() == Some(&key) {
+                self.counters.duplicates += 1;
+                return;
+            }
+            // Timers due strictly before this event fire first, so findings come out in time order.
+            let Engine { rules, rule_state, matches, .. } = self;
+            rules.set.advance(rule_state, event.time.millis().saturating_sub(1), matches);
+            self.emit_matches(None, out);
+            self.last_released = Some(key);
+        }
+        self.counters.events_processed += 1;
+        let resolved = self.world.identity.resolve(&self.estate, &event);
+        let person = resolved.map(|(person, _)| person);
+        let unresolved = person.is_none() && !event.subject.is_empty();
+        if unresolved {
+            self.counters.unresolved += 1;
+        }
+        let places = Places::of(&self.estate, &event);
+        {
+            let Engine { estate, rules, world, rule_state, matches, watchers, counters, .. } = self;
+            let context = EventContext::new(estate, &rules.schema, world, watchers, &event, person, places);
+            let input = Input { time: event.time.millis(), uid: &event.uid, record: &context, late };
+            rules.set.on_event(rule_state, &input, matches);
+            for matched in matches.drain(..) {
+                out.findings.push(make_finding(rules, estate, &matched, Some(&context)));
+                counters.findings += 1;
+            }
+        }
+        if !late {
+            self.apply(&event, person, &places);
+        }
+        if self.config.emit_events {
+            let person = person.map(|p| self.estate.person(p).id.clone());
+            out.events.push(Processed { event, person, late, unresolved });
+        }
+    }
+
+    fn emit_matches(&mut self, context: Option<&EventContext<'_>>, out: &mut Output) {
+        for matched in self.matches.drain(..) {
+            out.findings.push(make_finding(&self.rules, &self.estate, &matched, context));
+            self.counters.findings += 1;
+        }
+    }
+
+    /// Updates presence, identity and device state from one in-order event.
+    fn apply(&mut self, event: &Event, person: Option<PersonIdx>, places: &Places) {
+        let estate = &*self.estate;
+        self.world.identity.learn(event, person);
+        let at = event.time;
+        let success = event.outcome != Outcome::Failure;
+        match (event.class, event.activity) {
+            (EventClass::Occupancy, Activity::Count) => {
+                if let (Some(zone), Some(count)) = (places.zone, event.count)
+                    && let Some(state) = self.world.zones.get_mut(zone.index())
+                {
+                    state.last_count = Some(count);
+                }
+            }
+            (EventClass::DeviceStatus, activity) => {
+                if let Some(state) = places.asset.and_then(|a| self.world.assets.get_mut(a.index())) {
+                    match activity {
+                        Activity::Offline => state.offline_since = Some(at),
+                        Activity::Online => state.offline_since = None,
+                        Activity::ConfigChange => state.config_changed_at = Some(at),
+                        _ => {}
+                    }
+                }
+            }
+            (EventClass::DeviceInventory, _) | (EventClass::NetworkSession, Activity::Connect) => {
+                if let Some(compliant) = event.compliant {
+                    let subject = &event.subject;
+                    if let Some(mac) = subject.mac.as_deref() {
+                        let mac = seam_estate::normalize_identifier(seam_estate::IdentifierKind::Mac, mac);
+                        self.world.posture.insert(mac.into_owned(), compliant);
+                    }
+                    if let Some(device) = subject.device.as_deref() {
+                        self.world.posture.insert(device.to_string(), compliant);
+                    }
+                }
+            }
+            _ => {}
+        }
+        let Some(person) = person else { return };
+        let Some(state) = self.world.people.get_mut(person.index()) else { return };
+        let before_zone = state.presence.zone;
+        match (event.class, event.activity) {
+            (EventClass::PhysicalAccess, Activity::Granted | Activity::DoorUsed) => {
+                if let Some(door) = places.door.map(|d| estate.door(d)) {
+                    if let Some(inside) = state.inside_apb_zone
+                        && door.from == Some(inside)
+                    {
+                        state.inside_apb_zone = None;
+                    }
+                    match door.to {
+                        Some(zone) => {
+                            let site = estate.zone(zone).site;
+                            state.presence.place(at, Some(site), Some(zone), Signal::Badge);
+                            if estate.zone(zone).anti_passback {
+                                state.inside_apb_zone = Some(zone);
+                            }
+                            if event.activity == Activity::Granted {
+                                state.remember_grant(site, at);
+                            }
+                        }
+                        None => state.presence.place(at, None, None, Signal::BadgeExit),
+                    }
+                }
+            }
+            (EventClass::NetworkSession, Activity::Connect) if success => match event.medium {
+                Some(Medium::Wifi) | Some(Medium::Wired) => {
+                    if let Some(zone) = places.zone {
+                        let signal = if event.medium == Some(Medium::Wifi) { Signal::Wifi } else { Signal::Wired };
+                        state.presence.place(at, Some(estate.zone(zone).site), Some(zone), signal);
+                    }
+                }
+                Some(Medium::Vpn) => {
+                    if places.source_site(estate).is_none() {
+                        state.presence.place(at, None, None, Signal::Vpn);
+                    }
+                }
+                None => {}
+            },
+            (EventClass::Authentication, Activity::Logon) if success => {
+                if let Some(site) = places.source_site(estate) {
+                    state.presence.place(at, Some(site), None, Signal::SiteSignIn);
+                }
+            }
+            (EventClass::Booking, Activity::Booked) => {
+                if let Some(zone) = places.zone {
+                    let end = event.until.unwrap_or(at.plus_millis(3_600_000));
+                    state.add_booking(Booking { start: at, end, zone });
+                }
+            }
+            (EventClass::Booking, Activity::Cancelled) => {
+                state.bookings.retain(|b| !(Some(b.zone) == places.zone && b.start == at));
+            }
+            _ => {}
+        }
+        let locating = match event.class {
+            EventClass::PhysicalAccess => matches!(event.activity, Activity::Granted | Activity::DoorUsed),
+            EventClass::NetworkSession | EventClass::Authentication => success,
+            _ => false,
+        };
+        if locating && let Some((lat, lon, label)) = event_location(estate, event, places) {
+            state.last_location = Some(Located { lat, lon, at, label });
+        }
+        let after_zone = state.presence.zone;
+        if before_zone != after_zone {
+            if let Some(zone) = before_zone.and_then(|z| self.world.zones.get_mut(z.index())) {
+                zone.placed.remove(&person);
+            }
+            if let Some(zone) = after_zone.and_then(|z| self.world.zones.get_mut(z.index())) {
+                zone.placed.insert(person);
+            }
+        }
+    }
+
+    /// Captures the whole state. Restoring it and feeding the rest of the input gives the same
+    /// findings as never having stopped.
+    pub fn snapshot(&self) -> EngineSnapshot {
+        let mut buffered: Vec<Event> = self.buffer.iter().map(|Reverse(Pending(e))| e.clone()).collect();
+        buffered.sort_by(|a, b| (a.time, &a.uid).cmp(&(b.time, &b.uid)));
+        EngineSnapshot {
+            format: SNAPSHOT_FORMAT,
+            estate_people: self.estate.people().len(),
+            world: self.world.clone(),
+            rule_state: self.rule_state.clone(),
+            buffered,
+            source_max: self.source_max.clone(),
+            max_seen: self.max_seen,
+            released_through: self.released_through,
+            last_released: self.last_released.clone(),
+            counters: self.counters.clone(),
+        }
+    }
+
+    pub fn snapshot_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.snapshot()).unwrap_or_default()
+    }
+
+    pub fn restore(&mut self, snapshot: EngineSnapshot) -> Result<(), SnapshotError> {
+        if snapshot.format != SNAPSHOT_FORMAT {
+            return Err(SnapshotError::Format { found: snapshot.format, expected: SNAPSHOT_FORMAT });
+        }
+        let people = self.estate.people().len();
+        if snapshot.estate_people != people || snapshot.world.people.len() != people {
+            return Err(SnapshotError::EstateChanged { found: snapshot.estate_people, expected: people });
+        }
+        self.world = snapshot.world;
+        self.rule_state = snapshot.rule_state;
+        self.buffer = snapshot.buffered.into_iter().map(|e| Reverse(Pending(e))).collect();
+        self.source_max = snapshot.source_max;
+        self.max_seen = snapshot.max_seen;
+        self.released_through = snapshot.released_through;
+        self.last_released = snapshot.last_released;
+        self.counters = snapshot.counters;
+        Ok(())
+    }
+
+    pub fn restore_bytes(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
+        let snapshot: EngineSnapshot = serde_json::from_slice(bytes)?;
+        self.restore(snapshot)
+    }
+
+    /// Drops identity bindings that ended long ago; call now and then (by event time).
+    pub fn prune(&mut self) {
+        let horizon = self.released_through.minus_millis(24 * 3_600_000);
+        self.world.identity.prune(horizon);
+    }
+}
+
+/// For each zone, the assets in it or covering it.
+fn watchers_by_zone(estate: &Estate) -> Vec<Vec<AssetIdx>> {
+    let mut watchers = vec![Vec::new(); estate.zones().len()];
+    for asset in estate.assets() {
+        let Some(idx) = estate.asset_idx(&asset.id) else { continue };
+        let watching = asset.covers.iter().copied().chain(std::iter::once(asset.zone));
+        for zone in watching {
+            if let Some(list) = watchers.get_mut(zone.index())
+                && !list.contains(&idx)
+            {
+                list.push(idx);
+            }
+        }
+    }
+    watchers
+}
+
+/// Dresses a match as an OCSF finding with a stable id and a plain explanation.
+pub fn make_finding(rules: &CompiledRules, estate: &Estate, matched: &Match, context: Option<&EventContext<'_>>) -> Finding {
+    let meta = rules.set.rules().get(matched.rule);
+    let text = |value: Option<&String>| value.map(String::as_str).unwrap_or_default().to_string();
+    let rule_id = meta.map_or("unknown", |m| m.id.as_str());
+    let title = meta.map_or("unknown rule", |m| m.title.as_str());
+    let description = text(meta.and_then(|m| m.description.as_ref()));
+    let author = text(meta.and_then(|m| m.author.as_ref()));
+    let level = meta.and_then(|m| m.level).map_or("informational", |level| level.as_str());
+    let tags = meta.map(|m| m.tags.clone()).unwrap_or_default();
+    let template = meta.and_then(|m| m.explanation.as_deref());
+    let kind = meta.map_or(RuleKind::Detection, |m| m.kind);
+    let group_value = |name: &str| matched.group.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let person_uid = group_value("person.uid").or_else(|| {
+        (kind == RuleKind::Detection || matched.group.is_empty())
+            .then(|| context.and_then(|c| c.person).map(|p| estate.person(p).id.clone()))
+            .flatten()
+    });
+    let person_name = person_uid.as_deref().and_then(|uid| estate.person_idx(uid)).map(|p| estate.person(p).name.clone());
+    let explanation = match template {
+        Some(template) => seam_rules::render_explanation(template, |name| {
+            group_value(name).or_else(|| match name {
+                "person.uid" => person_uid.clone(),
+                "person.name" => person_name.clone(),
+                "match.count" => Some(matched.count.to_string()),
+                _ => context.and_then(|c| c.text_of(name)),
+            })
+        }),
+        None => format!("{title} ({} matching events)", matched.count),
+    };
+    let mut digest = Sha256::new();
+    digest.update(rule_id.as_bytes());
+    digest.update([0]);
+    digest.update(matched.time.to_le_bytes());
+    for (name, value) in &matched.group {
+        digest.update(name.as_bytes());
+        digest.update([0]);
+        digest.update(value.as_bytes());
+        digest.update([0]);
+    }
+    for uid in &matched.evidence {
+        digest.update(uid.as_bytes());
+        digest.update([0]);
+    }
+    let uid: String = digest.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    Finding::new(FindingParts {
+        uid,
+        rule_id: rule_id.to_string(),
+        rule_title: title.to_string(),
+        rule_description: description,
+        rule_author: author,
+        rule_kind: rule_kind_name(kind).to_string(),
+        tags,
+        severity: Severity::from_level(level),
+        time: Ts(matched.time),
+        first_seen: Ts(matched.first_time),
+        person_uid,
+        person_name,
+        group: matched.group.clone(),
+        evidence: matched.evidence.clone(),
+        explanation,
+        late: matched.late,
+        count: matched.count,
+    })
+}
+
+fn rule_kind_name(kind: RuleKind) -> &'static str {
+    match kind {
+        RuleKind::Detection => "detection",
+        RuleKind::EventCount => "event_count",
+        RuleKind::ValueCount => "value_count",
+        RuleKind::Temporal => "temporal",
+        RuleKind::TemporalOrdered => "temporal_ordered",
+        RuleKind::Absence => "absence",
+    }
+}

@@ -1,0 +1,179 @@
+//! Identity resolution at the event's time.
+//!
+//! Static bindings (badges, accounts, devices, MACs with validity intervals) come from the
+//! directory; dynamic ones are learned from events: DHCP leases bind an IP to a MAC, network
+//! sessions bind an IP or a MAC to the user who authenticated. Every dynamic binding has an
+//! interval too, so "who had 10.10.1.21 at 09:12?" has one answer.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use seam_estate::{Estate, IdentifierKind, PersonIdx, normalize_identifier};
+use seam_model::{Event, Ts};
+
+/// How long a MAC stays bound to the user who last authenticated with it.
+const LEARNED_MAC_TTL_MS: i64 = 24 * 3_600_000;
+/// A network session with no stop record is believed for this long.
+const SESSION_TTL_MS: i64 = 12 * 3_600_000;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Lease {
+    mac: String,
+    from: Ts,
+    until: Ts,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct SessionBinding {
+    person: PersonIdx,
+    from: Ts,
+    until: Ts,
+}
+
+/// Which identifier gave the answer; shown in explanations and counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResolvedBy {
+    Badge,
+    IdpId,
+    User,
+    Device,
+    Mac,
+    Ip,
+    AssetOwner,
+}
+
+/// Bindings learned from events. Keyed by IP or MAC; pruned as they expire.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DynamicIdentity {
+    leases: HashMap<IpAddr, Lease>,
+    ip_sessions: HashMap<IpAddr, SessionBinding>,
+    learned_macs: HashMap<String, SessionBinding>,
+}
+
+impl DynamicIdentity {
+    /// Learns from one in-order event (DHCP leases, network sessions with a user).
+    pub fn learn(&mut self, event: &Event, person: Option<PersonIdx>) {
+        use seam_model::{Activity, EventClass};
+        match (event.class, event.activity) {
+            (EventClass::Dhcp, Activity::Assign) => {
+                if let (Some(ip), Some(mac)) = (event.subject.ip, event.subject.mac.as_deref()) {
+                    let until = event.until.unwrap_or(event.time.plus_millis(SESSION_TTL_MS));
+                    let mac = normalize_identifier(IdentifierKind::Mac, mac).into_owned();
+                    self.leases.insert(ip, Lease { mac, from: event.time, until });
+                }
+            }
+            (EventClass::Dhcp, Activity::Release) => {
+                if let Some(ip) = event.subject.ip
+                    && let Some(lease) = self.leases.get_mut(&ip)
+                {
+                    lease.until = lease.until.min(event.time);
+                }
+            }
+            (EventClass::NetworkSession, Activity::Connect) => {
+                let Some(person) = person else { return };
+                if event.outcome == seam_model::Outcome::Failure {
+                    return;
+                }
+                let until = event.until.unwrap_or(event.time.plus_millis(SESSION_TTL_MS));
+                if let Some(ip) = event.subject.ip {
+                    self.ip_sessions.insert(ip, SessionBinding { person, from: event.time, until });
+                }
+                if let Some(mac) = event.subject.mac.as_deref() {
+                    let mac = normalize_identifier(IdentifierKind::Mac, mac).into_owned();
+                    let until = event.time.plus_millis(LEARNED_MAC_TTL_MS);
+                    self.learned_macs.insert(mac, SessionBinding { person, from: event.time, until });
+                }
+            }
+            (EventClass::NetworkSession, Activity::Disconnect) => {
+                if let Some(ip) = event.subject.ip
+                    && let Some(binding) = self.ip_sessions.get_mut(&ip)
+                {
+                    binding.until = binding.until.min(event.time);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Drops bindings that ended before `horizon`; keeps memory bounded by what is live.
+    pub fn prune(&mut self, horizon: Ts) {
+        self.leases.retain(|_, lease| lease.until >= horizon);
+        self.ip_sessions.retain(|_, binding| binding.until >= horizon);
+        self.learned_macs.retain(|_, binding| binding.until >= horizon);
+    }
+
+    pub fn len(&self) -> usize {
+        self.leases.len() + self.ip_sessions.len() + self.learned_macs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn mac_at(&self, estate: &Estate, mac: &str, at: Ts) -> Option<PersonIdx> {
+        let mac = normalize_identifier(IdentifierKind::Mac, mac);
+        estate.resolve(IdentifierKind::Mac, &mac, at).or_else(|| {
+            self.learned_macs
+                .get(mac.as_ref())
+                .filter(|binding| binding.from <= at && at < binding.until)
+                .map(|binding| binding.person)
+        })
+    }
+
+    fn ip_at(&self, estate: &Estate, ip: IpAddr, at: Ts) -> Option<PersonIdx> {
+        if let Some(binding) = self.ip_sessions.get(&ip).filter(|b| b.from <= at && at < b.until) {
+            return Some(binding.person);
+        }
+        let lease = self.leases.get(&ip).filter(|lease| lease.from <= at && at < lease.until)?;
+        self.mac_at(estate, &lease.mac, at)
+    }
+
+    /// The one person the event's identifiers point to at its time, strongest identifier first.
+    pub fn resolve(&self, estate: &Estate, event: &Event) -> Option<(PersonIdx, ResolvedBy)> {
+        let at = event.time;
+        let subject = &event.subject;
+        if let Some(badge) = subject.badge.as_deref()
+            && let Some(person) = estate.resolve(IdentifierKind::Badge, badge, at)
+        {
+            return Some((person, ResolvedBy::Badge));
+        }
+        if let Some(id) = subject.idp_id.as_deref() {
+            for kind in [IdentifierKind::Okta, IdentifierKind::Entra] {
+                if let Some(person) = estate.resolve(kind, id, at) {
+                    return Some((person, ResolvedBy::IdpId));
+                }
+            }
+        }
+        if let Some(user) = subject.user.as_deref() {
+            for kind in [IdentifierKind::Upn, IdentifierKind::Email, IdentifierKind::Username] {
+                if let Some(person) = estate.resolve(kind, user, at) {
+                    return Some((person, ResolvedBy::User));
+                }
+            }
+        }
+        if let Some(device) = subject.device.as_deref() {
+            if let Some(person) = estate.resolve(IdentifierKind::Device, device, at) {
+                return Some((person, ResolvedBy::Device));
+            }
+            if let Some(owner) = estate.asset_by_hostname(device).and_then(|a| estate.asset(a).owner) {
+                return Some((owner, ResolvedBy::AssetOwner));
+            }
+        }
+        if let Some(mac) = subject.mac.as_deref()
+            && let Some(person) = self.mac_at(estate, mac, at)
+        {
+            return Some((person, ResolvedBy::Mac));
+        }
+        if let Some(ip) = subject.ip {
+            if let Some(person) = self.ip_at(estate, ip, at) {
+                return Some((person, ResolvedBy::Ip));
+            }
+            if let Some(owner) = estate.asset_by_ip(ip).and_then(|a| estate.asset(a).owner) {
+                return Some((owner, ResolvedBy::AssetOwner));
+            }
+        }
+        None
+    }
+}

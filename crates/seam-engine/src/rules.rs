@@ -1,0 +1,22 @@
+//! The rule language's compiler with the engine's field schema.
+
+use seam_rules::{CompileOptions, RuleError, RuleSet, SourceFile};
+
+use crate::schema::{EngineSchema, Field, SchemaBuilder};
+
+/// A compiled rule set and the schema that gives its field handles meaning.
+#[derive(Debug)]
+pub struct CompiledRules {
+    pub set: RuleSet,
+    pub schema: EngineSchema,
+}
+
+impl CompiledRules {
+    pub fn compile(files: &[SourceFile]) -> Result<CompiledRules, Vec<RuleError>> {
+        let builder = SchemaBuilder::default();
+        // Most rules name the event class they apply to; dispatching on it skips the rest.
+        let options = CompileOptions { dispatch_field: Some(EngineSchema::field_ref(Field::Class)) };
+        let set = RuleSet::compile(files, &builder, &options)?;
+        Ok(CompiledRules { set, schema: builder.0.into_inner() })
+    }
+}

@@ -1,0 +1,259 @@
+//! Time-bounded identity: which person held an identifier at an instant.
+//!
+//! The loader guarantees that the intervals of one identifier never overlap, so the lookup is a
+//! hash probe and a binary search with exactly one answer or none.
+
+use std::borrow::Cow;
+
+use seam_model::Ts;
+use serde::Serialize;
+
+use crate::estate::LookupMap;
+use crate::model::{PersonIdx, vocabulary};
+use crate::net::{CanonicalMac, is_canonical_mac, parse_mac};
+
+vocabulary!(
+    /// What an identifier names: a badge number, an account, a device.
+    IdentifierKind {
+        Badge => "badge",
+        Upn => "upn",
+        Email => "email",
+        Okta => "okta",
+        Entra => "entra",
+        Username => "username",
+        Device => "device",
+        Mac => "mac",
+    }
+);
+
+/// An identifier of a person over an interval: `from` inclusive, `until` exclusive, open-ended
+/// where absent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Identifier {
+    pub kind: IdentifierKind,
+    /// Normalized with [`normalize_identifier`].
+    pub value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Ts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<Ts>,
+}
+
+impl Identifier {
+    pub fn valid_at(&self, at: Ts) -> bool {
+        self.from.is_none_or(|from| from <= at) && self.until.is_none_or(|until| at < until)
+    }
+
+    /// Whether the two intervals share an instant.
+    pub(crate) fn overlaps(&self, other: &Identifier) -> bool {
+        let starts_before_other_ends = match (self.from, other.until) {
+            (Some(from), Some(until)) => from < until,
+            _ => true,
+        };
+        let other_starts_before_end = match (other.from, self.until) {
+            (Some(from), Some(until)) => from < until,
+            _ => true,
+        };
+        starts_before_other_ends && other_starts_before_end
+    }
+}
+
+/// The form in which identifiers are compared: trimmed; accounts, e-mail addresses, Entra
+/// object ids and device names in lowercase; MACs as `aa:bb:cc:dd:ee:ff`. Badge numbers and
+/// Okta ids keep their case. Borrows when the value is already normalized.
+pub fn normalize_identifier(kind: IdentifierKind, value: &str) -> Cow<'_, str> {
+    let trimmed = value.trim();
+    match kind {
+        IdentifierKind::Badge | IdentifierKind::Okta => Cow::Borrowed(trimmed),
+        IdentifierKind::Upn
+        | IdentifierKind::Email
+        | IdentifierKind::Entra
+        | IdentifierKind::Username
+        | IdentifierKind::Device => lowercase(trimmed),
+        IdentifierKind::Mac => {
+            if is_canonical_mac(trimmed) {
+                Cow::Borrowed(trimmed)
+            } else {
+                // A value that is no MAC at all cannot match a loaded one (the loader rejects
+                // those), so any stable form will do.
+                parse_mac(trimmed).map_or_else(|| lowercase(trimmed), Cow::Owned)
+            }
+        }
+    }
+}
+
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if text
+        .bytes()
+        .all(|byte| byte.is_ascii() && !byte.is_ascii_uppercase())
+    {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.to_lowercase())
+    }
+}
+
+/// One holding of an identifier by a person.
+#[derive(Clone, Copy, Debug)]
+struct Holding {
+    from: Option<Ts>,
+    until: Option<Ts>,
+    person: PersonIdx,
+}
+
+/// Per kind, normalized value -> holdings sorted by start, never overlapping.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct IdentityIndex {
+    by_kind: Vec<LookupMap<Box<str>, Vec<Holding>>>,
+}
+
+impl IdentityIndex {
+    /// Builds the index from identifiers already checked not to overlap.
+    pub(crate) fn new<'a>(
+        holdings: impl IntoIterator<Item = (PersonIdx, &'a Identifier)>,
+    ) -> IdentityIndex {
+        let mut by_kind: Vec<LookupMap<Box<str>, Vec<Holding>>> = IdentifierKind::ALL
+            .iter()
+            .map(|_| LookupMap::default())
+            .collect();
+        for (person, identifier) in holdings {
+            if let Some(map) = by_kind.get_mut(identifier.kind as usize) {
+                let holding = Holding {
+                    from: identifier.from,
+                    until: identifier.until,
+                    person,
+                };
+                map.entry(identifier.value.as_str().into())
+                    .or_default()
+                    .push(holding);
+            }
+        }
+        for map in &mut by_kind {
+            for holdings in map.values_mut() {
+                // `None` (open start) sorts first, as it should.
+                holdings.sort_by_key(|holding| holding.from);
+            }
+        }
+        IdentityIndex { by_kind }
+    }
+
+    pub(crate) fn resolve(&self, kind: IdentifierKind, value: &str, at: Ts) -> Option<PersonIdx> {
+        let map = self.by_kind.get(kind as usize)?;
+        let holdings = if kind == IdentifierKind::Mac {
+            // Spares the allocation for MACs written in another notation, which are common.
+            map.get(CanonicalMac::parse(value)?.as_str())?
+        } else {
+            map.get(normalize_identifier(kind, value).as_ref())?
+        };
+        // The last holding that started at or before `at` is the only one that can contain it.
+        let started =
+            holdings.partition_point(|holding| holding.from.is_none_or(|from| from <= at));
+        let candidate = holdings.get(started.checked_sub(1)?)?;
+        candidate
+            .until
+            .is_none_or(|until| at < until)
+            .then_some(candidate.person)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identifier(from: Option<i64>, until: Option<i64>) -> Identifier {
+        Identifier {
+            kind: IdentifierKind::Badge,
+            value: "4411".into(),
+            from: from.map(Ts),
+            until: until.map(Ts),
+        }
+    }
+
+    #[test]
+    fn normalization_by_kind() {
+        assert_eq!(
+            normalize_identifier(IdentifierKind::Upn, " Alice@Example.COM "),
+            "alice@example.com"
+        );
+        assert_eq!(
+            normalize_identifier(IdentifierKind::Mac, "3C-22-FB-00-00-01"),
+            "3c:22:fb:00:00:01"
+        );
+        assert_eq!(
+            normalize_identifier(IdentifierKind::Okta, " 00u1Alice "),
+            "00u1Alice"
+        );
+        assert_eq!(
+            normalize_identifier(IdentifierKind::Badge, "4411\n"),
+            "4411"
+        );
+        assert_eq!(normalize_identifier(IdentifierKind::Username, "ÅSA"), "åsa");
+        assert!(matches!(
+            normalize_identifier(IdentifierKind::Email, "bob@example.com"),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(
+            normalize_identifier(IdentifierKind::Mac, "3c:22:fb:00:00:01"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            normalize_identifier(IdentifierKind::Mac, "Not-A-Mac"),
+            "not-a-mac"
+        );
+    }
+
+    #[test]
+    fn intervals_are_half_open() {
+        let held = identifier(Some(10), Some(20));
+        assert!(!held.valid_at(Ts(9)));
+        assert!(held.valid_at(Ts(10)));
+        assert!(held.valid_at(Ts(19)));
+        assert!(!held.valid_at(Ts(20)));
+        assert!(identifier(None, None).valid_at(Ts(i64::MIN)));
+    }
+
+    #[test]
+    fn overlap_is_symmetric_and_touching_is_not_overlap() {
+        let cases = [
+            (
+                identifier(Some(10), Some(20)),
+                identifier(Some(20), Some(30)),
+                false,
+            ),
+            (
+                identifier(Some(10), Some(21)),
+                identifier(Some(20), Some(30)),
+                true,
+            ),
+            (
+                identifier(None, Some(20)),
+                identifier(Some(20), None),
+                false,
+            ),
+            (identifier(None, None), identifier(Some(5), Some(6)), true),
+            (identifier(Some(10), None), identifier(None, Some(11)), true),
+        ];
+        for (left, right, expected) in cases {
+            assert_eq!(left.overlaps(&right), expected, "{left:?} {right:?}");
+            assert_eq!(right.overlaps(&left), expected, "{right:?} {left:?}");
+        }
+    }
+
+    #[test]
+    fn resolve_picks_the_holder_of_the_instant() {
+        let first = identifier(None, Some(100));
+        let second = identifier(Some(150), None);
+        let index = IdentityIndex::new([(PersonIdx(0), &first), (PersonIdx(1), &second)]);
+        assert_eq!(
+            index.resolve(IdentifierKind::Badge, "4411", Ts(99)),
+            Some(PersonIdx(0))
+        );
+        assert_eq!(index.resolve(IdentifierKind::Badge, "4411", Ts(100)), None);
+        assert_eq!(
+            index.resolve(IdentifierKind::Badge, " 4411 ", Ts(150)),
+            Some(PersonIdx(1))
+        );
+        assert_eq!(index.resolve(IdentifierKind::Badge, "4412", Ts(150)), None);
+        assert_eq!(index.resolve(IdentifierKind::Upn, "4411", Ts(150)), None);
+    }
+}

@@ -1,0 +1,178 @@
+//! The embedded store: one data directory with the event log and a SQLite database.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::database::Database;
+use crate::log::EventLog;
+pub use crate::log::TailRecovery;
+use crate::{
+    AppendOutcome, Counts, DeadLetter, FindingFilter, Snapshot, Store, StoreError, StoredEvent,
+    StoredFinding, Unresolved,
+};
+
+/// How an [`EmbeddedStore`] lays out its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// A segment file of the event log is sealed once the next block would take it past this
+    /// many bytes; a block larger than this gets a segment of its own.
+    pub segment_bytes: u64,
+    /// How many snapshots to keep, newest first; at least one is always kept.
+    pub snapshots_kept: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            segment_bytes: 64 * 1024 * 1024,
+            snapshots_kept: 3,
+        }
+    }
+}
+
+/// The [`Store`] of a single-site deployment: `DIR/events/` holds the event log, `DIR/seam.db`
+/// the rest. One process at a time: opening takes a lock on `DIR/lock`.
+#[derive(Debug)]
+pub struct EmbeddedStore {
+    directory: PathBuf,
+    log: EventLog,
+    database: Database,
+    /// Held open for its lock, released when the store is dropped.
+    _lock: File,
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in `directory` with the default options.
+    pub fn open(directory: &Path) -> Result<Self, StoreError> {
+        EmbeddedStore::open_with(directory, StoreOptions::default())
+    }
+
+    /// Opens (or creates) the store, verifying the event log, cutting off a torn tail (see
+    /// [`EmbeddedStore::tail_recovery`]) and rebuilding the uid index.
+    pub fn open_with(directory: &Path, options: StoreOptions) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(directory)
+            .map_err(StoreError::io("create directory", directory))?;
+        let lock_path = directory.join("lock");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(StoreError::io("open lock file", &lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked {
+                    directory: directory.to_owned(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(StoreError::Io {
+                    action: "lock",
+                    path: lock_path,
+                    source,
+                });
+            }
+        }
+        let log = EventLog::open(&directory.join("events"), options.segment_bytes)?;
+        let database = Database::open(&directory.join("seam.db"), options.snapshots_kept)?;
+        Ok(EmbeddedStore {
+            directory: directory.to_owned(),
+            log,
+            database,
+            _lock: lock,
+        })
+    }
+
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+
+    /// What opening cut off the end of the event log, if a crash had torn it.
+    pub fn tail_recovery(&self) -> Option<&TailRecovery> {
+        self.log.recovery()
+    }
+}
+
+impl Store for EmbeddedStore {
+    fn append_events(&mut self, events: &[StoredEvent<'_>]) -> Result<AppendOutcome, StoreError> {
+        self.log.append(events)
+    }
+
+    fn append_findings(&mut self, findings: &[StoredFinding]) -> Result<usize, StoreError> {
+        self.database.append_findings(findings)
+    }
+
+    fn add_dead_letters(&mut self, letters: &[DeadLetter]) -> Result<(), StoreError> {
+        self.database.add_dead_letters(letters)
+    }
+
+    fn add_unresolved(&mut self, items: &[Unresolved]) -> Result<(), StoreError> {
+        self.database.add_unresolved(items)
+    }
+
+    /// The log first: a finding is never durable while the events behind it are not.
+    fn commit(&mut self) -> Result<(), StoreError> {
+        self.log.commit()?;
+        self.database.commit()
+    }
+
+    fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let end = self.log.end();
+        if snapshot.log_position > end {
+            // Replay would start past the log's end: a snapshot of events never stored.
+            return Err(StoreError::InvalidPosition {
+                position: snapshot.log_position,
+                end,
+            });
+        }
+        self.commit()?;
+        // Only for people reading the database; nothing in Seam reads it back.
+        let created_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| {
+                i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+            });
+        self.database.save_snapshot(snapshot, created_ms)
+    }
+
+    fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
+        self.database.latest_snapshot()
+    }
+
+    fn snapshots(&self) -> Result<Vec<Snapshot>, StoreError> {
+        self.database.snapshots(usize::MAX)
+    }
+
+    fn findings(&self, filter: &FindingFilter) -> Result<Vec<StoredFinding>, StoreError> {
+        self.database.findings(filter)
+    }
+
+    fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        self.database.dead_letters(limit)
+    }
+
+    fn unresolved(&self, limit: usize) -> Result<Vec<Unresolved>, StoreError> {
+        self.database.unresolved(limit)
+    }
+
+    fn counts(&self) -> Result<Counts, StoreError> {
+        Ok(Counts {
+            events: self.log.event_count(),
+            ..self.database.counts()?
+        })
+    }
+
+    fn read_events(
+        &self,
+        from_log_position: u64,
+        limit: usize,
+    ) -> Result<(Vec<String>, u64), StoreError> {
+        self.log.read(from_log_position, limit)
+    }
+
+    fn log_position(&self) -> Result<u64, StoreError> {
+        Ok(self.log.end())
+    }
+}

@@ -1,0 +1,179 @@
+//! Reading Seam's normalized NDJSON: one event per line, every line hostile until parsed.
+//!
+//! A line is bounded in size; a bad line becomes a dead letter (the raw bytes, the line number
+//! and the reason) and the rest of the input continues.
+
+use std::io::BufRead;
+
+use seam_model::Event;
+
+/// No normalized event is anywhere near this; a longer line is an attack or a broken file.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// One line of input, parsed or not.
+#[derive(Debug)]
+pub enum Line {
+    Event(Box<Event>),
+    Rejected { line: u64, reason: String, raw: Vec<u8> },
+}
+
+/// Reads lines of at most `MAX_LINE_BYTES`; a longer line is consumed and reported, never kept.
+#[derive(Debug)]
+pub struct NdjsonReader<R> {
+    reader: R,
+    line: u64,
+    buffer: Vec<u8>,
+}
+
+impl<R: BufRead> NdjsonReader<R> {
+    pub fn new(reader: R) -> NdjsonReader<R> {
+        NdjsonReader { reader, line: 0, buffer: Vec::with_capacity(1024) }
+    }
+
+    /// Lines read so far (the position to resume from).
+    pub fn line_number(&self) -> u64 {
+        self.line
+    }
+
+    /// Skips `count` lines, for resuming after a snapshot.
+    pub fn skip_lines(&mut self, count: u64) -> std::io::Result<()> {
+        while self.line < count {
+            let mut oversized = false;
+            if !self.read_bounded_line(&mut oversized)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads one line into `self.buffer`; false at end of input.
+    fn read_bounded_line(&mut self, oversized: &mut bool) -> std::io::Result<bool> {
+        self.buffer.clear();
+        let mut read_any = false;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(bytes) => bytes,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            };
+            if available.is_empty() {
+                break;
+            }
+            read_any = true;
+            let (chunk, found_newline) = match available.iter().position(|b| *b == b'\n') {
+                Some(end) => (available.get(..end).unwrap_or_default(), true),
+                None => (available, false),
+            };
+            let room = MAX_LINE_BYTES.saturating_sub(self.buffer.len());
+            if chunk.len() > room {
+                *oversized = true;
+                // Keep the first bytes for the dead letter; drop the rest.
+                self.buffer.extend_from_slice(chunk.get(..room.min(4096)).unwrap_or_default());
+            } else if !*oversized {
+                self.buffer.extend_from_slice(chunk);
+            }
+            let consumed = chunk.len() + usize::from(found_newline);
+            self.reader.consume(consumed);
+            if found_newline {
+                break;
+            }
+        }
+        if read_any {
+            self.line += 1;
+        }
+        Ok(read_any)
+    }
+
+    /// The next non-blank line, parsed; `None` at end of input.
+    pub fn next_line(&mut self) -> std::io::Result<Option<Line>> {
+        loop {
+            let mut oversized = false;
+            if !self.read_bounded_line(&mut oversized)? {
+                return Ok(None);
+            }
+            let line = self.line;
+            if oversized {
+                let raw = std::mem::take(&mut self.buffer);
+                let reason = format!("line is longer than {MAX_LINE_BYTES} bytes");
+                return Ok(Some(Line::Rejected { line, reason, raw }));
+            }
+            let text = trim_line(&self.buffer);
+            if text.is_empty() {
+                continue;
+            }
+            return Ok(Some(match parse_event(text) {
+                Ok(event) => Line::Event(Box::new(event)),
+                Err(reason) => Line::Rejected { line, reason, raw: text.to_vec() },
+            }));
+        }
+    }
+}
+
+fn trim_line(bytes: &[u8]) -> &[u8] {
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    bytes.get(start..).unwrap_or_default()
+}
+
+/// Parses and validates one normalized event.
+pub fn parse_event(bytes: &[u8]) -> Result<Event, String> {
+    let event: Event = serde_json::from_slice(bytes).map_err(|error| error.to_string())?;
+    event.validate().map_err(|error| error.to_string())?;
+    Ok(event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(input: &[u8]) -> Vec<Result<String, (u64, String)>> {
+        let mut reader = NdjsonReader::new(std::io::BufReader::with_capacity(64, input));
+        let mut out = Vec::new();
+        while let Some(line) = reader.next_line().unwrap() {
+            out.push(match line {
+                Line::Event(event) => Ok(event.uid),
+                Line::Rejected { line, reason, .. } => Err((line, reason)),
+            });
+        }
+        out
+    }
+
+    const GOOD: &str = r#"{"uid":"a","time":"2026-03-02T09:00:00Z","source":"s","class":"occupancy","activity":"count","zone":"z","count":1}"#;
+
+    #[test]
+    fn bad_lines_are_reported_with_their_number_and_the_rest_continues() {
+        let input = format!("{GOOD}\n\nnot json\n{}\r\n", GOOD.replace("\"a\"", "\"b\""));
+        let lines = read_all(input.as_bytes());
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0], Ok("a".to_string()));
+        let (number, reason) = lines[1].clone().unwrap_err();
+        assert_eq!(number, 3);
+        assert!(reason.contains("expected ident"), "{reason}");
+        assert_eq!(lines[2], Ok("b".to_string()));
+    }
+
+    #[test]
+    fn an_oversized_line_is_rejected_without_being_kept() {
+        let mut input = vec![b'x'; MAX_LINE_BYTES + 10];
+        input.push(b'\n');
+        input.extend_from_slice(GOOD.as_bytes());
+        let lines = read_all(&input);
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].clone().unwrap_err().1.contains("longer than"));
+        assert_eq!(lines[1], Ok("a".to_string()));
+    }
+
+    #[test]
+    fn a_valid_json_event_with_a_wrong_activity_is_rejected() {
+        let line = GOOD.replace("\"count\",\"zone\"", "\"granted\",\"zone\"");
+        let lines = read_all(line.as_bytes());
+        assert_eq!(lines[0].clone().unwrap_err().1, "activity `granted` does not belong to class `occupancy`");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            let _ = read_all(&bytes);
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Batch processing: NDJSON in, engine, store and findings out. Shared by `replay` and `demo`.
+//!
+//! With a data directory, events, findings, dead letters and unresolved events are stored, and
+//! a snapshot of the engine with each input's position is saved at the end (and every
+//! `SNAPSHOT_EVERY` events), so a second run over a grown file continues where the first
+//! stopped without repeating a finding.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use seam_engine::{CompiledRules, Engine, EngineConfig, Output, Processed};
+use seam_estate::Estate;
+use seam_model::{Finding, Ts};
+use seam_store::{DeadLetter, EmbeddedStore, Snapshot, Store, StoredEvent, StoredFinding, Unresolved};
+
+use crate::error::CliError;
+use crate::input::{Line, NdjsonReader};
+
+/// Events between two writes to the store.
+const BATCH: usize = 1024;
+/// Events between two snapshots.
+const SNAPSHOT_EVERY: u64 = 200_000;
+
+/// One named input stream.
+pub struct Input {
+    pub name: String,
+    pub reader: Box<dyn BufRead>,
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+pub struct Options {
+    pub estate: Arc<Estate>,
+    pub rules: Arc<CompiledRules>,
+    pub data_dir: Option<PathBuf>,
+    pub progress: bool,
+    pub config: EngineConfig,
+}
+
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub events: u64,
+    pub findings: u64,
+    pub late: u64,
+    pub unresolved: u64,
+    pub dead_letters: u64,
+    pub duplicates: u64,
+    pub skipped_lines: u64,
+    pub elapsed: Duration,
+}
+
+/// Runs the inputs through one engine; every finding goes to `sink` in order.
+pub fn run(inputs: Vec<Input>, options: &Options, sink: &mut dyn FnMut(&Finding) -> Result<(), CliError>) -> Result<Summary, CliError> {
+    let started = Instant::now();
+    let mut engine = Engine::new(Arc::clone(&options.estate), Arc::clone(&options.rules), options.config.clone());
+    let mut store = match &options.data_dir {
+        Some(dir) => Some(EmbeddedStore::open(dir).map_err(|error| CliError::Store(error.to_string()))?),
+        None => None,
+    };
+    let mut positions: BTreeMap<String, String> = BTreeMap::new();
+    if let Some(store) = &store
+        && let Some(snapshot) = store.latest_snapshot().map_err(|e| CliError::Store(e.to_string()))?
+    {
+        engine.restore_bytes(&snapshot.state).map_err(|error| CliError::Store(format!("cannot resume: {error}")))?;
+        positions = snapshot.positions;
+    }
+    let mut summary = Summary::default();
+    let mut out = Output::default();
+    let mut pending = Pending::default();
+    let progress = options.progress.then(progress_bar);
+    let mut since_snapshot = 0u64;
+    for input in inputs {
+        let mut reader = NdjsonReader::new(input.reader);
+        let resume_from: u64 = positions.get(&input.name).and_then(|p| p.parse().ok()).unwrap_or(0);
+        reader.skip_lines(resume_from).map_err(|e| CliError::Io { path: input.name.clone(), source: e })?;
+        summary.skipped_lines += resume_from;
+        while let Some(line) = reader.next_line().map_err(|e| CliError::Io { path: input.name.clone(), source: e })? {
+            match line {
+                Line::Event(event) => {
+                    summary.events += 1;
+                    engine.push(*event, &mut out);
+                }
+                Line::Rejected { line, reason, raw } => {
+                    summary.dead_letters += 1;
+                    eprintln!("{}:{line}: rejected: {reason}", input.name);
+                    pending.dead_letters.push(DeadLetter {
+                        source: input.name.clone(),
+                        position: line.to_string(),
+                        observed: engine.watermark().max(Ts(0)),
+                        reason,
+                        raw,
+                    });
+                }
+            }
+            if out.events.len() + out.findings.len() >= BATCH || pending.dead_letters.len() >= BATCH {
+                pending.take(&mut out, &mut summary, sink)?;
+                if let Some(store) = store.as_mut() {
+                    pending.write(store)?;
+                }
+                pending.clear();
+                if let Some(bar) = &progress {
+                    bar.set_position(summary.events);
+                }
+            }
+            since_snapshot += 1;
+            if since_snapshot >= SNAPSHOT_EVERY
+                && let Some(store) = store.as_mut()
+            {
+                positions.insert(input.name.clone(), reader.line_number().to_string());
+                pending.take(&mut out, &mut summary, sink)?;
+                pending.write(store)?;
+                pending.clear();
+                save_snapshot(store, &engine, &positions)?;
+                since_snapshot = 0;
+            }
+        }
+        positions.insert(input.name.clone(), reader.line_number().to_string());
+    }
+    engine.flush(&mut out);
+    pending.take(&mut out, &mut summary, sink)?;
+    if let Some(store) = store.as_mut() {
+        pending.write(store)?;
+        save_snapshot(store, &engine, &positions)?;
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let counters = engine.counters();
+    summary.late = counters.late;
+    summary.unresolved = counters.unresolved;
+    summary.duplicates = counters.duplicates;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+fn save_snapshot(store: &mut EmbeddedStore, engine: &Engine, positions: &BTreeMap<String, String>) -> Result<(), CliError> {
+    let log_position = store.log_position().map_err(|e| CliError::Store(e.to_string()))?;
+    let snapshot = Snapshot { positions: positions.clone(), log_position, state: engine.snapshot_bytes() };
+    store.save_snapshot(&snapshot).map_err(|e| CliError::Store(e.to_string()))
+}
+
+/// What waits to be written to the store.
+#[derive(Default)]
+struct Pending {
+    events: Vec<(Processed, String)>,
+    findings: Vec<StoredFinding>,
+    dead_letters: Vec<DeadLetter>,
+}
+
+impl Pending {
+    fn take(&mut self, out: &mut Output, summary: &mut Summary, sink: &mut dyn FnMut(&Finding) -> Result<(), CliError>) -> Result<(), CliError> {
+        for finding in out.findings.drain(..) {
+            summary.findings += 1;
+            sink(&finding)?;
+            let json = serde_json::to_string(&finding).map_err(|e| CliError::Store(e.to_string()))?;
+            self.findings.push(StoredFinding {
+                uid: finding.uid().to_string(),
+                rule: finding.rule_id().to_string(),
+                time: finding.time_dt,
+                person: finding.person_uid().map(str::to_string),
+                severity: finding.severity.clone(),
+                json,
+            });
+        }
+        for processed in out.events.drain(..) {
+            let json = serde_json::to_string(&processed.event).map_err(|e| CliError::Store(e.to_string()))?;
+            self.events.push((processed, json));
+        }
+        Ok(())
+    }
+
+    fn write(&self, store: &mut EmbeddedStore) -> Result<(), CliError> {
+        let error = |e: seam_store::StoreError| CliError::Store(e.to_string());
+        let events: Vec<StoredEvent<'_>> = self
+            .events
+            .iter()
+            .map(|(processed, json)| StoredEvent {
+                uid: &processed.event.uid,
+                time: processed.event.time,
+                observed: processed.event.observed_time(),
+                source: &processed.event.source,
+                class: processed.event.class.as_str(),
+                person: processed.person.as_deref(),
+                late: processed.late,
+                json,
+            })
+            .collect();
+        store.append_events(&events).map_err(error)?;
+        let unresolved: Vec<Unresolved> = self
+            .events
+            .iter()
+            .filter(|(processed, _)| processed.unresolved)
+            .map(|(processed, _)| Unresolved {
+                event_uid: processed.event.uid.clone(),
+                time: processed.event.time,
+                source: processed.event.source.clone(),
+                identifiers: serde_json::to_string(&processed.event.subject).unwrap_or_default(),
+            })
+            .collect();
+        store.add_unresolved(&unresolved).map_err(error)?;
+        store.append_findings(&self.findings).map_err(error)?;
+        store.add_dead_letters(&self.dead_letters).map_err(error)?;
+        store.commit().map_err(error)
+    }
+
+    fn clear(&mut self) {
+        self.events.clear();
+        self.findings.clear();
+        self.dead_letters.clear();
+    }
+}
+
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos} events {per_sec} {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
