@@ -7,7 +7,9 @@
 
 use std::net::IpAddr;
 
-use seam_estate::{AssetIdx, DoorIdx, Estate, NetworkIdx, PersonIdx, ResourceIdx, SiteIdx, ZoneIdx, distance_km};
+use seam_estate::{
+    AssetIdx, DoorIdx, Estate, NetworkIdx, PersonIdx, ResourceIdx, SiteIdx, ZoneIdx, distance_km,
+};
 use seam_model::{Activity, Event, EventClass, Ts};
 use seam_rules::{FieldRef, Record, Value};
 
@@ -26,6 +28,7 @@ pub struct Travel {
     pub km: f64,
     pub kmh: f64,
     pub from: String,
+    pub to: String,
 }
 
 /// The places the event touches, resolved against the estate.
@@ -48,16 +51,40 @@ impl Places {
             .door
             .as_deref()
             .and_then(|id| estate.door_idx(id))
-            .or_else(|| event.reader.as_deref().and_then(|reader| estate.door_by_reader(reader)));
+            .or_else(|| {
+                event
+                    .reader
+                    .as_deref()
+                    .and_then(|reader| estate.door_by_reader(reader))
+            });
         let asset = event
             .asset
             .as_deref()
-            .and_then(|id| estate.asset_idx(id).or_else(|| estate.asset_by_hostname(id)))
-            .or_else(|| event.subject.device.as_deref().and_then(|d| estate.asset_idx(d).or_else(|| estate.asset_by_hostname(d))))
-            .or_else(|| event.dst.host.as_deref().and_then(|host| estate.asset_by_hostname(host)))
+            .and_then(|id| {
+                estate
+                    .asset_idx(id)
+                    .or_else(|| estate.asset_by_hostname(id))
+            })
+            .or_else(|| {
+                event
+                    .subject
+                    .device
+                    .as_deref()
+                    .and_then(|d| estate.asset_idx(d).or_else(|| estate.asset_by_hostname(d)))
+            })
+            .or_else(|| {
+                event
+                    .dst
+                    .host
+                    .as_deref()
+                    .and_then(|host| estate.asset_by_hostname(host))
+            })
             .or_else(|| event.dst.ip.and_then(|ip| estate.asset_by_ip(ip)))
             .or_else(|| event.subject.ip.and_then(|ip| estate.asset_by_ip(ip)));
-        let port = event.switch_port.as_deref().and_then(|id| estate.switch_port_idx(id));
+        let port = event
+            .switch_port
+            .as_deref()
+            .and_then(|id| estate.switch_port_idx(id));
         let ap = event.ap.as_deref().and_then(|id| estate.ap_idx(id));
         let zone = event
             .zone
@@ -78,13 +105,28 @@ impl Places {
             .and_then(|id| estate.site_idx(id))
             .or_else(|| zone.map(|z| estate.zone(z).site))
             .or_else(|| door.map(|d| estate.door(d).site));
-        let resource = event.resource.as_deref().or(event.app.as_deref()).and_then(|id| estate.resource_idx(id));
-        Places { site, zone, door, asset, resource, src_network, src_egress_site, network }
+        let resource = event
+            .resource
+            .as_deref()
+            .or(event.app.as_deref())
+            .and_then(|id| estate.resource_idx(id));
+        Places {
+            site,
+            zone,
+            door,
+            asset,
+            resource,
+            src_network,
+            src_egress_site,
+            network,
+        }
     }
 
     /// The site a sign-in's source address belongs to (a site network or a site's egress).
     pub fn source_site(&self, estate: &Estate) -> Option<SiteIdx> {
-        self.src_network.and_then(|n| estate.network(n).site).or(self.src_egress_site)
+        self.src_network
+            .and_then(|n| estate.network(n).site)
+            .or(self.src_egress_site)
     }
 }
 
@@ -118,7 +160,18 @@ impl<'a> EventContext<'a> {
         let presence = state.and_then(|s| s.presence.view(event.time));
         let travel = state.and_then(|s| travel(estate, event, &places, s));
         let apb_violation = state.and_then(|s| apb_violation(estate, event, &places, s, presence));
-        EventContext { estate, schema, world, watchers, event, person, places, presence, travel, apb_violation }
+        EventContext {
+            estate,
+            schema,
+            world,
+            watchers,
+            event,
+            person,
+            places,
+            presence,
+            travel,
+            apb_violation,
+        }
     }
 
     fn person_state(&self) -> Option<&'a PersonState> {
@@ -129,13 +182,18 @@ impl<'a> EventContext<'a> {
     pub fn text_of(&self, name: &str) -> Option<String> {
         let value = match Field::from_name(name) {
             Some(field) => self.known(field),
-            None => raw_lookup(self.event.raw.as_ref()?, &name.split('.').map(str::to_string).collect::<Vec<_>>()),
+            None => raw_lookup(
+                self.event.raw.as_ref()?,
+                &name.split('.').map(str::to_string).collect::<Vec<_>>(),
+            ),
         }?;
         Some(value_text(&value))
     }
 
     fn zone_present(&self, zone: ZoneIdx) -> i64 {
-        let Some(state) = self.world.zones.get(zone.index()) else { return 0 };
+        let Some(state) = self.world.zones.get(zone.index()) else {
+            return 0;
+        };
         let now = self.event.time;
         let count = state
             .placed
@@ -155,7 +213,9 @@ impl<'a> EventContext<'a> {
         let now = self.event.time;
         self.watchers.get(zone.index())?.iter().find_map(|asset| {
             let state = self.world.assets.get(asset.index())?;
-            state.degraded_at(now).then(|| self.estate.asset(*asset).id.as_str())
+            state
+                .degraded_at(now)
+                .then(|| self.estate.asset(*asset).id.as_str())
         })
     }
 
@@ -165,10 +225,15 @@ impl<'a> EventContext<'a> {
         }
         let subject = &self.event.subject;
         let keys = [
-            subject.mac.as_deref().map(|m| seam_estate::normalize_identifier(seam_estate::IdentifierKind::Mac, m)),
+            subject
+                .mac
+                .as_deref()
+                .map(|m| seam_estate::normalize_identifier(seam_estate::IdentifierKind::Mac, m)),
             subject.device.as_deref().map(std::borrow::Cow::Borrowed),
         ];
-        keys.into_iter().flatten().find_map(|key| self.world.posture.get(key.as_ref()).copied())
+        keys.into_iter()
+            .flatten()
+            .find_map(|key| self.world.posture.get(key.as_ref()).copied())
     }
 
     fn device_known(&self) -> bool {
@@ -176,10 +241,15 @@ impl<'a> EventContext<'a> {
         let at = self.event.time;
         let estate = self.estate;
         subject.mac.as_deref().is_some_and(|mac| {
-            estate.asset_by_mac(mac).is_some() || estate.resolve(seam_estate::IdentifierKind::Mac, mac, at).is_some()
+            estate.asset_by_mac(mac).is_some()
+                || estate
+                    .resolve(seam_estate::IdentifierKind::Mac, mac, at)
+                    .is_some()
         }) || subject.device.as_deref().is_some_and(|device| {
             estate.asset_by_hostname(device).is_some()
-                || estate.resolve(seam_estate::IdentifierKind::Device, device, at).is_some()
+                || estate
+                    .resolve(seam_estate::IdentifierKind::Device, device, at)
+                    .is_some()
         }) || self.person.is_some()
     }
 
@@ -231,19 +301,29 @@ impl<'a> EventContext<'a> {
             Field::App => text(&event.app),
             Field::Medium => event.medium.map(|m| Value::Str(m.as_str())),
             Field::Count => event.count.map(Value::Int),
-            Field::BytesOut => event.bytes_out.map(|b| Value::Int(i64::try_from(b).unwrap_or(i64::MAX))),
+            Field::BytesOut => event
+                .bytes_out
+                .map(|b| Value::Int(i64::try_from(b).unwrap_or(i64::MAX))),
             Field::Privileged => boolean(event.privileged),
             Field::Mfa => event.mfa.map(Value::Bool),
             Field::Compliant => event.compliant.map(Value::Bool),
             Field::PersonUid => person.map(|(_, p)| Value::Str(p.id.as_str())),
             Field::PersonName => person.map(|(_, p)| Value::Str(p.name.as_str())),
             Field::PersonKind => person.map(|(_, p)| Value::Str(p.kind.as_str())),
-            Field::PersonStatus => person.map(|(idx, _)| Value::Str(estate.status_at(idx, at).as_str())),
-            Field::PersonRoles => person.map(|(_, p)| Value::List(p.roles.iter().map(|r| Value::Str(r.as_str())).collect())),
+            Field::PersonStatus => {
+                person.map(|(idx, _)| Value::Str(estate.status_at(idx, at).as_str()))
+            }
+            Field::PersonRoles => person.map(|(_, p)| {
+                Value::List(p.roles.iter().map(|r| Value::Str(r.as_str())).collect())
+            }),
             Field::PersonPrivileged => person.map(|(_, p)| Value::Bool(p.privileged)),
             Field::PersonHomeSite => person.and_then(|(_, p)| site_id(p.home_site)),
-            Field::PersonInWindow => person.and_then(|(idx, _)| estate.in_window(idx, at)).map(Value::Bool),
-            Field::PersonAfterWindow => person.and_then(|(_, p)| p.window).map(|window| Value::Bool(at >= window.end)),
+            Field::PersonInWindow => person
+                .and_then(|(idx, _)| estate.in_window(idx, at))
+                .map(Value::Bool),
+            Field::PersonAfterWindow => person
+                .and_then(|(_, p)| p.window)
+                .map(|window| Value::Bool(at >= window.end)),
             Field::PersonInSchedule => {
                 // Schedules are approximate: an hour either side is still "in schedule".
                 let (idx, _) = person?;
@@ -261,16 +341,26 @@ impl<'a> EventContext<'a> {
             Field::PresenceOnSite => self.presence.map(|p| Value::Bool(p.on_site)),
             Field::PresenceSite => site_id(self.presence?.site),
             Field::PresenceZone => zone_id(self.presence?.zone),
-            Field::PresenceZoneKind => self.presence?.zone.map(|z| Value::Str(estate.zone(z).kind.as_str())),
+            Field::PresenceZoneKind => self
+                .presence?
+                .zone
+                .map(|z| Value::Str(estate.zone(z).kind.as_str())),
             Field::PresenceSignal => self.presence.map(|p| Value::Str(p.signal.as_str())),
             Field::PresenceConfidence => self.presence.map(|p| Value::Int(p.confidence)),
             Field::PresenceAgeS => self.presence.map(|p| Value::Int(p.age_ms / 1000)),
             Field::TravelKm => self.travel.as_ref().map(|t| Value::Float(t.km.round())),
             Field::TravelKmh => self.travel.as_ref().map(|t| Value::Float(t.kmh.round())),
             Field::TravelFrom => self.travel.as_ref().map(|t| Value::Owned(t.from.clone())),
+            Field::TravelTo => self.travel.as_ref().map(|t| Value::Owned(t.to.clone())),
             Field::SiteId => site_id(places.site),
             Field::SiteName => site.map(|s| Value::Str(s.name.as_str())),
-            Field::SiteStatus => site.map(|s| Value::Str(if s.is_active_at(at) { "active" } else { "decommissioned" })),
+            Field::SiteStatus => site.map(|s| {
+                Value::Str(if s.is_active_at(at) {
+                    "active"
+                } else {
+                    "decommissioned"
+                })
+            }),
             Field::SiteAfterHours => places.site.map(|s| Value::Bool(estate.after_hours(s, at))),
             Field::ZoneId => zone_id(places.zone),
             Field::ZoneKind => zone.map(|z| Value::Str(z.kind.as_str())),
@@ -279,13 +369,22 @@ impl<'a> EventContext<'a> {
             Field::ZonePresent => places.zone.map(|z| Value::Int(self.zone_present(z))),
             Field::ZoneOccupancyDelta => {
                 let zone = places.zone?;
-                let count = event.count.filter(|_| event.class == EventClass::Occupancy)?;
-                let last = self.world.zones.get(zone.index()).and_then(|z| z.last_count).unwrap_or(0);
+                let count = event
+                    .count
+                    .filter(|_| event.class == EventClass::Occupancy)?;
+                let last = self
+                    .world
+                    .zones
+                    .get(zone.index())
+                    .and_then(|z| z.last_count)
+                    .unwrap_or(0);
                 Some(Value::Int(count - last))
             }
             Field::ZoneUnbadged => {
                 let zone = places.zone?;
-                let count = event.count.filter(|_| event.class == EventClass::Occupancy)?;
+                let count = event
+                    .count
+                    .filter(|_| event.class == EventClass::Occupancy)?;
                 Some(Value::Int(count - self.zone_present(zone)))
             }
             Field::ZoneDegradedDevice => self.degraded_device(places.zone?).map(Value::Str),
@@ -301,20 +400,31 @@ impl<'a> EventContext<'a> {
                 .map(|n| Value::Str(estate.network(n).kind.as_str()))
                 .or_else(|| places.src_egress_site.map(|_| Value::Str("egress"))),
             Field::SrcNetworkSite => site_id(places.source_site(estate)),
-            Field::NetworkId => places.network.map(|n| Value::Str(estate.network(n).id.as_str())),
-            Field::NetworkKind => places.network.map(|n| Value::Str(estate.network(n).kind.as_str())),
+            Field::NetworkId => places
+                .network
+                .map(|n| Value::Str(estate.network(n).id.as_str())),
+            Field::NetworkKind => places
+                .network
+                .map(|n| Value::Str(estate.network(n).kind.as_str())),
             Field::NetworkSite => site_id(places.network.and_then(|n| estate.network(n).site)),
             Field::AssetId => asset.map(|a| Value::Str(a.id.as_str())),
             Field::AssetKind => asset.map(|a| Value::Str(a.kind.as_str())),
             Field::AssetCriticality => asset.map(|a| Value::Str(a.criticality.as_str())),
             Field::AssetZone => zone_id(asset.map(|a| a.zone)),
-            Field::AssetOwner => asset?.owner.map(|o| Value::Str(estate.person(o).id.as_str())),
+            Field::AssetOwner => asset?
+                .owner
+                .map(|o| Value::Str(estate.person(o).id.as_str())),
             Field::ResourceId => resource.map(|r| Value::Str(r.id.as_str())),
             Field::ResourceKind => resource.map(|r| Value::Str(r.kind.as_str())),
-            Field::ResourceLabels => resource.map(|r| Value::List(r.labels.iter().map(|l| Value::Str(l.as_str())).collect())),
+            Field::ResourceLabels => resource
+                .map(|r| Value::List(r.labels.iter().map(|l| Value::Str(l.as_str())).collect())),
             Field::DeviceKnown => boolean(self.device_known()),
             Field::DeviceCompliant => self.device_compliant().map(Value::Bool),
-            Field::BookingActive => boolean(self.person_state().and_then(|s| s.active_booking(at)).is_some()),
+            Field::BookingActive => boolean(
+                self.person_state()
+                    .and_then(|s| s.active_booking(at))
+                    .is_some(),
+            ),
             Field::BookingZone => zone_id(self.person_state()?.active_booking(at).map(|b| b.zone)),
             Field::BookingSite => {
                 let booking = self.person_state()?.active_booking(at)?;
@@ -325,7 +435,9 @@ impl<'a> EventContext<'a> {
                 let site = places.site?;
                 let state = self.person_state();
                 let day_start = estate.local_day_start(site, at);
-                let badged = state.and_then(|s| s.last_grant_at(site)).is_some_and(|t| t >= day_start && t <= at);
+                let badged = state
+                    .and_then(|s| s.last_grant_at(site))
+                    .is_some_and(|t| t >= day_start && t <= at);
                 Some(Value::Bool(badged))
             }
         }
@@ -356,7 +468,10 @@ fn raw_lookup<'v>(value: &'v serde_json::Value, path: &[String]) -> Option<Value
     match value {
         serde_json::Value::Object(map) => raw_lookup(map.get(head.as_str())?, rest),
         serde_json::Value::Array(items) => {
-            let values: Vec<Value<'v>> = items.iter().filter_map(|item| raw_lookup(item, path)).collect();
+            let values: Vec<Value<'v>> = items
+                .iter()
+                .filter_map(|item| raw_lookup(item, path))
+                .collect();
             (!values.is_empty()).then_some(Value::List(values))
         }
         _ => None,
@@ -367,9 +482,14 @@ fn json_value(value: &serde_json::Value) -> Option<Value<'_>> {
     match value {
         serde_json::Value::Null => Some(Value::Null),
         serde_json::Value::Bool(b) => Some(Value::Bool(*b)),
-        serde_json::Value::Number(n) => n.as_i64().map(Value::Int).or_else(|| n.as_f64().map(Value::Float)),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map(Value::Int)
+            .or_else(|| n.as_f64().map(Value::Float)),
         serde_json::Value::String(s) => Some(Value::Str(s)),
-        serde_json::Value::Array(items) => Some(Value::List(items.iter().filter_map(json_value).collect())),
+        serde_json::Value::Array(items) => {
+            Some(Value::List(items.iter().filter_map(json_value).collect()))
+        }
         serde_json::Value::Object(_) => None,
     }
 }
@@ -388,8 +508,15 @@ pub fn value_text(value: &Value<'_>) -> String {
 }
 
 /// Where the event places its subject on the map, if anywhere.
-pub fn event_location(estate: &Estate, event: &Event, places: &Places) -> Option<(f64, f64, String)> {
-    let physical = matches!(event.class, EventClass::PhysicalAccess | EventClass::NetworkSession);
+pub fn event_location(
+    estate: &Estate,
+    event: &Event,
+    places: &Places,
+) -> Option<(f64, f64, String)> {
+    let physical = matches!(
+        event.class,
+        EventClass::PhysicalAccess | EventClass::NetworkSession
+    );
     if let Some(site) = places.site.filter(|_| physical) {
         let site = estate.site(site);
         return Some((site.lat, site.lon, site.id.clone()));
@@ -399,20 +526,30 @@ pub fn event_location(estate: &Estate, event: &Event, places: &Places) -> Option
         return Some((site.lat, site.lon, site.id.clone()));
     }
     let (lat, lon) = (event.src.lat?, event.src.lon?);
-    let label = event.src.city.clone().or_else(|| event.src.country.clone()).unwrap_or_else(|| format!("{lat:.2},{lon:.2}"));
+    let label = event
+        .src
+        .city
+        .clone()
+        .or_else(|| event.src.country.clone())
+        .unwrap_or_else(|| format!("{lat:.2},{lon:.2}"));
     Some((lat, lon, label))
 }
 
 fn travel(estate: &Estate, event: &Event, places: &Places, state: &PersonState) -> Option<Travel> {
     let last = state.last_location.as_ref()?;
-    let (lat, lon, _) = event_location(estate, event, places)?;
+    let (lat, lon, to) = event_location(estate, event, places)?;
     let km = distance_km(last.lat, last.lon, lat, lon);
     if km < MIN_TRAVEL_KM {
         return None;
     }
     // At least a minute, so that two records of one moment do not divide by zero.
     let hours = ((event.time.millis() - last.at.millis()).max(60_000)) as f64 / 3_600_000.0;
-    Some(Travel { km, kmh: km / hours, from: last.label.clone() })
+    Some(Travel {
+        km,
+        kmh: km / hours,
+        from: last.label.clone(),
+        to,
+    })
 }
 
 /// Two sites at once: placed at another site by a physical signal this recently.
@@ -443,4 +580,3 @@ fn apb_violation(
     }
     None
 }
-

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use seam_estate::{AssetIdx, Estate, PersonIdx};
-use seam_model::{Activity, Event, EventClass, Finding, FindingParts, Medium, Outcome, Severity, Ts};
+use seam_model::{
+    Activity, Event, EventClass, Finding, FindingParts, Medium, Outcome, Severity, Ts,
+};
 use seam_rules::{Input, Match, RuleKind, RuleState};
 
 use crate::context::{EventContext, Places, event_location};
@@ -210,7 +212,9 @@ impl Engine {
             self.release_through(watermark, out);
         }
         while self.buffer.len() > self.config.max_buffered {
-            let Some(Reverse(Pending(oldest))) = self.buffer.pop() else { break };
+            let Some(Reverse(Pending(oldest))) = self.buffer.pop() else {
+                break;
+            };
             self.counters.forced_releases += 1;
             let time = oldest.time;
             self.process(oldest, false, out);
@@ -237,17 +241,35 @@ impl Engine {
 
     fn current_watermark(&self) -> Ts {
         let idle_before = self.max_seen.minus_millis(self.config.idle_source_ms);
-        let lowest_active = self.source_max.values().filter(|max| **max >= idle_before).min().copied();
-        lowest_active.unwrap_or(self.max_seen).minus_millis(self.config.allowed_lateness_ms)
+        let lowest_active = self
+            .source_max
+            .values()
+            .filter(|max| **max >= idle_before)
+            .min()
+            .copied();
+        lowest_active
+            .unwrap_or(self.max_seen)
+            .minus_millis(self.config.allowed_lateness_ms)
     }
 
     fn release_through(&mut self, watermark: Ts, out: &mut Output) {
-        while self.buffer.peek().is_some_and(|Reverse(Pending(e))| e.time <= watermark) {
-            let Some(Reverse(Pending(event))) = self.buffer.pop() else { break };
+        while self
+            .buffer
+            .peek()
+            .is_some_and(|Reverse(Pending(e))| e.time <= watermark)
+        {
+            let Some(Reverse(Pending(event))) = self.buffer.pop() else {
+                break;
+            };
             self.process(event, false, out);
         }
         self.released_through = watermark;
-        let Engine { rules, rule_state, matches, .. } = self;
+        let Engine {
+            rules,
+            rule_state,
+            matches,
+            ..
+        } = self;
         rules.set.advance(rule_state, watermark.millis(), matches);
         self.emit_matches(None, out);
     }
@@ -260,8 +282,15 @@ impl Engine {
                 return;
             }
             // Timers due strictly before this event fire first, so findings come out in time order.
-            let Engine { rules, rule_state, matches, .. } = self;
-            rules.set.advance(rule_state, event.time.millis().saturating_sub(1), matches);
+            let Engine {
+                rules,
+                rule_state,
+                matches,
+                ..
+            } = self;
+            rules
+                .set
+                .advance(rule_state, event.time.millis().saturating_sub(1), matches);
             self.emit_matches(None, out);
             self.last_released = Some(key);
         }
@@ -274,12 +303,35 @@ impl Engine {
         }
         let places = Places::of(&self.estate, &event);
         {
-            let Engine { estate, rules, world, rule_state, matches, watchers, counters, .. } = self;
-            let context = EventContext::new(estate, &rules.schema, world, watchers, &event, person, places);
-            let input = Input { time: event.time.millis(), uid: &event.uid, record: &context, late };
+            let Engine {
+                estate,
+                rules,
+                world,
+                rule_state,
+                matches,
+                watchers,
+                counters,
+                ..
+            } = self;
+            let context = EventContext::new(
+                estate,
+                &rules.schema,
+                world,
+                watchers,
+                &event,
+                person,
+                places,
+            );
+            let input = Input {
+                time: event.time.millis(),
+                uid: &event.uid,
+                record: &context,
+                late,
+            };
             rules.set.on_event(rule_state, &input, matches);
             for matched in matches.drain(..) {
-                out.findings.push(make_finding(rules, estate, &matched, Some(&context)));
+                out.findings
+                    .push(make_finding(rules, estate, &matched, Some(&context)));
                 counters.findings += 1;
             }
         }
@@ -288,13 +340,19 @@ impl Engine {
         }
         if self.config.emit_events {
             let person = person.map(|p| self.estate.person(p).id.clone());
-            out.events.push(Processed { event, person, late, unresolved });
+            out.events.push(Processed {
+                event,
+                person,
+                late,
+                unresolved,
+            });
         }
     }
 
     fn emit_matches(&mut self, context: Option<&EventContext<'_>>, out: &mut Output) {
         for matched in self.matches.drain(..) {
-            out.findings.push(make_finding(&self.rules, &self.estate, &matched, context));
+            out.findings
+                .push(make_finding(&self.rules, &self.estate, &matched, context));
             self.counters.findings += 1;
         }
     }
@@ -314,7 +372,10 @@ impl Engine {
                 }
             }
             (EventClass::DeviceStatus, activity) => {
-                if let Some(state) = places.asset.and_then(|a| self.world.assets.get_mut(a.index())) {
+                if let Some(state) = places
+                    .asset
+                    .and_then(|a| self.world.assets.get_mut(a.index()))
+                {
                     match activity {
                         Activity::Offline => state.offline_since = Some(at),
                         Activity::Online => state.offline_since = None,
@@ -327,7 +388,10 @@ impl Engine {
                 if let Some(compliant) = event.compliant {
                     let subject = &event.subject;
                     if let Some(mac) = subject.mac.as_deref() {
-                        let mac = seam_estate::normalize_identifier(seam_estate::IdentifierKind::Mac, mac);
+                        let mac = seam_estate::normalize_identifier(
+                            seam_estate::IdentifierKind::Mac,
+                            mac,
+                        );
                         self.world.posture.insert(mac.into_owned(), compliant);
                     }
                     if let Some(device) = subject.device.as_deref() {
@@ -338,7 +402,9 @@ impl Engine {
             _ => {}
         }
         let Some(person) = person else { return };
-        let Some(state) = self.world.people.get_mut(person.index()) else { return };
+        let Some(state) = self.world.people.get_mut(person.index()) else {
+            return;
+        };
         let before_zone = state.presence.zone;
         match (event.class, event.activity) {
             (EventClass::PhysicalAccess, Activity::Granted | Activity::DoorUsed) => {
@@ -351,7 +417,9 @@ impl Engine {
                     match door.to {
                         Some(zone) => {
                             let site = estate.zone(zone).site;
-                            state.presence.place(at, Some(site), Some(zone), Signal::Badge);
+                            state
+                                .presence
+                                .place(at, Some(site), Some(zone), Signal::Badge);
                             if estate.zone(zone).anti_passback {
                                 state.inside_apb_zone = Some(zone);
                             }
@@ -366,40 +434,60 @@ impl Engine {
             (EventClass::NetworkSession, Activity::Connect) if success => match event.medium {
                 Some(Medium::Wifi) | Some(Medium::Wired) => {
                     if let Some(zone) = places.zone {
-                        let signal = if event.medium == Some(Medium::Wifi) { Signal::Wifi } else { Signal::Wired };
-                        state.presence.place(at, Some(estate.zone(zone).site), Some(zone), signal);
+                        let signal = if event.medium == Some(Medium::Wifi) {
+                            Signal::Wifi
+                        } else {
+                            Signal::Wired
+                        };
+                        state
+                            .presence
+                            .place(at, Some(estate.zone(zone).site), Some(zone), signal);
                     }
                 }
-                Some(Medium::Vpn) => {
-                    if places.source_site(estate).is_none() {
-                        state.presence.place(at, None, None, Signal::Vpn);
-                    }
+                // A VPN session from a site's own egress says nothing about being away.
+                Some(Medium::Vpn) if places.source_site(estate).is_none() => {
+                    state.presence.place(at, None, None, Signal::Vpn);
                 }
-                None => {}
+                Some(Medium::Vpn) | None => {}
             },
             (EventClass::Authentication, Activity::Logon) if success => {
                 if let Some(site) = places.source_site(estate) {
-                    state.presence.place(at, Some(site), None, Signal::SiteSignIn);
+                    state
+                        .presence
+                        .place(at, Some(site), None, Signal::SiteSignIn);
                 }
             }
             (EventClass::Booking, Activity::Booked) => {
                 if let Some(zone) = places.zone {
                     let end = event.until.unwrap_or(at.plus_millis(3_600_000));
-                    state.add_booking(Booking { start: at, end, zone });
+                    state.add_booking(Booking {
+                        start: at,
+                        end,
+                        zone,
+                    });
                 }
             }
             (EventClass::Booking, Activity::Cancelled) => {
-                state.bookings.retain(|b| !(Some(b.zone) == places.zone && b.start == at));
+                state
+                    .bookings
+                    .retain(|b| !(Some(b.zone) == places.zone && b.start == at));
             }
             _ => {}
         }
         let locating = match event.class {
-            EventClass::PhysicalAccess => matches!(event.activity, Activity::Granted | Activity::DoorUsed),
+            EventClass::PhysicalAccess => {
+                matches!(event.activity, Activity::Granted | Activity::DoorUsed)
+            }
             EventClass::NetworkSession | EventClass::Authentication => success,
             _ => false,
         };
         if locating && let Some((lat, lon, label)) = event_location(estate, event, places) {
-            state.last_location = Some(Located { lat, lon, at, label });
+            state.last_location = Some(Located {
+                lat,
+                lon,
+                at,
+                label,
+            });
         }
         let after_zone = state.presence.zone;
         if before_zone != after_zone {
@@ -415,7 +503,11 @@ impl Engine {
     /// Captures the whole state. Restoring it and feeding the rest of the input gives the same
     /// findings as never having stopped.
     pub fn snapshot(&self) -> EngineSnapshot {
-        let mut buffered: Vec<Event> = self.buffer.iter().map(|Reverse(Pending(e))| e.clone()).collect();
+        let mut buffered: Vec<Event> = self
+            .buffer
+            .iter()
+            .map(|Reverse(Pending(e))| e.clone())
+            .collect();
         buffered.sort_by(|a, b| (a.time, &a.uid).cmp(&(b.time, &b.uid)));
         EngineSnapshot {
             format: SNAPSHOT_FORMAT,
@@ -437,15 +529,25 @@ impl Engine {
 
     pub fn restore(&mut self, snapshot: EngineSnapshot) -> Result<(), SnapshotError> {
         if snapshot.format != SNAPSHOT_FORMAT {
-            return Err(SnapshotError::Format { found: snapshot.format, expected: SNAPSHOT_FORMAT });
+            return Err(SnapshotError::Format {
+                found: snapshot.format,
+                expected: SNAPSHOT_FORMAT,
+            });
         }
         let people = self.estate.people().len();
         if snapshot.estate_people != people || snapshot.world.people.len() != people {
-            return Err(SnapshotError::EstateChanged { found: snapshot.estate_people, expected: people });
+            return Err(SnapshotError::EstateChanged {
+                found: snapshot.estate_people,
+                expected: people,
+            });
         }
         self.world = snapshot.world;
         self.rule_state = snapshot.rule_state;
-        self.buffer = snapshot.buffered.into_iter().map(|e| Reverse(Pending(e))).collect();
+        self.buffer = snapshot
+            .buffered
+            .into_iter()
+            .map(|e| Reverse(Pending(e)))
+            .collect();
         self.source_max = snapshot.source_max;
         self.max_seen = snapshot.max_seen;
         self.released_through = snapshot.released_through;
@@ -470,8 +572,14 @@ impl Engine {
 fn watchers_by_zone(estate: &Estate) -> Vec<Vec<AssetIdx>> {
     let mut watchers = vec![Vec::new(); estate.zones().len()];
     for asset in estate.assets() {
-        let Some(idx) = estate.asset_idx(&asset.id) else { continue };
-        let watching = asset.covers.iter().copied().chain(std::iter::once(asset.zone));
+        let Some(idx) = estate.asset_idx(&asset.id) else {
+            continue;
+        };
+        let watching = asset
+            .covers
+            .iter()
+            .copied()
+            .chain(std::iter::once(asset.zone));
         for zone in watching {
             if let Some(list) = watchers.get_mut(zone.index())
                 && !list.contains(&idx)
@@ -484,24 +592,44 @@ fn watchers_by_zone(estate: &Estate) -> Vec<Vec<AssetIdx>> {
 }
 
 /// Dresses a match as an OCSF finding with a stable id and a plain explanation.
-pub fn make_finding(rules: &CompiledRules, estate: &Estate, matched: &Match, context: Option<&EventContext<'_>>) -> Finding {
+pub fn make_finding(
+    rules: &CompiledRules,
+    estate: &Estate,
+    matched: &Match,
+    context: Option<&EventContext<'_>>,
+) -> Finding {
     let meta = rules.set.rules().get(matched.rule);
     let text = |value: Option<&String>| value.map(String::as_str).unwrap_or_default().to_string();
     let rule_id = meta.map_or("unknown", |m| m.id.as_str());
     let title = meta.map_or("unknown rule", |m| m.title.as_str());
     let description = text(meta.and_then(|m| m.description.as_ref()));
     let author = text(meta.and_then(|m| m.author.as_ref()));
-    let level = meta.and_then(|m| m.level).map_or("informational", |level| level.as_str());
+    let level = meta
+        .and_then(|m| m.level)
+        .map_or("informational", |level| level.as_str());
     let tags = meta.map(|m| m.tags.clone()).unwrap_or_default();
     let template = meta.and_then(|m| m.explanation.as_deref());
     let kind = meta.map_or(RuleKind::Detection, |m| m.kind);
-    let group_value = |name: &str| matched.group.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let group_value = |name: &str| {
+        matched
+            .group
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
     let person_uid = group_value("person.uid").or_else(|| {
         (kind == RuleKind::Detection || matched.group.is_empty())
-            .then(|| context.and_then(|c| c.person).map(|p| estate.person(p).id.clone()))
+            .then(|| {
+                context
+                    .and_then(|c| c.person)
+                    .map(|p| estate.person(p).id.clone())
+            })
             .flatten()
     });
-    let person_name = person_uid.as_deref().and_then(|uid| estate.person_idx(uid)).map(|p| estate.person(p).name.clone());
+    let person_name = person_uid
+        .as_deref()
+        .and_then(|uid| estate.person_idx(uid))
+        .map(|p| estate.person(p).name.clone());
     let explanation = match template {
         Some(template) => seam_rules::render_explanation(template, |name| {
             group_value(name).or_else(|| match name {
@@ -527,7 +655,12 @@ pub fn make_finding(rules: &CompiledRules, estate: &Estate, matched: &Match, con
         digest.update(uid.as_bytes());
         digest.update([0]);
     }
-    let uid: String = digest.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let uid: String = digest
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     Finding::new(FindingParts {
         uid,
         rule_id: rule_id.to_string(),

@@ -59,9 +59,18 @@ impl DynamicIdentity {
         match (event.class, event.activity) {
             (EventClass::Dhcp, Activity::Assign) => {
                 if let (Some(ip), Some(mac)) = (event.subject.ip, event.subject.mac.as_deref()) {
-                    let until = event.until.unwrap_or(event.time.plus_millis(SESSION_TTL_MS));
+                    let until = event
+                        .until
+                        .unwrap_or(event.time.plus_millis(SESSION_TTL_MS));
                     let mac = normalize_identifier(IdentifierKind::Mac, mac).into_owned();
-                    self.leases.insert(ip, Lease { mac, from: event.time, until });
+                    self.leases.insert(
+                        ip,
+                        Lease {
+                            mac,
+                            from: event.time,
+                            until,
+                        },
+                    );
                 }
             }
             (EventClass::Dhcp, Activity::Release) => {
@@ -76,14 +85,30 @@ impl DynamicIdentity {
                 if event.outcome == seam_model::Outcome::Failure {
                     return;
                 }
-                let until = event.until.unwrap_or(event.time.plus_millis(SESSION_TTL_MS));
+                let until = event
+                    .until
+                    .unwrap_or(event.time.plus_millis(SESSION_TTL_MS));
                 if let Some(ip) = event.subject.ip {
-                    self.ip_sessions.insert(ip, SessionBinding { person, from: event.time, until });
+                    self.ip_sessions.insert(
+                        ip,
+                        SessionBinding {
+                            person,
+                            from: event.time,
+                            until,
+                        },
+                    );
                 }
                 if let Some(mac) = event.subject.mac.as_deref() {
                     let mac = normalize_identifier(IdentifierKind::Mac, mac).into_owned();
                     let until = event.time.plus_millis(LEARNED_MAC_TTL_MS);
-                    self.learned_macs.insert(mac, SessionBinding { person, from: event.time, until });
+                    self.learned_macs.insert(
+                        mac,
+                        SessionBinding {
+                            person,
+                            from: event.time,
+                            until,
+                        },
+                    );
                 }
             }
             (EventClass::NetworkSession, Activity::Disconnect) => {
@@ -100,8 +125,10 @@ impl DynamicIdentity {
     /// Drops bindings that ended before `horizon`; keeps memory bounded by what is live.
     pub fn prune(&mut self, horizon: Ts) {
         self.leases.retain(|_, lease| lease.until >= horizon);
-        self.ip_sessions.retain(|_, binding| binding.until >= horizon);
-        self.learned_macs.retain(|_, binding| binding.until >= horizon);
+        self.ip_sessions
+            .retain(|_, binding| binding.until >= horizon);
+        self.learned_macs
+            .retain(|_, binding| binding.until >= horizon);
     }
 
     pub fn len(&self) -> usize {
@@ -123,10 +150,17 @@ impl DynamicIdentity {
     }
 
     fn ip_at(&self, estate: &Estate, ip: IpAddr, at: Ts) -> Option<PersonIdx> {
-        if let Some(binding) = self.ip_sessions.get(&ip).filter(|b| b.from <= at && at < b.until) {
+        if let Some(binding) = self
+            .ip_sessions
+            .get(&ip)
+            .filter(|b| b.from <= at && at < b.until)
+        {
             return Some(binding.person);
         }
-        let lease = self.leases.get(&ip).filter(|lease| lease.from <= at && at < lease.until)?;
+        let lease = self
+            .leases
+            .get(&ip)
+            .filter(|lease| lease.from <= at && at < lease.until)?;
         self.mac_at(estate, &lease.mac, at)
     }
 
@@ -147,7 +181,11 @@ impl DynamicIdentity {
             }
         }
         if let Some(user) = subject.user.as_deref() {
-            for kind in [IdentifierKind::Upn, IdentifierKind::Email, IdentifierKind::Username] {
+            for kind in [
+                IdentifierKind::Upn,
+                IdentifierKind::Email,
+                IdentifierKind::Username,
+            ] {
                 if let Some(person) = estate.resolve(kind, user, at) {
                     return Some((person, ResolvedBy::User));
                 }
@@ -157,7 +195,10 @@ impl DynamicIdentity {
             if let Some(person) = estate.resolve(IdentifierKind::Device, device, at) {
                 return Some((person, ResolvedBy::Device));
             }
-            if let Some(owner) = estate.asset_by_hostname(device).and_then(|a| estate.asset(a).owner) {
+            if let Some(owner) = estate
+                .asset_by_hostname(device)
+                .and_then(|a| estate.asset(a).owner)
+            {
                 return Some((owner, ResolvedBy::AssetOwner));
             }
         }

@@ -15,6 +15,8 @@ pub mod schema;
 pub mod state;
 pub mod testing;
 
-pub use engine::{Engine, EngineConfig, EngineSnapshot, Output, Processed, SnapshotError, make_finding};
+pub use engine::{
+    Engine, EngineConfig, EngineSnapshot, Output, Processed, SnapshotError, make_finding,
+};
 pub use rules::CompiledRules;
 pub use testing::{TestOutcome, run_rule_tests, test_event};

@@ -67,7 +67,10 @@ impl Signal {
 
     /// Physical signals cannot be produced from the other side of the world with a password.
     pub fn is_physical(self) -> bool {
-        matches!(self, Signal::Badge | Signal::Wifi | Signal::Wired | Signal::BadgeExit)
+        matches!(
+            self,
+            Signal::Badge | Signal::Wifi | Signal::Wired | Signal::BadgeExit
+        )
     }
 }
 
@@ -104,7 +107,10 @@ impl Presence {
         if now >= self.expires_at {
             return None;
         }
-        let age_ms = now.millis().saturating_sub(self.last_signal_at.millis()).max(0);
+        let age_ms = now
+            .millis()
+            .saturating_sub(self.last_signal_at.millis())
+            .max(0);
         let span = (self.expires_at.millis() - self.last_signal_at.millis()).max(1);
         // Linear decay to half the base confidence at expiry.
         let base = self.signal.base_confidence();
@@ -147,7 +153,11 @@ impl Presence {
         let expires_at = now.plus_millis(signal.time_to_live_ms());
         // A short-lived signal (Wi-Fi) on the same site does not cut short a longer one (a badge).
         let same_site = current.is_some_and(|view| view.site == site);
-        self.expires_at = if same_site { self.expires_at.max(expires_at) } else { expires_at };
+        self.expires_at = if same_site {
+            self.expires_at.max(expires_at)
+        } else {
+            expires_at
+        };
         self.site = site;
         self.zone = zone;
         self.last_signal_at = now;

@@ -17,12 +17,18 @@ impl CompiledRules {
     }
 
     /// `dispatch: false` evaluates every rule on every event: the reference for differential tests.
-    pub fn compile_with(files: &[SourceFile], dispatch: bool) -> Result<CompiledRules, Vec<RuleError>> {
+    pub fn compile_with(
+        files: &[SourceFile],
+        dispatch: bool,
+    ) -> Result<CompiledRules, Vec<RuleError>> {
         let builder = SchemaBuilder::default();
         // Most rules name the event class they apply to; dispatching on it skips the rest.
         let dispatch_field = dispatch.then(|| EngineSchema::field_ref(Field::Class));
         let options = CompileOptions { dispatch_field };
         let set = RuleSet::compile(files, &builder, &options)?;
-        Ok(CompiledRules { set, schema: builder.0.into_inner() })
+        Ok(CompiledRules {
+            set,
+            schema: builder.0.into_inner(),
+        })
     }
 }

@@ -91,6 +91,7 @@ fields! {
     TravelKm = "travel.km",
     TravelKmh = "travel.kmh",
     TravelFrom = "travel.from",
+    TravelTo = "travel.to",
     // The estate around the event.
     SiteId = "site.id",
     SiteName = "site.name",
@@ -161,7 +162,9 @@ impl EngineSchema {
             let index = usize::try_from(field.0 - RAW_BASE).ok()?;
             return self.raw_paths.get(index).map(|path| Resolved::Raw(path));
         }
-        Field::ALL.get(usize::try_from(field.0).ok()?).map(|field| Resolved::Field(*field))
+        Field::ALL
+            .get(usize::try_from(field.0).ok()?)
+            .map(|field| Resolved::Field(*field))
     }
 
     /// Interns `name` as a raw path; `raw.` is stripped.
@@ -173,7 +176,10 @@ impl EngineSchema {
         if path.is_empty() || path.split('.').any(str::is_empty) {
             return Err(format!("invalid field name `{name}`"));
         }
-        if let Some(namespace) = ENRICHMENT_NAMESPACES.iter().find(|ns| name.starts_with(**ns)) {
+        if let Some(namespace) = ENRICHMENT_NAMESPACES
+            .iter()
+            .find(|ns| name.starts_with(**ns))
+        {
             // A typo in an enrichment field must not silently become a raw lookup.
             return Err(format!(
                 "unknown field `{name}`: `{namespace}` fields are {}",
@@ -188,8 +194,10 @@ impl EngineSchema {
         if let Some(index) = self.raw_index.get(path) {
             return Ok(FieldRef(RAW_BASE + index));
         }
-        let index = u32::try_from(self.raw_paths.len()).map_err(|_| "too many raw fields".to_string())?;
-        self.raw_paths.push(path.split('.').map(str::to_string).collect());
+        let index =
+            u32::try_from(self.raw_paths.len()).map_err(|_| "too many raw fields".to_string())?;
+        self.raw_paths
+            .push(path.split('.').map(str::to_string).collect());
         self.raw_index.insert(path.to_string(), index);
         Ok(FieldRef(RAW_BASE + index))
     }
@@ -243,10 +251,21 @@ mod tests {
         let a = schema.resolve_name("outcome.result").unwrap();
         let b = schema.resolve_name("raw.outcome.result").unwrap();
         assert_eq!(a, b);
-        assert_eq!(schema.lookup(a), Some(Resolved::Raw(&["outcome".to_string(), "result".to_string()][..])));
-        assert_eq!(schema.lookup(FieldRef(Field::ZoneKind as u32)), Some(Resolved::Field(Field::ZoneKind)));
+        assert_eq!(
+            schema.lookup(a),
+            Some(Resolved::Raw(
+                &["outcome".to_string(), "result".to_string()][..]
+            ))
+        );
+        assert_eq!(
+            schema.lookup(FieldRef(Field::ZoneKind as u32)),
+            Some(Resolved::Field(Field::ZoneKind))
+        );
         let error = schema.resolve_name("presence.onsite").unwrap_err();
-        assert!(error.starts_with("unknown field `presence.onsite`"), "{error}");
+        assert!(
+            error.starts_with("unknown field `presence.onsite`"),
+            "{error}"
+        );
         assert!(schema.resolve_name("a..b").is_err());
     }
 }

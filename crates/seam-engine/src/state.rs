@@ -56,12 +56,16 @@ impl PersonState {
     }
 
     pub fn last_grant_at(&self, site: SiteIdx) -> Option<Ts> {
-        self.site_grants.iter().find(|(s, _)| *s == site).map(|(_, at)| *at)
+        self.site_grants
+            .iter()
+            .find(|(s, _)| *s == site)
+            .map(|(_, at)| *at)
     }
 
     pub fn add_booking(&mut self, booking: Booking) {
         let now = booking.start;
-        self.bookings.retain(|b| b.end > now.minus_millis(86_400_000));
+        self.bookings
+            .retain(|b| b.end > now.minus_millis(86_400_000));
         self.bookings.push(booking);
         if self.bookings.len() > MAX_BOOKINGS_PER_PERSON {
             self.bookings.remove(0);
@@ -98,9 +102,9 @@ pub const CONFIG_CHANGE_WINDOW_MS: i64 = 30 * 60_000;
 impl AssetState {
     pub fn degraded_at(&self, at: Ts) -> bool {
         self.offline_since.is_some_and(|since| since <= at)
-            || self
-                .config_changed_at
-                .is_some_and(|changed| changed <= at && at.millis() - changed.millis() <= CONFIG_CHANGE_WINDOW_MS)
+            || self.config_changed_at.is_some_and(|changed| {
+                changed <= at && at.millis() - changed.millis() <= CONFIG_CHANGE_WINDOW_MS
+            })
     }
 }
 

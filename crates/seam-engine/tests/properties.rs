@@ -2,6 +2,14 @@
 //! arrival order within the allowed lateness, snapshot and restore at any point, and agreement
 //! with a reference configuration (pre-sorted input, no reorder buffer, no rule dispatch).
 
+// Test helpers may panic: a panic in a test is a failed assertion.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -32,7 +40,10 @@ fn rule_files() -> Vec<SourceFile> {
     paths.sort();
     paths
         .into_iter()
-        .map(|p| SourceFile { path: p.display().to_string(), text: std::fs::read_to_string(&p).unwrap() })
+        .map(|p| SourceFile {
+            path: p.display().to_string(),
+            text: std::fs::read_to_string(&p).unwrap(),
+        })
         .collect()
 }
 
@@ -40,17 +51,54 @@ fn rules(dispatch: bool) -> Arc<CompiledRules> {
     Arc::new(CompiledRules::compile_with(&rule_files(), dispatch).unwrap())
 }
 
-const BADGES: &[&str] = &["4411", "4412", "4413", "4414", "4415", "4416", "4417", "4418", "V-100", "9999"];
-const USERS: &[&str] = &["alice@example.com", "bob", "carol@example.com", "heidi@example.com", "frank@contractor.example.net", "nobody@example.com"];
-const DOORS: &[&str] = &["hq-main", "hq-office-door", "hq-meet-door", "hq-server-in", "hq-server-out", "hq-classified-in", "hq-classified-out", "nyc-main", "old-main"];
-const MACS: &[&str] = &["3c:22:fb:00:00:01", "3c:22:fb:00:00:03", "3c:22:fb:00:00:06", "3c:22:fb:00:00:0a", "b8:27:eb:00:00:01"];
+const BADGES: &[&str] = &[
+    "4411", "4412", "4413", "4414", "4415", "4416", "4417", "4418", "V-100", "9999",
+];
+const USERS: &[&str] = &[
+    "alice@example.com",
+    "bob",
+    "carol@example.com",
+    "heidi@example.com",
+    "frank@contractor.example.net",
+    "nobody@example.com",
+];
+const DOORS: &[&str] = &[
+    "hq-main",
+    "hq-office-door",
+    "hq-meet-door",
+    "hq-server-in",
+    "hq-server-out",
+    "hq-classified-in",
+    "hq-classified-out",
+    "nyc-main",
+    "old-main",
+];
+const MACS: &[&str] = &[
+    "3c:22:fb:00:00:01",
+    "3c:22:fb:00:00:03",
+    "3c:22:fb:00:00:06",
+    "3c:22:fb:00:00:0a",
+    "b8:27:eb:00:00:01",
+];
 const APS: &[&str] = &["hq-ap-office", "hq-ap-cafe", "hq-ap-lobby", "nyc-ap-office"];
-const IPS: &[[u8; 4]] = &[[10, 10, 1, 21], [198, 51, 100, 10], [185, 220, 101, 7], [10, 99, 0, 12], [203, 0, 113, 10]];
+const IPS: &[[u8; 4]] = &[
+    [10, 10, 1, 21],
+    [198, 51, 100, 10],
+    [185, 220, 101, 7],
+    [10, 99, 0, 12],
+    [203, 0, 113, 10],
+];
 const PORTS: &[&str] = &["hq-sw1:Gi1/0/5", "hq-sw1:Gi1/0/7"];
 
 /// One random event: a kind and a few choices, turned into an `Event` at a time.
 fn event_strategy() -> impl Strategy<Value = (u8, usize, usize, bool, i64)> {
-    (0u8..12, 0usize..64, 0usize..64, any::<bool>(), 1i64..240_000)
+    (
+        0u8..12,
+        0usize..64,
+        0usize..64,
+        any::<bool>(),
+        1i64..240_000,
+    )
 }
 
 fn make_events(specs: &[(u8, usize, usize, bool, i64)]) -> Vec<Event> {
@@ -63,20 +111,50 @@ fn make_events(specs: &[(u8, usize, usize, bool, i64)]) -> Vec<Event> {
         let source = ["pacs", "okta", "ise", "bms"][index % 4];
         let mut event = match kind {
             0 | 1 => {
-                let mut e = Event::new(uid, Ts(time), source, EventClass::PhysicalAccess, if *flag { Activity::Granted } else { Activity::DoorUsed });
+                let mut e = Event::new(
+                    uid,
+                    Ts(time),
+                    source,
+                    EventClass::PhysicalAccess,
+                    if *flag {
+                        Activity::Granted
+                    } else {
+                        Activity::DoorUsed
+                    },
+                );
                 e.subject.badge = Some(pick(BADGES, *a));
                 e.door = Some(pick(DOORS, *b));
                 e
             }
             2 => {
-                let mut e = Event::new(uid, Ts(time), source, EventClass::PhysicalAccess, if *flag { Activity::Denied } else { Activity::Forced });
+                let mut e = Event::new(
+                    uid,
+                    Ts(time),
+                    source,
+                    EventClass::PhysicalAccess,
+                    if *flag {
+                        Activity::Denied
+                    } else {
+                        Activity::Forced
+                    },
+                );
                 e.subject.badge = Some(pick(BADGES, *a));
                 e.door = Some(pick(DOORS, *b));
                 e
             }
             3 | 4 => {
-                let mut e = Event::new(uid, Ts(time), source, EventClass::Authentication, Activity::Logon);
-                e.outcome = if *flag { Outcome::Success } else { Outcome::Failure };
+                let mut e = Event::new(
+                    uid,
+                    Ts(time),
+                    source,
+                    EventClass::Authentication,
+                    Activity::Logon,
+                );
+                e.outcome = if *flag {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                };
                 e.subject.user = Some(pick(USERS, *a));
                 e.src.ip = Some(IPS[*b % IPS.len()].into());
                 if *b % 3 == 0 {
@@ -86,7 +164,13 @@ fn make_events(specs: &[(u8, usize, usize, bool, i64)]) -> Vec<Event> {
                 e
             }
             5 => {
-                let mut e = Event::new(uid, Ts(time), source, EventClass::NetworkSession, Activity::Connect);
+                let mut e = Event::new(
+                    uid,
+                    Ts(time),
+                    source,
+                    EventClass::NetworkSession,
+                    Activity::Connect,
+                );
                 e.outcome = Outcome::Success;
                 e.medium = Some(Medium::Wifi);
                 e.subject.mac = Some(pick(MACS, *a));
@@ -94,41 +178,76 @@ fn make_events(specs: &[(u8, usize, usize, bool, i64)]) -> Vec<Event> {
                 e
             }
             6 => {
-                let mut e = Event::new(uid, Ts(time), source, EventClass::NetworkSession, Activity::Connect);
-                e.outcome = if *flag { Outcome::Success } else { Outcome::Failure };
+                let mut e = Event::new(
+                    uid,
+                    Ts(time),
+                    source,
+                    EventClass::NetworkSession,
+                    Activity::Connect,
+                );
+                e.outcome = if *flag {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                };
                 e.medium = Some(Medium::Wired);
                 e.subject.mac = Some(pick(MACS, *a));
                 e.switch_port = Some(pick(PORTS, *b));
                 e
             }
             7 => {
-                let mut e = Event::new(uid, Ts(time), source, EventClass::Occupancy, Activity::Count);
+                let mut e = Event::new(
+                    uid,
+                    Ts(time),
+                    source,
+                    EventClass::Occupancy,
+                    Activity::Count,
+                );
                 e.zone = Some(pick(&["hq-server", "hq-office", "hq-classified"], *a));
                 e.count = Some((*b % 4) as i64);
                 e
             }
             8 => {
-                let activity = [Activity::Offline, Activity::Online, Activity::ConfigChange][*a % 3];
+                let activity =
+                    [Activity::Offline, Activity::Online, Activity::ConfigChange][*a % 3];
                 let mut e = Event::new(uid, Ts(time), source, EventClass::DeviceStatus, activity);
                 e.asset = Some(pick(&["hq-door-ctrl", "hq-cam-server"], *b));
                 e
             }
             9 => {
-                let mut e = Event::new(uid, Ts(time), source, EventClass::NetworkActivity, Activity::Traffic);
+                let mut e = Event::new(
+                    uid,
+                    Ts(time),
+                    source,
+                    EventClass::NetworkActivity,
+                    Activity::Traffic,
+                );
                 e.subject.device = Some(pick(&["hq-ws-dan", "hq-ws-alice"], *a));
                 e.dst.ip = Some([203, 0, 113, 200].into());
                 e.bytes_out = Some(if *flag { 500_000_000 } else { 1_000 });
                 e
             }
             10 => {
-                let mut e = Event::new(uid, Ts(time), source, EventClass::ResourceAccess, Activity::Read);
+                let mut e = Event::new(
+                    uid,
+                    Ts(time),
+                    source,
+                    EventClass::ResourceAccess,
+                    Activity::Read,
+                );
                 e.subject.user = Some(pick(USERS, *a));
                 e.src.ip = Some(IPS[*b % IPS.len()].into());
                 e.resource = Some(pick(&["payroll-share", "wiki"], *b));
                 e
             }
             _ => {
-                let mut e = Event::new(uid, Ts(time), source, EventClass::DeviceInventory, Activity::Posture);
+                let mut e = Event::new(
+                    uid,
+                    Ts(time),
+                    source,
+                    EventClass::DeviceInventory,
+                    Activity::Posture,
+                );
                 e.subject.mac = Some(pick(MACS, *a));
                 e.compliant = Some(*flag);
                 e
@@ -141,7 +260,12 @@ fn make_events(specs: &[(u8, usize, usize, bool, i64)]) -> Vec<Event> {
 }
 
 fn config(lateness_ms: i64) -> EngineConfig {
-    EngineConfig { allowed_lateness_ms: lateness_ms, idle_source_ms: 24 * 3_600_000, emit_events: false, ..EngineConfig::default() }
+    EngineConfig {
+        allowed_lateness_ms: lateness_ms,
+        idle_source_ms: 24 * 3_600_000,
+        emit_events: false,
+        ..EngineConfig::default()
+    }
 }
 
 /// Findings as the JSON lines an operator would see.
@@ -151,7 +275,10 @@ fn run(engine: &mut Engine, events: Vec<Event>) -> Vec<String> {
         engine.push(event, &mut out);
     }
     engine.flush(&mut out);
-    out.findings.iter().map(|f| serde_json::to_string(f).unwrap()).collect()
+    out.findings
+        .iter()
+        .map(|f| serde_json::to_string(f).unwrap())
+        .collect()
 }
 
 /// The reference: sorted input, no reorder buffer to speak of, every rule on every event.
@@ -165,10 +292,16 @@ fn reference(estate: &Arc<Estate>, events: &[Event]) -> Vec<String> {
 /// An arrival order in which no event is later than the allowed lateness: each event is
 /// delayed by less than half of it, and events arrive in order of delayed time.
 fn shuffle_within_lateness(events: &[Event], delays: &[i64]) -> Vec<Event> {
-    let mut arrival: Vec<(i64, usize)> =
-        events.iter().enumerate().map(|(i, e)| (e.time.millis() + delays[i % delays.len()], i)).collect();
+    let mut arrival: Vec<(i64, usize)> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.time.millis() + delays[i % delays.len()], i))
+        .collect();
     arrival.sort();
-    arrival.into_iter().map(|(_, i)| events[i].clone()).collect()
+    arrival
+        .into_iter()
+        .map(|(_, i)| events[i].clone())
+        .collect()
 }
 
 proptest! {
@@ -221,12 +354,26 @@ proptest! {
 #[test]
 fn random_streams_do_fire_rules() {
     // Guards the properties above against passing vacuously on streams where nothing fires.
-    let specs: Vec<(u8, usize, usize, bool, i64)> =
-        (0..400).map(|i| ((i % 12) as u8, i * 7, i * 13, i % 3 != 0, 20_000 + (i as i64 * 7919) % 90_000)).collect();
+    let specs: Vec<(u8, usize, usize, bool, i64)> = (0..400)
+        .map(|i| {
+            (
+                (i % 12) as u8,
+                i * 7,
+                i * 13,
+                i % 3 != 0,
+                20_000 + (i as i64 * 7919) % 90_000,
+            )
+        })
+        .collect();
     let findings = reference(&estate(), &make_events(&specs));
     let rules: std::collections::BTreeSet<String> = findings
         .iter()
-        .map(|f| serde_json::from_str::<serde_json::Value>(f).unwrap()["finding_info"]["analytic"]["uid"].as_str().unwrap().to_string())
+        .map(|f| {
+            serde_json::from_str::<serde_json::Value>(f).unwrap()["finding_info"]["analytic"]["uid"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert!(rules.len() >= 6, "only {rules:?} fired");
 }
@@ -236,19 +383,40 @@ fn a_late_event_is_flagged_evaluated_by_single_event_rules_and_changes_no_state(
     let estate = estate();
     let mut engine = Engine::new(Arc::clone(&estate), rules(true), config(60_000));
     let mut out = Output::default();
-    let mut late = Event::new("late-1", Ts(START_MS), "pacs", EventClass::PhysicalAccess, Activity::Granted);
+    let mut late = Event::new(
+        "late-1",
+        Ts(START_MS),
+        "pacs",
+        EventClass::PhysicalAccess,
+        Activity::Granted,
+    );
     late.subject.badge = Some("4415".into());
     late.door = Some("hq-main".into());
-    let mut later = Event::new("on-time", Ts(START_MS + 3_600_000), "pacs", EventClass::DeviceStatus, Activity::Online);
+    let mut later = Event::new(
+        "on-time",
+        Ts(START_MS + 3_600_000),
+        "pacs",
+        EventClass::DeviceStatus,
+        Activity::Online,
+    );
     later.asset = Some("hq-pacs".into());
     engine.push(later, &mut out);
     engine.push(late, &mut out);
     assert_eq!(engine.counters().late, 1);
-    let finding = out.findings.iter().find(|f| f.rule_id() == "seam.inactive-person-credential").unwrap();
+    let finding = out
+        .findings
+        .iter()
+        .find(|f| f.rule_id() == "seam.inactive-person-credential")
+        .unwrap();
     assert!(finding.unmapped.late);
     // The late badge did not place Erin anywhere.
     let erin = estate.person_idx("erin").unwrap();
-    assert_eq!(engine.world().people[erin.index()].presence.view(Ts(START_MS)), None);
+    assert_eq!(
+        engine.world().people[erin.index()]
+            .presence
+            .view(Ts(START_MS)),
+        None
+    );
 }
 
 #[test]
@@ -256,16 +424,32 @@ fn a_deadline_beyond_the_end_of_input_does_not_fire() {
     let estate = estate();
     let mut engine = Engine::new(Arc::clone(&estate), rules(true), config(0));
     let mut out = Output::default();
-    let mut granted = Event::new("g", Ts(START_MS), "pacs", EventClass::PhysicalAccess, Activity::Granted);
+    let mut granted = Event::new(
+        "g",
+        Ts(START_MS),
+        "pacs",
+        EventClass::PhysicalAccess,
+        Activity::Granted,
+    );
     granted.subject.badge = Some("4411".into());
     granted.door = Some("hq-office-door".into());
     engine.push(granted, &mut out);
     engine.flush(&mut out);
-    assert!(out.findings.iter().all(|f| f.rule_id() != "seam.badge-granted-nobody-entered"));
+    assert!(
+        out.findings
+            .iter()
+            .all(|f| f.rule_id() != "seam.badge-granted-nobody-entered")
+    );
     // The window is still open in the snapshot; a heartbeat past the deadline fires it.
     let snapshot = engine.snapshot_bytes();
     let mut resumed = Engine::new(Arc::clone(&estate), rules(true), config(0));
     resumed.restore_bytes(&snapshot).unwrap();
     resumed.advance_to(Ts(START_MS + 31_000), &mut out);
-    assert_eq!(out.findings.iter().filter(|f| f.rule_id() == "seam.badge-granted-nobody-entered").count(), 1);
+    assert_eq!(
+        out.findings
+            .iter()
+            .filter(|f| f.rule_id() == "seam.badge-granted-nobody-entered")
+            .count(),
+        1
+    );
 }

@@ -37,14 +37,28 @@ pub fn synthetic_estate(people: usize) -> Result<Estate, CliError> {
             mac(index)
         );
     }
-    files.push(EstateFile { path: "synthetic/people.toml".into(), text });
-    Estate::from_files(&files)
-        .map_err(|errors| CliError::Estate(errors.iter().take(5).map(ToString::to_string).collect::<Vec<_>>().join("\n")))
+    files.push(EstateFile {
+        path: "synthetic/people.toml".into(),
+        text,
+    });
+    Estate::from_files(&files).map_err(|errors| {
+        CliError::Estate(
+            errors
+                .iter()
+                .take(5)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })
 }
 
 fn mac(index: usize) -> String {
     let bytes = (index as u64).to_be_bytes();
-    format!("02:00:{:02x}:{:02x}:{:02x}:{:02x}", bytes[4], bytes[5], bytes[6], bytes[7])
+    format!(
+        "02:00:{:02x}:{:02x}:{:02x}:{:02x}",
+        bytes[4], bytes[5], bytes[6], bytes[7]
+    )
 }
 
 /// A small deterministic generator (xorshift), so every run sees the same workload.
@@ -76,50 +90,117 @@ pub fn synthetic_events(people: usize, events: usize) -> Vec<Event> {
                 break 'days;
             }
             // Arrive between 07:00 and 10:00 UTC.
-            let arrive = DAY_ZERO_MS + day * DAY_MS + 7 * 3_600_000 + rng.below(3 * 3_600_000) as i64;
+            let arrive =
+                DAY_ZERO_MS + day * DAY_MS + 7 * 3_600_000 + rng.below(3 * 3_600_000) as i64;
             let uid = |n: usize| format!("d{day}-p{person}-{n}");
             let badge = format!("b{person}");
             let user = format!("p{person}@example.com");
-            let mut push = |n: usize, offset_ms: i64, class, activity, fill: &dyn Fn(&mut Event)| {
-                let mut event = Event::new(uid(n), Ts(arrive + offset_ms), "bench", class, activity);
-                fill(&mut event);
-                out.push(event);
-            };
+            let mut push =
+                |n: usize, offset_ms: i64, class, activity, fill: &dyn Fn(&mut Event)| {
+                    let mut event =
+                        Event::new(uid(n), Ts(arrive + offset_ms), "bench", class, activity);
+                    fill(&mut event);
+                    out.push(event);
+                };
             let door = |door: &'static str, badge: String| {
                 move |e: &mut Event| {
                     e.subject.badge = Some(badge.clone());
                     e.door = Some(door.to_string());
                 }
             };
-            push(0, 0, EventClass::PhysicalAccess, Activity::Granted, &door("hq-main", badge.clone()));
-            push(1, 3_000, EventClass::PhysicalAccess, Activity::DoorUsed, &door("hq-main", badge.clone()));
-            push(2, 60_000, EventClass::PhysicalAccess, Activity::Granted, &door("hq-office-door", badge.clone()));
-            push(3, 63_000, EventClass::PhysicalAccess, Activity::DoorUsed, &door("hq-office-door", badge.clone()));
+            push(
+                0,
+                0,
+                EventClass::PhysicalAccess,
+                Activity::Granted,
+                &door("hq-main", badge.clone()),
+            );
+            push(
+                1,
+                3_000,
+                EventClass::PhysicalAccess,
+                Activity::DoorUsed,
+                &door("hq-main", badge.clone()),
+            );
+            push(
+                2,
+                60_000,
+                EventClass::PhysicalAccess,
+                Activity::Granted,
+                &door("hq-office-door", badge.clone()),
+            );
+            push(
+                3,
+                63_000,
+                EventClass::PhysicalAccess,
+                Activity::DoorUsed,
+                &door("hq-office-door", badge.clone()),
+            );
             let device_mac = mac(person);
-            push(4, 120_000, EventClass::NetworkSession, Activity::Connect, &|e| {
-                e.outcome = Outcome::Success;
-                e.medium = Some(Medium::Wifi);
-                e.subject.mac = Some(device_mac.clone());
-                e.ap = Some("hq-ap-office".into());
-            });
+            push(
+                4,
+                120_000,
+                EventClass::NetworkSession,
+                Activity::Connect,
+                &|e| {
+                    e.outcome = Outcome::Success;
+                    e.medium = Some(Medium::Wifi);
+                    e.subject.mac = Some(device_mac.clone());
+                    e.ap = Some("hq-ap-office".into());
+                },
+            );
             let failed = rng.below(50) == 0;
-            push(5, 180_000, EventClass::Authentication, Activity::Logon, &|e| {
-                e.outcome = if failed { Outcome::Failure } else { Outcome::Success };
-                e.subject.user = Some(user.clone());
-                e.src.ip = Some(std::net::IpAddr::from([198, 51, 100, 10]));
-            });
-            push(6, 600_000, EventClass::ResourceAccess, Activity::Read, &|e| {
-                e.subject.user = Some(user.clone());
-                e.src.ip = Some(std::net::IpAddr::from([10, 10, 7, 7]));
-                e.resource = Some("wiki".into());
-            });
-            push(7, 1_800_000, EventClass::NetworkActivity, Activity::Traffic, &|e| {
-                e.subject.user = Some(user.clone());
-                e.dst.ip = Some(std::net::IpAddr::from([203, 0, 113, 50]));
-                e.bytes_out = Some(250_000);
-            });
-            push(8, 3_600_000, EventClass::PhysicalAccess, Activity::Granted, &door("hq-cafe-door", badge.clone()));
-            push(9, 3_603_000, EventClass::PhysicalAccess, Activity::DoorUsed, &door("hq-cafe-door", badge.clone()));
+            push(
+                5,
+                180_000,
+                EventClass::Authentication,
+                Activity::Logon,
+                &|e| {
+                    e.outcome = if failed {
+                        Outcome::Failure
+                    } else {
+                        Outcome::Success
+                    };
+                    e.subject.user = Some(user.clone());
+                    e.src.ip = Some(std::net::IpAddr::from([198, 51, 100, 10]));
+                },
+            );
+            push(
+                6,
+                600_000,
+                EventClass::ResourceAccess,
+                Activity::Read,
+                &|e| {
+                    e.subject.user = Some(user.clone());
+                    e.src.ip = Some(std::net::IpAddr::from([10, 10, 7, 7]));
+                    e.resource = Some("wiki".into());
+                },
+            );
+            push(
+                7,
+                1_800_000,
+                EventClass::NetworkActivity,
+                Activity::Traffic,
+                &|e| {
+                    e.subject.user = Some(user.clone());
+                    e.dst.ip = Some(std::net::IpAddr::from([203, 0, 113, 50]));
+                    e.bytes_out = Some(250_000);
+                },
+            );
+            push(
+                8,
+                3_600_000,
+                EventClass::PhysicalAccess,
+                Activity::Granted,
+                &door("hq-cafe-door", badge.clone()),
+            );
+            push(
+                9,
+                3_603_000,
+                EventClass::PhysicalAccess,
+                Activity::DoorUsed,
+                &door("hq-cafe-door", badge.clone()),
+            );
         }
         day += 1;
     }
@@ -134,7 +215,13 @@ pub fn rss_bytes() -> u64 {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
         .map_or(0, |kib| kib * 1024)
 }
 
@@ -144,7 +231,10 @@ pub fn engine(people: usize, events: usize, json: bool) -> Result<ExitCode, CliE
     let workload = synthetic_events(people, events);
     let count = workload.len();
     let rss_before_engine = rss_bytes();
-    let config = EngineConfig { emit_events: false, ..EngineConfig::default() };
+    let config = EngineConfig {
+        emit_events: false,
+        ..EngineConfig::default()
+    };
     let mut engine = Engine::new(Arc::clone(&estate), Arc::clone(&rules), config);
     let idle_state_bytes = rss_bytes().saturating_sub(rss_before_engine);
     let mut out = Output::default();
@@ -185,9 +275,16 @@ pub fn replay(people: usize, events: usize, json: bool) -> Result<ExitCode, CliE
         rules: Arc::clone(&rules),
         data_dir: None,
         progress: false,
-        config: EngineConfig { emit_events: false, ..EngineConfig::default() },
+        config: EngineConfig {
+            emit_events: false,
+            ..EngineConfig::default()
+        },
+        batch: crate::pipeline::DEFAULT_BATCH,
     };
-    let input = crate::pipeline::Input { name: "bench".into(), reader: Box::new(std::io::Cursor::new(ndjson)) };
+    let input = crate::pipeline::Input {
+        name: "bench".into(),
+        reader: Box::new(std::io::Cursor::new(ndjson)),
+    };
     let mut sink = std::io::sink();
     let summary = crate::pipeline::run(vec![input], &options, &mut |finding| {
         serde_json::to_writer(&mut sink, finding).map_err(|e| CliError::Output(e.into()))

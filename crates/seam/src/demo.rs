@@ -27,7 +27,11 @@ pub struct DemoReport {
 }
 
 /// Compares findings with `expected.json` (rule id -> the uids of the attack's events).
-pub fn evaluate(findings: &[Finding], expected_json: &str, rule_ids: &[String]) -> Result<DemoReport, CliError> {
+pub fn evaluate(
+    findings: &[Finding],
+    expected_json: &str,
+    rule_ids: &[String],
+) -> Result<DemoReport, CliError> {
     let expected: BTreeMap<String, BTreeSet<String>> = serde_json::from_str(expected_json)
         .map_err(|e| CliError::Failed(format!("examples/demo/expected.json: {e}")))?;
     let mut report = DemoReport::default();
@@ -39,20 +43,33 @@ pub fn evaluate(findings: &[Finding], expected_json: &str, rule_ids: &[String]) 
         let rule = finding.rule_id();
         *report.per_rule.entry(rule.to_string()).or_default() += 1;
         let scripted = expected.get(rule).is_some_and(|uids| {
-            finding.finding_info.related_events.iter().any(|event| uids.contains(&event.uid))
+            finding
+                .finding_info
+                .related_events
+                .iter()
+                .any(|event| uids.contains(&event.uid))
         });
         if scripted {
             hit.insert(rule);
         } else {
-            report.unexpected.push((rule.to_string(), finding.message.clone()));
+            report
+                .unexpected
+                .push((rule.to_string(), finding.message.clone()));
         }
     }
-    report.missed = expected.keys().filter(|rule| !hit.contains(rule.as_str())).cloned().collect();
+    report.missed = expected
+        .keys()
+        .filter(|rule| !hit.contains(rule.as_str()))
+        .cloned()
+        .collect();
     Ok(report)
 }
 
 fn prepare(data_dir: &Path) -> Result<(), CliError> {
-    let io = |source| CliError::Io { path: data_dir.display().to_string(), source };
+    let io = |source| CliError::Io {
+        path: data_dir.display().to_string(),
+        source,
+    };
     if data_dir.exists() {
         let is_empty = std::fs::read_dir(data_dir).map_err(io)?.next().is_none();
         if !is_empty && !data_dir.join(MARKER).exists() {
@@ -64,23 +81,37 @@ fn prepare(data_dir: &Path) -> Result<(), CliError> {
         std::fs::remove_dir_all(data_dir).map_err(io)?;
     }
     std::fs::create_dir_all(data_dir).map_err(io)?;
-    std::fs::write(data_dir.join(MARKER), b"seam demo data; `seam demo` empties this folder\n").map_err(io)
+    std::fs::write(
+        data_dir.join(MARKER),
+        b"seam demo data; `seam demo` empties this folder\n",
+    )
+    .map_err(io)
 }
 
 pub fn run(data_dir: &Path, out: Option<&Path>) -> Result<ExitCode, CliError> {
     prepare(data_dir)?;
     let estate = load::estate(None)?;
     let rules = load::rules(None)?;
-    let rule_ids: Vec<String> =
-        rules.set.rules().iter().filter(|r| r.generates_findings).map(|r| r.id.clone()).collect();
-    let titles: BTreeMap<String, String> =
-        rules.set.rules().iter().map(|r| (r.id.clone(), r.title.clone())).collect();
+    let rule_ids: Vec<String> = rules
+        .set
+        .rules()
+        .iter()
+        .filter(|r| r.generates_findings)
+        .map(|r| r.id.clone())
+        .collect();
+    let titles: BTreeMap<String, String> = rules
+        .set
+        .rules()
+        .iter()
+        .map(|r| (r.id.clone(), r.title.clone()))
+        .collect();
     let options = pipeline::Options {
         estate,
         rules,
         data_dir: Some(data_dir.to_path_buf()),
         progress: false,
         config: seam_engine::EngineConfig::default(),
+        batch: pipeline::DEFAULT_BATCH,
     };
     let input = pipeline::Input {
         name: "examples/demo/day.ndjson".into(),
@@ -97,7 +128,10 @@ pub fn run(data_dir: &Path, out: Option<&Path>) -> Result<ExitCode, CliError> {
     let mut print = |line: String| writeln!(stdout, "{line}").map_err(CliError::Output);
     print("Seam demo: Monday 2026-03-02 at the example estate (Amsterdam headquarters, New York office)".into())?;
     print(String::new())?;
-    print(format!("{:<42} {:>8}  {}", "rule", "findings", "what it caught"))?;
+    print(format!(
+        "{:<42} {:>8}  {}",
+        "rule", "findings", "what it caught"
+    ))?;
     print(format!("{:-<42} {:->8}  {:-<50}", "", "", ""))?;
     for (rule, count) in &report.per_rule {
         let title = titles.get(rule).map(String::as_str).unwrap_or("");
@@ -105,7 +139,10 @@ pub fn run(data_dir: &Path, out: Option<&Path>) -> Result<ExitCode, CliError> {
     }
     print(String::new())?;
     for finding in &findings {
-        print(format!("{}  {:<9} {}", finding.time_dt, finding.severity, finding.message))?;
+        print(format!(
+            "{}  {:<9} {}",
+            finding.time_dt, finding.severity, finding.message
+        ))?;
     }
     print(String::new())?;
     let fired = report.per_rule.values().filter(|count| **count > 0).count();
@@ -128,9 +165,11 @@ pub fn run(data_dir: &Path, out: Option<&Path>) -> Result<ExitCode, CliError> {
         data_dir.display()
     ))?;
     if let Some(path) = out {
-        let mut file = std::io::BufWriter::new(
-            std::fs::File::create(path).map_err(|e| CliError::Io { path: path.display().to_string(), source: e })?,
-        );
+        let mut file =
+            std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| CliError::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?);
         for finding in &findings {
             serde_json::to_writer(&mut file, finding).map_err(|e| CliError::Output(e.into()))?;
             file.write_all(b"\n").map_err(CliError::Output)?;
@@ -138,6 +177,11 @@ pub fn run(data_dir: &Path, out: Option<&Path>) -> Result<ExitCode, CliError> {
         file.flush().map_err(CliError::Output)?;
         print(format!("findings written to {}", path.display()))?;
     }
-    let clean = report.missed.is_empty() && report.unexpected.is_empty() && fired == report.per_rule.len();
-    Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let clean =
+        report.missed.is_empty() && report.unexpected.is_empty() && fired == report.per_rule.len();
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -42,17 +42,32 @@ pub const ESTATE: &[(&str, &str)] = files!("examples/estate":
 );
 
 /// The scripted day and which events belong to which attack.
-pub const DEMO_DAY: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/demo/day.ndjson"));
-pub const DEMO_EXPECTED: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/demo/expected.json"));
+pub const DEMO_DAY: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/demo/day.ndjson"
+));
+pub const DEMO_EXPECTED: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/demo/expected.json"
+));
 
 pub fn rule_files() -> Vec<SourceFile> {
-    RULES.iter().map(|(name, text)| SourceFile { path: format!("rules/{name}"), text: (*text).to_string() }).collect()
+    RULES
+        .iter()
+        .map(|(name, text)| SourceFile {
+            path: format!("rules/{name}"),
+            text: (*text).to_string(),
+        })
+        .collect()
 }
 
 pub fn estate_files() -> Vec<EstateFile> {
     ESTATE
         .iter()
-        .map(|(name, text)| EstateFile { path: format!("examples/estate/{name}"), text: (*text).to_string() })
+        .map(|(name, text)| EstateFile {
+            path: format!("examples/estate/{name}"),
+            text: (*text).to_string(),
+        })
         .collect()
 }
 
@@ -61,7 +76,9 @@ mod tests {
     use super::*;
 
     fn listed(folder: &str, extensions: &[&str]) -> Vec<String> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(folder);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(folder);
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
@@ -74,8 +91,16 @@ mod tests {
     #[test]
     fn every_rule_and_estate_file_is_embedded() {
         let rules: Vec<String> = RULES.iter().map(|(name, _)| name.to_string()).collect();
-        assert_eq!(rules, listed("rules", &[".yml", ".yaml"]), "update RULES in embedded.rs");
+        assert_eq!(
+            rules,
+            listed("rules", &[".yml", ".yaml"]),
+            "update RULES in embedded.rs"
+        );
         let estate: Vec<String> = ESTATE.iter().map(|(name, _)| name.to_string()).collect();
-        assert_eq!(estate, listed("examples/estate", &[".toml"]), "update ESTATE in embedded.rs");
+        assert_eq!(
+            estate,
+            listed("examples/estate", &[".toml"]),
+            "update ESTATE in embedded.rs"
+        );
     }
 }

@@ -3,7 +3,10 @@
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("cannot read `{path}`: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the estate is not valid:\n{0}")]
     Estate(String),
     #[error("the rules are not valid:\n{0}")]

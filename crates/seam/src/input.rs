@@ -14,7 +14,11 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 #[derive(Debug)]
 pub enum Line {
     Event(Box<Event>),
-    Rejected { line: u64, reason: String, raw: Vec<u8> },
+    Rejected {
+        line: u64,
+        reason: String,
+        raw: Vec<u8>,
+    },
 }
 
 /// Reads lines of at most `MAX_LINE_BYTES`; a longer line is consumed and reported, never kept.
@@ -27,7 +31,11 @@ pub struct NdjsonReader<R> {
 
 impl<R: BufRead> NdjsonReader<R> {
     pub fn new(reader: R) -> NdjsonReader<R> {
-        NdjsonReader { reader, line: 0, buffer: Vec::with_capacity(1024) }
+        NdjsonReader {
+            reader,
+            line: 0,
+            buffer: Vec::with_capacity(1024),
+        }
     }
 
     /// Lines read so far (the position to resume from).
@@ -68,7 +76,8 @@ impl<R: BufRead> NdjsonReader<R> {
             if chunk.len() > room {
                 *oversized = true;
                 // Keep the first bytes for the dead letter; drop the rest.
-                self.buffer.extend_from_slice(chunk.get(..room.min(4096)).unwrap_or_default());
+                self.buffer
+                    .extend_from_slice(chunk.get(..room.min(4096)).unwrap_or_default());
             } else if !*oversized {
                 self.buffer.extend_from_slice(chunk);
             }
@@ -103,7 +112,11 @@ impl<R: BufRead> NdjsonReader<R> {
             }
             return Ok(Some(match parse_event(text) {
                 Ok(event) => Line::Event(Box::new(event)),
-                Err(reason) => Line::Rejected { line, reason, raw: text.to_vec() },
+                Err(reason) => Line::Rejected {
+                    line,
+                    reason,
+                    raw: text.to_vec(),
+                },
             }));
         }
     }
@@ -111,7 +124,10 @@ impl<R: BufRead> NdjsonReader<R> {
 
 fn trim_line(bytes: &[u8]) -> &[u8] {
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
     bytes.get(start..).unwrap_or_default()
 }
 
@@ -167,7 +183,10 @@ mod tests {
     fn a_valid_json_event_with_a_wrong_activity_is_rejected() {
         let line = GOOD.replace("\"count\",\"zone\"", "\"granted\",\"zone\"");
         let lines = read_all(line.as_bytes());
-        assert_eq!(lines[0].clone().unwrap_err().1, "activity `granted` does not belong to class `occupancy`");
+        assert_eq!(
+            lines[0].clone().unwrap_err().1,
+            "activity `granted` does not belong to class `occupancy`"
+        );
     }
 
     proptest::proptest! {

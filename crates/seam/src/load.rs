@@ -19,7 +19,13 @@ pub fn estate(dir: Option<&Path>) -> Result<Arc<Estate>, CliError> {
         None => Estate::from_files(&embedded::estate_files()),
     };
     result.map(Arc::new).map_err(|errors| {
-        CliError::Estate(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+        CliError::Estate(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
     })
 }
 
@@ -30,12 +36,23 @@ pub fn rules(dir: Option<&Path>) -> Result<Arc<CompiledRules>, CliError> {
     };
     CompiledRules::compile(&files)
         .map(Arc::new)
-        .map_err(|errors| CliError::Rules(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))
+        .map_err(|errors| {
+            CliError::Rules(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        })
 }
 
 /// Every `.yml`/`.yaml` file below `path` (or `path` itself), sorted, each within the size limit.
 pub fn read_rule_files(path: &Path) -> Result<Vec<SourceFile>, CliError> {
-    let io = |path: &Path, source| CliError::Io { path: path.display().to_string(), source };
+    let io = |path: &Path, source| CliError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut folders = Vec::new();
     if path.is_file() {
@@ -48,7 +65,10 @@ pub fn read_rule_files(path: &Path) -> Result<Vec<SourceFile>, CliError> {
             let path = entry.map_err(|e| io(&folder, e))?.path();
             if path.is_dir() {
                 folders.push(path);
-            } else if path.extension().is_some_and(|ext| ext == "yml" || ext == "yaml") {
+            } else if path
+                .extension()
+                .is_some_and(|ext| ext == "yml" || ext == "yaml")
+            {
                 paths.push(path);
             }
         }
@@ -64,7 +84,10 @@ pub fn read_rule_files(path: &Path) -> Result<Vec<SourceFile>, CliError> {
             )));
         }
         let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
-        files.push(SourceFile { path: path.display().to_string(), text });
+        files.push(SourceFile {
+            path: path.display().to_string(),
+            text,
+        });
     }
     Ok(files)
 }

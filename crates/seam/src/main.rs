@@ -126,17 +126,49 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<ExitCode, CliError> {
     match command {
-        Command::Demo { no_serve: _, data_dir, out } => demo::run(&data_dir, out.as_deref()),
-        Command::Replay { estate, rules, out, data_dir, lateness, inputs } => {
-            replay(&estate, rules.as_deref(), out.as_deref(), data_dir, lateness, &inputs)
-        }
+        Command::Demo {
+            no_serve: _,
+            data_dir,
+            out,
+        } => demo::run(&data_dir, out.as_deref()),
+        Command::Replay {
+            estate,
+            rules,
+            out,
+            data_dir,
+            lateness,
+            inputs,
+        } => replay(
+            &estate,
+            rules.as_deref(),
+            out.as_deref(),
+            data_dir,
+            lateness,
+            &inputs,
+        ),
         Command::Check { estate, rules } => check(&estate, rules.as_deref()),
-        Command::Rules { command: RulesCommand::Test { dir, estate } } => rules_test(dir.as_deref(), estate.as_deref()),
-        Command::Bench { command: BenchCommand::Engine { people, events, json } } => {
+        Command::Rules {
+            command: RulesCommand::Test { dir, estate },
+        } => rules_test(dir.as_deref(), estate.as_deref()),
+        Command::Bench {
+            command:
+                BenchCommand::Engine {
+                    people,
+                    events,
+                    json,
+                },
+        } => {
             let events = events.unwrap_or_else(|| people.saturating_mul(20).min(5_000_000));
             bench::engine(people, events, json)
         }
-        Command::Bench { command: BenchCommand::Replay { people, events, json } } => bench::replay(people, events, json),
+        Command::Bench {
+            command:
+                BenchCommand::Replay {
+                    people,
+                    events,
+                    json,
+                },
+        } => bench::replay(people, events, json),
     }
 }
 
@@ -152,7 +184,10 @@ fn replay(
     let rules = load::rules(rules)?;
     let mut readers = Vec::with_capacity(inputs.len());
     for path in inputs {
-        let file = std::fs::File::open(path).map_err(|e| CliError::Io { path: path.display().to_string(), source: e })?;
+        let file = std::fs::File::open(path).map_err(|e| CliError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
         readers.push(pipeline::Input {
             name: path.display().to_string(),
             reader: Box::new(std::io::BufReader::with_capacity(1 << 16, file)),
@@ -160,9 +195,10 @@ fn replay(
     }
     let stdout_is_terminal = std::io::stdout().is_terminal();
     let writer: Box<dyn Write> = match out {
-        Some(path) => Box::new(
-            std::fs::File::create(path).map_err(|e| CliError::Io { path: path.display().to_string(), source: e })?,
-        ),
+        Some(path) => Box::new(std::fs::File::create(path).map_err(|e| CliError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut writer = BufWriter::with_capacity(1 << 16, writer);
@@ -170,7 +206,14 @@ fn replay(
         allowed_lateness_ms: lateness_secs.saturating_mul(1000).max(0),
         ..seam_engine::EngineConfig::default()
     };
-    let options = pipeline::Options { estate, rules, data_dir, progress: stdout_is_terminal && out.is_some(), config };
+    let options = pipeline::Options {
+        estate,
+        rules,
+        data_dir,
+        progress: stdout_is_terminal && out.is_some(),
+        config,
+        batch: pipeline::DEFAULT_BATCH,
+    };
     let summary = pipeline::run(readers, &options, &mut |finding| {
         serde_json::to_writer(&mut writer, finding).map_err(|e| CliError::Output(e.into()))?;
         writer.write_all(b"\n").map_err(CliError::Output)
@@ -200,7 +243,9 @@ fn check(estate: &std::path::Path, rules: Option<&std::path::Path>) -> Result<Ex
         .rules()
         .iter()
         .enumerate()
-        .filter(|(index, rule)| rule.generates_findings && !rules.set.tests().iter().any(|t| t.rule == *index))
+        .filter(|(index, rule)| {
+            rule.generates_findings && !rules.set.tests().iter().any(|t| t.rule == *index)
+        })
         .map(|(_, rule)| rule.id.as_str())
         .collect();
     println!(
@@ -217,7 +262,10 @@ fn check(estate: &std::path::Path, rules: Option<&std::path::Path>) -> Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-fn rules_test(dir: Option<&std::path::Path>, estate: Option<&std::path::Path>) -> Result<ExitCode, CliError> {
+fn rules_test(
+    dir: Option<&std::path::Path>,
+    estate: Option<&std::path::Path>,
+) -> Result<ExitCode, CliError> {
     let estate = load::estate(estate)?;
     let rules = load::rules(dir)?;
     let outcomes = seam_engine::run_rule_tests(&estate, &rules);
@@ -228,10 +276,17 @@ fn rules_test(dir: Option<&std::path::Path>, estate: Option<&std::path::Path>) -
         } else {
             failed += 1;
             match &outcome.error {
-                Some(error) => println!("FAILED {}: {} ({}): {error}", outcome.rule_id, outcome.name, outcome.location),
+                Some(error) => println!(
+                    "FAILED {}: {} ({}): {error}",
+                    outcome.rule_id, outcome.name, outcome.location
+                ),
                 None => println!(
                     "FAILED {}: {} ({}): expected {} findings, found {}",
-                    outcome.rule_id, outcome.name, outcome.location, outcome.expected, outcome.found
+                    outcome.rule_id,
+                    outcome.name,
+                    outcome.location,
+                    outcome.expected,
+                    outcome.found
                 ),
             }
         }
@@ -242,9 +297,14 @@ fn rules_test(dir: Option<&std::path::Path>, estate: Option<&std::path::Path>) -
         .iter()
         .enumerate()
         .filter(|(index, rule)| {
-            let tests: Vec<_> = outcomes.iter().zip(rules.set.tests()).filter(|(_, t)| t.rule == *index).collect();
+            let tests: Vec<_> = outcomes
+                .iter()
+                .zip(rules.set.tests())
+                .filter(|(_, t)| t.rule == *index)
+                .collect();
             rule.generates_findings
-                && !(tests.iter().any(|(o, _)| o.expected > 0) && tests.iter().any(|(o, _)| o.expected == 0))
+                && !(tests.iter().any(|(o, _)| o.expected > 0)
+                    && tests.iter().any(|(o, _)| o.expected == 0))
         })
         .map(|(_, rule)| rule.id.as_str())
         .collect();
@@ -253,5 +313,9 @@ fn rules_test(dir: Option<&std::path::Path>, estate: Option<&std::path::Path>) -
     }
     let passed = outcomes.len() - failed;
     println!("{passed} passed, {} failed", failed + missing.len());
-    Ok(if failed + missing.len() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed + missing.len() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -14,13 +14,15 @@ use std::time::{Duration, Instant};
 use seam_engine::{CompiledRules, Engine, EngineConfig, Output, Processed};
 use seam_estate::Estate;
 use seam_model::{Finding, Ts};
-use seam_store::{DeadLetter, EmbeddedStore, Snapshot, Store, StoredEvent, StoredFinding, Unresolved};
+use seam_store::{
+    DeadLetter, EmbeddedStore, Snapshot, Store, StoredEvent, StoredFinding, Unresolved,
+};
 
 use crate::error::CliError;
 use crate::input::{Line, NdjsonReader};
 
-/// Events between two writes to the store.
-const BATCH: usize = 1024;
+/// Events between two writes to the store, by default.
+pub const DEFAULT_BATCH: usize = 1024;
 /// Events between two snapshots.
 const SNAPSHOT_EVERY: u64 = 200_000;
 
@@ -32,7 +34,9 @@ pub struct Input {
 
 impl std::fmt::Debug for Input {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Input").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Input")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -43,6 +47,8 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     pub progress: bool,
     pub config: EngineConfig,
+    /// Events between two writes to the store (and two flushes of findings to the sink).
+    pub batch: usize,
 }
 
 #[derive(Debug, Default)]
@@ -58,18 +64,32 @@ pub struct Summary {
 }
 
 /// Runs the inputs through one engine; every finding goes to `sink` in order.
-pub fn run(inputs: Vec<Input>, options: &Options, sink: &mut dyn FnMut(&Finding) -> Result<(), CliError>) -> Result<Summary, CliError> {
+pub fn run(
+    inputs: Vec<Input>,
+    options: &Options,
+    sink: &mut dyn FnMut(&Finding) -> Result<(), CliError>,
+) -> Result<Summary, CliError> {
     let started = Instant::now();
-    let mut engine = Engine::new(Arc::clone(&options.estate), Arc::clone(&options.rules), options.config.clone());
+    let mut engine = Engine::new(
+        Arc::clone(&options.estate),
+        Arc::clone(&options.rules),
+        options.config.clone(),
+    );
     let mut store = match &options.data_dir {
-        Some(dir) => Some(EmbeddedStore::open(dir).map_err(|error| CliError::Store(error.to_string()))?),
+        Some(dir) => {
+            Some(EmbeddedStore::open(dir).map_err(|error| CliError::Store(error.to_string()))?)
+        }
         None => None,
     };
     let mut positions: BTreeMap<String, String> = BTreeMap::new();
     if let Some(store) = &store
-        && let Some(snapshot) = store.latest_snapshot().map_err(|e| CliError::Store(e.to_string()))?
+        && let Some(snapshot) = store
+            .latest_snapshot()
+            .map_err(|e| CliError::Store(e.to_string()))?
     {
-        engine.restore_bytes(&snapshot.state).map_err(|error| CliError::Store(format!("cannot resume: {error}")))?;
+        engine
+            .restore_bytes(&snapshot.state)
+            .map_err(|error| CliError::Store(format!("cannot resume: {error}")))?;
         positions = snapshot.positions;
     }
     let mut summary = Summary::default();
@@ -79,10 +99,19 @@ pub fn run(inputs: Vec<Input>, options: &Options, sink: &mut dyn FnMut(&Finding)
     let mut since_snapshot = 0u64;
     for input in inputs {
         let mut reader = NdjsonReader::new(input.reader);
-        let resume_from: u64 = positions.get(&input.name).and_then(|p| p.parse().ok()).unwrap_or(0);
-        reader.skip_lines(resume_from).map_err(|e| CliError::Io { path: input.name.clone(), source: e })?;
+        let resume_from: u64 = positions
+            .get(&input.name)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        reader.skip_lines(resume_from).map_err(|e| CliError::Io {
+            path: input.name.clone(),
+            source: e,
+        })?;
         summary.skipped_lines += resume_from;
-        while let Some(line) = reader.next_line().map_err(|e| CliError::Io { path: input.name.clone(), source: e })? {
+        while let Some(line) = reader.next_line().map_err(|e| CliError::Io {
+            path: input.name.clone(),
+            source: e,
+        })? {
             match line {
                 Line::Event(event) => {
                     summary.events += 1;
@@ -100,7 +129,9 @@ pub fn run(inputs: Vec<Input>, options: &Options, sink: &mut dyn FnMut(&Finding)
                     });
                 }
             }
-            if out.events.len() + out.findings.len() >= BATCH || pending.dead_letters.len() >= BATCH {
+            let batch = options.batch.max(1);
+            if out.events.len() + out.findings.len() >= batch || pending.dead_letters.len() >= batch
+            {
                 pending.take(&mut out, &mut summary, sink)?;
                 if let Some(store) = store.as_mut() {
                     pending.write(store)?;
@@ -141,10 +172,22 @@ pub fn run(inputs: Vec<Input>, options: &Options, sink: &mut dyn FnMut(&Finding)
     Ok(summary)
 }
 
-fn save_snapshot(store: &mut EmbeddedStore, engine: &Engine, positions: &BTreeMap<String, String>) -> Result<(), CliError> {
-    let log_position = store.log_position().map_err(|e| CliError::Store(e.to_string()))?;
-    let snapshot = Snapshot { positions: positions.clone(), log_position, state: engine.snapshot_bytes() };
-    store.save_snapshot(&snapshot).map_err(|e| CliError::Store(e.to_string()))
+fn save_snapshot(
+    store: &mut EmbeddedStore,
+    engine: &Engine,
+    positions: &BTreeMap<String, String>,
+) -> Result<(), CliError> {
+    let log_position = store
+        .log_position()
+        .map_err(|e| CliError::Store(e.to_string()))?;
+    let snapshot = Snapshot {
+        positions: positions.clone(),
+        log_position,
+        state: engine.snapshot_bytes(),
+    };
+    store
+        .save_snapshot(&snapshot)
+        .map_err(|e| CliError::Store(e.to_string()))
 }
 
 /// What waits to be written to the store.
@@ -156,11 +199,17 @@ struct Pending {
 }
 
 impl Pending {
-    fn take(&mut self, out: &mut Output, summary: &mut Summary, sink: &mut dyn FnMut(&Finding) -> Result<(), CliError>) -> Result<(), CliError> {
+    fn take(
+        &mut self,
+        out: &mut Output,
+        summary: &mut Summary,
+        sink: &mut dyn FnMut(&Finding) -> Result<(), CliError>,
+    ) -> Result<(), CliError> {
         for finding in out.findings.drain(..) {
             summary.findings += 1;
             sink(&finding)?;
-            let json = serde_json::to_string(&finding).map_err(|e| CliError::Store(e.to_string()))?;
+            let json =
+                serde_json::to_string(&finding).map_err(|e| CliError::Store(e.to_string()))?;
             self.findings.push(StoredFinding {
                 uid: finding.uid().to_string(),
                 rule: finding.rule_id().to_string(),
@@ -171,7 +220,8 @@ impl Pending {
             });
         }
         for processed in out.events.drain(..) {
-            let json = serde_json::to_string(&processed.event).map_err(|e| CliError::Store(e.to_string()))?;
+            let json = serde_json::to_string(&processed.event)
+                .map_err(|e| CliError::Store(e.to_string()))?;
             self.events.push((processed, json));
         }
         Ok(())
@@ -227,4 +277,146 @@ fn progress_bar() -> indicatif::ProgressBar {
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embedded;
+
+    fn options(data_dir: Option<PathBuf>, batch: usize) -> Options {
+        Options {
+            estate: crate::load::estate(None).unwrap(),
+            rules: crate::load::rules(None).unwrap(),
+            data_dir,
+            progress: false,
+            config: EngineConfig::default(),
+            batch,
+        }
+    }
+
+    fn replay(text: &str, options: &Options) -> (Vec<String>, Summary) {
+        let input = Input {
+            name: "day.ndjson".into(),
+            reader: Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+        };
+        let mut findings = Vec::new();
+        let summary = run(vec![input], options, &mut |finding| {
+            findings.push(serde_json::to_string(finding).unwrap());
+            Ok(())
+        })
+        .unwrap();
+        (findings, summary)
+    }
+
+    fn stored_findings(dir: &std::path::Path) -> Vec<String> {
+        let store = EmbeddedStore::open(dir).unwrap();
+        let filter = seam_store::FindingFilter {
+            limit: 10_000,
+            ..seam_store::FindingFilter::default()
+        };
+        store
+            .findings(&filter)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.uid)
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 8, ..Default::default() })]
+        #[test]
+        fn any_batch_size_gives_the_same_findings_and_the_same_store(batch in 1usize..200) {
+            let (expected, _) = replay(embedded::DEMO_DAY, &options(None, DEFAULT_BATCH));
+            let dir = tempfile::tempdir().unwrap();
+            let (found, _) = replay(embedded::DEMO_DAY, &options(Some(dir.path().to_path_buf()), batch));
+            proptest::prop_assert_eq!(&found, &expected);
+            proptest::prop_assert_eq!(stored_findings(dir.path()).len(), expected.len());
+        }
+    }
+
+    #[test]
+    fn a_restart_resumes_from_the_snapshot_without_missing_or_repeating_a_finding() {
+        let lines: Vec<&str> = embedded::DEMO_DAY.lines().collect();
+        let (expected, _) = replay(embedded::DEMO_DAY, &options(None, DEFAULT_BATCH));
+        for cut in [1, 40, 77, lines.len() - 1] {
+            let dir = tempfile::tempdir().unwrap();
+            let first_part = lines[..cut].join("\n") + "\n";
+            let (mut found, _) = replay(&first_part, &options(Some(dir.path().to_path_buf()), 7));
+            // The file has grown; the second run skips what the snapshot says was read.
+            let (rest, summary) = replay(
+                embedded::DEMO_DAY,
+                &options(Some(dir.path().to_path_buf()), 7),
+            );
+            assert_eq!(summary.skipped_lines, cut as u64);
+            found.extend(rest);
+            // Ending the first input flushed its buffer, so an event just after the cut can
+            // only change findings whose windows straddle it; everything must be found once.
+            let mut found_ids: Vec<String> = found
+                .iter()
+                .map(|f| {
+                    serde_json::from_str::<serde_json::Value>(f).unwrap()["finding_info"]["uid"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect();
+            found_ids.sort();
+            found_ids.dedup();
+            assert_eq!(
+                found_ids.len(),
+                found.len(),
+                "a finding repeated at cut {cut}"
+            );
+            let mut expected_ids: Vec<String> = expected
+                .iter()
+                .map(|f| {
+                    serde_json::from_str::<serde_json::Value>(f).unwrap()["finding_info"]["uid"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect();
+            expected_ids.sort();
+            assert_eq!(found_ids, expected_ids, "findings differ at cut {cut}");
+            let mut stored = stored_findings(dir.path());
+            stored.sort();
+            assert_eq!(stored, expected_ids);
+        }
+    }
+
+    #[test]
+    fn running_the_same_input_again_adds_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, _) = replay(
+            embedded::DEMO_DAY,
+            &options(Some(dir.path().to_path_buf()), 64),
+        );
+        let (second, summary) = replay(
+            embedded::DEMO_DAY,
+            &options(Some(dir.path().to_path_buf()), 64),
+        );
+        assert!(!first.is_empty());
+        assert!(second.is_empty());
+        assert_eq!(summary.events, 0);
+        assert_eq!(stored_findings(dir.path()).len(), first.len());
+    }
+
+    #[test]
+    fn bad_lines_are_dead_lettered_with_their_line_and_the_rest_continues() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{{\"uid\":1}}\n{}not json at all\n", embedded::DEMO_DAY);
+        let (findings, summary) = replay(&text, &options(Some(dir.path().to_path_buf()), 16));
+        assert_eq!(summary.dead_letters, 2);
+        assert_eq!(
+            findings.len(),
+            replay(embedded::DEMO_DAY, &options(None, 16)).0.len()
+        );
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let letters = store.dead_letters(10).unwrap();
+        let positions: Vec<&str> = letters.iter().map(|l| l.position.as_str()).collect();
+        assert!(positions.contains(&"1"), "{positions:?}");
+        assert!(letters.iter().any(|l| l.raw == b"not json at all"));
+        assert!(store.counts().unwrap().unresolved > 0);
+    }
 }

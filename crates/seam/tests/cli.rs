@@ -1,0 +1,222 @@
+//! The `seam` command as a user runs it: exit codes, messages and output files.
+
+// Test helpers may panic: a panic in a test is a failed assertion.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn seam(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_seam"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn demo_fires_every_rule_on_its_attack_and_matches_the_golden_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dir.path().join("findings.ndjson");
+    let run = seam(&[
+        "demo",
+        "--no-serve",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = text(&run.stdout);
+    assert!(run.status.success(), "{stdout}{}", text(&run.stderr));
+    assert!(stdout.contains("19 of 19 rules fired; 0 scripted attacks missed; 0 findings outside the scripted attacks"), "{stdout}");
+    assert!(data.join("seam.db").exists());
+
+    // Byte-identical to the checked-in findings: ids, times, explanations, evidence.
+    let golden_path = repo().join("crates/seam/tests/golden/demo-findings.ndjson");
+    let found = std::fs::read_to_string(&out).unwrap();
+    if std::env::var_os("SEAM_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden_path, &found).unwrap();
+    }
+    let golden = std::fs::read_to_string(&golden_path).unwrap();
+    assert_eq!(
+        found, golden,
+        "demo findings changed; rerun with SEAM_UPDATE_GOLDEN=1 if intended"
+    );
+
+    // Every finding is an OCSF Detection Finding with the fields consumers rely on.
+    for line in found.lines() {
+        let finding: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(finding["class_uid"], 2004);
+        assert!(
+            finding["finding_info"]["analytic"]["uid"]
+                .as_str()
+                .unwrap()
+                .starts_with("seam.")
+        );
+        assert_eq!(finding["finding_info"]["uid"].as_str().unwrap().len(), 32);
+        assert!(finding["time"].is_i64());
+        assert!(
+            !finding["finding_info"]["related_events"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            !finding["message"].as_str().unwrap().contains('?'),
+            "{}",
+            finding["message"]
+        );
+    }
+}
+
+#[test]
+fn demo_refuses_to_empty_a_folder_that_is_not_a_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("precious.txt"), "keep me").unwrap();
+    let run = seam(&["demo", "--data-dir", dir.path().to_str().unwrap()]);
+    assert!(!run.status.success());
+    assert!(text(&run.stderr).contains("holds something other than an earlier demo"));
+    assert!(dir.path().join("precious.txt").exists());
+}
+
+#[test]
+fn replay_writes_findings_and_reports_bad_lines_by_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("day.ndjson");
+    let day = std::fs::read_to_string(repo().join("examples/demo/day.ndjson")).unwrap();
+    std::fs::write(&input, format!("{day}{{\"uid\": \"broken\"\n")).unwrap();
+    let estate = repo().join("examples/estate");
+    let run = seam(&[
+        "replay",
+        "--estate",
+        estate.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    let broken_line = day.lines().count() + 1;
+    assert!(
+        stderr.contains(&format!("day.ndjson:{broken_line}: rejected: ")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 rejected, 20 findings"), "{stderr}");
+    assert_eq!(text(&run.stdout).lines().count(), 20);
+}
+
+#[test]
+fn check_accepts_the_example_and_rejects_a_broken_estate_with_file_and_line() {
+    let ok = seam(&[
+        "check",
+        "--estate",
+        repo().join("examples/estate").to_str().unwrap(),
+    ]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).starts_with("ok: 3 sites"));
+
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["sites.toml", "networks.toml", "assets.toml", "people.toml"] {
+        std::fs::copy(
+            repo().join("examples/estate").join(name),
+            dir.path().join(name),
+        )
+        .unwrap();
+    }
+    let sites = std::fs::read_to_string(dir.path().join("sites.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("sites.toml"),
+        sites.replacen("to = \"hq-server\"", "to = \"hq-srvr\"", 1),
+    )
+    .unwrap();
+    let broken = seam(&["check", "--estate", dir.path().to_str().unwrap()]);
+    assert_eq!(broken.status.code(), Some(2));
+    let stderr = text(&broken.stderr);
+    assert!(stderr.contains("sites.toml:"), "{stderr}");
+    assert!(stderr.contains("hq-srvr"), "{stderr}");
+}
+
+#[test]
+fn check_rejects_a_broken_rule_with_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yml"),
+        "title: bad\nid: test.bad\ndetection:\n  selection:\n    presence.on_sight: true\n  condition: selection\n",
+    )
+    .unwrap();
+    let run = seam(&[
+        "check",
+        "--estate",
+        repo().join("examples/estate").to_str().unwrap(),
+        "--rules",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = text(&run.stderr);
+    assert!(stderr.contains("bad.yml:5:"), "{stderr}");
+    assert!(stderr.contains("presence.on_sight"), "{stderr}");
+}
+
+#[test]
+fn rules_test_passes_the_default_pack_and_fails_a_wrong_expectation() {
+    let ok = seam(&["rules", "test"]);
+    assert!(ok.status.success(), "{}", text(&ok.stdout));
+    assert!(text(&ok.stdout).contains(" passed, 0 failed"));
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("wrong.yml"),
+        r#"title: visitor badge
+id: test.visitor-badge
+detection:
+  selection:
+    person.kind: visitor
+  condition: selection
+tests:
+  - name: a visitor badge
+    expect: 1
+    events:
+      - {time: "2026-03-02T09:30:00Z", class: physical_access, activity: granted, subject: {badge: V-100}, door: hq-main}
+  - name: claims an employee is a visitor
+    expect: 1
+    events:
+      - {time: "2026-03-02T09:30:00Z", class: physical_access, activity: granted, subject: {badge: "4411"}, door: hq-main}
+"#,
+    )
+    .unwrap();
+    let failing = seam(&["rules", "test", dir.path().to_str().unwrap()]);
+    assert!(!failing.status.success());
+    let stdout = text(&failing.stdout);
+    assert!(
+        stdout.contains("FAILED test.visitor-badge: claims an employee is a visitor"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("expected 1 findings, found 0"), "{stdout}");
+    assert!(
+        stdout.contains("needs at least one positive and one negative test case"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn bench_engine_prints_one_json_object() {
+    let run = seam(&[
+        "bench", "engine", "--people", "300", "--events", "3000", "--json",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let report: serde_json::Value = serde_json::from_str(text(&run.stdout).trim()).unwrap();
+    assert_eq!(report["events"], 3000);
+    assert!(report["events_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(report["rss_bytes"].as_u64().unwrap() > 0);
+}
