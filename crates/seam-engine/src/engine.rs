@@ -77,7 +77,7 @@ impl Output {
 
 /// An event waiting in the reorder buffer, ordered by (time, uid).
 #[derive(Debug)]
-struct Pending(Event);
+struct Pending(Box<Event>);
 
 impl PartialEq for Pending {
     fn eq(&self, other: &Pending) -> bool {
@@ -206,7 +206,7 @@ impl Engine {
             self.process(event, true, out);
             return;
         }
-        self.buffer.push(Reverse(Pending(event)));
+        self.buffer.push(Reverse(Pending(Box::new(event))));
         let watermark = self.current_watermark();
         if watermark > self.released_through {
             self.release_through(watermark, out);
@@ -217,7 +217,7 @@ impl Engine {
             };
             self.counters.forced_releases += 1;
             let time = oldest.time;
-            self.process(oldest, false, out);
+            self.process(*oldest, false, out);
             self.released_through = self.released_through.max(time);
         }
     }
@@ -261,7 +261,7 @@ impl Engine {
             let Some(Reverse(Pending(event))) = self.buffer.pop() else {
                 break;
             };
-            self.process(event, false, out);
+            self.process(*event, false, out);
         }
         self.released_through = watermark;
         let Engine {
@@ -506,7 +506,7 @@ impl Engine {
         let mut buffered: Vec<Event> = self
             .buffer
             .iter()
-            .map(|Reverse(Pending(e))| e.clone())
+            .map(|Reverse(Pending(e))| (**e).clone())
             .collect();
         buffered.sort_by(|a, b| (a.time, &a.uid).cmp(&(b.time, &b.uid)));
         EngineSnapshot {
@@ -546,7 +546,7 @@ impl Engine {
         self.buffer = snapshot
             .buffered
             .into_iter()
-            .map(|e| Reverse(Pending(e)))
+            .map(|e| Reverse(Pending(Box::new(e))))
             .collect();
         self.source_max = snapshot.source_max;
         self.max_seen = snapshot.max_seen;

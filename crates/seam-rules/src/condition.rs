@@ -226,7 +226,9 @@ impl Parser<'_> {
                 self.depth -= 1;
                 match self.advance() {
                     Some((_, Token::Close)) => Ok(inner),
-                    Some((at, token)) => error(at, format!("expected `)`, found {}", describe(&token))),
+                    Some((at, token)) => {
+                        error(at, format!("expected `)`, found {}", describe(&token)))
+                    }
                     None => error(offset, "unclosed `(`"),
                 }
             }
@@ -245,10 +247,16 @@ impl Parser<'_> {
         }
     }
 
-    fn parse_quantifier(&mut self, offset: usize, quantifier: &Token) -> Result<Cond, ConditionError> {
+    fn parse_quantifier(
+        &mut self,
+        offset: usize,
+        quantifier: &Token,
+    ) -> Result<Cond, ConditionError> {
         match self.advance() {
             Some((_, Token::Of)) => {}
-            Some((at, token)) => return error(at, format!("expected `of`, found {}", describe(&token))),
+            Some((at, token)) => {
+                return error(at, format!("expected `of`, found {}", describe(&token)));
+            }
             None => return error(self.end_offset, "expected `of`"),
         }
         let (target_offset, matched): (usize, Vec<usize>) = match self.advance() {
@@ -278,7 +286,10 @@ impl Parser<'_> {
             Some((at, token)) => {
                 return error(
                     at,
-                    format!("expected a selection pattern or `them`, found {}", describe(&token)),
+                    format!(
+                        "expected a selection pattern or `them`, found {}",
+                        describe(&token)
+                    ),
                 );
             }
             None => return error(self.end_offset, "expected a selection pattern or `them`"),
@@ -293,7 +304,10 @@ impl Parser<'_> {
             Token::Number(0) => error(offset, "`0 of` is always true; remove it"),
             Token::Number(count) if *count > terms.len() => error(
                 offset,
-                format!("`{count} of` can never match: only {} selections", terms.len()),
+                format!(
+                    "`{count} of` can never match: only {} selections",
+                    terms.len()
+                ),
             ),
             Token::Number(count) => Ok(Cond::AtLeast(*count, terms)),
             _ => error(offset, "expected a quantifier"),
@@ -369,7 +383,11 @@ mod tests {
         let them = parse("all of them", &known).unwrap();
         assert_eq!(
             them,
-            Cond::And(vec![Cond::Selection(0), Cond::Selection(1), Cond::Selection(2)])
+            Cond::And(vec![
+                Cond::Selection(0),
+                Cond::Selection(1),
+                Cond::Selection(2)
+            ])
         );
         let any = parse("any of them and not filter", &known).unwrap();
         assert!(truth(&any, &[false, true, false, false]));

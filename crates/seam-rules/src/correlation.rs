@@ -93,7 +93,9 @@ pub(crate) struct EvidenceLog {
 
 impl EvidenceLog {
     fn push(&mut self, time: i64, uids: Vec<String>) {
-        let at = self.items.partition_point(|(existing, _)| *existing <= time);
+        let at = self
+            .items
+            .partition_point(|(existing, _)| *existing <= time);
         self.items.insert(at, (time, uids));
         if self.items.len() > MAX_EVIDENCE {
             // Drop from the middle: the first and the most recent stay.
@@ -124,9 +126,15 @@ pub(crate) struct SlidingWindow {
 }
 
 impl SlidingWindow {
-    fn on_occurrence(&mut self, correlation: &Correlation, occurrence: Occurrence<'_>) -> (Option<Fired>, u64) {
+    fn on_occurrence(
+        &mut self,
+        correlation: &Correlation,
+        occurrence: Occurrence<'_>,
+    ) -> (Option<Fired>, u64) {
         let time = occurrence.time;
-        let at = self.events.partition_point(|(existing, _)| *existing <= time);
+        let at = self
+            .events
+            .partition_point(|(existing, _)| *existing <= time);
         if let Some(value) = &occurrence.value {
             *self.values.entry(value.clone()).or_insert(0) += 1;
         }
@@ -214,7 +222,16 @@ impl ClosingWindows {
         let index = match open {
             Some(index) => index,
             None => {
-                let at = self.windows.partition_point(|window| window.start <= time);
+                let mut at = self.windows.partition_point(|window| window.start <= time);
+                if self.windows.len() >= MAX_OPEN_WINDOWS {
+                    // Full: the oldest window gives way, unless the new one would be the oldest.
+                    if at == 0 {
+                        return 1;
+                    }
+                    self.windows.pop_front();
+                    dropped += 1;
+                    at -= 1;
+                }
                 self.windows.insert(
                     at,
                     ClosingWindow {
@@ -223,13 +240,7 @@ impl ClosingWindows {
                         ..ClosingWindow::default()
                     },
                 );
-                if self.windows.len() > MAX_OPEN_WINDOWS {
-                    self.windows.pop_front();
-                    dropped += 1;
-                    at.saturating_sub(1)
-                } else {
-                    at
-                }
+                at
             }
         };
         if let Some(window) = self.windows.get_mut(index) {
@@ -283,7 +294,11 @@ pub(crate) struct TemporalWindow {
 }
 
 impl TemporalWindow {
-    fn on_occurrence(&mut self, correlation: &Correlation, occurrence: Occurrence<'_>) -> Option<Fired> {
+    fn on_occurrence(
+        &mut self,
+        correlation: &Correlation,
+        occurrence: Occurrence<'_>,
+    ) -> Option<Fired> {
         let time = occurrence.time;
         for role in occurrence.roles {
             if let Role::Member(index) = role
@@ -354,7 +369,11 @@ struct Chain {
 }
 
 impl OrderedWindow {
-    fn on_occurrence(&mut self, correlation: &Correlation, occurrence: Occurrence<'_>) -> Option<Fired> {
+    fn on_occurrence(
+        &mut self,
+        correlation: &Correlation,
+        occurrence: Occurrence<'_>,
+    ) -> Option<Fired> {
         let time = occurrence.time;
         let cutoff = time.saturating_sub(correlation.span);
         self.prune_before(cutoff);
@@ -390,7 +409,9 @@ impl OrderedWindow {
                 let fired = Fired {
                     time,
                     first_time: candidate.start,
-                    evidence: bound_evidence(candidate.evidence.iter().flat_map(|(_, uids)| uids.iter())),
+                    evidence: bound_evidence(
+                        candidate.evidence.iter().flat_map(|(_, uids)| uids.iter()),
+                    ),
                     count: u64::try_from(correlation.members).unwrap_or(u64::MAX),
                 };
                 for chain in &mut self.chains {
@@ -399,7 +420,9 @@ impl OrderedWindow {
                 return Some(fired);
             }
             if let Some(slot) = self.chains.get_mut(step)
-                && slot.as_ref().is_none_or(|existing| existing.start <= candidate.start)
+                && slot
+                    .as_ref()
+                    .is_none_or(|existing| existing.start <= candidate.start)
             {
                 *slot = Some(candidate);
             }
@@ -416,7 +439,12 @@ impl OrderedWindow {
     }
 
     fn deadline(&self, correlation: &Correlation) -> Option<i64> {
-        let oldest = self.chains.iter().flatten().map(|chain| chain.start).min()?;
+        let oldest = self
+            .chains
+            .iter()
+            .flatten()
+            .map(|chain| chain.start)
+            .min()?;
         expiry(oldest, correlation.span)
     }
 }
@@ -445,7 +473,9 @@ impl AbsenceWindow {
         if occurrence.roles.contains(&Role::Absent) {
             self.pending
                 .retain(|pending| !(pending.time <= time && time <= pending.deadline));
-            let at = self.absent_times.partition_point(|existing| *existing <= time);
+            let at = self
+                .absent_times
+                .partition_point(|existing| *existing <= time);
             self.absent_times.insert(at, time);
             if self.absent_times.len() > MAX_PENDING_PER_KEY {
                 self.absent_times.pop_front();
@@ -482,7 +512,11 @@ impl AbsenceWindow {
 
     fn on_timer(&mut self, correlation: &Correlation, deadline: i64) -> Vec<Fired> {
         let mut fired = Vec::new();
-        while self.pending.front().is_some_and(|pending| pending.deadline <= deadline) {
+        while self
+            .pending
+            .front()
+            .is_some_and(|pending| pending.deadline <= deadline)
+        {
             if let Some(pending) = self.pending.pop_front() {
                 fired.push(Fired {
                     time: pending.deadline,
@@ -550,12 +584,16 @@ impl Window {
     pub fn fits(&self, correlation: &Correlation) -> bool {
         match self {
             Window::Sliding(_) => {
-                matches!(correlation.kind, RuleKind::EventCount | RuleKind::ValueCount)
-                    && !correlation.at_window_end
+                matches!(
+                    correlation.kind,
+                    RuleKind::EventCount | RuleKind::ValueCount
+                ) && !correlation.at_window_end
             }
             Window::Closing(_) => {
-                matches!(correlation.kind, RuleKind::EventCount | RuleKind::ValueCount)
-                    && correlation.at_window_end
+                matches!(
+                    correlation.kind,
+                    RuleKind::EventCount | RuleKind::ValueCount
+                ) && correlation.at_window_end
             }
             Window::Temporal(window) => {
                 correlation.kind == RuleKind::Temporal && window.latest.len() == correlation.members
@@ -570,7 +608,11 @@ impl Window {
 
     /// Applies one occurrence; returns a finding if it completes one, and how many pending
     /// items the bounds dropped.
-    pub fn on_occurrence(&mut self, correlation: &Correlation, occurrence: Occurrence<'_>) -> (Option<Fired>, u64) {
+    pub fn on_occurrence(
+        &mut self,
+        correlation: &Correlation,
+        occurrence: Occurrence<'_>,
+    ) -> (Option<Fired>, u64) {
         match self {
             Window::Sliding(window) => window.on_occurrence(correlation, occurrence),
             Window::Closing(window) => (None, window.on_occurrence(correlation, occurrence)),

@@ -85,7 +85,8 @@ fn required_by_selection(selection: &Selection, field: FieldRef) -> Option<BTree
                 continue;
             }
             if let Some(literals) = test.required_literals() {
-                let set: BTreeSet<String> = literals.iter().map(|literal| fold_str(literal)).collect();
+                let set: BTreeSet<String> =
+                    literals.iter().map(|literal| fold_str(literal)).collect();
                 branch_set = Some(match branch_set {
                     None => set,
                     Some(previous) => previous.intersection(&set).cloned().collect(),
@@ -98,7 +99,10 @@ fn required_by_selection(selection: &Selection, field: FieldRef) -> Option<BTree
 }
 
 /// Compiles a `detection` mapping.
-pub(crate) fn compile_detection(node: &Node, schema: &dyn Schema) -> Result<Detection, Vec<Located>> {
+pub(crate) fn compile_detection(
+    node: &Node,
+    schema: &dyn Schema,
+) -> Result<Detection, Vec<Located>> {
     let NodeKind::Map(entries) = &node.kind else {
         return Err(vec![Located::new(
             node.position,
@@ -131,7 +135,9 @@ pub(crate) fn compile_detection(node: &Node, schema: &dyn Schema) -> Result<Dete
                 Err(mut problems) => {
                     // Keep the name so the condition does not also report it as unknown.
                     names.push(name.to_owned());
-                    selections.push(Selection { branches: Vec::new() });
+                    selections.push(Selection {
+                        branches: Vec::new(),
+                    });
                     errors.append(&mut problems);
                 }
             },
@@ -139,7 +145,10 @@ pub(crate) fn compile_detection(node: &Node, schema: &dyn Schema) -> Result<Dete
     }
     let condition = match condition_node {
         None => {
-            errors.push(Located::new(node.position, Problem::MissingKey("detection.condition")));
+            errors.push(Located::new(
+                node.position,
+                Problem::MissingKey("detection.condition"),
+            ));
             None
         }
         Some(value) => match compile_condition(value, &names) {
@@ -195,7 +204,11 @@ fn compile_condition(node: &Node, names: &[String]) -> Result<Cond, Located> {
     }
 }
 
-fn compile_selection(name: &str, node: &Node, schema: &dyn Schema) -> Result<Selection, Vec<Located>> {
+fn compile_selection(
+    name: &str,
+    node: &Node,
+    schema: &dyn Schema,
+) -> Result<Selection, Vec<Located>> {
     match &node.kind {
         NodeKind::Map(entries) => {
             if entries.is_empty() {

@@ -37,7 +37,10 @@ impl CountOp {
 
     /// Whether the outcome can only be known once the window has closed.
     pub fn needs_window_end(self) -> bool {
-        matches!(self, CountOp::Lt | CountOp::Lte | CountOp::Eq | CountOp::Neq)
+        matches!(
+            self,
+            CountOp::Lt | CountOp::Lte | CountOp::Eq | CountOp::Neq
+        )
     }
 }
 
@@ -113,8 +116,12 @@ fn wrong_type(key: &str, expected: &'static str, node: &Node) -> Located {
 /// A scalar as text (numbers and booleans as written); null and collections are errors.
 fn scalar(key: &str, node: &Node) -> Result<String, Located> {
     match node.kind {
-        NodeKind::Null | NodeKind::Seq(_) | NodeKind::Map(_) => Err(wrong_type(key, "a string", node)),
-        _ => node.scalar_text().ok_or_else(|| wrong_type(key, "a string", node)),
+        NodeKind::Null | NodeKind::Seq(_) | NodeKind::Map(_) => {
+            Err(wrong_type(key, "a string", node))
+        }
+        _ => node
+            .scalar_text()
+            .ok_or_else(|| wrong_type(key, "a string", node)),
     }
 }
 
@@ -214,7 +221,9 @@ pub(crate) fn parse_document(
                 meta.name = Some(name);
                 name_position = Some(value.position);
             })),
-            "description" => collect(scalar(key_name, value).map(|text| meta.description = Some(text))),
+            "description" => {
+                collect(scalar(key_name, value).map(|text| meta.description = Some(text)))
+            }
             "author" => collect(scalar(key_name, value).map(|text| meta.author = Some(text))),
             "date" => collect(scalar(key_name, value).map(|text| meta.date = Some(text))),
             "modified" => collect(scalar(key_name, value).map(|text| meta.modified = Some(text))),
@@ -229,26 +238,31 @@ pub(crate) fn parse_document(
                     Err(Located::new(value.position, Problem::UnknownStatus(status)))
                 }
             })),
-            "level" => collect(scalar(key_name, value).and_then(|level| {
-                match Level::parse(&level) {
-                    Some(parsed) => {
-                        meta.level = Some(parsed);
-                        Ok(())
-                    }
-                    None => Err(Located::new(value.position, Problem::UnknownLevel(level))),
-                }
-            })),
+            "level" => {
+                collect(
+                    scalar(key_name, value).and_then(|level| match Level::parse(&level) {
+                        Some(parsed) => {
+                            meta.level = Some(parsed);
+                            Ok(())
+                        }
+                        None => Err(Located::new(value.position, Problem::UnknownLevel(level))),
+                    }),
+                )
+            }
             "tags" => collect(string_list(key_name, value).map(|list| meta.tags = list)),
-            "references" => collect(string_list(key_name, value).map(|list| meta.references = list)),
+            "references" => {
+                collect(string_list(key_name, value).map(|list| meta.references = list))
+            }
             "falsepositives" => {
                 collect(string_list(key_name, value).map(|list| meta.falsepositives = list));
             }
             "fields" => collect(string_list(key_name, value).map(|list| meta.fields = list)),
-            "logsource" => collect(parse_logsource(value).map(|logsource| meta.logsource = logsource)),
+            "logsource" => {
+                collect(parse_logsource(value).map(|logsource| meta.logsource = logsource))
+            }
             "explanation" => collect(scalar(key_name, value).and_then(|template| {
-                check_template(&template).map_err(|reason| {
-                    Located::new(value.position, Problem::BadTemplate(reason))
-                })?;
+                check_template(&template)
+                    .map_err(|reason| Located::new(value.position, Problem::BadTemplate(reason)))?;
                 meta.explanation = Some(template);
                 Ok(())
             })),
@@ -256,9 +270,13 @@ pub(crate) fn parse_document(
             "correlation" => correlation_node = Some(value),
             "tests" => tests_node = Some(value),
             // Sigma lets rule writers add their own attributes: keep them as metadata.
-            _ => collect(to_json(value).map(|json| {
-                meta.custom.insert(key.name.clone(), json);
-            }).map_err(|error| Located::new(error.position, error.problem))),
+            _ => collect(
+                to_json(value)
+                    .map(|json| {
+                        meta.custom.insert(key.name.clone(), json);
+                    })
+                    .map_err(|error| Located::new(error.position, error.problem)),
+            ),
         }
     }
     if !title_seen {
@@ -276,7 +294,11 @@ pub(crate) fn parse_document(
             name: meta.id.clone(),
             position: id_position,
         },
-        name: meta.name.clone().zip(name_position).map(|(name, position)| Named { name, position }),
+        name: meta
+            .name
+            .clone()
+            .zip(name_position)
+            .map(|(name, position)| Named { name, position }),
     };
     let body = match (detection_node, correlation_node) {
         (Some(_), Some(correlation)) => {
@@ -297,7 +319,11 @@ pub(crate) fn parse_document(
         (None, Some(correlation)) => match parse_correlation(correlation) {
             Ok(spec) => {
                 meta.kind = spec.kind;
-                meta.group_by = spec.group_by.iter().map(|named| named.name.clone()).collect();
+                meta.group_by = spec
+                    .group_by
+                    .iter()
+                    .map(|named| named.name.clone())
+                    .collect();
                 meta.timespan_ms = Some(spec.timespan_ms);
                 Some(Body::Correlation(spec))
             }
@@ -384,7 +410,8 @@ fn parse_test(node: &Node, path: &str) -> Result<RuleTest, Located> {
                     return Err(wrong_type("events", "a list", value));
                 };
                 let converted: Result<Vec<_>, _> = items.iter().map(to_json).collect();
-                events = Some(converted.map_err(|error| Located::new(error.position, error.problem))?);
+                events =
+                    Some(converted.map_err(|error| Located::new(error.position, error.problem))?);
             }
             other => {
                 return Err(Located::new(
@@ -396,7 +423,8 @@ fn parse_test(node: &Node, path: &str) -> Result<RuleTest, Located> {
     }
     Ok(RuleTest {
         rule: 0,
-        name: name.ok_or_else(|| Located::new(node.position, Problem::MissingKey("tests[].name")))?,
+        name: name
+            .ok_or_else(|| Located::new(node.position, Problem::MissingKey("tests[].name")))?,
         expect: expect
             .ok_or_else(|| Located::new(node.position, Problem::MissingKey("tests[].expect")))?,
         events: events
@@ -501,14 +529,20 @@ fn parse_correlation(node: &Node) -> Result<CorrelationSpec, Vec<Located>> {
     let type_seen = entries.iter().any(|(key, _)| key.name == "type");
     let Some(kind) = kind else {
         if !type_seen {
-            errors.push(Located::new(position, Problem::MissingKey("correlation.type")));
+            errors.push(Located::new(
+                position,
+                Problem::MissingKey("correlation.type"),
+            ));
         }
         return Err(errors);
     };
     let timespan_seen = entries.iter().any(|(key, _)| key.name == "timespan");
     let Some(timespan_ms) = timespan else {
         if !timespan_seen {
-            errors.push(Located::new(position, Problem::MissingKey("correlation.timespan")));
+            errors.push(Located::new(
+                position,
+                Problem::MissingKey("correlation.timespan"),
+            ));
         }
         return Err(errors);
     };
@@ -516,13 +550,19 @@ fn parse_correlation(node: &Node) -> Result<CorrelationSpec, Vec<Located>> {
         return Err(errors);
     }
     if rules.is_empty() {
-        errors.push(Located::new(position, Problem::MissingKey("correlation.rules")));
+        errors.push(Located::new(
+            position,
+            Problem::MissingKey("correlation.rules"),
+        ));
     }
     let condition_position = condition_seen.unwrap_or(position);
     match kind {
         RuleKind::EventCount | RuleKind::ValueCount => {
             if conditions.is_empty() {
-                errors.push(Located::new(position, Problem::MissingKey("correlation.condition")));
+                errors.push(Located::new(
+                    position,
+                    Problem::MissingKey("correlation.condition"),
+                ));
             }
             if kind == RuleKind::ValueCount && value_field.is_none() {
                 errors.push(invalid(
@@ -560,16 +600,25 @@ fn parse_correlation(node: &Node) -> Result<CorrelationSpec, Vec<Located>> {
                 ));
             }
             if kind == RuleKind::TemporalOrdered && rules.len() < 2 {
-                errors.push(invalid(position, "temporal_ordered needs at least two rules"));
+                errors.push(invalid(
+                    position,
+                    "temporal_ordered needs at least two rules",
+                ));
             }
         }
         RuleKind::Detection => {}
     }
     if kind == RuleKind::Absence && absent.is_empty() {
-        errors.push(Located::new(position, Problem::MissingKey("correlation.absent")));
+        errors.push(Located::new(
+            position,
+            Problem::MissingKey("correlation.absent"),
+        ));
     }
     if kind != RuleKind::Absence && !absent.is_empty() {
-        errors.push(invalid(position, "`absent` is only used by absence correlations"));
+        errors.push(invalid(
+            position,
+            "`absent` is only used by absence correlations",
+        ));
     }
     if errors.is_empty() {
         Ok(CorrelationSpec {
@@ -639,7 +688,10 @@ fn parse_aliases(node: &Node) -> Result<Vec<Alias>, Located> {
                     name: rule_key.name.clone(),
                     position: rule_key.position,
                 },
-                named(&format!("aliases.{}.{}", key.name, rule_key.name), field_node)?,
+                named(
+                    &format!("aliases.{}.{}", key.name, rule_key.name),
+                    field_node,
+                )?,
             ));
         }
         aliases.push(Alias {

@@ -64,7 +64,9 @@ pub(crate) enum Problem {
     BothBodies,
     #[error("unknown level `{0}` (expected informational, low, medium, high or critical)")]
     UnknownLevel(String),
-    #[error("unknown status `{0}` (expected stable, test, experimental, deprecated or unsupported)")]
+    #[error(
+        "unknown status `{0}` (expected stable, test, experimental, deprecated or unsupported)"
+    )]
     UnknownStatus(String),
     #[error("unknown key `{0}` in `{1}`")]
     UnknownKey(String, &'static str),

@@ -77,10 +77,16 @@ mod tests {
     #[test]
     fn placeholders_are_replaced_and_unknown_ones_are_marked() {
         assert_eq!(
-            render_explanation("{person.name} signed in from {geo.country} while in {zone.name}", lookup),
+            render_explanation(
+                "{person.name} signed in from {geo.country} while in {zone.name}",
+                lookup
+            ),
             "Ada signed in from ? while in Lab 3"
         );
-        assert_eq!(render_explanation("{{literal}} {person.name}", lookup), "{literal} Ada");
+        assert_eq!(
+            render_explanation("{{literal}} {person.name}", lookup),
+            "{literal} Ada"
+        );
         assert_eq!(render_explanation("open { brace", lookup), "open { brace");
         assert_eq!(render_explanation("close } brace", lookup), "close } brace");
         assert_eq!(render_explanation("", lookup), "");

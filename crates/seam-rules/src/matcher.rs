@@ -160,7 +160,10 @@ pub(crate) enum ValueTest {
     Compare(CompareOp, Number),
     Regex(Box<regex::Regex>),
     Cidr(Cidr),
-    FieldRef { other: FieldRef, cased: bool },
+    FieldRef {
+        other: FieldRef,
+        cased: bool,
+    },
 }
 
 impl ValueTest {
@@ -178,7 +181,9 @@ impl ValueTest {
         }
         match self {
             ValueTest::Null | ValueTest::Exists(_) => false,
-            ValueTest::Text(pattern) => with_text(value, |text| pattern.matches(text)) == Some(true),
+            ValueTest::Text(pattern) => {
+                with_text(value, |text| pattern.matches(text)) == Some(true)
+            }
             ValueTest::Number(wanted) => Number::of_value(value)
                 .and_then(|number| number.compare(*wanted))
                 .is_some_and(|ordering| ordering == Ordering::Equal),
@@ -313,7 +318,9 @@ impl FieldTest {
                         .collect::<Option<_>>()?;
                     required = Some(match required {
                         None => set,
-                        Some(previous) => previous.into_iter().filter(|v| set.contains(v)).collect(),
+                        Some(previous) => {
+                            previous.into_iter().filter(|v| set.contains(v)).collect()
+                        }
                     });
                 }
                 required
@@ -419,7 +426,10 @@ impl Modifiers {
     fn add(&mut self, name: &str) -> Result<(), Problem> {
         let conflict = |first: &Option<String>| -> Result<(), Problem> {
             match first {
-                Some(first) => Err(Problem::ConflictingModifiers(first.clone(), name.to_owned())),
+                Some(first) => Err(Problem::ConflictingModifiers(
+                    first.clone(),
+                    name.to_owned(),
+                )),
                 None => Ok(()),
             }
         };
@@ -663,7 +673,12 @@ fn compile_value(
                     node.position,
                     Problem::BadRegex {
                         pattern: text.clone(),
-                        reason: error.to_string().lines().last().unwrap_or_default().to_owned(),
+                        reason: error
+                            .to_string()
+                            .lines()
+                            .last()
+                            .unwrap_or_default()
+                            .to_owned(),
                     },
                 )
             })?;
@@ -766,7 +781,11 @@ fn windash_variants(text: &str) -> Option<Vec<String>> {
         .enumerate()
         .filter(|(index, character)| {
             matches!(character, '-' | '/')
-                && !is_word(index.checked_sub(1).and_then(|previous| characters.get(previous)))
+                && !is_word(
+                    index
+                        .checked_sub(1)
+                        .and_then(|previous| characters.get(previous)),
+                )
                 && is_word(characters.get(index + 1))
         })
         .map(|(index, _)| index)
@@ -808,14 +827,19 @@ fn encode_text(text: &str, utf16: Option<Utf16>) -> Vec<u8> {
 
 fn base64_encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let symbol = |index: u32| char::from(ALPHABET.get((index & 63) as usize).copied().unwrap_or(b'='));
+    let symbol =
+        |index: u32| char::from(ALPHABET.get((index & 63) as usize).copied().unwrap_or(b'='));
     let mut encoded = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let byte = |index: usize| u32::from(chunk.get(index).copied().unwrap_or(0));
         let triple = (byte(0) << 16) | (byte(1) << 8) | byte(2);
         encoded.push(symbol(triple >> 18));
         encoded.push(symbol(triple >> 12));
-        encoded.push(if chunk.len() > 1 { symbol(triple >> 6) } else { '=' });
+        encoded.push(if chunk.len() > 1 {
+            symbol(triple >> 6)
+        } else {
+            '='
+        });
         encoded.push(if chunk.len() > 2 { symbol(triple) } else { '=' });
     }
     encoded
@@ -832,9 +856,15 @@ fn base64_offsets(bytes: &[u8]) -> Vec<String> {
             shifted.extend_from_slice(bytes);
             let encoded = base64_encode(&shifted);
             let start = START_TRIM.get(shift).copied().unwrap_or(0);
-            let end_trim = END_TRIM.get((bytes.len() + shift) % 3).copied().unwrap_or(0);
+            let end_trim = END_TRIM
+                .get((bytes.len() + shift) % 3)
+                .copied()
+                .unwrap_or(0);
             let end = encoded.len().saturating_sub(end_trim);
-            encoded.get(start..end.max(start)).unwrap_or_default().to_owned()
+            encoded
+                .get(start..end.max(start))
+                .unwrap_or_default()
+                .to_owned()
         })
         .collect()
 }
@@ -863,7 +893,9 @@ mod tests {
                 whole.extend_from_slice(suffix.as_bytes());
                 let encoded = base64_encode(&whole);
                 assert!(
-                    variants.iter().any(|variant| encoded.contains(variant.as_str())),
+                    variants
+                        .iter()
+                        .any(|variant| encoded.contains(variant.as_str())),
                     "{prefix}|{suffix}: {encoded} vs {variants:?}"
                 );
             }

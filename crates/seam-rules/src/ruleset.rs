@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use crate::correlation::{Correlation, MAX_WINDOW_EVENTS, Occurrence, Role, Window};
 use crate::detection::Detection;
-use crate::document::{Body, CorrelationSpec, CountOp, Identity, Named, ParsedRule, parse_document};
+use crate::document::{
+    Body, CorrelationSpec, CountOp, Identity, Named, ParsedRule, parse_document,
+};
 use crate::error::{Problem, RuleError};
 use crate::meta::{Match, RuleKind, RuleMeta, RuleTest};
 use crate::record::{FieldRef, Input, Record, Schema, Value};
@@ -68,6 +70,15 @@ struct Consumer {
     value: Option<GroupSource>,
 }
 
+/// An upstream match on its way into a correlation, with its group key read.
+#[derive(Debug)]
+struct Arrival {
+    time: i64,
+    group: Vec<String>,
+    value: Option<String>,
+    evidence: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy)]
 enum GroupSource {
     /// A field of the event (upstream is a detection rule).
@@ -109,50 +120,11 @@ impl RuleSet {
             schema,
             errors: Vec::new(),
         };
-        for file in files {
-            if file.text.len() > MAX_FILE_BYTES {
-                compiler.errors.push(RuleError::new(
-                    &file.path,
-                    Position { line: 1, column: 1 },
-                    &Problem::FileTooLarge {
-                        limit: MAX_FILE_BYTES,
-                    },
-                ));
-                continue;
-            }
-            let documents = match yaml::load_documents(&file.text) {
-                Ok(documents) => documents,
-                Err(error) => {
-                    compiler
-                        .errors
-                        .push(RuleError::new(&file.path, error.position, &error.problem));
-                    continue;
-                }
-            };
-            for document in &documents {
-                match parse_document(document, &file.path, schema) {
-                    Ok(rule) => {
-                        compiler.identities.push((
-                            file.path.clone(),
-                            rule.identity.clone(),
-                            Some(compiler.parsed.len()),
-                        ));
-                        compiler.parsed.push(rule);
-                    }
-                    Err(rejected) => {
-                        if let Some(identity) = rejected.identity {
-                            compiler.identities.push((file.path.clone(), identity, None));
-                        }
-                        compiler.errors.extend(rejected.problems.iter().map(|located| {
-                            RuleError::new(&file.path, located.position, &located.problem)
-                        }));
-                    }
-                }
-            }
-        }
+        compiler.load(files);
         let sources = compiler.resolve_references();
         let order = compiler.check_cycles(&sources);
-        let mut consumers: Vec<Vec<Consumer>> = (0..compiler.parsed.len()).map(|_| Vec::new()).collect();
+        let mut consumers: Vec<Vec<Consumer>> =
+            (0..compiler.parsed.len()).map(|_| Vec::new()).collect();
         let mut compiled = Vec::with_capacity(compiler.parsed.len());
         for index in 0..compiler.parsed.len() {
             compiled.push(compiler.compile_rule(index, &sources, &mut consumers));
@@ -170,7 +142,10 @@ impl RuleSet {
                 .collect();
             errors.sort_by_key(|error| {
                 (
-                    file_order.get(error.path.as_str()).copied().unwrap_or(usize::MAX),
+                    file_order
+                        .get(error.path.as_str())
+                        .copied()
+                        .unwrap_or(usize::MAX),
                     error.line,
                     error.column,
                 )
@@ -178,7 +153,14 @@ impl RuleSet {
             errors.dedup();
             return Err(errors);
         }
-        let compiled: Vec<Compiled> = compiled.into_iter().flatten().collect();
+        // With no errors every rule compiled; anything else would shift rule indices.
+        let Some(compiled) = compiled.into_iter().collect::<Option<Vec<Compiled>>>() else {
+            return Err(vec![RuleError::new(
+                "",
+                Position::default(),
+                &Problem::Invalid("internal error: a rule failed without a reason".to_owned()),
+            )]);
+        };
         let mut rules = Vec::with_capacity(compiler.parsed.len());
         let mut tests = Vec::new();
         let generate_flags = generation(&compiler.parsed, &sources);
@@ -232,7 +214,12 @@ impl RuleSet {
     /// Runs one event through every rule that can match it; findings go to `out` in rule
     /// order (a correlation's finding right after the match that completed it). Allocates
     /// nothing when no rule matches.
-    pub fn on_event<R: Record + ?Sized>(&self, state: &mut RuleState, input: &Input<'_, R>, out: &mut Vec<Match>) {
+    pub fn on_event<R: Record + ?Sized>(
+        &self,
+        state: &mut RuleState,
+        input: &Input<'_, R>,
+        out: &mut Vec<Match>,
+    ) {
         let Some(dispatch) = &self.dispatch else {
             for &rule in &self.detections {
                 self.run_detection(rule, state, input, out);
@@ -252,7 +239,10 @@ impl RuleSet {
             }
         };
         // Merge the two ascending lists so rules run in the same order as without dispatch.
-        let (mut left, mut right) = (bucket.iter().peekable(), dispatch.unindexed.iter().peekable());
+        let (mut left, mut right) = (
+            bucket.iter().peekable(),
+            dispatch.unindexed.iter().peekable(),
+        );
         loop {
             let next = match (left.peek(), right.peek()) {
                 (Some(&&a), Some(&&b)) if a <= b => left.next(),
@@ -271,7 +261,11 @@ impl RuleSet {
     /// deadlines, expiry of state that can no longer matter), in (deadline, rule, group key)
     /// order.
     pub fn advance(&self, state: &mut RuleState, watermark: i64, out: &mut Vec<Match>) {
-        state.watermark = Some(state.watermark.map_or(watermark, |seen| seen.max(watermark)));
+        state.watermark = Some(
+            state
+                .watermark
+                .map_or(watermark, |seen| seen.max(watermark)),
+        );
         while let Some(timer) = state.timers.first() {
             if timer.deadline > watermark {
                 break;
@@ -339,7 +333,11 @@ impl RuleSet {
         if !detection.matches(input.record) {
             return;
         }
-        if self.rules.get(rule).is_some_and(|meta| meta.generates_findings) {
+        if self
+            .rules
+            .get(rule)
+            .is_some_and(|meta| meta.generates_findings)
+        {
             out.push(Match {
                 rule,
                 time: input.time,
@@ -364,7 +362,12 @@ impl RuleSet {
                 GroupSource::Upstream(_) => None,
             };
             // An event without a group value has no key to count under.
-            let Some(group) = consumer.group.iter().map(read).collect::<Option<Vec<String>>>() else {
+            let Some(group) = consumer
+                .group
+                .iter()
+                .map(read)
+                .collect::<Option<Vec<String>>>()
+            else {
                 continue;
             };
             let value = match &consumer.value {
@@ -374,29 +377,29 @@ impl RuleSet {
                 },
                 None => None,
             };
-            self.feed(
-                state,
-                consumer,
-                input.time,
+            let arrival = Arrival {
+                time: input.time,
                 group,
                 value,
-                vec![input.uid.to_owned()],
-                out,
-            );
+                evidence: vec![input.uid.to_owned()],
+            };
+            self.feed(state, consumer, arrival, out);
         }
     }
 
-    #[expect(clippy::too_many_arguments, reason = "one occurrence, spelled out")]
     fn feed(
         &self,
         state: &mut RuleState,
         consumer: &Consumer,
-        time: i64,
-        group: Vec<String>,
-        value: Option<String>,
-        evidence: Vec<String>,
+        arrival: Arrival,
         out: &mut Vec<Match>,
     ) {
+        let Arrival {
+            time,
+            group,
+            value,
+            evidence,
+        } = arrival;
         let Some(correlation) = self.correlation(consumer.correlation) else {
             return;
         };
@@ -455,7 +458,11 @@ impl RuleSet {
             late: false,
         };
         // Upstream findings come before the downstream ones they cause.
-        if self.rules.get(rule).is_some_and(|meta| meta.generates_findings) {
+        if self
+            .rules
+            .get(rule)
+            .is_some_and(|meta| meta.generates_findings)
+        {
             out.push(found.clone());
         }
         for consumer in self.consumers.get(rule).map_or(&[][..], Vec::as_slice) {
@@ -465,7 +472,12 @@ impl RuleSet {
                 }
                 GroupSource::Field(_) => None,
             };
-            let Some(group) = consumer.group.iter().map(read).collect::<Option<Vec<String>>>() else {
+            let Some(group) = consumer
+                .group
+                .iter()
+                .map(read)
+                .collect::<Option<Vec<String>>>()
+            else {
                 continue;
             };
             let value = match &consumer.value {
@@ -475,15 +487,13 @@ impl RuleSet {
                 },
                 None => None,
             };
-            self.feed(
-                state,
-                consumer,
-                found.time,
+            let arrival = Arrival {
+                time: found.time,
                 group,
                 value,
-                found.evidence.clone(),
-                out,
-            );
+                evidence: found.evidence.clone(),
+            };
+            self.feed(state, consumer, arrival, out);
         }
     }
 }
@@ -549,6 +559,50 @@ fn generation(parsed: &[ParsedRule], sources: &[Vec<usize>]) -> Vec<bool> {
 }
 
 impl Compiler<'_> {
+    /// Parses every document of every file, compiling detections on the way.
+    fn load(&mut self, files: &[SourceFile]) {
+        for file in files {
+            if file.text.len() > MAX_FILE_BYTES {
+                self.errors.push(RuleError::new(
+                    &file.path,
+                    Position { line: 1, column: 1 },
+                    &Problem::FileTooLarge {
+                        limit: MAX_FILE_BYTES,
+                    },
+                ));
+                continue;
+            }
+            let documents = match yaml::load_documents(&file.text) {
+                Ok(documents) => documents,
+                Err(error) => {
+                    self.errors
+                        .push(RuleError::new(&file.path, error.position, &error.problem));
+                    continue;
+                }
+            };
+            for document in &documents {
+                match parse_document(document, &file.path, self.schema) {
+                    Ok(rule) => {
+                        self.identities.push((
+                            file.path.clone(),
+                            rule.identity.clone(),
+                            Some(self.parsed.len()),
+                        ));
+                        self.parsed.push(rule);
+                    }
+                    Err(rejected) => {
+                        if let Some(identity) = rejected.identity {
+                            self.identities.push((file.path.clone(), identity, None));
+                        }
+                        self.errors.extend(rejected.problems.iter().map(|located| {
+                            RuleError::new(&file.path, located.position, &located.problem)
+                        }));
+                    }
+                }
+            }
+        }
+    }
+
     /// Checks ids and names are unique and resolves every correlation's references; returns
     /// each rule's sources (members then absent rules, as written).
     fn resolve_references(&mut self) -> Vec<Vec<usize>> {
@@ -610,7 +664,10 @@ impl Compiler<'_> {
             let mut resolved = Vec::new();
             for reference in spec.rules.iter().chain(&spec.absent) {
                 // Sigma correlations reference rules by name; ids work too.
-                match by_name.get(&reference.name).or_else(|| by_id.get(&reference.name)) {
+                match by_name
+                    .get(&reference.name)
+                    .or_else(|| by_id.get(&reference.name))
+                {
                     Some(&entry) => {
                         if let Some(target) = target_of(entry) {
                             resolved.push(target);
@@ -669,8 +726,12 @@ impl Compiler<'_> {
                                 stack.push((target, 0));
                             }
                             Some(Mark::Open) => {
-                                let start = stack.iter().position(|(open, _)| *open == target).unwrap_or(0);
-                                let mut path: Vec<usize> = stack.iter().skip(start).map(|(open, _)| *open).collect();
+                                let start = stack
+                                    .iter()
+                                    .position(|(open, _)| *open == target)
+                                    .unwrap_or(0);
+                                let mut path: Vec<usize> =
+                                    stack.iter().skip(start).map(|(open, _)| *open).collect();
                                 path.push(target);
                                 cycles.push((rule, next, path));
                             }
@@ -694,7 +755,11 @@ impl Compiler<'_> {
             let position = self.reference_position(rule, edge);
             let names: Vec<String> = path
                 .iter()
-                .filter_map(|index| self.parsed.get(*index).map(|parsed| display_name(&parsed.meta)))
+                .filter_map(|index| {
+                    self.parsed
+                        .get(*index)
+                        .map(|parsed| display_name(&parsed.meta))
+                })
                 .collect();
             self.error(rule, position, &Problem::ReferenceCycle(names.join(" -> ")));
         }
@@ -716,7 +781,10 @@ impl Compiler<'_> {
     fn check_depth(&mut self, order: &[usize], sources: &[Vec<usize>]) {
         let mut depth = vec![0usize; self.parsed.len()];
         for &rule in order {
-            if !matches!(self.parsed.get(rule).map(|parsed| &parsed.body), Some(Body::Correlation(_))) {
+            if !matches!(
+                self.parsed.get(rule).map(|parsed| &parsed.body),
+                Some(Body::Correlation(_))
+            ) {
                 continue;
             }
             let deepest = sources
@@ -774,15 +842,24 @@ impl Compiler<'_> {
         // Repeats only make sense as steps of a sequence.
         if spec.kind != RuleKind::TemporalOrdered {
             for (position, member) in members.iter().enumerate() {
-                if members.get(..position).is_some_and(|before| before.contains(member)) {
-                    let at = spec.rules.get(position).map_or(spec.position, |named| named.position);
+                if members
+                    .get(..position)
+                    .is_some_and(|before| before.contains(member))
+                {
+                    let at = spec
+                        .rules
+                        .get(position)
+                        .map_or(spec.position, |named| named.position);
                     self.error(index, at, &Problem::Invalid("rule listed twice".to_owned()));
                 }
             }
         }
         for (position, target) in absent.iter().enumerate() {
             if members.contains(target) {
-                let at = spec.absent.get(position).map_or(spec.position, |named| named.position);
+                let at = spec
+                    .absent
+                    .get(position)
+                    .map_or(spec.position, |named| named.position);
                 self.error(
                     index,
                     at,
@@ -794,7 +871,10 @@ impl Compiler<'_> {
         // Aliases: alias name -> [(source rule, field)].
         let mut aliases: BTreeMap<&str, Vec<(usize, &Named)>> = BTreeMap::new();
         for alias in &spec.aliases {
-            let used = spec.group_by.iter().any(|named| named.name == alias.name.name)
+            let used = spec
+                .group_by
+                .iter()
+                .any(|named| named.name == alias.name.name)
                 || spec
                     .value_field
                     .as_ref()
@@ -827,7 +907,10 @@ impl Compiler<'_> {
                         })
                     });
                 match target {
-                    Some(target) => aliases.entry(alias.name.name.as_str()).or_default().push((target, field)),
+                    Some(target) => aliases
+                        .entry(alias.name.name.as_str())
+                        .or_default()
+                        .push((target, field)),
                     None => self.error(
                         index,
                         reference.position,
@@ -895,7 +978,11 @@ impl Compiler<'_> {
         Some(Correlation {
             kind: spec.kind,
             span: spec.timespan_ms,
-            group_names: spec.group_by.iter().map(|named| named.name.clone()).collect(),
+            group_names: spec
+                .group_by
+                .iter()
+                .map(|named| named.name.clone())
+                .collect(),
             conditions: spec.conditions.clone(),
             at_window_end,
             members: spec.rules.len(),
@@ -913,7 +1000,9 @@ impl Compiler<'_> {
             };
             let members = u64::try_from(spec.rules.len()).unwrap_or(u64::MAX);
             let problem = if spec.kind == RuleKind::Temporal && reach > members {
-                Some(format!("the condition needs more rules than the {members} listed"))
+                Some(format!(
+                    "the condition needs more rules than the {members} listed"
+                ))
             } else if reach > limit {
                 Some(format!("thresholds above {limit} events are not supported"))
             } else {
@@ -960,7 +1049,11 @@ impl Compiler<'_> {
                 }
             },
             Body::Correlation(upstream_spec) => {
-                match upstream_spec.group_by.iter().position(|group| group.name == field_name) {
+                match upstream_spec
+                    .group_by
+                    .iter()
+                    .position(|group| group.name == field_name)
+                {
                     Some(position_in_group) => Some(GroupSource::Upstream(position_in_group)),
                     None => {
                         let upstream_name = display_name(&upstream.meta);

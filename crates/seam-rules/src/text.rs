@@ -127,7 +127,8 @@ impl TextPattern {
 /// `text` equals `needle` once folded; `needle` is already folded.
 pub(crate) fn equals_folded(text: &str, needle: &str) -> bool {
     if text.is_ascii() && needle.is_ascii() {
-        return text.len() == needle.len() && text.as_bytes().eq_ignore_ascii_case(needle.as_bytes());
+        return text.len() == needle.len()
+            && text.as_bytes().eq_ignore_ascii_case(needle.as_bytes());
     }
     text.chars().map(fold).eq(needle.chars())
 }
@@ -251,7 +252,10 @@ impl StackText {
 impl std::fmt::Write for StackText {
     fn write_str(&mut self, text: &str) -> std::fmt::Result {
         let end = self.length.checked_add(text.len()).ok_or(std::fmt::Error)?;
-        let target = self.buffer.get_mut(self.length..end).ok_or(std::fmt::Error)?;
+        let target = self
+            .buffer
+            .get_mut(self.length..end)
+            .ok_or(std::fmt::Error)?;
         target.copy_from_slice(text.as_bytes());
         self.length = end;
         Ok(())
@@ -357,9 +361,18 @@ mod tests {
 
     #[test]
     fn values_render_as_text() {
-        assert_eq!(with_text(&Value::Int(-42), str::to_owned), Some("-42".into()));
-        assert_eq!(with_text(&Value::Bool(true), str::to_owned), Some("true".into()));
-        assert_eq!(with_text(&Value::Float(1.5), str::to_owned), Some("1.5".into()));
+        assert_eq!(
+            with_text(&Value::Int(-42), str::to_owned),
+            Some("-42".into())
+        );
+        assert_eq!(
+            with_text(&Value::Bool(true), str::to_owned),
+            Some("true".into())
+        );
+        assert_eq!(
+            with_text(&Value::Float(1.5), str::to_owned),
+            Some("1.5".into())
+        );
         let huge = with_text(&Value::Float(1e300), str::len).unwrap();
         assert_eq!(huge, 301);
         let address: std::net::IpAddr = "2001:db8::1".parse().unwrap();

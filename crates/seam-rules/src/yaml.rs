@@ -143,18 +143,22 @@ enum Frame {
         position: Position,
         anchor: usize,
         items: Vec<Node>,
+        /// Deepest nesting among the items (0 for scalars).
+        depth: usize,
     },
     Map {
         position: Position,
         anchor: usize,
         entries: Vec<(Key, Node)>,
         pending_key: Option<Key>,
+        depth: usize,
     },
 }
 
 struct Builder {
     stack: Vec<Frame>,
-    anchors: Vec<(usize, Node)>,
+    /// Anchor id, node, and the node's nesting depth.
+    anchors: Vec<(usize, Node, usize)>,
     documents: Vec<Node>,
     current_document: Option<Node>,
     node_count: usize,
@@ -197,12 +201,12 @@ pub(crate) fn load_documents(text: &str) -> Result<Vec<Node>, LoadError> {
                 builder.anchors.clear();
             }
             Event::Alias(anchor) => {
-                let Some(node) = builder
+                let Some((node, depth)) = builder
                     .anchors
                     .iter()
                     .rev()
-                    .find(|(id, _)| *id == anchor)
-                    .map(|(_, node)| node.clone())
+                    .find(|(id, _, _)| *id == anchor)
+                    .map(|(_, node, depth)| (node.clone(), *depth))
                 else {
                     return Err(LoadError {
                         position,
@@ -210,16 +214,16 @@ pub(crate) fn load_documents(text: &str) -> Result<Vec<Node>, LoadError> {
                     });
                 };
                 builder.count_nodes(count_nodes(&node), position)?;
-                builder.add(node, position)?;
+                builder.add(node, depth, position)?;
             }
             Event::Scalar(value, style, anchor, tag) => {
                 builder.count_nodes(1, position)?;
                 let node = scalar_node(value, style, tag.as_deref(), &span)
                     .map_err(|problem| LoadError { position, problem })?;
                 if anchor != 0 {
-                    builder.anchors.push((anchor, node.clone()));
+                    builder.anchors.push((anchor, node.clone(), 0));
                 }
-                builder.add(node, position)?;
+                builder.add(node, 0, position)?;
             }
             Event::SequenceStart(anchor, _tag) => {
                 builder.count_nodes(1, position)?;
@@ -228,6 +232,7 @@ pub(crate) fn load_documents(text: &str) -> Result<Vec<Node>, LoadError> {
                         position,
                         anchor,
                         items: Vec::new(),
+                        depth: 0,
                     },
                     position,
                 )?;
@@ -240,6 +245,7 @@ pub(crate) fn load_documents(text: &str) -> Result<Vec<Node>, LoadError> {
                         anchor,
                         entries: Vec::new(),
                         pending_key: None,
+                        depth: 0,
                     },
                     position,
                 )?;
@@ -248,22 +254,25 @@ pub(crate) fn load_documents(text: &str) -> Result<Vec<Node>, LoadError> {
                 let Some(frame) = builder.stack.pop() else {
                     continue;
                 };
-                let (node, anchor) = match frame {
+                let (node, anchor, depth) = match frame {
                     Frame::Seq {
                         position,
                         anchor,
                         items,
+                        depth,
                     } => (
                         Node {
                             position,
                             kind: NodeKind::Seq(items),
                         },
                         anchor,
+                        depth + 1,
                     ),
                     Frame::Map {
                         position,
                         anchor,
                         entries,
+                        depth,
                         ..
                     } => (
                         Node {
@@ -271,13 +280,14 @@ pub(crate) fn load_documents(text: &str) -> Result<Vec<Node>, LoadError> {
                             kind: NodeKind::Map(entries),
                         },
                         anchor,
+                        depth + 1,
                     ),
                 };
                 if anchor != 0 {
-                    builder.anchors.push((anchor, node.clone()));
+                    builder.anchors.push((anchor, node.clone(), depth));
                 }
                 let node_position = node.position;
-                builder.add(node, node_position)?;
+                builder.add(node, depth, node_position)?;
             }
         }
     }
@@ -312,22 +322,37 @@ impl Builder {
         Ok(())
     }
 
-    fn add(&mut self, node: Node, position: Position) -> Result<(), LoadError> {
+    /// Adds a finished node of nesting `depth` to the open collection (or as the document).
+    fn add(&mut self, node: Node, depth: usize, position: Position) -> Result<(), LoadError> {
+        // Aliases can graft deep trees anywhere, so the bound is checked on every addition.
+        if self.stack.len() + depth > MAX_DEPTH {
+            return Err(LoadError {
+                position,
+                problem: Problem::TooDeep { limit: MAX_DEPTH },
+            });
+        }
         match self.stack.last_mut() {
             None => {
                 self.current_document = Some(node);
                 Ok(())
             }
-            Some(Frame::Seq { items, .. }) => {
+            Some(Frame::Seq {
+                items,
+                depth: frame_depth,
+                ..
+            }) => {
+                *frame_depth = (*frame_depth).max(depth);
                 items.push(node);
                 Ok(())
             }
             Some(Frame::Map {
                 entries,
                 pending_key,
+                depth: frame_depth,
                 ..
             }) => match pending_key.take() {
                 Some(key) => {
+                    *frame_depth = (*frame_depth).max(depth);
                     entries.push((key, node));
                     Ok(())
                 }
@@ -405,7 +430,8 @@ fn scalar_node(
                         | ("float", Some(NodeKind::Float(_)) | Some(NodeKind::Int(_)))
                 );
                 match resolved {
-                    Some(NodeKind::Int(int)) if fits && tag.suffix == "float" => {
+                    Some(NodeKind::Int(int)) if fits && tag.suffix == "float" =>
+                    {
                         #[expect(clippy::cast_precision_loss, reason = "YAML asked for a float")]
                         NodeKind::Float(int as f64)
                     }
@@ -520,9 +546,9 @@ pub(crate) fn to_json(node: &Node) -> Result<serde_json::Value, LoadError> {
             }
         },
         NodeKind::Str(text) => serde_json::Value::String(text.value.clone()),
-        NodeKind::Seq(items) => serde_json::Value::Array(
-            items.iter().map(to_json).collect::<Result<Vec<_>, _>>()?,
-        ),
+        NodeKind::Seq(items) => {
+            serde_json::Value::Array(items.iter().map(to_json).collect::<Result<Vec<_>, _>>()?)
+        }
         NodeKind::Map(entries) => {
             let mut object = serde_json::Map::new();
             for (key, value) in entries {
@@ -578,7 +604,10 @@ mod tests {
         assert_eq!(inner_value.position, Position { line: 2, column: 8 });
         assert_eq!(
             inner_value.position_in_text(2),
-            Position { line: 2, column: 11 }
+            Position {
+                line: 2,
+                column: 11
+            }
         );
     }
 
@@ -621,6 +650,21 @@ mod tests {
     fn nesting_is_bounded() {
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
         let error = load_documents(&deep).unwrap_err();
+        assert!(matches!(error.problem, Problem::TooDeep { .. }));
+    }
+
+    #[test]
+    fn aliases_cannot_build_deep_trees() {
+        let mut text = format!("a0: &a0 {}x{}\n", "[".repeat(40), "]".repeat(40));
+        for level in 1..50 {
+            text.push_str(&format!(
+                "a{level}: &a{level} {}*a{}{}\n",
+                "[".repeat(40),
+                level - 1,
+                "]".repeat(40)
+            ));
+        }
+        let error = load_documents(&text).unwrap_err();
         assert!(matches!(error.problem, Problem::TooDeep { .. }));
     }
 

@@ -1,6 +1,13 @@
 //! Correlation semantics: windows, conditions judged early or at window end, resets, aliases,
 //! chaining, absence, ordering of timers, and state cleanup.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test, helpers included"
+)]
+
 mod common;
 
 use common::{Runner, compile, compile_errors};
@@ -55,7 +62,11 @@ fn badge(holder: &str) -> serde_json::Value {
 }
 
 fn only(matches: &[Match], rule: usize) -> Vec<Match> {
-    matches.iter().filter(|found| found.rule == rule).cloned().collect()
+    matches
+        .iter()
+        .filter(|found| found.rule == rule)
+        .cloned()
+        .collect()
 }
 
 const EVENT_COUNT: &str = "title: brute force
@@ -118,7 +129,10 @@ fn events_without_the_group_field_are_not_counted() {
     let (rules, schema) = compile(&with_base(EVENT_COUNT));
     let mut runner = Runner::new(&rules, &schema);
     for second in 0..5 {
-        runner.event(second * SECOND, json!({"class": "authentication", "outcome": "failure"}));
+        runner.event(
+            second * SECOND,
+            json!({"class": "authentication", "outcome": "failure"}),
+        );
     }
     assert!(runner.matches.is_empty());
     assert!(runner.state.is_empty());
@@ -126,13 +140,19 @@ fn events_without_the_group_field_are_not_counted() {
 
 #[test]
 fn generate_true_keeps_the_referenced_rules_findings() {
-    let text = with_base(&EVENT_COUNT.replace("    timespan: 10s\n", "    timespan: 10s\n    generate: true\n"));
+    let text = with_base(&EVENT_COUNT.replace(
+        "    timespan: 10s\n",
+        "    timespan: 10s\n    generate: true\n",
+    ));
     let (rules, schema) = compile(&text);
     let mut runner = Runner::new(&rules, &schema);
     runner.event(0, failed("alice"));
     runner.event(1, failed("alice"));
     runner.event(2, failed("alice"));
-    assert_eq!(runner.fired_ids(), vec!["failed", "failed", "failed", "brute"]);
+    assert_eq!(
+        runner.fired_ids(),
+        vec!["failed", "failed", "failed", "brute"]
+    );
 }
 
 #[test]
@@ -226,7 +246,10 @@ correlation:
     let found = runner.event(3 * SECOND, failed("c"));
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].count, 3);
-    assert_eq!(found[0].group, vec![("ip".to_owned(), "10.0.0.1".to_owned())]);
+    assert_eq!(
+        found[0].group,
+        vec![("ip".to_owned(), "10.0.0.1".to_owned())]
+    );
     assert_eq!(found[0].evidence.len(), 4);
 }
 
@@ -278,7 +301,10 @@ fn temporal_matches_in_any_order_with_aliases() {
     let found = runner.event(2 * SECOND, badge("ada"));
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].rule, both);
-    assert_eq!(found[0].group, vec![("person".to_owned(), "ada".to_owned())]);
+    assert_eq!(
+        found[0].group,
+        vec![("person".to_owned(), "ada".to_owned())]
+    );
     assert_eq!(found[0].evidence, vec!["e0", "e2"]);
     assert_eq!((found[0].first_time, found[0].count), (0, 2));
     // Bob's badge is still waiting; his sign-in after the timespan does not pair with it.
@@ -311,7 +337,11 @@ correlation:
     assert_eq!(found[0].first_time, SECOND);
     // Too far apart.
     runner.event(10 * SECOND, badge("bob"));
-    assert!(runner.event(10 * SECOND + 5 * 60 * SECOND + 1, signin("bob")).is_empty());
+    assert!(
+        runner
+            .event(10 * SECOND + 5 * 60 * SECOND + 1, signin("bob"))
+            .is_empty()
+    );
 }
 
 #[test]
@@ -387,7 +417,10 @@ correlation:
     let found = runner.event(5 * SECOND, badge("ada"));
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].rule, storms);
-    assert_eq!(found[0].group, vec![("person".to_owned(), "ada".to_owned())]);
+    assert_eq!(
+        found[0].group,
+        vec![("person".to_owned(), "ada".to_owned())]
+    );
     assert_eq!(found[0].evidence, vec!["e0", "e1", "e4", "e5"]);
     assert_eq!(found[0].first_time, SECOND);
     assert_eq!(found[0].time, 5 * SECOND);
@@ -446,7 +479,10 @@ fn absence_is_cancelled_inside_the_window_only() {
     runner.event(71 * MINUTE, signin("ada"));
     let found = runner.advance(80 * MINUTE);
     assert_eq!(found.len(), 1);
-    assert_eq!((found[0].time, found[0].first_time), (70 * MINUTE, 40 * MINUTE));
+    assert_eq!(
+        (found[0].time, found[0].first_time),
+        (70 * MINUTE, 40 * MINUTE)
+    );
 }
 
 #[test]
@@ -458,7 +494,10 @@ fn absence_is_keyed_by_group() {
     runner.event(MINUTE, signin("bob"));
     let found = runner.advance(31 * MINUTE);
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].group, vec![("person".to_owned(), "ada".to_owned())]);
+    assert_eq!(
+        found[0].group,
+        vec![("person".to_owned(), "ada".to_owned())]
+    );
 }
 
 #[test]
@@ -576,20 +615,34 @@ fn correlation_errors() {
     let bad_type = compile_errors(&with_base(
         "title: c\nid: c\ncorrelation:\n    type: value_sum\n    rules: [badge_in]\n    timespan: 1m\n",
     ));
-    assert_eq!(bad_type, vec!["31:11: unknown correlation type `value_sum`"]);
+    assert_eq!(
+        bad_type,
+        vec!["31:11: unknown correlation type `value_sum`"]
+    );
     let bad_timespan = compile_errors(&with_base(
         "title: c\nid: c\ncorrelation:\n    type: event_count\n    rules: [badge_in]\n    timespan: 5 minutes\n    condition: {gte: 2}\n",
     ));
-    assert!(bad_timespan[0].starts_with("33:15: invalid timespan `5 minutes`"), "{bad_timespan:?}");
+    assert!(
+        bad_timespan[0].starts_with("33:15: invalid timespan `5 minutes`"),
+        "{bad_timespan:?}"
+    );
     let no_field = compile_errors(&with_base(
         "title: c\nid: c\ncorrelation:\n    type: value_count\n    rules: [badge_in]\n    timespan: 1m\n    condition: {gte: 2}\n",
     ));
-    assert_eq!(no_field, vec!["34:16: a value_count condition needs `field`"]);
+    assert_eq!(
+        no_field,
+        vec!["34:16: a value_count condition needs `field`"]
+    );
     let unknown_field = common::compile_errors_with(
-        &with_base("title: c\nid: c\ncorrelation:\n    type: event_count\n    rules: [badge_in]\n    group-by: [holdr]\n    timespan: 1m\n    condition: {gte: 2}\n"),
+        &with_base(
+            "title: c\nid: c\ncorrelation:\n    type: event_count\n    rules: [badge_in]\n    group-by: [holdr]\n    timespan: 1m\n    condition: {gte: 2}\n",
+        ),
         &common::JsonSchema::only(&["class", "outcome", "activity", "holder"]),
     );
-    assert_eq!(unknown_field, vec!["33:16: unknown field `holdr`: not in the schema"]);
+    assert_eq!(
+        unknown_field,
+        vec!["33:16: unknown field `holdr`: not in the schema"]
+    );
     let bad_alias = compile_errors(&with_base(
         "title: c\nid: c\ncorrelation:\n    type: temporal\n    rules: [badge_in, signin_ok]\n    group-by: [person]\n    timespan: 1m\n    aliases:\n        person:\n            failed_signin: user\n",
     ));
@@ -624,7 +677,10 @@ fn chained_group_by_must_exist_upstream() {
     let errors = compile_errors(&with_base(
         "title: u\nid: u\nname: upstream\ncorrelation:\n    type: event_count\n    rules: [badge_in]\n    group-by: [holder]\n    timespan: 1m\n    condition: {gte: 2}\n---\ntitle: d\nid: d\ncorrelation:\n    type: event_count\n    rules: [upstream]\n    group-by: [zone]\n    timespan: 1h\n    condition: {gte: 2}\n",
     ));
-    assert_eq!(errors, vec!["43:16: rule `upstream` does not group by `zone`"]);
+    assert_eq!(
+        errors,
+        vec!["43:16: rule `upstream` does not group by `zone`"]
+    );
 }
 
 #[test]

@@ -1,5 +1,12 @@
 //! Single-event (Sigma detection) semantics: values, modifiers, conditions and errors.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test, helpers included"
+)]
+
 mod common;
 
 use common::{JsonSchema, Runner, compile, compile_errors, compile_errors_with, matches_event};
@@ -30,8 +37,14 @@ fn plain_strings_are_case_insensitive_whole_values() {
 #[test]
 fn wildcards_and_escapes() {
     let detection = "    selection:\n        path: 'C:\\Users\\\\*\\AppData\\\\*.exe'\n    condition: selection\n";
-    assert!(check(detection, json!({"path": "c:\\users\\bob\\appdata\\x.exe"})));
-    assert!(!check(detection, json!({"path": "c:\\users\\bob\\appdata\\x.dll"})));
+    assert!(check(
+        detection,
+        json!({"path": "c:\\users\\bob\\appdata\\x.exe"})
+    ));
+    assert!(!check(
+        detection,
+        json!({"path": "c:\\users\\bob\\appdata\\x.dll"})
+    ));
     let single = "    selection:\n        code: 'A?C'\n    condition: selection\n";
     assert!(check(single, json!({"code": "abc"})));
     assert!(!check(single, json!({"code": "abbc"})));
@@ -48,7 +61,8 @@ fn cased_modifier_is_case_sensitive() {
     let detection = "    selection:\n        user|cased: Alice\n    condition: selection\n";
     assert!(check(detection, json!({"user": "Alice"})));
     assert!(!check(detection, json!({"user": "alice"})));
-    let contains = "    selection:\n        cmd|contains|cased: 'Invoke-'\n    condition: selection\n";
+    let contains =
+        "    selection:\n        cmd|contains|cased: 'Invoke-'\n    condition: selection\n";
     assert!(check(contains, json!({"cmd": "x Invoke-Thing"})));
     assert!(!check(contains, json!({"cmd": "x invoke-thing"})));
 }
@@ -62,7 +76,10 @@ fn contains_startswith_endswith() {
     assert!(check(starts, json!({"cmd": "NET user"})));
     assert!(!check(starts, json!({"cmd": "xnet user"})));
     let ends = "    selection:\n        image|endswith: '\\cmd.exe'\n    condition: selection\n";
-    assert!(check(ends, json!({"image": "C:\\Windows\\System32\\CMD.EXE"})));
+    assert!(check(
+        ends,
+        json!({"image": "C:\\Windows\\System32\\CMD.EXE"})
+    ));
     assert!(!check(ends, json!({"image": "C:\\cmd.exe.bak"})));
     let inner_wildcard = "    selection:\n        cmd|contains: 'a*c'\n    condition: selection\n";
     assert!(check(inner_wildcard, json!({"cmd": "xxabbbcxx"})));
@@ -73,14 +90,16 @@ fn value_lists_are_or_unless_all() {
     let any = "    selection:\n        user: [alice, bob]\n    condition: selection\n";
     assert!(check(any, json!({"user": "bob"})));
     assert!(!check(any, json!({"user": "carol"})));
-    let all = "    selection:\n        cmd|contains|all: [whoami, /priv]\n    condition: selection\n";
+    let all =
+        "    selection:\n        cmd|contains|all: [whoami, /priv]\n    condition: selection\n";
     assert!(check(all, json!({"cmd": "whoami /priv"})));
     assert!(!check(all, json!({"cmd": "whoami /groups"})));
 }
 
 #[test]
 fn selection_maps_are_and_lists_of_maps_are_or() {
-    let and = "    selection:\n        user: alice\n        result: FAILURE\n    condition: selection\n";
+    let and =
+        "    selection:\n        user: alice\n        result: FAILURE\n    condition: selection\n";
     assert!(check(and, json!({"user": "alice", "result": "failure"})));
     assert!(!check(and, json!({"user": "alice", "result": "success"})));
     let or = "    selection:\n        - user: alice\n        - result: FAILURE\n    condition: selection\n";
@@ -113,10 +132,17 @@ fn missing_fields_never_match_values_and_not_inverts() {
 
 #[test]
 fn string_true_matches_a_json_boolean_and_back() {
-    let quoted = "    selection:\n        securityContext.isProxy: 'true'\n    condition: selection\n";
+    let quoted =
+        "    selection:\n        securityContext.isProxy: 'true'\n    condition: selection\n";
     assert!(check(quoted, json!({"securityContext": {"isProxy": true}})));
-    assert!(!check(quoted, json!({"securityContext": {"isProxy": false}})));
-    assert!(check(quoted, json!({"securityContext": {"isProxy": "True"}})));
+    assert!(!check(
+        quoted,
+        json!({"securityContext": {"isProxy": false}})
+    ));
+    assert!(check(
+        quoted,
+        json!({"securityContext": {"isProxy": "True"}})
+    ));
     let plain = "    selection:\n        flag: true\n    condition: selection\n";
     assert!(check(plain, json!({"flag": true})));
     assert!(check(plain, json!({"flag": "true"})));
@@ -143,7 +169,8 @@ fn numbers_match_numeric_strings_and_strings_match_numbers() {
 #[test]
 fn multi_valued_fields_match_any_element() {
     let detection = "    selection:\n        target.displayName: 'Okta Admin Console'\n    condition: selection\n";
-    let event = json!({"target": [{"displayName": "alice"}, {"displayName": "Okta Admin Console"}]});
+    let event =
+        json!({"target": [{"displayName": "alice"}, {"displayName": "Okta Admin Console"}]});
     assert!(check(detection, event));
     let none = json!({"target": [{"displayName": "alice"}, {"displayName": "bob"}]});
     assert!(!check(detection, none));
@@ -157,7 +184,8 @@ fn regex_with_flags() {
     let plain = "    selection:\n        user|re: '^adm[0-9]+$'\n    condition: selection\n";
     assert!(check(plain, json!({"user": "adm42"})));
     assert!(!check(plain, json!({"user": "ADM42"})));
-    let insensitive = "    selection:\n        user|re|i: '^adm[0-9]+$'\n    condition: selection\n";
+    let insensitive =
+        "    selection:\n        user|re|i: '^adm[0-9]+$'\n    condition: selection\n";
     assert!(check(insensitive, json!({"user": "ADM42"})));
     let multi = "    selection:\n        text|re|m: '^second$'\n    condition: selection\n";
     assert!(check(multi, json!({"text": "first\nsecond\nthird"})));
@@ -215,11 +243,20 @@ fn exists_modifier() {
 #[test]
 fn fieldref_compares_two_fields() {
     let detection = "    selection:\n        actor|fieldref: target\n    condition: selection\n";
-    assert!(check(detection, json!({"actor": "Alice", "target": "alice"})));
-    assert!(!check(detection, json!({"actor": "alice", "target": "bob"})));
+    assert!(check(
+        detection,
+        json!({"actor": "Alice", "target": "alice"})
+    ));
+    assert!(!check(
+        detection,
+        json!({"actor": "alice", "target": "bob"})
+    ));
     assert!(!check(detection, json!({"actor": "alice"})));
     assert!(check(detection, json!({"actor": 7, "target": 7})));
-    assert!(check(detection, json!({"actor": "bob", "target": ["alice", "bob"]})));
+    assert!(check(
+        detection,
+        json!({"actor": "bob", "target": ["alice", "bob"]})
+    ));
     let cased = "    selection:\n        actor|fieldref|cased: target\n    condition: selection\n";
     assert!(!check(cased, json!({"actor": "Alice", "target": "alice"})));
     assert!(check(cased, json!({"actor": "alice", "target": "alice"})));
@@ -227,10 +264,14 @@ fn fieldref_compares_two_fields() {
 
 #[test]
 fn windash_matches_every_dash() {
-    let detection = "    selection:\n        cmd|windash|contains: ' -enc '\n    condition: selection\n";
+    let detection =
+        "    selection:\n        cmd|windash|contains: ' -enc '\n    condition: selection\n";
     assert!(check(detection, json!({"cmd": "powershell -enc AAAA"})));
     assert!(check(detection, json!({"cmd": "powershell /enc AAAA"})));
-    assert!(check(detection, json!({"cmd": "powershell \u{2013}enc AAAA"})));
+    assert!(check(
+        detection,
+        json!({"cmd": "powershell \u{2013}enc AAAA"})
+    ));
     assert!(!check(detection, json!({"cmd": "powershell +enc AAAA"})));
 }
 
@@ -239,20 +280,26 @@ fn base64_and_base64offset() {
     let plain = "    selection:\n        data|base64: 'admin'\n    condition: selection\n";
     assert!(check(plain, json!({"data": "YWRtaW4="})));
     assert!(!check(plain, json!({"data": "ywrtaw4="})));
-    let offset = "    selection:\n        data|base64offset|contains: 'http://'\n    condition: selection\n";
+    let offset =
+        "    selection:\n        data|base64offset|contains: 'http://'\n    condition: selection\n";
     // base64 of "GET http://x" and of "xx http://y"
     assert!(check(offset, json!({"data": "R0VUIGh0dHA6Ly94"})));
     assert!(check(offset, json!({"data": "eHggaHR0cDovL3k="})));
     assert!(!check(offset, json!({"data": "aHR0cHM6Ly8="})));
-    let wide = "    selection:\n        data|wide|base64offset|contains: 'ab'\n    condition: selection\n";
+    let wide =
+        "    selection:\n        data|wide|base64offset|contains: 'ab'\n    condition: selection\n";
     // base64 of "ab" in UTF-16LE is "YQBiAA=="
     assert!(check(wide, json!({"data": "YQBiAA=="})));
 }
 
 #[test]
 fn keyword_selections_search_the_keyword_text() {
-    let detection = "    keywords:\n        - 'password'\n        - 'secret*key'\n    condition: keywords\n";
-    assert!(check(detection, json!({"_keywords": "user typed PASSWORD here"})));
+    let detection =
+        "    keywords:\n        - 'password'\n        - 'secret*key'\n    condition: keywords\n";
+    assert!(check(
+        detection,
+        json!({"_keywords": "user typed PASSWORD here"})
+    ));
     assert!(check(detection, json!({"_keywords": "the secret api key"})));
     assert!(!check(detection, json!({"_keywords": "nothing here"})));
     assert!(!check(detection, json!({})));
@@ -274,7 +321,8 @@ fn conditions_combine_selections() {
     let precedence = "    a:\n        a: 1\n    b:\n        b: 1\n    c:\n        c: 1\n    condition: a or b and c\n";
     assert!(check(precedence, json!({"a": 1})));
     assert!(!check(precedence, json!({"b": 1})));
-    let list = "    a:\n        a: 1\n    b:\n        b: 1\n    condition:\n        - a\n        - b\n";
+    let list =
+        "    a:\n        a: 1\n    b:\n        b: 1\n    condition:\n        - a\n        - b\n";
     assert!(check(list, json!({"b": 1})));
 }
 
@@ -291,7 +339,10 @@ fn metadata_is_kept() {
     assert_eq!(meta.tags, vec!["attack.t1078", "seam.presence"]);
     assert_eq!(meta.falsepositives, vec!["Unlikely"]);
     assert_eq!(meta.logsource.product.as_deref(), Some("okta"));
-    assert_eq!(meta.explanation.as_deref(), Some("{actor.alternateId} did it"));
+    assert_eq!(
+        meta.explanation.as_deref(),
+        Some("{actor.alternateId} did it")
+    );
     assert_eq!(meta.custom["custom_thing"], json!({"a": 1}));
     assert_eq!(meta.kind, RuleKind::Detection);
     assert!(meta.generates_findings);
@@ -317,21 +368,32 @@ fn rule_tests_are_parsed_faithfully() {
 
 #[test]
 fn late_events_only_reach_single_event_rules() {
-    let (rules, schema) = compile(&rule("    selection:\n        a: 1\n    condition: selection\n"));
+    let (rules, schema) = compile(&rule(
+        "    selection:\n        a: 1\n    condition: selection\n",
+    ));
     let mut runner = Runner::new(&rules, &schema);
     let found = runner.event_with(5, json!({"a": 1}), true);
     assert_eq!(found.len(), 1);
     assert!(found[0].late);
     assert_eq!(found[0].evidence, vec!["e0"]);
-    assert_eq!((found[0].time, found[0].first_time, found[0].count), (5, 5, 1));
+    assert_eq!(
+        (found[0].time, found[0].first_time, found[0].count),
+        (5, 5, 1)
+    );
 }
 
 #[test]
 fn unknown_modifier_points_at_the_modifier() {
     let text = "title: t\nid: t\ndetection:\n    selection:\n        user|contians: x\n    condition: selection\n";
-    assert_eq!(compile_errors(text), vec!["5:14: unknown modifier `contians`"]);
+    assert_eq!(
+        compile_errors(text),
+        vec!["5:14: unknown modifier `contians`"]
+    );
     let quoted = "title: t\nid: t\ndetection:\n    selection:\n        'user|contains|bogus': x\n    condition: selection\n";
-    assert_eq!(compile_errors(quoted), vec!["5:24: unknown modifier `bogus`"]);
+    assert_eq!(
+        compile_errors(quoted),
+        vec!["5:24: unknown modifier `bogus`"]
+    );
 }
 
 #[test]
@@ -354,11 +416,26 @@ fn value_errors_have_positions() {
         "title: t\nid: t\ndetection:\n    selection:\n        a|re: '(unclosed'\n        b|cidr: '10.0.0.0/40'\n        c|gt: many\n        d|exists: [true, false]\n        e|expand: '%x%'\n        f|contains|startswith: x\n    condition: selection\n",
     );
     assert_eq!(errors.len(), 6, "{errors:#?}");
-    assert!(errors[0].starts_with("5:15: invalid regular expression `(unclosed`"), "{}", errors[0]);
+    assert!(
+        errors[0].starts_with("5:15: invalid regular expression `(unclosed`"),
+        "{}",
+        errors[0]
+    );
     assert_eq!(errors[1], "6:17: invalid cidr `10.0.0.0/40`");
-    assert_eq!(errors[2], "7:15: modifier `gt` needs a number, found a string");
-    assert!(errors[3].starts_with("8:19: modifier `exists` needs a single boolean"), "{}", errors[3]);
-    assert!(errors[4].starts_with("9:11: unsupported modifier `expand`"), "{}", errors[4]);
+    assert_eq!(
+        errors[2],
+        "7:15: modifier `gt` needs a number, found a string"
+    );
+    assert!(
+        errors[3].starts_with("8:19: modifier `exists` needs a single boolean"),
+        "{}",
+        errors[3]
+    );
+    assert!(
+        errors[4].starts_with("9:11: unsupported modifier `expand`"),
+        "{}",
+        errors[4]
+    );
     assert_eq!(
         errors[5],
         "10:20: modifier `contains` cannot be combined with `startswith`"
@@ -377,7 +454,9 @@ fn unknown_fields_are_reported_by_the_schema() {
 
 #[test]
 fn structural_errors() {
-    let errors = compile_errors("title: t\nid: t\nlevel: severe\nstatus: shiny\ndetection:\n    selection: {}\n    condition: selection\n");
+    let errors = compile_errors(
+        "title: t\nid: t\nlevel: severe\nstatus: shiny\ndetection:\n    selection: {}\n    condition: selection\n",
+    );
     assert_eq!(
         errors,
         vec![
@@ -387,19 +466,26 @@ fn structural_errors() {
         ]
     );
     let missing = compile_errors("title: t\ndetection:\n    selection:\n        a: 1\n");
+    assert_eq!(missing, vec!["1:1: missing required key `id`"]);
+    let no_condition =
+        compile_errors("title: t\nid: t\ndetection:\n    selection:\n        a: 1\n");
     assert_eq!(
-        missing,
-        vec!["1:1: missing required key `id`"]
+        no_condition,
+        vec!["4:5: missing required key `detection.condition`"]
     );
-    let no_condition = compile_errors("title: t\nid: t\ndetection:\n    selection:\n        a: 1\n");
-    assert_eq!(no_condition, vec!["4:5: missing required key `detection.condition`"]);
     let syntax = compile_errors("title: t\nid: [t\n");
     assert_eq!(syntax.len(), 1);
     assert!(syntax[0].contains("yaml syntax error"), "{}", syntax[0]);
     let duplicate_key = compile_errors("title: t\nid: t\nid: u\n");
     assert_eq!(duplicate_key, vec!["3:1: duplicate key `id`"]);
-    let aggregation = compile_errors("title: t\nid: t\ndetection:\n    selection:\n        a: 1\n    condition: selection | count() > 5\n");
-    assert!(aggregation[0].starts_with("6:26: condition: aggregations"), "{}", aggregation[0]);
+    let aggregation = compile_errors(
+        "title: t\nid: t\ndetection:\n    selection:\n        a: 1\n    condition: selection | count() > 5\n",
+    );
+    assert!(
+        aggregation[0].starts_with("6:26: condition: aggregations"),
+        "{}",
+        aggregation[0]
+    );
 }
 
 #[test]
@@ -414,7 +500,8 @@ fn all_errors_of_all_files_are_reported() {
             text: "title: dup\nid: a\ndetection:\n    s:\n        x: 1\n    condition: s\n".to_owned(),
         },
     ];
-    let errors = RuleSet::compile(&files, &JsonSchema::default(), &CompileOptions::default()).unwrap_err();
+    let errors =
+        RuleSet::compile(&files, &JsonSchema::default(), &CompileOptions::default()).unwrap_err();
     let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert_eq!(
         shown,
@@ -428,9 +515,15 @@ fn all_errors_of_all_files_are_reported() {
 
 #[test]
 fn oversized_files_are_rejected() {
-    let text = format!("title: t\nid: t\ndescription: '{}'\n", "x".repeat(seam_rules::MAX_FILE_BYTES));
+    let text = format!(
+        "title: t\nid: t\ndescription: '{}'\n",
+        "x".repeat(seam_rules::MAX_FILE_BYTES)
+    );
     let errors = compile_errors(&text);
-    assert_eq!(errors, vec!["1:1: file is larger than the limit of 1048576 bytes"]);
+    assert_eq!(
+        errors,
+        vec!["1:1: file is larger than the limit of 1048576 bytes"]
+    );
 }
 
 #[test]
@@ -451,11 +544,18 @@ fn dispatch_indexes_by_required_literals() {
     assert_eq!(
         runner.fired_ids(),
         vec![
-            "auth", "either", "unindexed", "negated", // 1
-            "either", "unindexed", "negated", // 2
+            "auth",
+            "either",
+            "unindexed",
+            "negated", // 1
+            "either",
+            "unindexed",
+            "negated",   // 2
             "unindexed", // 3
-            "unindexed", "negated", // 4
-            "either", "negated", // 5
+            "unindexed",
+            "negated", // 4
+            "either",
+            "negated", // 5
         ]
     );
 }

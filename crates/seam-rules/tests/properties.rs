@@ -1,6 +1,13 @@
 //! Properties: snapshots do not change results, dispatch does not change results, and no
 //! input makes the compiler panic.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test, helpers included"
+)]
+
 mod common;
 
 use common::{JsonRecord, JsonSchema, source};
@@ -157,7 +164,12 @@ fn event_json(class: u8, outcome: bool, user: u8, ip: u8) -> serde_json::Value {
 }
 
 /// Runs `steps`, snapshotting the state through JSON before step `snapshot_at` (if any).
-fn run(rules: &RuleSet, paths: &[String], steps: &[Step], snapshot_at: Option<usize>) -> Vec<Match> {
+fn run(
+    rules: &RuleSet,
+    paths: &[String],
+    steps: &[Step],
+    snapshot_at: Option<usize>,
+) -> Vec<Match> {
     let mut state = RuleState::default();
     let mut matches = Vec::new();
     let mut time = 1_000_000;
@@ -195,7 +207,10 @@ fn run(rules: &RuleSet, paths: &[String], steps: &[Step], snapshot_at: Option<us
         }
     }
     rules.advance(&mut state, i64::MAX, &mut matches);
-    assert!(state.is_empty(), "state left after the final advance: {state:?}");
+    assert!(
+        state.is_empty(),
+        "state left after the final advance: {state:?}"
+    );
     matches
 }
 
@@ -234,6 +249,11 @@ proptest! {
 
     #[test]
     fn compile_never_panics_on_random_text(text in "\\PC{0,300}") {
+        let _ = RuleSet::compile(&source(&text), &JsonSchema::default(), &CompileOptions::default());
+    }
+
+    #[test]
+    fn compile_never_panics_on_yaml_punctuation(text in "[a-z0-9:\\-\\[\\]{}&*!|>'\"#%@`,?. \t\n\\\\]{0,200}") {
         let _ = RuleSet::compile(&source(&text), &JsonSchema::default(), &CompileOptions::default());
     }
 
@@ -287,7 +307,16 @@ fn a_foreign_state_is_tolerated() {
     let mut matches = Vec::new();
     let event = event_json(2, false, 0, 0);
     let record = JsonRecord::new(&paths, &event);
-    rules.on_event(&mut state, &Input { time: 0, uid: "a", record: &record, late: false }, &mut matches);
+    rules.on_event(
+        &mut state,
+        &Input {
+            time: 0,
+            uid: "a",
+            record: &record,
+            late: false,
+        },
+        &mut matches,
+    );
     let text = serde_json::to_string(&state).unwrap();
     let (other, other_paths) = {
         let schema = JsonSchema::default();
@@ -297,7 +326,16 @@ fn a_foreign_state_is_tolerated() {
     };
     let mut foreign: RuleState = serde_json::from_str(&text).unwrap();
     let record = JsonRecord::new(&other_paths, &event);
-    other.on_event(&mut foreign, &Input { time: 1, uid: "b", record: &record, late: false }, &mut matches);
+    other.on_event(
+        &mut foreign,
+        &Input {
+            time: 1,
+            uid: "b",
+            record: &record,
+            late: false,
+        },
+        &mut matches,
+    );
     other.advance(&mut foreign, i64::MAX, &mut matches);
     assert!(foreign.is_empty());
 }
@@ -309,13 +347,17 @@ fn the_generated_steps_reach_every_rule() {
     // A fixed pseudo-random walk through the same step space the properties draw from.
     let mut seed: u64 = 0x5eed;
     let mut next = |bound: u64| {
-        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (seed >> 33) % bound
     };
     let steps: Vec<Step> = (0..2_000)
         .map(|_| {
             if next(5) == 0 {
-                Step::Watermark { lag_ms: next(20_000) as i64 }
+                Step::Watermark {
+                    lag_ms: next(20_000) as i64,
+                }
             } else {
                 Step::Event {
                     advance_ms: next(4_000) as i64,
@@ -334,7 +376,11 @@ fn the_generated_steps_reach_every_rule() {
         .collect();
     for meta in rules.rules() {
         if meta.generates_findings {
-            assert!(fired.contains(meta.id.as_str()), "`{}` never fired", meta.id);
+            assert!(
+                fired.contains(meta.id.as_str()),
+                "`{}` never fired",
+                meta.id
+            );
         }
     }
 }

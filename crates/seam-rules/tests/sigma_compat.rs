@@ -2,6 +2,13 @@
 //! sign-in rules load unchanged and match raw vendor JSON through a schema that maps field
 //! names to paths (arrays: any element).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test, helpers included"
+)]
+
 mod common;
 
 use std::path::Path;
@@ -10,7 +17,9 @@ use common::{JsonSchema, Runner};
 use seam_rules::{CompileOptions, RuleSet, SourceFile};
 
 fn load_rules(product: &str) -> Vec<SourceFile> {
-    let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(product);
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(product);
     let mut paths: Vec<_> = std::fs::read_dir(&directory)
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -49,7 +58,10 @@ fn check_product(product: &str, logsource_product: &str, rule_count: usize) {
     let mut fired_anything = std::collections::BTreeSet::new();
     for (index, case) in load_events(product).iter().enumerate() {
         let found = runner.event(index as i64 * 1_000, case["event"].clone());
-        let fired: Vec<&str> = found.iter().map(|found| rules.rules()[found.rule].id.as_str()).collect();
+        let fired: Vec<&str> = found
+            .iter()
+            .map(|found| rules.rules()[found.rule].id.as_str())
+            .collect();
         let expected: Vec<&str> = case["expect"]
             .as_array()
             .unwrap()
@@ -61,7 +73,11 @@ fn check_product(product: &str, logsource_product: &str, rule_count: usize) {
     }
     for meta in rules.rules() {
         if meta.generates_findings {
-            assert!(fired_anything.contains(&meta.id), "no fixture fires `{}`", meta.title);
+            assert!(
+                fired_anything.contains(&meta.id),
+                "no fixture fires `{}`",
+                meta.title
+            );
         }
     }
 }
@@ -89,7 +105,10 @@ fn okta_spray_finding_carries_its_group_and_evidence() {
         .iter()
         .find(|found| rules.rules()[found.rule].kind == seam_rules::RuleKind::ValueCount)
         .unwrap();
-    assert_eq!(spray.group, vec![("client.ipAddress".to_owned(), "192.0.2.7".to_owned())]);
+    assert_eq!(
+        spray.group,
+        vec![("client.ipAddress".to_owned(), "192.0.2.7".to_owned())]
+    );
     assert_eq!(spray.count, 3);
     assert_eq!(spray.evidence, vec!["e8", "e9", "e11", "e12"]);
 }

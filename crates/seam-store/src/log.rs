@@ -215,7 +215,7 @@ impl EventLog {
         let Some(first) = self.index.first.get(&digest).copied() else {
             return Ok(false);
         };
-        if first < u64::MAX {
+        if self.record_has_uid(first, uid)? {
             return Ok(true);
         }
         // Two uids sharing a 64-bit digest: rare enough that copying the list costs nothing.

@@ -1,6 +1,12 @@
 //! Test support: a schema that maps dotted names to paths in raw JSON events (arrays: any
 //! element), and helpers to compile rules and run events through them.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test, helpers included"
+)]
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 use std::cell::RefCell;
