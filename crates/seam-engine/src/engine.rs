@@ -77,7 +77,20 @@ impl Output {
 
 /// An event waiting in the reorder buffer, ordered by (time, uid).
 #[derive(Debug)]
-struct Pending(Box<Event>);
+struct Pending {
+    /// Kept beside the box so that ordering rarely has to follow the pointer.
+    time: Ts,
+    event: Box<Event>,
+}
+
+impl Pending {
+    fn new(event: Event) -> Pending {
+        Pending {
+            time: event.time,
+            event: Box::new(event),
+        }
+    }
+}
 
 impl PartialEq for Pending {
     fn eq(&self, other: &Pending) -> bool {
@@ -92,7 +105,9 @@ impl PartialOrd for Pending {
 }
 impl Ord for Pending {
     fn cmp(&self, other: &Pending) -> Ordering {
-        (self.0.time, &self.0.uid).cmp(&(other.0.time, &other.0.uid))
+        self.time
+            .cmp(&other.time)
+            .then_with(|| self.event.uid.cmp(&other.event.uid))
     }
 }
 
@@ -206,13 +221,13 @@ impl Engine {
             self.process(event, true, out);
             return;
         }
-        self.buffer.push(Reverse(Pending(Box::new(event))));
+        self.buffer.push(Reverse(Pending::new(event)));
         let watermark = self.current_watermark();
         if watermark > self.released_through {
             self.release_through(watermark, out);
         }
         while self.buffer.len() > self.config.max_buffered {
-            let Some(Reverse(Pending(oldest))) = self.buffer.pop() else {
+            let Some(Reverse(Pending { event: oldest, .. })) = self.buffer.pop() else {
                 break;
             };
             self.counters.forced_releases += 1;
@@ -256,9 +271,9 @@ impl Engine {
         while self
             .buffer
             .peek()
-            .is_some_and(|Reverse(Pending(e))| e.time <= watermark)
+            .is_some_and(|Reverse(pending)| pending.time <= watermark)
         {
-            let Some(Reverse(Pending(event))) = self.buffer.pop() else {
+            let Some(Reverse(Pending { event, .. })) = self.buffer.pop() else {
                 break;
             };
             self.process(*event, false, out);
@@ -276,8 +291,8 @@ impl Engine {
 
     fn process(&mut self, event: Event, late: bool, out: &mut Output) {
         if !late {
-            let key = (event.time, event.uid.clone());
-            if self.last_released.as_ref() == Some(&key) {
+            let is_repeat = |(time, uid): &(Ts, String)| *time == event.time && *uid == event.uid;
+            if self.last_released.as_ref().is_some_and(is_repeat) {
                 self.counters.duplicates += 1;
                 return;
             }
@@ -292,7 +307,15 @@ impl Engine {
                 .set
                 .advance(rule_state, event.time.millis().saturating_sub(1), matches);
             self.emit_matches(None, out);
-            self.last_released = Some(key);
+            // Reuse the buffer: this runs once per event.
+            match &mut self.last_released {
+                Some((time, uid)) => {
+                    *time = event.time;
+                    uid.clear();
+                    uid.push_str(&event.uid);
+                }
+                None => self.last_released = Some((event.time, event.uid.clone())),
+            }
         }
         self.counters.events_processed += 1;
         let resolved = self.world.identity.resolve(&self.estate, &event);
@@ -506,7 +529,7 @@ impl Engine {
         let mut buffered: Vec<Event> = self
             .buffer
             .iter()
-            .map(|Reverse(Pending(e))| (**e).clone())
+            .map(|Reverse(pending)| (*pending.event).clone())
             .collect();
         buffered.sort_by(|a, b| (a.time, &a.uid).cmp(&(b.time, &b.uid)));
         EngineSnapshot {
@@ -546,7 +569,7 @@ impl Engine {
         self.buffer = snapshot
             .buffered
             .into_iter()
-            .map(|e| Reverse(Pending(Box::new(e))))
+            .map(|e| Reverse(Pending::new(e)))
             .collect();
         self.source_max = snapshot.source_max;
         self.max_seen = snapshot.max_seen;
@@ -559,6 +582,32 @@ impl Engine {
     pub fn restore_bytes(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
         let snapshot: EngineSnapshot = serde_json::from_slice(bytes)?;
         self.restore(snapshot)
+    }
+
+    /// Approximate bytes of keyed state (people, zones, assets, bindings), for benchmarks.
+    pub fn state_size_estimate(&self) -> usize {
+        use std::mem::size_of;
+        let people: usize = self
+            .world
+            .people
+            .iter()
+            .map(|p| {
+                size_of::<PersonState>()
+                    + p.site_grants.capacity() * size_of::<(seam_estate::SiteIdx, Ts)>()
+                    + p.bookings.capacity() * size_of::<Booking>()
+                    + p.last_location.as_ref().map_or(0, |l| l.label.capacity())
+            })
+            .sum();
+        let zones: usize = self
+            .world
+            .zones
+            .iter()
+            .map(|z| size_of::<ZoneState>() + z.placed.len() * 16)
+            .sum();
+        people
+            + zones
+            + self.world.assets.len() * size_of::<AssetState>()
+            + self.world.identity.len() * 96
     }
 
     /// Drops identity bindings that ended long ago; call now and then (by event time).

@@ -98,6 +98,9 @@ enum BenchCommand {
         /// Events to process (default: 20 per person, at most 5,000,000).
         #[arg(long)]
         events: Option<usize>,
+        /// A folder of rules (default: the built-in default pack).
+        #[arg(long)]
+        rules: Option<PathBuf>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -155,11 +158,12 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
                 BenchCommand::Engine {
                     people,
                     events,
+                    rules,
                     json,
                 },
         } => {
             let events = events.unwrap_or_else(|| people.saturating_mul(20).min(5_000_000));
-            bench::engine(people, events, json)
+            bench::engine(people, events, rules.as_deref(), json)
         }
         Command::Bench {
             command:
