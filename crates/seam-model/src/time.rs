@@ -82,7 +82,11 @@ impl std::str::FromStr for Ts {
 
 impl Serialize for Ts {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.to_timestamp() {
+            Some(_) => serializer.collect_str(self),
+            // Sentinels such as `Ts::MIN` lie outside the calendar; as integers they round-trip.
+            None => serializer.serialize_i64(self.0),
+        }
     }
 }
 
@@ -159,6 +163,14 @@ mod tests {
         assert_eq!(parse_duration_millis("5"), None);
         assert_eq!(parse_duration_millis("m"), None);
         assert_eq!(parse_duration_millis("99999999999999999d"), None);
+    }
+
+    #[test]
+    fn sentinels_round_trip_through_json() {
+        for ts in [Ts::MIN, Ts::MAX, Ts(0)] {
+            let json = serde_json::to_string(&ts).unwrap();
+            assert_eq!(serde_json::from_str::<Ts>(&json).unwrap(), ts, "{json}");
+        }
     }
 
     proptest::proptest! {
