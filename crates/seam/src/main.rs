@@ -65,6 +65,13 @@ enum Command {
         #[arg(long)]
         rules: Option<PathBuf>,
     },
+    /// List what a data directory holds: findings, unresolved events or dead letters.
+    Inspect {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        what: InspectWhat,
+    },
     /// Rule commands.
     Rules {
         #[command(subcommand)]
@@ -74,6 +81,29 @@ enum Command {
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum InspectWhat {
+    /// Findings as OCSF JSON, one per line, in time order.
+    Findings {
+        #[arg(long)]
+        rule: Option<String>,
+        #[arg(long)]
+        person: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
+    /// Events whose identifiers resolved to no one.
+    Unresolved {
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
+    /// Rejected input with the reason.
+    DeadLetters {
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
     },
 }
 
@@ -150,6 +180,7 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
             &inputs,
         ),
         Command::Check { estate, rules } => check(&estate, rules.as_deref()),
+        Command::Inspect { data_dir, what } => inspect(&data_dir, what),
         Command::Rules {
             command: RulesCommand::Test { dir, estate },
         } => rules_test(dir.as_deref(), estate.as_deref()),
@@ -236,6 +267,59 @@ fn replay(
         summary.elapsed.as_secs_f64(),
         rate
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect(data_dir: &std::path::Path, what: InspectWhat) -> Result<ExitCode, CliError> {
+    use seam_store::Store;
+    if !data_dir.join("seam.db").exists() {
+        return Err(CliError::Failed(format!(
+            "`{}` holds no Seam store",
+            data_dir.display()
+        )));
+    }
+    let store =
+        seam_store::EmbeddedStore::open(data_dir).map_err(|e| CliError::Store(e.to_string()))?;
+    let error = |e: seam_store::StoreError| CliError::Store(e.to_string());
+    let mut stdout = std::io::stdout().lock();
+    let mut line = |text: String| writeln!(stdout, "{text}").map_err(CliError::Output);
+    match what {
+        InspectWhat::Findings {
+            rule,
+            person,
+            limit,
+        } => {
+            let filter = seam_store::FindingFilter {
+                rule,
+                person,
+                limit,
+                ..seam_store::FindingFilter::default()
+            };
+            for finding in store.findings(&filter).map_err(error)? {
+                line(finding.json)?;
+            }
+        }
+        InspectWhat::Unresolved { limit } => {
+            for item in store.unresolved(limit).map_err(error)? {
+                line(format!(
+                    "{}  {}  {}  {}",
+                    item.time, item.source, item.event_uid, item.identifiers
+                ))?;
+            }
+        }
+        InspectWhat::DeadLetters { limit } => {
+            for letter in store.dead_letters(limit).map_err(error)? {
+                let raw: String = String::from_utf8_lossy(&letter.raw)
+                    .chars()
+                    .take(200)
+                    .collect();
+                line(format!(
+                    "{}:{}: {}\n    {raw}",
+                    letter.source, letter.position, letter.reason
+                ))?;
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -44,6 +44,29 @@ fn demo_fires_every_rule_on_its_attack_and_matches_the_golden_findings() {
     assert!(stdout.contains("19 of 19 rules fired; 0 scripted attacks missed; 0 findings outside the scripted attacks"), "{stdout}");
     assert!(data.join("seam.db").exists());
 
+    // What was stored can be listed: findings per rule, and the events nobody could be found for.
+    let listed = seam(&[
+        "inspect",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "findings",
+        "--rule",
+        "seam.anti-passback",
+    ]);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    assert_eq!(text(&listed.stdout).lines().count(), 1);
+    let unresolved = seam(&[
+        "inspect",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "unresolved",
+    ]);
+    assert!(
+        text(&unresolved.stdout).contains("b8:27:eb:12:34:56"),
+        "{}",
+        text(&unresolved.stdout)
+    );
+
     // Byte-identical to the checked-in findings: ids, times, explanations, evidence.
     let golden_path = repo().join("crates/seam/tests/golden/demo-findings.ndjson");
     let found = std::fs::read_to_string(&out).unwrap();

@@ -1,0 +1,163 @@
+//! Identity at event time, learned bindings, and Sigma rules over a vendor's raw fields,
+//! through the real engine at the example estate.
+
+// Test helpers may panic: a panic in a test is a failed assertion.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use seam_engine::context::{EventContext, Places};
+use seam_engine::schema::{EngineSchema, Field};
+use seam_engine::state::WorldState;
+use seam_engine::{CompiledRules, Engine, EngineConfig, Output};
+use seam_estate::Estate;
+use seam_model::{Activity, Event, EventClass, Ts};
+use seam_rules::{Record, SourceFile, Value};
+
+fn estate() -> Arc<Estate> {
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/estate"
+    ));
+    Arc::new(Estate::load_dir(dir).unwrap())
+}
+
+fn engine_with(rule: &str) -> Engine {
+    let rules = CompiledRules::compile(&[SourceFile {
+        path: "test.yml".into(),
+        text: rule.into(),
+    }])
+    .unwrap();
+    Engine::new(
+        estate(),
+        Arc::new(rules),
+        EngineConfig {
+            allowed_lateness_ms: 0,
+            ..EngineConfig::default()
+        },
+    )
+}
+
+fn person_of(estate: &Estate, event: &Event, world: &WorldState) -> Option<String> {
+    let schema = EngineSchema::new();
+    let person = world.identity.resolve(estate, event).map(|(p, _)| p);
+    let places = Places::of(estate, event);
+    let context = EventContext::new(estate, &schema, world, &[], event, person, places);
+    match context.field(EngineSchema::field_ref(Field::PersonUid)) {
+        Some(Value::Str(uid)) => Some(uid.to_string()),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_reissued_badge_has_one_holder_at_any_moment() {
+    let estate = estate();
+    let world = WorldState::default();
+    let mut event = Event::new(
+        "b",
+        Ts::parse("2026-02-27T16:59:59Z").unwrap(),
+        "pacs",
+        EventClass::PhysicalAccess,
+        Activity::Granted,
+    );
+    event.subject.badge = Some("4400".into());
+    assert_eq!(person_of(&estate, &event, &world).as_deref(), Some("erin"));
+    // Between Erin's last day and Judy's first, the badge belongs to nobody.
+    event.time = Ts::parse("2026-02-28T09:12:00Z").unwrap();
+    assert_eq!(person_of(&estate, &event, &world), None);
+    event.time = Ts::parse("2026-03-02T09:12:00Z").unwrap();
+    assert_eq!(person_of(&estate, &event, &world).as_deref(), Some("judy"));
+}
+
+#[test]
+fn an_address_resolves_through_its_dhcp_lease_only_while_the_lease_lasts() {
+    let mut engine = engine_with(
+        "title: any traffic\nid: test.traffic\ndetection:\n  s:\n    class: network_activity\n    person.uid|exists: true\n  condition: s\n",
+    );
+    let mut out = Output::default();
+    let mut lease = Event::new(
+        "l",
+        Ts::parse("2026-03-02T08:00:00Z").unwrap(),
+        "dhcp",
+        EventClass::Dhcp,
+        Activity::Assign,
+    );
+    lease.subject.ip = Some([10, 10, 9, 9].into());
+    lease.subject.mac = Some("3C-22-FB-00-00-01".into());
+    lease.until = Some(Ts::parse("2026-03-02T10:00:00Z").unwrap());
+    engine.push(lease, &mut out);
+    for (uid, time) in [
+        ("inside", "2026-03-02T09:00:00Z"),
+        ("after", "2026-03-02T11:00:00Z"),
+    ] {
+        let mut traffic = Event::new(
+            uid,
+            Ts::parse(time).unwrap(),
+            "netflow",
+            EventClass::NetworkActivity,
+            Activity::Traffic,
+        );
+        traffic.subject.ip = Some([10, 10, 9, 9].into());
+        traffic.bytes_out = Some(10);
+        engine.push(traffic, &mut out);
+    }
+    engine.flush(&mut out);
+    let people: Vec<Option<&str>> = out.findings.iter().map(|f| f.person_uid()).collect();
+    assert_eq!(people, vec![Some("alice")]);
+    assert_eq!(
+        engine.counters().unresolved,
+        1,
+        "the event after the lease is kept and counted"
+    );
+}
+
+#[test]
+fn a_sigma_rule_matches_an_okta_events_raw_fields() {
+    let rule = r#"title: Okta session started from a proxy
+id: test.okta-proxy-session
+author: Seam tests
+logsource: {product: okta, service: okta}
+detection:
+  selection:
+    eventType: user.session.start
+    securityContext.isProxy: 'true'
+    outcome.result: SUCCESS
+  condition: selection
+level: high
+"#;
+    let mut engine = engine_with(rule);
+    let mut out = Output::default();
+    let raw = |proxy: bool| {
+        serde_json::json!({
+            "eventType": "user.session.start",
+            "actor": {"alternateId": "alice@example.com", "id": "00u1alice"},
+            "outcome": {"result": "SUCCESS"},
+            "securityContext": {"isProxy": proxy},
+            "client": {"ipAddress": "185.220.101.7"}
+        })
+    };
+    for (uid, proxy) in [("proxied", true), ("direct", false)] {
+        let mut event = Event::new(
+            uid,
+            Ts::parse("2026-03-02T09:00:00Z").unwrap(),
+            "okta",
+            EventClass::Authentication,
+            Activity::Logon,
+        );
+        event.subject.idp_id = Some("00u1alice".into());
+        event.raw = Some(raw(proxy));
+        engine.push(event, &mut out);
+    }
+    engine.flush(&mut out);
+    assert_eq!(out.findings.len(), 1);
+    let finding = &out.findings[0];
+    assert_eq!(finding.finding_info.related_events[0].uid, "proxied");
+    assert_eq!(finding.person_uid(), Some("alice"));
+    assert_eq!(finding.unmapped.rule_author, "Seam tests");
+}
