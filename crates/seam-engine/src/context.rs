@@ -507,37 +507,50 @@ pub fn value_text(value: &Value<'_>) -> String {
     }
 }
 
-/// Where the event places its subject on the map, if anywhere.
+/// Where the event places its subject on the map, if anywhere: coordinates and the site.
+/// Allocates nothing: this runs for every event of a located person.
 pub fn event_location(
     estate: &Estate,
     event: &Event,
     places: &Places,
-) -> Option<(f64, f64, String)> {
+) -> Option<(f64, f64, Option<SiteIdx>)> {
     let physical = matches!(
         event.class,
         EventClass::PhysicalAccess | EventClass::NetworkSession
     );
-    if let Some(site) = places.site.filter(|_| physical) {
-        let site = estate.site(site);
-        return Some((site.lat, site.lon, site.id.clone()));
+    let site = places
+        .site
+        .filter(|_| physical)
+        .or_else(|| places.source_site(estate));
+    if let Some(index) = site {
+        let site = estate.site(index);
+        return Some((site.lat, site.lon, Some(index)));
     }
-    if let Some(site) = places.source_site(estate) {
-        let site = estate.site(site);
-        return Some((site.lat, site.lon, site.id.clone()));
+    Some((event.src.lat?, event.src.lon?, None))
+}
+
+/// A readable name for where the event happened (site id, city, country or coordinates).
+pub fn place_name(
+    estate: &Estate,
+    event: &Event,
+    site: Option<SiteIdx>,
+    lat: f64,
+    lon: f64,
+) -> String {
+    match site {
+        Some(site) => estate.site(site).id.clone(),
+        None => event
+            .src
+            .city
+            .clone()
+            .or_else(|| event.src.country.clone())
+            .unwrap_or_else(|| format!("{lat:.2},{lon:.2}")),
     }
-    let (lat, lon) = (event.src.lat?, event.src.lon?);
-    let label = event
-        .src
-        .city
-        .clone()
-        .or_else(|| event.src.country.clone())
-        .unwrap_or_else(|| format!("{lat:.2},{lon:.2}"));
-    Some((lat, lon, label))
 }
 
 fn travel(estate: &Estate, event: &Event, places: &Places, state: &PersonState) -> Option<Travel> {
     let last = state.last_location.as_ref()?;
-    let (lat, lon, to) = event_location(estate, event, places)?;
+    let (lat, lon, site) = event_location(estate, event, places)?;
     let km = distance_km(last.lat, last.lon, lat, lon);
     if km < MIN_TRAVEL_KM {
         return None;
@@ -547,8 +560,8 @@ fn travel(estate: &Estate, event: &Event, places: &Places, state: &PersonState) 
     Some(Travel {
         km,
         kmh: km / hours,
-        from: last.label.clone(),
-        to,
+        from: last.name(estate),
+        to: place_name(estate, event, site, lat, lon),
     })
 }
 

@@ -22,7 +22,7 @@ use seam_model::{
 };
 use seam_rules::{Input, Match, RuleKind, RuleState};
 
-use crate::context::{EventContext, Places, event_location};
+use crate::context::{EventContext, Places, event_location, place_name};
 use crate::presence::Signal;
 use crate::rules::CompiledRules;
 use crate::state::{AssetState, Booking, Counters, Located, PersonState, WorldState, ZoneState};
@@ -504,11 +504,17 @@ impl Engine {
             EventClass::NetworkSession | EventClass::Authentication => success,
             _ => false,
         };
-        if locating && let Some((lat, lon, label)) = event_location(estate, event, places) {
+        if locating && let Some((lat, lon, site)) = event_location(estate, event, places) {
+            let label = if site.is_some() {
+                String::new()
+            } else {
+                place_name(estate, event, site, lat, lon)
+            };
             state.last_location = Some(Located {
                 lat,
                 lon,
                 at,
+                site,
                 label,
             });
         }

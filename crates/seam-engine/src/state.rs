@@ -20,8 +20,21 @@ pub struct Located {
     pub lat: f64,
     pub lon: f64,
     pub at: Ts,
-    /// A site id, or the sign-in's city or country.
+    /// The site, when the place was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteIdx>,
+    /// Otherwise the sign-in's city or country (empty, and unallocated, for a site).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub label: String,
+}
+
+impl Located {
+    pub fn name(&self, estate: &seam_estate::Estate) -> String {
+        match self.site {
+            Some(site) => estate.site(site).id.clone(),
+            None => self.label.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
