@@ -233,6 +233,7 @@ pub fn engine(
 ) -> Result<ExitCode, CliError> {
     let rules = load::rules(rules)?;
     let estate = Arc::new(synthetic_estate(people)?);
+    let rss_with_estate = rss_bytes();
     let workload = synthetic_events(people, events);
     let count = workload.len();
     let config = EngineConfig {
@@ -260,6 +261,8 @@ pub fn engine(
         "events_per_sec": (count as f64 / seconds.max(1e-9)).round(),
         "findings": findings,
         "rss_bytes": rss_bytes(),
+        // The process after loading the estate (directory and lookups), before any event exists.
+        "rss_with_estate_bytes": rss_with_estate,
         // What the engine keeps for a person with no open windows: the dense per-person record
         // (its lists are empty and allocate nothing until used).
         "idle_state_bytes_per_person": std::mem::size_of::<seam_engine::state::PersonState>(),
