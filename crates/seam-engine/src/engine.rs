@@ -147,7 +147,10 @@ pub struct Engine {
     world: WorldState,
     rule_state: RuleState,
     buffer: BinaryHeap<Reverse<Pending>>,
-    source_max: BTreeMap<String, Ts>,
+    /// Newest event time per source. Few sources, one lookup per event: a vector, checked
+    /// first at the source of the previous event (inputs come in runs from one source).
+    sources: Vec<(String, Ts)>,
+    last_source: usize,
     max_seen: Ts,
     released_through: Ts,
     last_released: Option<(Ts, String)>,
@@ -172,7 +175,8 @@ impl Engine {
             world,
             rule_state: RuleState::default(),
             buffer: BinaryHeap::new(),
-            source_max: BTreeMap::new(),
+            sources: Vec::new(),
+            last_source: 0,
             max_seen: Ts::MIN,
             released_through: Ts::MIN,
             last_released: None,
@@ -209,16 +213,27 @@ impl Engine {
     /// Takes one event; whatever it releases lands in `out`.
     pub fn push(&mut self, event: Event, out: &mut Output) {
         self.counters.events_in += 1;
-        match self.source_max.get_mut(event.source.as_str()) {
+        let known = match self.sources.get(self.last_source) {
+            Some((name, _)) if *name == event.source => Some(self.last_source),
+            _ => self
+                .sources
+                .iter()
+                .position(|(name, _)| *name == event.source),
+        };
+        match known.and_then(|index| {
+            self.last_source = index;
+            self.sources.get_mut(index).map(|(_, max)| max)
+        }) {
             Some(max) => *max = (*max).max(event.time),
             None => {
-                self.source_max.insert(event.source.clone(), event.time);
+                self.last_source = self.sources.len();
+                self.sources.push((event.source.clone(), event.time));
             }
         }
         self.max_seen = self.max_seen.max(event.time);
         if event.time <= self.released_through {
             self.counters.late += 1;
-            self.process(event, true, out);
+            self.process(Box::new(event), true, out);
             return;
         }
         self.buffer.push(Reverse(Pending::new(event)));
@@ -232,7 +247,7 @@ impl Engine {
             };
             self.counters.forced_releases += 1;
             let time = oldest.time;
-            self.process(*oldest, false, out);
+            self.process(oldest, false, out);
             self.released_through = self.released_through.max(time);
         }
     }
@@ -257,8 +272,9 @@ impl Engine {
     fn current_watermark(&self) -> Ts {
         let idle_before = self.max_seen.minus_millis(self.config.idle_source_ms);
         let lowest_active = self
-            .source_max
-            .values()
+            .sources
+            .iter()
+            .map(|(_, max)| max)
             .filter(|max| **max >= idle_before)
             .min()
             .copied();
@@ -276,7 +292,7 @@ impl Engine {
             let Some(Reverse(Pending { event, .. })) = self.buffer.pop() else {
                 break;
             };
-            self.process(*event, false, out);
+            self.process(event, false, out);
         }
         self.released_through = watermark;
         let Engine {
@@ -289,7 +305,7 @@ impl Engine {
         self.emit_matches(None, out);
     }
 
-    fn process(&mut self, event: Event, late: bool, out: &mut Output) {
+    fn process(&mut self, event: Box<Event>, late: bool, out: &mut Output) {
         if !late {
             let is_repeat = |(time, uid): &(Ts, String)| *time == event.time && *uid == event.uid;
             if self.last_released.as_ref().is_some_and(is_repeat) {
@@ -364,7 +380,7 @@ impl Engine {
         if self.config.emit_events {
             let person = person.map(|p| self.estate.person(p).id.clone());
             out.events.push(Processed {
-                event,
+                event: *event,
                 person,
                 late,
                 unresolved,
@@ -544,7 +560,7 @@ impl Engine {
             world: self.world.clone(),
             rule_state: self.rule_state.clone(),
             buffered,
-            source_max: self.source_max.clone(),
+            source_max: self.sources.iter().cloned().collect(),
             max_seen: self.max_seen,
             released_through: self.released_through,
             last_released: self.last_released.clone(),
@@ -577,7 +593,8 @@ impl Engine {
             .into_iter()
             .map(|e| Reverse(Pending::new(e)))
             .collect();
-        self.source_max = snapshot.source_max;
+        self.sources = snapshot.source_max.into_iter().collect();
+        self.last_source = 0;
         self.max_seen = snapshot.max_seen;
         self.released_through = snapshot.released_through;
         self.last_released = snapshot.last_released;
