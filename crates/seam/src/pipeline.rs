@@ -309,6 +309,21 @@ mod tests {
         (findings, summary)
     }
 
+    /// The sorted `finding_info.uid`s of findings written as JSON.
+    fn finding_ids(findings: &[String]) -> Vec<String> {
+        let mut ids: Vec<String> = findings
+            .iter()
+            .map(|f| {
+                serde_json::from_str::<serde_json::Value>(f).unwrap()["finding_info"]["uid"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        ids.sort();
+        ids
+    }
+
     fn stored_findings(dir: &std::path::Path) -> Vec<String> {
         let store = EmbeddedStore::open(dir).unwrap();
         let filter = seam_store::FindingFilter {
@@ -350,34 +365,15 @@ mod tests {
             );
             assert_eq!(summary.skipped_lines, cut as u64);
             found.extend(rest);
-            // Ending the first input flushed its buffer, so an event just after the cut can
-            // only change findings whose windows straddle it; everything must be found once.
-            let mut found_ids: Vec<String> = found
-                .iter()
-                .map(|f| {
-                    serde_json::from_str::<serde_json::Value>(f).unwrap()["finding_info"]["uid"]
-                        .as_str()
-                        .unwrap()
-                        .to_string()
-                })
-                .collect();
-            found_ids.sort();
+            // Every finding of the uninterrupted run, each exactly once.
+            let mut found_ids = finding_ids(&found);
             found_ids.dedup();
             assert_eq!(
                 found_ids.len(),
                 found.len(),
                 "a finding repeated at cut {cut}"
             );
-            let mut expected_ids: Vec<String> = expected
-                .iter()
-                .map(|f| {
-                    serde_json::from_str::<serde_json::Value>(f).unwrap()["finding_info"]["uid"]
-                        .as_str()
-                        .unwrap()
-                        .to_string()
-                })
-                .collect();
-            expected_ids.sort();
+            let expected_ids = finding_ids(&expected);
             assert_eq!(found_ids, expected_ids, "findings differ at cut {cut}");
             let mut stored = stored_findings(dir.path());
             stored.sort();
