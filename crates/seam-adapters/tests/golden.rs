@@ -1,0 +1,264 @@
+//! Golden tests: every adapter reads its fixture (made-up people of the example estate, in
+//! each vendor's real record shapes) and the normalized output must equal the checked-in
+//! file under `tests/golden/`. Rerun with `SEAM_UPDATE_GOLDEN=1` to accept a change.
+//!
+//! Every batch also goes through one shared contract check, whatever the adapter: events
+//! valid, stamped with the source and receive time, raw kept, uids unique, times in bounds,
+//! and the same input giving the same batch.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use seam_adapters::{Adapter, Batch, ParseContext, ZoneMap};
+use seam_model::Ts;
+
+fn dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(name)
+}
+
+/// Noon UTC on the demo day; vendor local times are Amsterdam's.
+fn context(source: &str) -> ParseContext {
+    ParseContext::new(source, Ts::parse("2026-03-02T12:00:00Z").unwrap())
+        .with_timezone(jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap())
+}
+
+fn zones() -> ZoneMap {
+    ZoneMap::from([
+        ("hq-server-pir".to_string(), "hq-server".to_string()),
+        ("hq-server-radar".to_string(), "hq-server".to_string()),
+    ])
+}
+
+/// The contract every adapter keeps, checked on every golden batch.
+fn check_contract(adapter: &Adapter, input: &[u8], ctx: &ParseContext, batch: &Batch) {
+    let mut uids = BTreeSet::new();
+    for event in &batch.events {
+        assert_eq!(event.validate(), Ok(()), "{}: {event:?}", adapter.name());
+        assert_eq!(event.source, ctx.source);
+        assert_eq!(event.observed, Some(ctx.observed));
+        // Seam's own NDJSON is already normalized: its `raw` is whatever the event carried.
+        if !matches!(adapter, Adapter::Ndjson) {
+            assert!(
+                event.raw.is_some(),
+                "{}: no raw in {}",
+                adapter.name(),
+                event.uid
+            );
+        }
+        assert!(
+            uids.insert(event.uid.clone()),
+            "duplicate uid {}",
+            event.uid
+        );
+        assert!(event.time <= ctx.observed.plus_millis(ctx.max_ahead_ms));
+        assert!(event.time >= ctx.observed.minus_millis(ctx.max_behind_ms));
+    }
+    for rejected in &batch.rejected {
+        assert!(rejected.index >= 1);
+        assert!(!rejected.reason.is_empty());
+    }
+    let again = adapter.parse(input, ctx).unwrap();
+    assert_eq!(&again, batch, "{} is not deterministic", adapter.name());
+}
+
+/// The batch as NDJSON: events, then dead letters, then the skipped count.
+fn render(batch: &Batch) -> String {
+    let mut out = String::new();
+    for event in &batch.events {
+        out.push_str(&serde_json::to_string(event).unwrap());
+        out.push('\n');
+    }
+    for rejected in &batch.rejected {
+        let line = serde_json::json!({
+            "rejected": {"index": rejected.index, "reason": rejected.reason}
+        });
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    out.push_str(&serde_json::json!({ "skipped": batch.skipped }).to_string());
+    out.push('\n');
+    out
+}
+
+fn compare(golden_name: &str, found: &str) {
+    let path = dir("golden").join(format!("{golden_name}.ndjson"));
+    if std::env::var_os("SEAM_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, found).unwrap();
+    }
+    let golden = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing {}; run with SEAM_UPDATE_GOLDEN=1", path.display()));
+    assert_eq!(
+        found, golden,
+        "{golden_name} output changed; rerun with SEAM_UPDATE_GOLDEN=1 if intended"
+    );
+}
+
+fn golden(adapter: Adapter, fixture: &str) -> Batch {
+    let input = std::fs::read(dir("fixtures").join(fixture)).unwrap();
+    let ctx = context(adapter.name());
+    let batch = adapter.parse(&input, &ctx).unwrap();
+    check_contract(&adapter, &input, &ctx, &batch);
+    let golden_name = fixture.split('.').next().unwrap();
+    compare(golden_name, &render(&batch));
+    batch
+}
+
+fn counts(batch: &Batch) -> (usize, usize, usize) {
+    (batch.events.len(), batch.rejected.len(), batch.skipped)
+}
+
+#[test]
+fn okta_system_log() {
+    let batch = golden(Adapter::Okta, "okta.jsonl");
+    assert_eq!(counts(&batch), (5, 2, 1));
+    let failure = &batch.events[3];
+    assert_eq!(failure.subject.user.as_deref(), Some("carol@example.com"));
+    assert_eq!(failure.src.city.as_deref(), Some("Bucharest"));
+    assert_eq!(failure.reason.as_deref(), Some("INVALID_CREDENTIALS"));
+}
+
+#[test]
+fn okta_event_hook() {
+    let batch = golden(Adapter::Okta, "okta-hook.json");
+    assert_eq!(counts(&batch), (1, 0, 1));
+}
+
+#[test]
+fn entra_azure_monitor_export() {
+    let batch = golden(Adapter::Entra, "entra-monitor.jsonl");
+    assert_eq!(counts(&batch), (3, 0, 1));
+    assert_eq!(batch.events[0].mfa, Some(true));
+    assert_eq!(batch.events[0].time.to_string(), "2026-03-02T07:56:02.123Z");
+    assert_eq!(
+        batch.events[1].outcome,
+        seam_model::Outcome::Unknown,
+        "an interrupt"
+    );
+}
+
+#[test]
+fn entra_graph_sign_ins() {
+    let batch = golden(Adapter::Entra, "entra-graph.json");
+    assert_eq!(counts(&batch), (1, 1, 0));
+}
+
+#[test]
+fn cisco_ise() {
+    let batch = golden(Adapter::Ise, "ise.log");
+    assert_eq!(counts(&batch), (6, 1, 2));
+    assert_eq!(
+        batch.events[0].switch_port.as_deref(),
+        Some("hq-sw1:Gi1/0/7")
+    );
+    assert_eq!(
+        batch.events[0].subject.device.as_deref(),
+        Some("hq-ws-alice")
+    );
+}
+
+#[test]
+fn meraki() {
+    let batch = golden(Adapter::Meraki, "meraki.log");
+    assert_eq!(counts(&batch), (8, 2, 2));
+}
+
+#[test]
+fn globalprotect() {
+    let batch = golden(Adapter::GlobalProtect, "globalprotect.log");
+    assert_eq!(counts(&batch), (4, 2, 2));
+    assert_eq!(batch.events[0].time.to_string(), "2026-03-02T02:00:00.000Z");
+}
+
+#[test]
+fn dhcp() {
+    let batch = golden(Adapter::Dhcp, "dhcp.log");
+    assert_eq!(counts(&batch), (6, 2, 3));
+}
+
+#[test]
+fn pacs_onvif() {
+    let batch = golden(
+        Adapter::from_name("pacs-onvif").unwrap(),
+        "pacs-onvif.ndjson",
+    );
+    assert_eq!(counts(&batch), (7, 2, 1));
+}
+
+#[test]
+fn pacs_sia() {
+    let batch = golden(Adapter::from_name("pacs-sia").unwrap(), "pacs-sia.csv");
+    assert_eq!(counts(&batch), (8, 2, 1));
+}
+
+#[test]
+fn pacs_verkada() {
+    let batch = golden(
+        Adapter::from_name("pacs-verkada").unwrap(),
+        "pacs-verkada.json",
+    );
+    assert_eq!(counts(&batch), (4, 1, 1));
+}
+
+#[test]
+fn pacs_report_csv() {
+    let batch = golden(
+        Adapter::from_name("pacs-report-csv").unwrap(),
+        "pacs-report-csv.csv",
+    );
+    assert_eq!(counts(&batch), (6, 2, 1));
+}
+
+#[test]
+fn uhppote() {
+    let batch = golden(Adapter::Uhppote, "uhppote.json");
+    assert_eq!(counts(&batch), (6, 2, 2));
+}
+
+#[test]
+fn envoy() {
+    let batch = golden(Adapter::Envoy, "envoy.json");
+    assert_eq!(counts(&batch), (2, 1, 1));
+}
+
+#[test]
+fn ocsf() {
+    let batch = golden(Adapter::Ocsf, "ocsf.ndjson");
+    assert_eq!(counts(&batch), (6, 2, 1));
+}
+
+#[test]
+fn ndjson() {
+    let batch = golden(Adapter::Ndjson, "ndjson.ndjson");
+    assert_eq!(counts(&batch), (2, 3, 0));
+}
+
+/// MQTT: one payload per message, its topic beside it (`topic<TAB>payload` per fixture line).
+#[test]
+fn zigbee2mqtt() {
+    let adapter = Adapter::Zigbee2Mqtt(zones());
+    let text = std::fs::read_to_string(dir("fixtures").join("zigbee2mqtt.tsv")).unwrap();
+    let mut all = Batch::default();
+    for (number, line) in text.lines().enumerate() {
+        let (topic, payload) = line.split_once('\t').unwrap();
+        let ctx = context("zigbee2mqtt").with_topic(topic);
+        let batch = adapter.parse(payload.as_bytes(), &ctx).unwrap();
+        check_contract(&adapter, payload.as_bytes(), &ctx, &batch);
+        all.events.extend(batch.events);
+        all.rejected
+            .extend(batch.rejected.into_iter().map(|mut rejected| {
+                rejected.index = number + 1;
+                rejected
+            }));
+        all.skipped += batch.skipped;
+    }
+    compare("zigbee2mqtt", &render(&all));
+    assert_eq!(counts(&all), (3, 2, 2));
+}
