@@ -7,6 +7,7 @@ mod error;
 mod input;
 mod load;
 mod pipeline;
+mod twin;
 
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -76,6 +77,53 @@ enum Command {
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
+    },
+    /// Generate a synthetic estate, a workforce's days of events and labelled attacks.
+    Sim {
+        /// Employees and contractors to generate (ignored with --estate).
+        #[arg(long, default_value_t = 1000)]
+        people: usize,
+        /// Sites to generate (at most 24; a decommissioned site is always added).
+        #[arg(long, default_value_t = 2)]
+        sites: usize,
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The first day, as YYYY-MM-DD (default 2026-03-02, a Monday).
+        #[arg(long)]
+        start: Option<String>,
+        /// Simulate the people of an existing estate instead of generating one.
+        #[arg(long)]
+        estate: Option<PathBuf>,
+        /// Attacks of each kind over the run (default: one per 20,000 person-days, at least 1;
+        /// 0 for benign traffic only).
+        #[arg(long)]
+        attacks: Option<u32>,
+        /// Output folder: estate/, events/, truth.jsonl and sim.json.
+        #[arg(long)]
+        out: PathBuf,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Score findings against a simulation's ground truth: recall, precision, false positives.
+    Eval {
+        /// The simulation's truth.jsonl (sim.json beside it gives the person-days).
+        #[arg(long)]
+        truth: PathBuf,
+        /// Findings as NDJSON, as `seam replay --out` writes them.
+        #[arg(long)]
+        findings: PathBuf,
+        /// Person-days of benign traffic (default: from sim.json beside the truth).
+        #[arg(long)]
+        person_days: Option<u64>,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Also write an HTML report with plots.
+        #[arg(long)]
+        html: Option<PathBuf>,
     },
     /// Benchmarks.
     Bench {
@@ -180,6 +228,41 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
             &inputs,
         ),
         Command::Check { estate, rules } => check(&estate, rules.as_deref()),
+        Command::Sim {
+            people,
+            sites,
+            days,
+            seed,
+            start,
+            estate,
+            attacks,
+            out,
+            threads,
+        } => twin::sim(&twin::SimArgs {
+            people,
+            sites,
+            days,
+            seed,
+            start,
+            estate,
+            attacks,
+            out,
+            threads,
+            quiet: false,
+        }),
+        Command::Eval {
+            truth,
+            findings,
+            person_days,
+            json,
+            html,
+        } => twin::eval(&twin::EvalArgs {
+            truth,
+            findings,
+            person_days,
+            json,
+            html,
+        }),
         Command::Inspect { data_dir, what } => inspect(&data_dir, what),
         Command::Rules {
             command: RulesCommand::Test { dir, estate },

@@ -243,3 +243,100 @@ fn bench_engine_prints_one_json_object() {
     assert!(report["events_per_sec"].as_f64().unwrap() > 0.0);
     assert!(report["rss_bytes"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn sim_replay_and_eval_score_the_labelled_attacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sim");
+    let run = seam(&[
+        "sim",
+        "--people",
+        "400",
+        "--sites",
+        "2",
+        "--days",
+        "3",
+        "--seed",
+        "11",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let check = seam(&["check", "--estate", out.join("estate").to_str().unwrap()]);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(out.join("events"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    inputs.sort();
+    let findings = out.join("findings.ndjson");
+    let mut args = vec![
+        "replay".to_string(),
+        "--estate".into(),
+        out.join("estate").display().to_string(),
+        "--out".into(),
+        findings.display().to_string(),
+    ];
+    args.extend(inputs.iter().map(|p| p.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let replay = seam(&args);
+    assert!(replay.status.success(), "{}", text(&replay.stderr));
+    let html = dir.path().join("report.html");
+    let eval = seam(&[
+        "eval",
+        "--truth",
+        out.join("truth.jsonl").to_str().unwrap(),
+        "--findings",
+        findings.to_str().unwrap(),
+        "--json",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert!(eval.status.success(), "{}", text(&eval.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    for key in ["recall", "precision", "fp_per_1000_person_days"] {
+        assert!(report[key].is_number(), "{key} in {report}");
+    }
+    assert!(report["scenarios"].as_u64().unwrap() >= 20);
+    assert!(report["recall"].as_f64().unwrap() >= 0.9, "{report}");
+    assert!(std::fs::read_to_string(&html).unwrap().contains("<svg"));
+}
+
+#[test]
+fn sim_is_deterministic_for_a_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let read_all = |root: &Path| {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("events"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let mut all: Vec<u8> = files
+            .iter()
+            .flat_map(|f| std::fs::read(f).unwrap())
+            .collect();
+        all.extend(std::fs::read(root.join("truth.jsonl")).unwrap());
+        all.extend(std::fs::read(root.join("estate/people.toml")).unwrap());
+        all
+    };
+    let mut outputs = Vec::new();
+    for (name, threads) in [("a", "1"), ("b", "2")] {
+        let out = dir.path().join(name);
+        let run = seam(&[
+            "sim",
+            "--people",
+            "150",
+            "--days",
+            "2",
+            "--seed",
+            "4",
+            "--threads",
+            threads,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        outputs.push(read_all(&out));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}

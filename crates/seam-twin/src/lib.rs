@@ -1,0 +1,21 @@
+//! The digital twin: a synthetic estate, a day-by-day workforce, labelled attacks and their
+//! ground truth, and the evaluation of findings against that truth.
+//!
+//! Everything here is a pure function of its inputs and a seed: the same seed gives the same
+//! estate, the same events and the same truth, byte for byte.
+
+pub mod attacks;
+pub mod calendar;
+pub mod day;
+pub mod eval;
+pub mod report;
+pub mod rng;
+pub mod run;
+pub mod truth;
+pub mod twin;
+pub mod world;
+
+pub use day::{SimSpec, simulate_day};
+pub use run::{DayFile, RunSummary, simulate};
+pub use truth::{Manifest, Scenario};
+pub use twin::Twin;
