@@ -26,3 +26,4 @@ pub use meta::{Level, Logsource, Match, RuleKind, RuleMeta, RuleTest};
 pub use record::{FieldRef, Input, Record, Schema, Value};
 pub use ruleset::{CompileOptions, MAX_CHAIN_DEPTH, MAX_FILE_BYTES, RuleSet, SourceFile};
 pub use state::RuleState;
+pub use yaml::yaml_to_json;

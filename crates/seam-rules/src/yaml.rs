@@ -559,6 +559,31 @@ pub(crate) fn to_json(node: &Node) -> Result<serde_json::Value, LoadError> {
     })
 }
 
+/// Reads the first YAML document of `text` as JSON, with the same limits as rule files (size,
+/// depth, aliases); an error reads `line:column: what is wrong`. For other YAML inputs of Seam,
+/// such as tabletop scenarios.
+pub fn yaml_to_json(text: &str) -> Result<serde_json::Value, String> {
+    if text.len() > crate::ruleset::MAX_FILE_BYTES {
+        return Err(format!(
+            "1:1: {}",
+            Problem::FileTooLarge {
+                limit: crate::ruleset::MAX_FILE_BYTES
+            }
+        ));
+    }
+    let located = |error: LoadError| {
+        format!(
+            "{}:{}: {}",
+            error.position.line, error.position.column, error.problem
+        )
+    };
+    let documents = load_documents(text).map_err(located)?;
+    match documents.first() {
+        Some(document) => to_json(document).map_err(located),
+        None => Ok(serde_json::Value::Null),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1094,7 +1094,7 @@ impl<'a> DayGen<'a> {
                 count = 0;
                 intruders.clear();
             }
-            let mut caused_by = None;
+            let mut caused_by: Vec<usize> = Vec::new();
             while let Some(&(z, at, change, scenario)) = changes.get(index) {
                 if z != zone || at != t {
                     break;
@@ -1102,7 +1102,9 @@ impl<'a> DayGen<'a> {
                 index += 1;
                 count = (count + change).max(0);
                 if let Some(scenario) = scenario {
-                    caused_by = Some(scenario);
+                    if !caused_by.contains(&scenario) {
+                        caused_by.push(scenario);
+                    }
                     match intruders.iter_mut().find(|(s, _)| *s == scenario) {
                         Some((_, inside)) => *inside += change,
                         None => intruders.push((scenario, change)),
@@ -1110,11 +1112,25 @@ impl<'a> DayGen<'a> {
                     intruders.retain(|(_, inside)| *inside > 0);
                 }
             }
-            self.recording = caused_by.or_else(|| intruders.first().map(|(s, _)| *s));
+            // Everyone an attack brought in who is still inside is in this count.
+            for (scenario, _) in &intruders {
+                if !caused_by.contains(scenario) {
+                    caused_by.push(*scenario);
+                }
+            }
+            self.recording = None;
             let zone_id = self.zone_id(seam_estate::ZoneIdx(zone));
             let event = self.push(t, "bms", EventClass::Occupancy, Activity::Count);
             event.zone = Some(zone_id);
             event.count = Some(count);
+            let uid = self.last_uid();
+            for scenario in caused_by {
+                if let Some(scenario) = self.scenarios.get_mut(scenario) {
+                    scenario.events.push(uid.clone());
+                    scenario.start = scenario.start.min(Ts(t));
+                    scenario.end = scenario.end.max(Ts(t));
+                }
+            }
         }
         self.recording = None;
     }

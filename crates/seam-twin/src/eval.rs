@@ -72,10 +72,11 @@ pub struct Report {
 
 /// Scores `findings` against `scenarios` over `person_days` of simulated people.
 pub fn evaluate(scenarios: &[Scenario], findings: &[Finding], person_days: u64) -> Report {
-    let mut by_event: HashMap<&str, usize> = HashMap::new();
+    // One event can belong to several attacks: an occupancy count with two intruders in it.
+    let mut by_event: HashMap<&str, Vec<usize>> = HashMap::new();
     for (index, scenario) in scenarios.iter().enumerate() {
         for uid in &scenario.events {
-            by_event.insert(uid.as_str(), index);
+            by_event.entry(uid.as_str()).or_default().push(index);
         }
     }
     let mut hits: Vec<Vec<(i64, String)>> = vec![Vec::new(); scenarios.len()];
@@ -85,20 +86,27 @@ pub fn evaluate(scenarios: &[Scenario], findings: &[Finding], person_days: u64) 
     for finding in findings {
         let rule = finding.finding_info.analytic.uid.clone();
         let time = finding.time;
-        let by_evidence = finding
+        let mut matched: Vec<usize> = finding
             .finding_info
             .related_events
             .iter()
-            .find_map(|event| by_event.get(event.uid.as_str()).copied());
+            .filter_map(|event| by_event.get(event.uid.as_str()))
+            .flatten()
+            .copied()
+            .collect();
+        matched.sort_unstable();
+        matched.dedup();
         let person = finding.unmapped.person_uid.as_deref();
-        let matched = by_evidence.or_else(|| {
-            let person = person?;
-            scenarios.iter().position(|s| {
+        if matched.is_empty()
+            && let Some(person) = person
+            && let Some(index) = scenarios.iter().position(|s| {
                 s.people.iter().any(|p| p == person)
                     && time >= s.start.millis()
                     && time <= s.end.millis() + CONSEQUENCE_WINDOW_MS
             })
-        });
+        {
+            matched.push(index);
+        }
         let entry = rules.entry(rule.clone()).or_insert_with(|| RuleResult {
             rule: rule.clone(),
             findings: 0,
@@ -108,16 +116,17 @@ pub fn evaluate(scenarios: &[Scenario], findings: &[Finding], person_days: u64) 
         entry.findings += 1;
         let day = crate::calendar::utc_date(time).to_string();
         let counts = per_day.entry(day).or_default();
-        match matched.and_then(|index| hits.get_mut(index)) {
-            Some(list) => {
-                entry.true_positives += 1;
-                counts.0 += 1;
-                list.push((time, rule));
-            }
-            None => {
-                entry.false_positives += 1;
-                counts.1 += 1;
-                false_positives += 1;
+        if matched.is_empty() {
+            entry.false_positives += 1;
+            counts.1 += 1;
+            false_positives += 1;
+        } else {
+            entry.true_positives += 1;
+            counts.0 += 1;
+            for index in matched {
+                if let Some(list) = hits.get_mut(index) {
+                    list.push((time, rule.clone()));
+                }
             }
         }
     }

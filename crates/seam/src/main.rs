@@ -7,6 +7,7 @@ mod error;
 mod input;
 mod load;
 mod pipeline;
+mod serve;
 mod twin;
 
 use std::io::{BufWriter, IsTerminal, Write};
@@ -78,6 +79,11 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Run as a service: ingest over HTTP, syslog and MQTT, correlate, serve findings.
+    Serve {
+        #[command(flatten)]
+        args: serve::ServeArgs,
+    },
     /// Generate a synthetic estate, a workforce's days of events and labelled attacks.
     Sim {
         /// Employees and contractors to generate (ignored with --estate).
@@ -125,6 +131,11 @@ enum Command {
         #[arg(long)]
         html: Option<PathBuf>,
     },
+    /// Tabletop: attack paths across the estate, scripted exercises, the estate as a picture.
+    Twin {
+        #[command(subcommand)]
+        command: TwinCommand,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -156,6 +167,56 @@ enum InspectWhat {
 }
 
 #[derive(Debug, Subcommand)]
+enum TwinCommand {
+    /// Attack paths from a zone (or outside) to an asset or zone, and which rules see each step.
+    Paths {
+        /// The estate folder (default: the built-in example estate).
+        #[arg(long)]
+        estate: Option<PathBuf>,
+        /// A folder of rules (default: the built-in default pack).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// `outside` or a zone id.
+        #[arg(long)]
+        from: String,
+        /// An asset, zone or network id.
+        #[arg(long)]
+        to: String,
+        /// What the attacker holds: `badge:ID,password:UPN`.
+        #[arg(long, default_value = "")]
+        with: String,
+        /// When the attack happens (RFC 3339; default 2026-03-02T21:00:00Z, a Monday night).
+        #[arg(long)]
+        at: Option<String>,
+        /// How many paths to show, shortest first.
+        #[arg(long, default_value_t = 3)]
+        limit: usize,
+        /// Also draw the estate with the shortest path as SVG.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a scripted scenario (YAML or JSON) through the real engine, step by step.
+    Exercise {
+        scenario: PathBuf,
+        #[arg(long)]
+        estate: Option<PathBuf>,
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Draw the estate as SVG.
+    Picture {
+        #[arg(long)]
+        estate: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum RulesCommand {
     /// Run every rule's own test cases through the engine.
     Test {
@@ -182,6 +243,12 @@ enum BenchCommand {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+    },
+    /// A load generator against a local `seam serve`: acknowledged events per second and the
+    /// latency from acknowledgement to finding.
+    Ingest {
+        #[command(flatten)]
+        args: serve::BenchIngestArgs,
     },
     /// `seam replay` end to end: NDJSON parsing, engine, findings.
     Replay {
@@ -228,6 +295,40 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
             &inputs,
         ),
         Command::Check { estate, rules } => check(&estate, rules.as_deref()),
+        Command::Serve { args } => serve::run(&args),
+        Command::Twin { command } => match command {
+            TwinCommand::Paths {
+                estate,
+                rules,
+                from,
+                to,
+                with,
+                at,
+                limit,
+                svg,
+                json,
+            } => twin::paths(&twin::PathsArgs {
+                estate,
+                rules,
+                from,
+                to,
+                with,
+                at,
+                limit,
+                svg,
+                json,
+            }),
+            TwinCommand::Exercise {
+                scenario,
+                estate,
+                rules,
+                json,
+            } => twin::exercise(&scenario, estate.as_deref(), rules.as_deref(), json),
+            TwinCommand::Picture { estate, out } => twin::picture(estate.as_deref(), &out),
+        },
+        Command::Bench {
+            command: BenchCommand::Ingest { args },
+        } => serve::bench_ingest(&args),
         Command::Sim {
             people,
             sites,

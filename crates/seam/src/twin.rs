@@ -247,3 +247,158 @@ pub fn eval(args: &EvalArgs) -> Result<ExitCode, CliError> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// What `seam twin paths` is asked for.
+#[derive(Debug)]
+pub struct PathsArgs {
+    pub estate: Option<PathBuf>,
+    pub rules: Option<PathBuf>,
+    pub from: String,
+    pub to: String,
+    pub with: String,
+    pub at: Option<String>,
+    pub limit: usize,
+    pub svg: Option<PathBuf>,
+    pub json: bool,
+}
+
+/// A Monday night at the example estate: after hours everywhere.
+const DEFAULT_TABLETOP_TIME: &str = "2026-03-02T21:00:00Z";
+
+/// Runs events through a fresh engine and returns its findings.
+fn run_engine(
+    estate: &std::sync::Arc<Estate>,
+    rules: &std::sync::Arc<seam_engine::CompiledRules>,
+    events: Vec<seam_model::Event>,
+) -> Vec<Finding> {
+    let mut engine = seam_engine::Engine::new(
+        std::sync::Arc::clone(estate),
+        std::sync::Arc::clone(rules),
+        seam_engine::EngineConfig::default(),
+    );
+    let mut out = seam_engine::Output::default();
+    for event in events {
+        engine.push(event, &mut out);
+    }
+    engine.flush(&mut out);
+    out.findings
+}
+
+pub fn paths(args: &PathsArgs) -> Result<ExitCode, CliError> {
+    let estate = crate::load::estate(args.estate.as_deref())?;
+    let rules = crate::load::rules(args.rules.as_deref())?;
+    let at_text = args.at.as_deref().unwrap_or(DEFAULT_TABLETOP_TIME);
+    let at = seam_model::Ts::parse(at_text).map_err(|e| CliError::Failed(e.to_string()))?;
+    let credentials = seam_twin::paths::Credentials::parse(&estate, &args.with, at)
+        .map_err(|e| CliError::Failed(format!("--with: {e}")))?;
+    let graph = seam_twin::paths::Graph::new(&estate, credentials, at);
+    let unknown = |what: &str, id: &str| {
+        CliError::Failed(format!(
+            "{what} `{id}` is not `outside` or a zone, asset or network of the estate"
+        ))
+    };
+    let from = graph
+        .node(&args.from)
+        .ok_or_else(|| unknown("--from", &args.from))?;
+    let to = graph
+        .node(&args.to)
+        .ok_or_else(|| unknown("--to", &args.to))?;
+    let found = graph.paths(from, to, args.limit.max(1));
+    let mut reports = Vec::new();
+    let mut text = String::new();
+    for (number, path) in found.iter().enumerate() {
+        let groups = graph.events(path, at);
+        let findings = run_engine(&estate, &rules, groups.iter().flatten().cloned().collect());
+        let mut steps = Vec::new();
+        text.push_str(&format!(
+            "path {} ({} steps)\n",
+            number + 1,
+            path.steps.len()
+        ));
+        for (step, events) in path.steps.iter().zip(&groups) {
+            let mut seen: Vec<String> = findings
+                .iter()
+                .filter(|f| {
+                    f.finding_info
+                        .related_events
+                        .iter()
+                        .any(|r| events.iter().any(|e| e.uid == r.uid))
+                })
+                .map(|f| f.finding_info.analytic.uid.clone())
+                .collect();
+            seen.dedup();
+            let verdict = if seen.is_empty() {
+                "BLIND SPOT: no rule sees this".to_string()
+            } else {
+                format!("seen by {}", seen.join(", "))
+            };
+            text.push_str(&format!("  - {:<60} {verdict}\n", step.text));
+            steps.push(serde_json::json!({"step": step, "seen_by": seen}));
+        }
+        reports.push(serde_json::json!({"steps": steps}));
+    }
+    if found.is_empty() {
+        text.push_str(&format!("no path from {} to {}\n", args.from, args.to));
+    }
+    if args.json {
+        let value =
+            serde_json::json!({"from": args.from, "to": args.to, "at": at, "paths": reports});
+        println!("{value}");
+    } else {
+        print!("{text}");
+    }
+    if let Some(path) = &args.svg {
+        let picture = seam_twin::picture::svg(&estate, found.first());
+        std::fs::write(path, picture).map_err(io_error(path))?;
+        if !args.json {
+            println!("picture: {}", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a scenario file: JSON, or YAML through the rule language's YAML reader.
+fn read_scenario(path: &Path) -> Result<serde_json::Value, CliError> {
+    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+    if text.len() > 4 << 20 {
+        return Err(CliError::Failed(format!(
+            "{}: larger than 4 MiB",
+            path.display()
+        )));
+    }
+    let is_json = path.extension().is_some_and(|ext| ext == "json");
+    if is_json {
+        return serde_json::from_str(&text)
+            .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())));
+    }
+    seam_rules::yaml_to_json(&text).map_err(|e| CliError::Failed(format!("{}:{e}", path.display())))
+}
+
+pub fn exercise(
+    scenario: &Path,
+    estate: Option<&Path>,
+    rules: Option<&Path>,
+    json: bool,
+) -> Result<ExitCode, CliError> {
+    let value = read_scenario(scenario)?;
+    let parsed = seam_twin::exercise::Scenario::from_value(&value)
+        .map_err(|e| CliError::Failed(format!("{}: {e}", scenario.display())))?;
+    let estate = crate::load::estate(estate)?;
+    let rules = crate::load::rules(rules)?;
+    let findings = run_engine(&estate, &rules, parsed.events());
+    let report = seam_twin::exercise::report(&parsed, &findings);
+    if json {
+        let text = serde_json::to_string(&report).map_err(|e| CliError::Failed(e.to_string()))?;
+        println!("{text}");
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn picture(estate: Option<&Path>, out: &Path) -> Result<ExitCode, CliError> {
+    let estate = crate::load::estate(estate)?;
+    std::fs::write(out, seam_twin::picture::svg(&estate, None)).map_err(io_error(out))?;
+    println!("picture: {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
