@@ -253,6 +253,15 @@ impl Adapter {
         }
     }
 
+    /// Whether a file of this format starts with a header line that every record needs (a
+    /// CSV export with named columns). Line-by-line readers keep it and put it in front.
+    pub fn has_header_line(&self) -> bool {
+        match self {
+            Adapter::Pacs(mapping) => mapping.has_header_line(),
+            _ => false,
+        }
+    }
+
     /// Reads one input (a request body, a batch of syslog lines, an MQTT payload). Pure and
     /// deterministic: the same bytes and context give the same batch.
     pub fn parse(&self, input: &[u8], ctx: &ParseContext) -> Result<Batch, BatchError> {

@@ -650,6 +650,12 @@ fn value_of(record: &dyn Lookup, spec: &FieldSpec) -> Option<String> {
 }
 
 impl PacsMapping {
+    /// Whether the export's first line names the columns (so every chunk of a file read in
+    /// pieces needs it in front).
+    pub fn has_header_line(&self) -> bool {
+        matches!(self.format, Format::Csv { header: true, .. })
+    }
+
     pub(crate) fn parse(&self, input: &[u8], ctx: &ParseContext) -> Batch {
         match &self.format {
             Format::Csv {

@@ -13,12 +13,21 @@ use crate::day::{DayOutput, SimSpec, simulate_day};
 use crate::truth::Scenario;
 use crate::twin::Twin;
 
-/// The events of one UTC day, serialized as NDJSON lines in time order.
+/// The events of one UTC day as NDJSON, in time order.
 #[derive(Debug)]
 pub struct DayFile {
     /// UTC midnight of the day, in milliseconds.
     pub day_start_ms: i64,
-    pub lines: Vec<String>,
+    /// Lines, each ending in `\n`.
+    pub ndjson: Vec<u8>,
+    pub events: usize,
+}
+
+impl DayFile {
+    /// The lines, without their newlines.
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        std::str::from_utf8(&self.ndjson).unwrap_or("").lines()
+    }
 }
 
 /// What a whole run produced besides the events.
@@ -30,6 +39,10 @@ pub struct RunSummary {
     pub skipped: BTreeMap<String, u32>,
 }
 
+/// Where one serialized event sits: its time, the simulated day whose buffer holds it, and its
+/// byte range there.
+type Slot = (i64, u32, u32, u32);
+
 /// Simulates every day and calls `sink` with each finished UTC day, in order.
 pub fn simulate<E>(
     twin: &Twin,
@@ -39,7 +52,9 @@ pub fn simulate<E>(
 ) -> Result<RunSummary, E> {
     let threads = threads.clamp(1, 16);
     let mut summary = RunSummary::default();
-    let mut pending: BTreeMap<i64, Vec<(i64, String)>> = BTreeMap::new();
+    // Serialized events wait here, by UTC day, until no later simulated day can add to it.
+    let mut pending: BTreeMap<i64, Vec<Slot>> = BTreeMap::new();
+    let mut buffers: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
     let mut finished: BTreeMap<u32, DayOutputLines> = BTreeMap::new();
     let mut next_day = 0u32;
     let first_utc_day = spec.start_ms.div_euclid(DAY_MS);
@@ -62,34 +77,38 @@ pub fn simulate<E>(
         for output in receiver {
             finished.insert(output.day, output);
             while let Some(output) = finished.remove(&next_day) {
-                summary.events += output.lines.len() as u64;
+                summary.events += output.slots.len() as u64;
                 summary.person_days += output.person_days;
                 summary.scenarios.extend(output.scenarios);
                 for kind in output.skipped {
                     *summary.skipped.entry(kind.to_string()).or_default() += 1;
                 }
-                for (time, line) in output.lines {
+                for (time, start, len) in output.slots {
                     pending
                         .entry(time.div_euclid(DAY_MS))
                         .or_default()
-                        .push((time, line));
+                        .push((time, output.day, start, len));
                 }
+                buffers.insert(output.day, output.buffer);
                 // Local days reach at most one UTC day back and two ahead.
                 let complete_before = first_utc_day + i64::from(next_day) - 1;
                 while let Some(entry) = pending.first_entry() {
                     if *entry.key() >= complete_before {
                         break;
                     }
-                    let (day, lines) = entry.remove_entry();
-                    sink(day_file(day, lines))?;
+                    let (day, slots) = entry.remove_entry();
+                    sink(day_file(day, slots, &buffers))?;
                 }
+                // A simulated day's buffer is no longer needed once the UTC day after it is out.
+                let oldest_pending = pending.keys().next().copied().unwrap_or(i64::MAX);
+                buffers.retain(|day, _| first_utc_day + i64::from(*day) + 2 > oldest_pending);
                 next_day += 1;
             }
         }
         Ok(())
     })?;
-    while let Some((day, lines)) = pending.pop_first() {
-        sink(day_file(day, lines))?;
+    while let Some((day, slots)) = pending.pop_first() {
+        sink(day_file(day, slots, &buffers))?;
     }
     summary
         .scenarios
@@ -97,20 +116,34 @@ pub fn simulate<E>(
     Ok(summary)
 }
 
-fn day_file(day: i64, mut lines: Vec<(i64, String)>) -> DayFile {
-    // Same time: the line (which starts with the uid) breaks the tie, so the order is stable.
-    lines.sort_unstable();
+fn day_file(day: i64, mut slots: Vec<Slot>, buffers: &BTreeMap<u32, Vec<u8>>) -> DayFile {
+    // Same time: the simulated day and the position break the tie, so the order is stable.
+    slots.sort_unstable();
+    let size: usize = slots.iter().map(|(_, _, _, len)| *len as usize).sum();
+    let mut ndjson = Vec::with_capacity(size);
+    for (_, source, start, len) in &slots {
+        let start = *start as usize;
+        if let Some(line) = buffers
+            .get(source)
+            .and_then(|b| b.get(start..start + *len as usize))
+        {
+            ndjson.extend_from_slice(line);
+        }
+    }
     DayFile {
         day_start_ms: day * DAY_MS,
-        lines: lines.into_iter().map(|(_, line)| line).collect(),
+        ndjson,
+        events: slots.len(),
     }
 }
 
-/// A day's output with its events already serialized (in the worker thread).
+/// A day's output with its events already serialized (in the worker thread) into one buffer.
 #[derive(Debug)]
 struct DayOutputLines {
     day: u32,
-    lines: Vec<(i64, String)>,
+    buffer: Vec<u8>,
+    /// (time, start, length) of each line, newline included.
+    slots: Vec<(i64, u32, u32)>,
     scenarios: Vec<Scenario>,
     skipped: Vec<&'static str>,
     person_days: u64,
@@ -118,18 +151,26 @@ struct DayOutputLines {
 
 impl DayOutputLines {
     fn of(output: DayOutput) -> DayOutputLines {
-        let lines = output
-            .events
-            .iter()
-            .filter_map(|event| {
-                serde_json::to_string(event)
-                    .ok()
-                    .map(|line| (event.time.millis(), line))
-            })
-            .collect();
+        let mut buffer = Vec::with_capacity(output.events.len() * 280);
+        let mut slots = Vec::with_capacity(output.events.len());
+        for event in &output.events {
+            let start = buffer.len();
+            if serde_json::to_writer(&mut buffer, event).is_err() {
+                buffer.truncate(start);
+                continue;
+            }
+            buffer.push(b'\n');
+            let (Ok(offset), Ok(len)) = (u32::try_from(start), u32::try_from(buffer.len() - start))
+            else {
+                buffer.truncate(start);
+                continue;
+            };
+            slots.push((event.time.millis(), offset, len));
+        }
         DayOutputLines {
             day: output.day,
-            lines,
+            buffer,
+            slots,
             scenarios: output.scenarios,
             skipped: output.skipped,
             person_days: output.person_days,

@@ -197,6 +197,13 @@ impl Twin {
             }
             sites.push(site_view(estate, idx));
         }
+        // Assets by owner, so that finding a person's desk is not a scan of every asset.
+        let mut owned_by: Vec<Vec<seam_estate::AssetIdx>> = vec![Vec::new(); estate.people().len()];
+        for (index, asset) in estate.assets().iter().enumerate() {
+            if let Some(list) = asset.owner.and_then(|o| owned_by.get_mut(o.index())) {
+                list.push(seam_estate::AssetIdx(index as u32));
+            }
+        }
         let mut people = Vec::new();
         let mut service_accounts = Vec::new();
         for (index, person) in estate.people().iter().enumerate() {
@@ -216,19 +223,13 @@ impl Twin {
             let Some(view) = sites.get(site) else {
                 continue;
             };
-            let workstation = estate
-                .assets()
+            let owned = owned_by.get(index).map_or(&[][..], Vec::as_slice);
+            let workstation = owned
                 .iter()
-                .find(|asset| {
-                    asset.owner == Some(idx)
-                        && matches!(asset.kind, AssetKind::Workstation | AssetKind::Laptop)
-                })
+                .map(|a| estate.asset(*a))
+                .find(|asset| matches!(asset.kind, AssetKind::Workstation | AssetKind::Laptop))
                 .and_then(|asset| Some((asset.id.clone(), asset.ips.first()?.to_string())));
-            let desk_zone = estate
-                .assets()
-                .iter()
-                .find(|asset| asset.owner == Some(idx))
-                .map(|asset| asset.zone);
+            let desk_zone = owned.first().map(|a| estate.asset(*a).zone);
             let office = view
                 .offices
                 .iter()

@@ -37,7 +37,7 @@ fn run(
     };
     let mut lines = Vec::new();
     let summary = simulate(&twin, &spec, threads, |file| {
-        lines.extend(file.lines);
+        lines.extend(file.lines().map(str::to_string));
         Ok::<_, ()>(())
     })
     .unwrap();
@@ -145,7 +145,7 @@ fn the_example_estate_can_be_simulated_too() {
     };
     let mut count = 0;
     let summary = simulate(&twin, &spec, 1, |file| {
-        count += file.lines.len();
+        count += file.events;
         Ok::<_, ()>(())
     })
     .unwrap();

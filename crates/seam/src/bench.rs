@@ -289,11 +289,9 @@ pub fn replay(people: usize, events: usize, json: bool) -> Result<ExitCode, CliE
             ..EngineConfig::default()
         },
         batch: crate::pipeline::DEFAULT_BATCH,
+        merge: false,
     };
-    let input = crate::pipeline::Input {
-        name: "bench".into(),
-        reader: Box::new(std::io::Cursor::new(ndjson)),
-    };
+    let input = crate::pipeline::Input::ndjson("bench", Box::new(std::io::Cursor::new(ndjson)));
     let mut sink = std::io::sink();
     let summary = crate::pipeline::run(vec![input], &options, &mut |finding| {
         serde_json::to_writer(&mut sink, finding).map_err(|e| CliError::Output(e.into()))

@@ -112,11 +112,12 @@ pub fn run(data_dir: &Path, out: Option<&Path>) -> Result<ExitCode, CliError> {
         progress: false,
         config: seam_engine::EngineConfig::default(),
         batch: pipeline::DEFAULT_BATCH,
+        merge: false,
     };
-    let input = pipeline::Input {
-        name: "examples/demo/day.ndjson".into(),
-        reader: Box::new(std::io::Cursor::new(embedded::DEMO_DAY.as_bytes())),
-    };
+    let input = pipeline::Input::ndjson(
+        "examples/demo/day.ndjson",
+        Box::new(std::io::Cursor::new(embedded::DEMO_DAY.as_bytes())),
+    );
     let mut findings = Vec::new();
     let summary = pipeline::run(vec![input], &options, &mut |finding| {
         findings.push(finding.clone());
@@ -225,9 +226,9 @@ fn simulated_day(
         start_ms,
         attacks_per_kind: 1,
     };
-    let mut lines = Vec::new();
+    let mut ndjson = Vec::new();
     let summary = seam_twin::simulate(&twin, &spec, 2, |file| {
-        lines.extend(file.lines);
+        ndjson.extend_from_slice(&file.ndjson);
         Ok::<_, CliError>(())
     })?;
     let sim_dir = data_dir.join("simulated");
@@ -250,13 +251,9 @@ fn simulated_day(
         progress: false,
         config: seam_engine::EngineConfig::default(),
         batch: pipeline::DEFAULT_BATCH,
+        merge: false,
     };
-    let mut text = lines.join("\n");
-    text.push('\n');
-    let input = pipeline::Input {
-        name: "simulated day".into(),
-        reader: Box::new(std::io::Cursor::new(text.into_bytes())),
-    };
+    let input = pipeline::Input::ndjson("simulated day", Box::new(std::io::Cursor::new(ndjson)));
     let mut findings = Vec::new();
     let processed = pipeline::run(vec![input], &options, &mut |finding| {
         findings.push(finding.clone());

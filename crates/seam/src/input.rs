@@ -1,11 +1,14 @@
-//! Reading Seam's normalized NDJSON: one event per line, every line hostile until parsed.
+//! Reading input files line by line: Seam's normalized NDJSON, or a vendor's line format (JSON
+//! lines, syslog, CSV with its header) through a source adapter. Every line is hostile until
+//! parsed.
 //!
 //! A line is bounded in size; a bad line becomes a dead letter (the raw bytes, the line number
 //! and the reason) and the rest of the input continues.
 
 use std::io::BufRead;
 
-use seam_model::Event;
+use seam_adapters::{Adapter, ParseContext};
+use seam_model::{Event, Ts};
 
 /// No normalized event is anywhere near this; a longer line is an attack or a broken file.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -21,20 +24,52 @@ pub enum Line {
     },
 }
 
+/// How the lines of an input are read.
+#[derive(Debug)]
+pub enum Format {
+    /// Seam's normalized events, one per line.
+    Ndjson,
+    /// A vendor's records, one per line, through its adapter.
+    Vendor {
+        adapter: Adapter,
+        context: ParseContext,
+        /// The file's header line, for formats whose records need it (CSV with named columns).
+        header: Option<Vec<u8>>,
+    },
+}
+
+impl Format {
+    /// A vendor format read in replay: the records' own times are taken as they are (there is
+    /// no receive time to bound them by), naive local times are read in `timezone`.
+    pub fn vendor(adapter: Adapter, timezone: jiff::tz::TimeZone) -> Format {
+        let mut context =
+            ParseContext::new(adapter.name().to_string(), Ts(0)).with_timezone(timezone);
+        context.max_ahead_ms = i64::MAX;
+        context.max_behind_ms = i64::MAX;
+        Format::Vendor {
+            adapter,
+            context,
+            header: None,
+        }
+    }
+}
+
 /// Reads lines of at most `MAX_LINE_BYTES`; a longer line is consumed and reported, never kept.
 #[derive(Debug)]
 pub struct NdjsonReader<R> {
     reader: R,
     line: u64,
     buffer: Vec<u8>,
+    format: Format,
 }
 
 impl<R: BufRead> NdjsonReader<R> {
-    pub fn new(reader: R) -> NdjsonReader<R> {
+    pub fn with_format(reader: R, format: Format) -> NdjsonReader<R> {
         NdjsonReader {
             reader,
             line: 0,
             buffer: Vec::with_capacity(1024),
+            format,
         }
     }
 
@@ -43,15 +78,35 @@ impl<R: BufRead> NdjsonReader<R> {
         self.line
     }
 
-    /// Skips `count` lines, for resuming after a snapshot.
+    /// Skips `count` lines, for resuming after a snapshot (a header line is still kept).
     pub fn skip_lines(&mut self, count: u64) -> std::io::Result<()> {
         while self.line < count {
             let mut oversized = false;
             if !self.read_bounded_line(&mut oversized)? {
                 break;
             }
+            self.keep_header_if_first();
         }
         Ok(())
+    }
+
+    /// The first non-blank line of a format with a header is the header: kept, not parsed.
+    /// True when the line just read was taken as the header.
+    fn keep_header_if_first(&mut self) -> bool {
+        if let Format::Vendor {
+            adapter,
+            header: header @ None,
+            ..
+        } = &mut self.format
+            && adapter.has_header_line()
+        {
+            let text = trim_line(&self.buffer);
+            if !text.is_empty() {
+                *header = Some(text.to_vec());
+                return true;
+            }
+        }
+        false
     }
 
     /// Reads one line into `self.buffer`; false at end of input.
@@ -91,6 +146,64 @@ impl<R: BufRead> NdjsonReader<R> {
             self.line += 1;
         }
         Ok(read_any)
+    }
+
+    /// The next non-blank line as what it gives: one event or a rejection for NDJSON, any
+    /// number of events and rejections for a vendor line; `None` at end of input.
+    pub fn next_record(&mut self) -> std::io::Result<Option<Vec<Line>>> {
+        if matches!(self.format, Format::Ndjson) {
+            return Ok(self.next_line()?.map(|line| vec![line]));
+        }
+        loop {
+            let mut oversized = false;
+            if !self.read_bounded_line(&mut oversized)? {
+                return Ok(None);
+            }
+            let line = self.line;
+            if oversized {
+                let raw = std::mem::take(&mut self.buffer);
+                let reason = format!("line is longer than {MAX_LINE_BYTES} bytes");
+                return Ok(Some(vec![Line::Rejected { line, reason, raw }]));
+            }
+            if self.keep_header_if_first() {
+                continue;
+            }
+            let text = trim_line(&self.buffer);
+            if text.is_empty() {
+                continue;
+            }
+            let Format::Vendor {
+                adapter,
+                context,
+                header,
+            } = &self.format
+            else {
+                return Ok(None);
+            };
+            let record: Vec<u8> = match header {
+                Some(header) => [header.as_slice(), b"\n", text].concat(),
+                None => text.to_vec(),
+            };
+            let mut out = Vec::new();
+            match adapter.parse(&record, context) {
+                Ok(batch) => {
+                    for rejected in batch.rejected {
+                        out.push(Line::Rejected {
+                            line,
+                            reason: rejected.reason,
+                            raw: text.to_vec(),
+                        });
+                    }
+                    out.extend(batch.events.into_iter().map(|e| Line::Event(Box::new(e))));
+                }
+                Err(error) => out.push(Line::Rejected {
+                    line,
+                    reason: error.to_string(),
+                    raw: text.to_vec(),
+                }),
+            }
+            return Ok(Some(out));
+        }
     }
 
     /// The next non-blank line, parsed; `None` at end of input.
@@ -143,7 +256,8 @@ mod tests {
     use super::*;
 
     fn read_all(input: &[u8]) -> Vec<Result<String, (u64, String)>> {
-        let mut reader = NdjsonReader::new(std::io::BufReader::with_capacity(64, input));
+        let mut reader =
+            NdjsonReader::with_format(std::io::BufReader::with_capacity(64, input), Format::Ndjson);
         let mut out = Vec::new();
         while let Some(line) = reader.next_line().unwrap() {
             out.push(match line {

@@ -4,6 +4,7 @@ mod bench;
 mod demo;
 mod embedded;
 mod error;
+mod feed;
 mod input;
 mod load;
 mod pipeline;
@@ -41,7 +42,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Process normalized NDJSON files in batch; findings as NDJSON.
+    /// Process files in batch: normalized NDJSON, or vendor formats as `ADAPTER=FILE`
+    /// (`okta=signins.jsonl`, `pacs-sia=export.csv`); findings as NDJSON.
     Replay {
         #[arg(long)]
         estate: PathBuf,
@@ -57,8 +59,16 @@ enum Command {
         /// How late an event may arrive and still be ordered, in seconds.
         #[arg(long, default_value_t = 120)]
         lateness: i64,
+        /// Merge the inputs by event time instead of reading them one after another (the
+        /// default when any input is in a vendor format: one file per source).
+        #[arg(long)]
+        merge: bool,
+        /// The time zone of vendor records written in local time without an offset.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// `FILE` (normalized NDJSON) or `ADAPTER=FILE`.
         #[arg(required = true)]
-        inputs: Vec<PathBuf>,
+        inputs: Vec<String>,
     },
     /// Validate an estate and rules; exit 2 with file:line and the reason when they are not valid.
     Check {
@@ -285,6 +295,8 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
             out,
             data_dir,
             lateness,
+            merge,
+            timezone,
             inputs,
         } => replay(
             &estate,
@@ -292,7 +304,11 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
             out.as_deref(),
             data_dir,
             lateness,
-            &inputs,
+            ReplayInputs {
+                specs: &inputs,
+                merge,
+                timezone: &timezone,
+            },
         ),
         Command::Check { estate, rules } => check(&estate, rules.as_deref()),
         Command::Serve { args } => serve::run(&args),
@@ -391,25 +407,57 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
     }
 }
 
+/// What `seam replay` reads and how.
+struct ReplayInputs<'a> {
+    specs: &'a [String],
+    merge: bool,
+    timezone: &'a str,
+}
+
+/// Splits `ADAPTER=FILE` (an adapter name has no `=` and no path separator); anything else is a
+/// normalized NDJSON file.
+fn input_spec(spec: &str) -> (Option<&str>, &str) {
+    match spec.split_once('=') {
+        Some((adapter, path)) if !adapter.is_empty() && !adapter.contains(['/', '\\', '.']) => {
+            (Some(adapter), path)
+        }
+        _ => (None, spec),
+    }
+}
+
 fn replay(
     estate: &std::path::Path,
     rules: Option<&std::path::Path>,
     out: Option<&std::path::Path>,
     data_dir: Option<PathBuf>,
     lateness_secs: i64,
-    inputs: &[PathBuf],
+    inputs: ReplayInputs<'_>,
 ) -> Result<ExitCode, CliError> {
     let estate = load::estate(Some(estate))?;
     let rules = load::rules(rules)?;
-    let mut readers = Vec::with_capacity(inputs.len());
-    for path in inputs {
+    let timezone = seam_adapters::timezone(inputs.timezone)
+        .map_err(|e| CliError::Failed(format!("--timezone: {e}")))?;
+    let mut readers = Vec::with_capacity(inputs.specs.len());
+    let mut any_vendor = false;
+    for spec in inputs.specs {
+        let (adapter, path) = input_spec(spec);
+        let format = match adapter {
+            Some(name) => {
+                any_vendor = true;
+                let adapter = seam_adapters::Adapter::from_name(name)
+                    .map_err(|e| CliError::Failed(format!("`{spec}`: {e}")))?;
+                input::Format::vendor(adapter, timezone.clone())
+            }
+            None => input::Format::Ndjson,
+        };
         let file = std::fs::File::open(path).map_err(|e| CliError::Io {
-            path: path.display().to_string(),
+            path: path.to_string(),
             source: e,
         })?;
         readers.push(pipeline::Input {
-            name: path.display().to_string(),
+            name: path.to_string(),
             reader: Box::new(std::io::BufReader::with_capacity(1 << 16, file)),
+            format,
         });
     }
     let stdout_is_terminal = std::io::stdout().is_terminal();
@@ -432,6 +480,7 @@ fn replay(
         progress: stdout_is_terminal && out.is_some(),
         config,
         batch: pipeline::DEFAULT_BATCH,
+        merge: inputs.merge || any_vendor,
     };
     let summary = pipeline::run(readers, &options, &mut |finding| {
         serde_json::to_writer(&mut writer, finding).map_err(|e| CliError::Output(e.into()))?;

@@ -19,7 +19,8 @@ use seam_store::{
 };
 
 use crate::error::CliError;
-use crate::input::{Line, NdjsonReader};
+use crate::feed::Feed;
+use crate::input::Line;
 
 /// Events between two writes to the store, by default.
 pub const DEFAULT_BATCH: usize = 1024;
@@ -30,6 +31,18 @@ const SNAPSHOT_EVERY: u64 = 200_000;
 pub struct Input {
     pub name: String,
     pub reader: Box<dyn BufRead>,
+    pub format: crate::input::Format,
+}
+
+impl Input {
+    /// Seam's normalized NDJSON.
+    pub fn ndjson(name: impl Into<String>, reader: Box<dyn BufRead>) -> Input {
+        Input {
+            name: name.into(),
+            reader,
+            format: crate::input::Format::Ndjson,
+        }
+    }
 }
 
 impl std::fmt::Debug for Input {
@@ -49,6 +62,8 @@ pub struct Options {
     pub config: EngineConfig,
     /// Events between two writes to the store (and two flushes of findings to the sink).
     pub batch: usize,
+    /// Merge the inputs by event time instead of reading them one after another.
+    pub merge: bool,
 }
 
 #[derive(Debug, Default)]
@@ -97,64 +112,56 @@ pub fn run(
     let mut pending = Pending::default();
     let progress = options.progress.then(progress_bar);
     let mut since_snapshot = 0u64;
-    for input in inputs {
-        let mut reader = NdjsonReader::new(input.reader);
-        let resume_from: u64 = positions
-            .get(&input.name)
+    let resume = |name: &str| -> u64 {
+        positions
+            .get(name)
             .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        reader.skip_lines(resume_from).map_err(|e| CliError::Io {
-            path: input.name.clone(),
-            source: e,
-        })?;
-        summary.skipped_lines += resume_from;
-        while let Some(line) = reader.next_line().map_err(|e| CliError::Io {
-            path: input.name.clone(),
-            source: e,
-        })? {
-            match line {
-                Line::Event(event) => {
-                    summary.events += 1;
-                    engine.push(*event, &mut out);
-                }
-                Line::Rejected { line, reason, raw } => {
-                    summary.dead_letters += 1;
-                    eprintln!("{}:{line}: rejected: {reason}", input.name);
-                    pending.dead_letters.push(DeadLetter {
-                        source: input.name.clone(),
-                        position: line.to_string(),
-                        observed: engine.watermark().max(Ts(0)),
-                        reason,
-                        raw,
-                    });
-                }
+            .unwrap_or(0)
+    };
+    let (mut feed, skipped) = Feed::new(inputs, options.merge, &resume)?;
+    summary.skipped_lines += skipped;
+    while let Some((name, line)) = feed.next()? {
+        match line {
+            Line::Event(event) => {
+                summary.events += 1;
+                engine.push(*event, &mut out);
             }
-            let batch = options.batch.max(1);
-            if out.events.len() + out.findings.len() >= batch || pending.dead_letters.len() >= batch
-            {
-                pending.take(&mut out, &mut summary, sink)?;
-                if let Some(store) = store.as_mut() {
-                    pending.write(store)?;
-                }
-                pending.clear();
-                if let Some(bar) = &progress {
-                    bar.set_position(summary.events);
-                }
-            }
-            since_snapshot += 1;
-            if since_snapshot >= SNAPSHOT_EVERY
-                && let Some(store) = store.as_mut()
-            {
-                positions.insert(input.name.clone(), reader.line_number().to_string());
-                pending.take(&mut out, &mut summary, sink)?;
-                pending.write(store)?;
-                pending.clear();
-                save_snapshot(store, &engine, &positions)?;
-                since_snapshot = 0;
+            Line::Rejected { line, reason, raw } => {
+                summary.dead_letters += 1;
+                eprintln!("{name}:{line}: rejected: {reason}");
+                pending.dead_letters.push(DeadLetter {
+                    source: name.to_string(),
+                    position: line.to_string(),
+                    observed: engine.watermark().max(Ts(0)),
+                    reason,
+                    raw,
+                });
             }
         }
-        positions.insert(input.name.clone(), reader.line_number().to_string());
+        let batch = options.batch.max(1);
+        if out.events.len() + out.findings.len() >= batch || pending.dead_letters.len() >= batch {
+            pending.take(&mut out, &mut summary, sink)?;
+            if let Some(store) = store.as_mut() {
+                pending.write(store)?;
+            }
+            pending.clear();
+            if let Some(bar) = &progress {
+                bar.set_position(summary.events);
+            }
+        }
+        since_snapshot += 1;
+        if since_snapshot >= SNAPSHOT_EVERY
+            && let Some(store) = store.as_mut()
+        {
+            record_positions(&feed, &mut positions);
+            pending.take(&mut out, &mut summary, sink)?;
+            pending.write(store)?;
+            pending.clear();
+            save_snapshot(store, &engine, &positions)?;
+            since_snapshot = 0;
+        }
     }
+    record_positions(&feed, &mut positions);
     engine.flush(&mut out);
     pending.take(&mut out, &mut summary, sink)?;
     if let Some(store) = store.as_mut() {
@@ -170,6 +177,12 @@ pub fn run(
     summary.duplicates = counters.duplicates;
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+fn record_positions(feed: &Feed, positions: &mut BTreeMap<String, String>) {
+    for (name, lines) in feed.positions() {
+        positions.insert(name.to_string(), lines.to_string());
+    }
 }
 
 fn save_snapshot(
@@ -292,14 +305,15 @@ mod tests {
             progress: false,
             config: EngineConfig::default(),
             batch,
+            merge: false,
         }
     }
 
     fn replay(text: &str, options: &Options) -> (Vec<String>, Summary) {
-        let input = Input {
-            name: "day.ndjson".into(),
-            reader: Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
-        };
+        let input = Input::ndjson(
+            "day.ndjson",
+            Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+        );
         let mut findings = Vec::new();
         let summary = run(vec![input], options, &mut |finding| {
             findings.push(serde_json::to_string(finding).unwrap());

@@ -104,10 +104,7 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, CliError> {
         let path = events_dir.join(format!("{date}.ndjson"));
         let handle = std::fs::File::create(&path).map_err(io_error(&path))?;
         let mut writer = BufWriter::with_capacity(1 << 20, handle);
-        for line in &file.lines {
-            writer.write_all(line.as_bytes()).map_err(io_error(&path))?;
-            writer.write_all(b"\n").map_err(io_error(&path))?;
-        }
+        writer.write_all(&file.ndjson).map_err(io_error(&path))?;
         writer.flush().map_err(io_error(&path))
     })?;
     let truth_path = args.out.join("truth.jsonl");

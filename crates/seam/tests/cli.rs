@@ -418,3 +418,42 @@ fn twin_paths_lists_the_steps_with_the_rules_that_see_them_and_draws_the_estate(
     assert!(!run.status.success());
     assert!(text(&run.stderr).contains("--to `nowhere`"));
 }
+
+#[test]
+fn replay_reads_vendor_formats_merged_by_time_and_dead_letters_their_bad_records() {
+    let fixtures = repo().join("crates/seam-adapters/tests/fixtures");
+    let spec = |adapter: &str, file: &str| format!("{adapter}={}", fixtures.join(file).display());
+    let estate = repo().join("examples/estate");
+    let run = seam(&[
+        "replay",
+        "--estate",
+        estate.to_str().unwrap(),
+        &spec("okta", "okta.jsonl"),
+        &spec("pacs-report-csv", "pacs-report-csv.csv"),
+        &spec("dhcp", "dhcp.log"),
+        &spec("meraki", "meraki.log"),
+    ]);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    // Each fixture has a broken record in the middle; it is reported by file and line.
+    assert!(
+        stderr.contains("pacs-report-csv.csv:10: rejected"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("dhcp.log:11: rejected"), "{stderr}");
+    let findings = text(&run.stdout);
+    assert!(findings.lines().count() >= 1, "{stderr}");
+
+    let run = seam(&[
+        "replay",
+        "--estate",
+        estate.to_str().unwrap(),
+        "nosuch=x.log",
+    ]);
+    assert!(!run.status.success());
+    assert!(
+        text(&run.stderr).contains("unknown"),
+        "{}",
+        text(&run.stderr)
+    );
+}
