@@ -477,11 +477,13 @@ impl<'a> DayGen<'a> {
             || (String::new(), String::new(), 0.0, 0.0),
             |s| {
                 let jitter = ((persona.number % 17) as f64 - 8.0) * 0.01;
+                // Four decimals, as geolocation services give them.
+                let round = |x: f64| (x * 10_000.0).round() / 10_000.0;
                 (
                     s.city.clone(),
                     s.country.clone(),
-                    s.lat + jitter,
-                    s.lon - jitter,
+                    round(s.lat + jitter),
+                    round(s.lon - jitter),
                 )
             },
         );

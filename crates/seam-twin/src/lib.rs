@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod day;
 pub mod eval;
 pub mod exercise;
+pub mod json;
 pub mod paths;
 pub mod picture;
 pub mod report;
@@ -16,6 +17,7 @@ pub mod rng;
 pub mod run;
 pub mod truth;
 pub mod twin;
+pub mod vendor;
 pub mod world;
 
 pub use day::{SimSpec, simulate_day};

@@ -155,10 +155,7 @@ impl DayOutputLines {
         let mut slots = Vec::with_capacity(output.events.len());
         for event in &output.events {
             let start = buffer.len();
-            if serde_json::to_writer(&mut buffer, event).is_err() {
-                buffer.truncate(start);
-                continue;
-            }
+            crate::json::write_event(&mut buffer, event);
             buffer.push(b'\n');
             let (Ok(offset), Ok(len)) = (u32::try_from(start), u32::try_from(buffer.len() - start))
             else {
