@@ -21,6 +21,6 @@ pub mod vendor;
 pub mod world;
 
 pub use day::{SimSpec, simulate_day};
-pub use run::{DayFile, RunSummary, simulate};
+pub use run::{DayFile, Ndjson, Render, RunSummary, simulate, simulate_with};
 pub use truth::{Manifest, Scenario};
 pub use twin::Twin;

@@ -9,24 +9,56 @@ use std::collections::BTreeMap;
 use std::sync::mpsc;
 
 use crate::calendar::DAY_MS;
+use seam_model::Event;
+
 use crate::day::{DayOutput, SimSpec, simulate_day};
 use crate::truth::Scenario;
 use crate::twin::Twin;
 
-/// The events of one UTC day as NDJSON, in time order.
+/// How each event is written: which output stream it goes to, as what bytes.
+pub trait Render: Sync {
+    /// The streams' names; the first is Seam's NDJSON.
+    fn streams(&self) -> Vec<String>;
+    /// Appends the event's record, newline included, and says to which stream it belongs and,
+    /// when whoever reads the record back will see another uid, that uid.
+    fn render(&self, event: &Event, out: &mut Vec<u8>) -> (usize, Option<String>);
+}
+
+/// Everything as Seam's normalized NDJSON.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ndjson;
+
+impl Render for Ndjson {
+    fn streams(&self) -> Vec<String> {
+        vec!["seam".to_string()]
+    }
+
+    fn render(&self, event: &Event, out: &mut Vec<u8>) -> (usize, Option<String>) {
+        crate::json::write_event(out, event);
+        out.push(b'\n');
+        (0, None)
+    }
+}
+
+/// The events of one UTC day, in time order, one byte stream per output stream.
 #[derive(Debug)]
 pub struct DayFile {
     /// UTC midnight of the day, in milliseconds.
     pub day_start_ms: i64,
-    /// Lines, each ending in `\n`.
-    pub ndjson: Vec<u8>,
+    /// Per stream (see [`Render::streams`]): lines, each ending in `\n`.
+    pub streams: Vec<Vec<u8>>,
     pub events: usize,
 }
 
 impl DayFile {
-    /// The lines, without their newlines.
+    /// The first stream: Seam NDJSON.
+    pub fn ndjson(&self) -> &[u8] {
+        self.streams.first().map_or(&[], Vec::as_slice)
+    }
+
+    /// The first stream's lines, without their newlines.
     pub fn lines(&self) -> impl Iterator<Item = &str> {
-        std::str::from_utf8(&self.ndjson).unwrap_or("").lines()
+        std::str::from_utf8(self.ndjson()).unwrap_or("").lines()
     }
 }
 
@@ -39,17 +71,30 @@ pub struct RunSummary {
     pub skipped: BTreeMap<String, u32>,
 }
 
-/// Where one serialized event sits: its time, the simulated day whose buffer holds it, and its
-/// byte range there.
-type Slot = (i64, u32, u32, u32);
+/// Where one serialized event sits: its time, the simulated day whose buffer holds it, its
+/// byte range there, and its stream.
+type Slot = (i64, u32, u32, u32, u8);
 
-/// Simulates every day and calls `sink` with each finished UTC day, in order.
+/// Simulates every day as Seam NDJSON and calls `sink` with each finished UTC day, in order.
 pub fn simulate<E>(
     twin: &Twin,
     spec: &SimSpec,
     threads: usize,
+    sink: impl FnMut(DayFile) -> Result<(), E>,
+) -> Result<RunSummary, E> {
+    simulate_with(twin, spec, threads, &Ndjson, sink)
+}
+
+/// Simulates every day, writing events with `render`, and calls `sink` with each finished UTC
+/// day, in order. The ground truth names events by the uids their readers will see.
+pub fn simulate_with<E>(
+    twin: &Twin,
+    spec: &SimSpec,
+    threads: usize,
+    render: &dyn Render,
     mut sink: impl FnMut(DayFile) -> Result<(), E>,
 ) -> Result<RunSummary, E> {
+    let stream_count = render.streams().len();
     let threads = threads.clamp(1, 16);
     let mut summary = RunSummary::default();
     // Serialized events wait here, by UTC day, until no later simulated day can add to it.
@@ -65,7 +110,7 @@ pub fn simulate<E>(
             scope.spawn(move || {
                 let mut day = worker as u32;
                 while day < spec.days {
-                    let lines = DayOutputLines::of(simulate_day(twin, spec, day));
+                    let lines = DayOutputLines::of(simulate_day(twin, spec, day), render);
                     if sender.send(lines).is_err() {
                         return;
                     }
@@ -83,11 +128,11 @@ pub fn simulate<E>(
                 for kind in output.skipped {
                     *summary.skipped.entry(kind.to_string()).or_default() += 1;
                 }
-                for (time, start, len) in output.slots {
+                for (time, start, len, stream) in output.slots {
                     pending
                         .entry(time.div_euclid(DAY_MS))
                         .or_default()
-                        .push((time, output.day, start, len));
+                        .push((time, output.day, start, len, stream));
                 }
                 buffers.insert(output.day, output.buffer);
                 // Local days reach at most one UTC day back and two ahead.
@@ -97,7 +142,7 @@ pub fn simulate<E>(
                         break;
                     }
                     let (day, slots) = entry.remove_entry();
-                    sink(day_file(day, slots, &buffers))?;
+                    sink(day_file(day, slots, &buffers, stream_count))?;
                 }
                 // A simulated day's buffer is no longer needed once the UTC day after it is out.
                 let oldest_pending = pending.keys().next().copied().unwrap_or(i64::MAX);
@@ -108,7 +153,7 @@ pub fn simulate<E>(
         Ok(())
     })?;
     while let Some((day, slots)) = pending.pop_first() {
-        sink(day_file(day, slots, &buffers))?;
+        sink(day_file(day, slots, &buffers, stream_count))?;
     }
     summary
         .scenarios
@@ -116,23 +161,29 @@ pub fn simulate<E>(
     Ok(summary)
 }
 
-fn day_file(day: i64, mut slots: Vec<Slot>, buffers: &BTreeMap<u32, Vec<u8>>) -> DayFile {
+fn day_file(
+    day: i64,
+    mut slots: Vec<Slot>,
+    buffers: &BTreeMap<u32, Vec<u8>>,
+    stream_count: usize,
+) -> DayFile {
     // Same time: the simulated day and the position break the tie, so the order is stable.
     slots.sort_unstable();
-    let size: usize = slots.iter().map(|(_, _, _, len)| *len as usize).sum();
-    let mut ndjson = Vec::with_capacity(size);
-    for (_, source, start, len) in &slots {
+    let mut streams = vec![Vec::new(); stream_count.max(1)];
+    for (_, source, start, len, stream) in &slots {
         let start = *start as usize;
-        if let Some(line) = buffers
-            .get(source)
-            .and_then(|b| b.get(start..start + *len as usize))
-        {
-            ndjson.extend_from_slice(line);
+        if let (Some(line), Some(out)) = (
+            buffers
+                .get(source)
+                .and_then(|b| b.get(start..start + *len as usize)),
+            streams.get_mut(usize::from(*stream)),
+        ) {
+            out.extend_from_slice(line);
         }
     }
     DayFile {
         day_start_ms: day * DAY_MS,
-        ndjson,
+        streams,
         events: slots.len(),
     }
 }
@@ -142,27 +193,50 @@ fn day_file(day: i64, mut slots: Vec<Slot>, buffers: &BTreeMap<u32, Vec<u8>>) ->
 struct DayOutputLines {
     day: u32,
     buffer: Vec<u8>,
-    /// (time, start, length) of each line, newline included.
-    slots: Vec<(i64, u32, u32)>,
+    /// (time, start, length, stream) of each line, newline included.
+    slots: Vec<(i64, u32, u32, u8)>,
     scenarios: Vec<Scenario>,
     skipped: Vec<&'static str>,
     person_days: u64,
 }
 
 impl DayOutputLines {
-    fn of(output: DayOutput) -> DayOutputLines {
+    fn of(mut output: DayOutput, render: &dyn Render) -> DayOutputLines {
         let mut buffer = Vec::with_capacity(output.events.len() * 280);
         let mut slots = Vec::with_capacity(output.events.len());
+        let truth: std::collections::HashSet<&str> = output
+            .scenarios
+            .iter()
+            .flat_map(|s| s.events.iter().map(String::as_str))
+            .collect();
+        let mut renamed: std::collections::HashMap<String, String> =
+            std::collections::HashMap::new();
         for event in &output.events {
             let start = buffer.len();
-            crate::json::write_event(&mut buffer, event);
-            buffer.push(b'\n');
-            let (Ok(offset), Ok(len)) = (u32::try_from(start), u32::try_from(buffer.len() - start))
-            else {
+            let (stream, uid) = render.render(event, &mut buffer);
+            let (Ok(offset), Ok(len), Ok(stream)) = (
+                u32::try_from(start),
+                u32::try_from(buffer.len() - start),
+                u8::try_from(stream),
+            ) else {
                 buffer.truncate(start);
                 continue;
             };
-            slots.push((event.time.millis(), offset, len));
+            if let Some(uid) = uid
+                && truth.contains(event.uid.as_str())
+            {
+                renamed.insert(event.uid.clone(), uid);
+            }
+            slots.push((event.time.millis(), offset, len, stream));
+        }
+        if !renamed.is_empty() {
+            for scenario in &mut output.scenarios {
+                for uid in &mut scenario.events {
+                    if let Some(new) = renamed.get(uid.as_str()) {
+                        uid.clone_from(new);
+                    }
+                }
+            }
         }
         DayOutputLines {
             day: output.day,

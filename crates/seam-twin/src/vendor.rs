@@ -1061,6 +1061,87 @@ impl Clock {
     }
 }
 
+/// Writes a simulation in vendor formats: one output stream per adapter (Zigbee2MQTT is an
+/// MQTT topic, not a file, so occupancy stays in the NDJSON stream). Events whose record has no
+/// event id are read back through their adapter here, so that the ground truth names them by
+/// the uid a reader of the files will see.
+#[derive(Debug)]
+pub struct VendorFiles {
+    adapters: Vec<(&'static str, seam_adapters::Adapter)>,
+}
+
+/// The streams of [`VendorFiles`], after Seam NDJSON, with their file extensions.
+pub const FILE_STREAMS: &[(&str, &str)] = &[
+    ("ndjson", "ndjson"),
+    (OKTA, "jsonl"),
+    (MERAKI, "log"),
+    (ISE, "log"),
+    (GLOBALPROTECT, "log"),
+    (DHCP, "log"),
+    (PACS, "jsonl"),
+    (ENVOY, "jsonl"),
+];
+
+impl Default for VendorFiles {
+    fn default() -> Self {
+        VendorFiles::new()
+    }
+}
+
+impl VendorFiles {
+    pub fn new() -> VendorFiles {
+        let adapters = FILE_STREAMS
+            .iter()
+            .skip(1)
+            .filter_map(|(name, _)| {
+                seam_adapters::Adapter::from_name(name)
+                    .ok()
+                    .map(|adapter| (*name, adapter))
+            })
+            .collect();
+        VendorFiles { adapters }
+    }
+
+    /// The uid `adapter` gives the event it reads from `bytes`.
+    fn read_back_uid(&self, adapter: &str, bytes: &[u8], time: Ts) -> Option<String> {
+        let (_, reader) = self.adapters.iter().find(|(name, _)| *name == adapter)?;
+        let mut context = seam_adapters::ParseContext::new(adapter.to_string(), time);
+        context.max_ahead_ms = i64::MAX;
+        context.max_behind_ms = i64::MAX;
+        let batch = reader.parse(bytes, &context).ok()?;
+        batch.events.into_iter().next().map(|event| event.uid)
+    }
+}
+
+impl crate::run::Render for VendorFiles {
+    fn streams(&self) -> Vec<String> {
+        FILE_STREAMS
+            .iter()
+            .map(|(name, _)| (*name).to_string())
+            .collect()
+    }
+
+    fn render(&self, event: &Event, out: &mut Vec<u8>) -> (usize, Option<String>) {
+        if let Rendered::Vendor(record) = render(event)
+            && let Some(stream) = FILE_STREAMS
+                .iter()
+                .position(|(name, _)| *name == record.adapter)
+        {
+            let uid = match record.uid {
+                VendorUid::Kept => None,
+                VendorUid::Becomes(uid) => Some(uid),
+                VendorUid::Digest => self.read_back_uid(record.adapter, &record.bytes, event.time),
+            };
+            out.extend_from_slice(&record.bytes);
+            out.push(b'\n');
+            return (stream, uid);
+        }
+        crate::json::write_event(out, event);
+        out.push(b'\n');
+        (0, None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

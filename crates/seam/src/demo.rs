@@ -228,7 +228,7 @@ fn simulated_day(
     };
     let mut ndjson = Vec::new();
     let summary = seam_twin::simulate(&twin, &spec, 2, |file| {
-        ndjson.extend_from_slice(&file.ndjson);
+        ndjson.extend_from_slice(file.ndjson());
         Ok::<_, CliError>(())
     })?;
     let sim_dir = data_dir.join("simulated");

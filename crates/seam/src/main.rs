@@ -122,6 +122,11 @@ enum Command {
         /// Worker threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
+        /// `ndjson`: Seam's normalized events, one file per UTC day; `vendor`: each source's
+        /// own format (Okta JSON, Meraki/ISE/GlobalProtect/dhcpd syslog, PACS and Envoy JSON),
+        /// one file per source, for `seam replay ADAPTER=FILE`.
+        #[arg(long, default_value = "ndjson")]
+        format: String,
     },
     /// Score findings against a simulation's ground truth: recall, precision, false positives.
     Eval {
@@ -355,6 +360,7 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
             attacks,
             out,
             threads,
+            format,
         } => twin::sim(&twin::SimArgs {
             people,
             sites,
@@ -365,6 +371,7 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
             attacks,
             out,
             threads,
+            format,
             quiet: false,
         }),
         Command::Eval {

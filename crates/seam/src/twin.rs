@@ -24,6 +24,8 @@ pub struct SimArgs {
     pub attacks: Option<u32>,
     pub out: PathBuf,
     pub threads: Option<usize>,
+    /// `ndjson` (one file per UTC day) or `vendor` (one file per source format).
+    pub format: String,
     pub quiet: bool,
 }
 
@@ -99,14 +101,55 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, CliError> {
             .map(usize::from)
             .unwrap_or(1)
     });
-    let summary = seam_twin::simulate(&twin, &spec, threads, |file| {
-        let date = seam_twin::calendar::utc_date(file.day_start_ms);
-        let path = events_dir.join(format!("{date}.ndjson"));
-        let handle = std::fs::File::create(&path).map_err(io_error(&path))?;
-        let mut writer = BufWriter::with_capacity(1 << 20, handle);
-        writer.write_all(&file.ndjson).map_err(io_error(&path))?;
-        writer.flush().map_err(io_error(&path))
-    })?;
+    let vendor = match args.format.as_str() {
+        "ndjson" => false,
+        "vendor" => true,
+        other => {
+            return Err(CliError::Failed(format!(
+                "--format `{other}`: expected ndjson or vendor"
+            )));
+        }
+    };
+    let mut replay_inputs: Vec<String> = Vec::new();
+    let summary = if vendor {
+        // One file per source format for the whole run, as each source would export it.
+        let files = seam_twin::vendor::FILE_STREAMS;
+        let mut writers = Vec::with_capacity(files.len());
+        for (name, extension) in files {
+            let path = events_dir.join(format!("{name}.{extension}"));
+            let handle = std::fs::File::create(&path).map_err(io_error(&path))?;
+            writers.push((path, BufWriter::with_capacity(1 << 20, handle), 0u64));
+        }
+        let render = seam_twin::vendor::VendorFiles::new();
+        let summary = seam_twin::simulate_with(&twin, &spec, threads, &render, |file| {
+            for (bytes, (path, writer, written)) in file.streams.iter().zip(writers.iter_mut()) {
+                writer.write_all(bytes).map_err(io_error(path))?;
+                *written += bytes.len() as u64;
+            }
+            Ok::<_, CliError>(())
+        })?;
+        for ((name, _), (path, mut writer, written)) in files.iter().zip(writers) {
+            writer.flush().map_err(io_error(&path))?;
+            if written == 0 {
+                std::fs::remove_file(&path).map_err(io_error(&path))?;
+            } else if *name == "ndjson" {
+                replay_inputs.push(path.display().to_string());
+            } else {
+                replay_inputs.push(format!("{name}={}", path.display()));
+            }
+        }
+        summary
+    } else {
+        replay_inputs.push(format!("{}/*.ndjson", events_dir.display()));
+        seam_twin::simulate(&twin, &spec, threads, |file| {
+            let date = seam_twin::calendar::utc_date(file.day_start_ms);
+            let path = events_dir.join(format!("{date}.ndjson"));
+            let handle = std::fs::File::create(&path).map_err(io_error(&path))?;
+            let mut writer = BufWriter::with_capacity(1 << 20, handle);
+            writer.write_all(file.ndjson()).map_err(io_error(&path))?;
+            writer.flush().map_err(io_error(&path))
+        })?
+    };
     let truth_path = args.out.join("truth.jsonl");
     let mut truth =
         BufWriter::new(std::fs::File::create(&truth_path).map_err(io_error(&truth_path))?);
@@ -150,10 +193,10 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, CliError> {
         println!("events: {}", events_dir.display());
         println!("truth:  {}", truth_path.display());
         println!(
-            "replay: seam replay --estate {} --out {} {}/*.ndjson",
+            "replay: seam replay --estate {} --out {} {}",
             estate_dir.display(),
             args.out.join("findings.ndjson").display(),
-            events_dir.display()
+            replay_inputs.join(" ")
         );
     }
     Ok(ExitCode::SUCCESS)
