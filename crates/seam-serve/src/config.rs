@@ -1,0 +1,1084 @@
+//! The service's settings: a TOML file (`seam serve --config FILE`) or the command line's
+//! flags, resolved into [`ServeConfig`] before anything starts.
+//!
+//! Secrets are held in [`Secret`], whose `Debug` never shows them, so a configuration can be
+//! logged or printed in an error without leaking a token.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use seam_adapters::{Adapter, ParseContext, ZoneMap};
+use seam_model::Ts;
+
+/// Everything `seam serve` needs besides the estate and the rules.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The store's directory.
+    pub data_dir: PathBuf,
+    /// The estate folder; `None` for the caller's default (the built-in example estate).
+    pub estate: Option<PathBuf>,
+    /// The rules folder; `None` for the caller's default (the built-in rule pack).
+    pub rules: Option<PathBuf>,
+    pub http: HttpConfig,
+    pub engine: EngineSettings,
+    pub mqtt: Option<MqttConfig>,
+    pub sources: Vec<SourceConfig>,
+}
+
+/// The HTTP listeners.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Ingest (`/v1/ingest/…`) and health. Any address; sources on a non-loopback address must
+    /// authenticate their requests.
+    pub listen: SocketAddr,
+    /// The read API (findings, stream, metrics). Loopback only, since it has no
+    /// authentication yet. `None`: served on `listen`, which must then be loopback.
+    pub api: Option<SocketAddr>,
+    /// The largest request body accepted (413 above).
+    pub max_body_bytes: usize,
+    /// Request bodies held at once, across requests (503 with Retry-After above).
+    pub max_inflight_bytes: usize,
+}
+
+/// How the engine orders events and how often its state is saved.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// How late an event may arrive and still be ordered.
+    pub lateness_ms: i64,
+    /// How often the wall clock moves the watermark while events arrive (every 5 s when idle);
+    /// heartbeats are written to the log, so a restart replays them. `0` turns them off: the
+    /// watermark then moves only with event time.
+    pub heartbeat_ms: u64,
+    /// A snapshot at least this often while events arrive.
+    pub snapshot_every_ms: u64,
+    /// And at least every this many events.
+    pub snapshot_every_events: u64,
+    /// Batches waiting for the engine; when full, the writer waits and ingest answers 503.
+    pub queue_batches: usize,
+    /// Events waiting for the engine at most (the memory bound of its queue); past it the
+    /// writer waits.
+    pub max_backlog_events: usize,
+    /// Ingest jobs waiting for the writer; when full, ingest answers 503.
+    pub writer_queue_jobs: usize,
+}
+
+impl Default for EngineSettings {
+    fn default() -> EngineSettings {
+        EngineSettings {
+            lateness_ms: 120_000,
+            heartbeat_ms: 100,
+            snapshot_every_ms: 30_000,
+            snapshot_every_events: 1_000_000,
+            queue_batches: 64,
+            max_backlog_events: 200_000,
+            writer_queue_jobs: 256,
+        }
+    }
+}
+
+/// The MQTT broker the MQTT sources subscribe through.
+#[derive(Debug, Clone)]
+pub struct MqttConfig {
+    pub host: String,
+    pub port: u16,
+    /// Kept across restarts: the broker holds QoS 1 messages for this client while it is down.
+    pub client_id: String,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+}
+
+/// One source: where its records come from, how they are read and authenticated.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// Written into every event as `source`; the ingest path is `/v1/ingest/{name}`.
+    pub name: String,
+    pub adapter: AdapterChoice,
+    pub transport: Transport,
+    pub auth: Auth,
+    /// Time zone of vendor times written without an offset.
+    pub timezone: Option<String>,
+    /// Events more than this far after their receive time are dead letters.
+    pub max_ahead_ms: i64,
+    /// Events more than this far before their receive time are dead letters.
+    pub max_behind_ms: i64,
+}
+
+/// Which adapter reads a source.
+#[derive(Debug, Clone)]
+pub enum AdapterChoice {
+    One(Adapter),
+    /// Syslog lines from several kinds of device on one listener: each line goes to the adapter
+    /// whose format it has (ISE, Meraki, GlobalProtect, DHCP), under that adapter's name.
+    SyslogAuto,
+}
+
+/// How a source's records arrive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// `POST /v1/ingest/{name}`.
+    Http,
+    /// Syslog over UDP and/or TCP.
+    Syslog {
+        udp: Option<SocketAddr>,
+        tcp: Option<SocketAddr>,
+        /// The longest message taken (longer ones are dead letters).
+        max_message_bytes: usize,
+    },
+    /// MQTT topics (filters with `+` and `#`).
+    Mqtt { topics: Vec<String> },
+    /// Files dropped into a folder: read whole, then moved to `done/` (or `failed/`).
+    Directory {
+        path: PathBuf,
+        poll_ms: u64,
+        /// A file is read once its size and modification time have not changed for this long.
+        settle_ms: u64,
+    },
+}
+
+/// How an HTTP source proves its requests are its own.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// Only on a loopback HTTP address.
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer(Secret),
+    /// Okta event hooks: the configured header carries the shared secret; the one-time
+    /// verification GET is answered.
+    Okta { header: String, secret: Secret },
+    /// An HMAC-SHA256 signature of the body (or of `timestamp.body`), with an optional replay
+    /// window on a timestamp header and a nonce header.
+    Hmac(HmacAuth),
+}
+
+#[derive(Debug, Clone)]
+pub struct HmacAuth {
+    pub secret: Secret,
+    /// The header with the signature (hex or base64, optionally `sha256=`).
+    pub header: String,
+    /// What is signed.
+    pub signed: Signed,
+    /// The request time header; with it, requests outside the window are refused.
+    pub timestamp_header: Option<String>,
+    /// The nonce header; without it, the signature itself is the nonce.
+    pub nonce_header: Option<String>,
+    pub window_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signed {
+    Body,
+    /// `<timestamp header value>.<body>`.
+    TimestampDotBody,
+}
+
+/// A secret from the configuration. `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Secret {
+        Secret(bytes.into())
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
+}
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Toml { path: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn invalid(message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid(message.into())
+}
+
+/// The default HTTP address: loopback only.
+pub const DEFAULT_HTTP: &str = "127.0.0.1:8787";
+/// The default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "seam-data/serve";
+/// The default largest request body: the adapters' own input limit.
+pub const DEFAULT_MAX_BODY_BYTES: usize = seam_adapters::MAX_BATCH_BYTES;
+const DEFAULT_MAX_INFLIGHT_BYTES: usize = 256 << 20;
+const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 << 10;
+/// Adapters served over HTTP by default (no configuration file): one source per name.
+const DEFAULT_HTTP_ADAPTERS: &[&str] = &[
+    "okta",
+    "entra",
+    "ise",
+    "meraki",
+    "globalprotect",
+    "dhcp",
+    "uhppote",
+    "envoy",
+    "ocsf",
+    "ndjson",
+    "pacs-onvif",
+    "pacs-sia",
+    "pacs-verkada",
+    "pacs-report-csv",
+];
+
+/// Command-line settings, applied over the file's (or the defaults).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub estate: Option<PathBuf>,
+    pub rules: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub http: Option<String>,
+    pub api: Option<String>,
+    /// Adds a syslog source `syslog` (UDP and TCP on this address, formats recognized per line).
+    pub syslog: Option<String>,
+    /// Adds MQTT sources `uhppote` (`uhppoted/gateway/events/#`) and `zigbee2mqtt`
+    /// (`zigbee2mqtt/#`) on this broker.
+    pub mqtt: Option<String>,
+    /// The engine's allowed lateness, ms.
+    pub lateness_ms: Option<i64>,
+    /// How often the wall clock moves the watermark, ms (0: never).
+    pub heartbeat_ms: Option<u64>,
+}
+
+impl ServeConfig {
+    /// The configuration without a file: every adapter over HTTP on loopback without
+    /// authentication, plus whatever the overrides add.
+    pub fn defaults(overrides: &Overrides) -> Result<ServeConfig, ConfigError> {
+        let mut sources = Vec::new();
+        for name in DEFAULT_HTTP_ADAPTERS {
+            let adapter = Adapter::from_name(name).map_err(|e| invalid(e.to_string()))?;
+            sources.push(SourceConfig::new(
+                name,
+                AdapterChoice::One(adapter),
+                Transport::Http,
+            ));
+        }
+        let mut config = ServeConfig {
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            estate: None,
+            rules: None,
+            http: HttpConfig {
+                listen: parse_addr("http", DEFAULT_HTTP)?,
+                api: None,
+                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+                max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
+            },
+            engine: EngineSettings::default(),
+            mqtt: None,
+            sources,
+        };
+        config.apply(overrides)?;
+        Ok(config)
+    }
+
+    /// Reads a configuration file; relative paths in it are relative to its folder. The
+    /// overrides are applied on top.
+    pub fn from_file(path: &Path, overrides: &Overrides) -> Result<ServeConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut config = ServeConfig::from_toml(&path.display().to_string(), &text, &base)?;
+        config.apply(overrides)?;
+        Ok(config)
+    }
+
+    /// Parses configuration text; `base` resolves relative paths.
+    pub fn from_toml(path: &str, text: &str, base: &Path) -> Result<ServeConfig, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|error| ConfigError::Toml {
+            path: path.to_string(),
+            message: error.to_string(),
+        })?;
+        raw.resolve(base)
+    }
+
+    fn apply(&mut self, overrides: &Overrides) -> Result<(), ConfigError> {
+        if let Some(estate) = &overrides.estate {
+            self.estate = Some(estate.clone());
+        }
+        if let Some(rules) = &overrides.rules {
+            self.rules = Some(rules.clone());
+        }
+        if let Some(dir) = &overrides.data_dir {
+            self.data_dir = dir.clone();
+        }
+        if let Some(http) = &overrides.http {
+            self.http.listen = parse_addr("--http", http)?;
+        }
+        if let Some(api) = &overrides.api {
+            self.http.api = Some(parse_addr("--api", api)?);
+        }
+        if let Some(ms) = overrides.lateness_ms {
+            if ms < 0 {
+                return Err(invalid("the lateness cannot be negative"));
+            }
+            self.engine.lateness_ms = ms;
+        }
+        if let Some(ms) = overrides.heartbeat_ms {
+            self.engine.heartbeat_ms = ms;
+        }
+        if let Some(syslog) = &overrides.syslog {
+            let addr = parse_addr("--syslog", syslog)?;
+            self.sources.retain(|s| s.name != "syslog");
+            self.sources.push(SourceConfig::new(
+                "syslog",
+                AdapterChoice::SyslogAuto,
+                Transport::Syslog {
+                    udp: Some(addr),
+                    tcp: Some(addr),
+                    max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+                },
+            ));
+        }
+        if let Some(url) = &overrides.mqtt {
+            let (host, port) = parse_mqtt_url(url)?;
+            self.mqtt = Some(MqttConfig {
+                host,
+                port,
+                client_id: "seam-serve".into(),
+                username: None,
+                password: None,
+            });
+            self.sources
+                .retain(|s| s.name != "uhppote-mqtt" && s.name != "zigbee2mqtt");
+            self.sources.push(SourceConfig::new(
+                "uhppote-mqtt",
+                AdapterChoice::One(Adapter::Uhppote),
+                Transport::Mqtt {
+                    topics: vec!["uhppoted/gateway/events/#".into()],
+                },
+            ));
+            self.sources.push(SourceConfig::new(
+                "zigbee2mqtt",
+                AdapterChoice::One(Adapter::Zigbee2Mqtt(ZoneMap::new())),
+                Transport::Mqtt {
+                    topics: vec!["zigbee2mqtt/#".into()],
+                },
+            ));
+        }
+        self.validate()
+    }
+
+    /// Checks what no single field can: unique names, authentication off loopback, a
+    /// loopback read API, a broker for MQTT sources.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut names = std::collections::BTreeSet::new();
+        for source in &self.sources {
+            if !valid_name(&source.name) {
+                return Err(invalid(format!(
+                    "source name `{}`: use 1-64 letters, digits, `-`, `_` or `.`",
+                    source.name
+                )));
+            }
+            if source.name == HEARTBEAT_SOURCE {
+                return Err(invalid(format!(
+                    "source name `{HEARTBEAT_SOURCE}` is reserved"
+                )));
+            }
+            if !names.insert(source.name.as_str()) {
+                return Err(invalid(format!(
+                    "source `{}` is declared twice",
+                    source.name
+                )));
+            }
+            if source.transport == Transport::Http
+                && matches!(source.auth, Auth::None)
+                && !self.http.listen.ip().is_loopback()
+            {
+                return Err(invalid(format!(
+                    "source `{}` has no authentication, and HTTP listens on {}, which is not loopback: give it `auth`, or listen on 127.0.0.1",
+                    source.name, self.http.listen
+                )));
+            }
+            if !matches!(source.auth, Auth::None) && source.transport != Transport::Http {
+                return Err(invalid(format!(
+                    "source `{}`: `auth` applies to HTTP sources only",
+                    source.name
+                )));
+            }
+            if matches!(source.transport, Transport::Mqtt { .. }) && self.mqtt.is_none() {
+                return Err(invalid(format!(
+                    "source `{}` uses MQTT, but no `[mqtt]` broker is configured",
+                    source.name
+                )));
+            }
+            if matches!(source.adapter, AdapterChoice::SyslogAuto)
+                && !matches!(source.transport, Transport::Syslog { .. })
+            {
+                return Err(invalid(format!(
+                    "source `{}`: adapter `syslog` reads syslog transports only",
+                    source.name
+                )));
+            }
+        }
+        let api = self.http.api.unwrap_or(self.http.listen);
+        if !api.ip().is_loopback() {
+            return Err(invalid(format!(
+                "refusing to serve the read API on {api}: it has no authentication yet, so it listens on loopback only (set `api` to a 127.0.0.1 address)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl SourceConfig {
+    /// A source with no authentication, UTC, and the adapters' default time bounds.
+    pub fn new(name: &str, adapter: AdapterChoice, transport: Transport) -> SourceConfig {
+        SourceConfig {
+            name: name.to_string(),
+            adapter,
+            transport,
+            auth: Auth::None,
+            timezone: None,
+            max_ahead_ms: seam_adapters::DEFAULT_MAX_AHEAD_MS,
+            max_behind_ms: seam_adapters::DEFAULT_MAX_BEHIND_MS,
+        }
+    }
+
+    /// The parse context for input received at `observed`.
+    pub fn context(&self, observed: Ts) -> Result<ParseContext, ConfigError> {
+        let mut ctx = ParseContext::new(self.name.clone(), observed);
+        if let Some(zone) = &self.timezone {
+            ctx = ctx.with_timezone(seam_adapters::timezone(zone).map_err(|e| {
+                invalid(format!("source `{}`: time zone `{zone}`: {e}", self.name))
+            })?);
+        }
+        ctx.max_ahead_ms = self.max_ahead_ms;
+        ctx.max_behind_ms = self.max_behind_ms;
+        Ok(ctx)
+    }
+}
+
+/// The source name of the heartbeat records in the event log.
+pub const HEARTBEAT_SOURCE: &str = "seam";
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+fn parse_addr(what: &str, text: &str) -> Result<SocketAddr, ConfigError> {
+    let text = text.trim();
+    let text = text
+        .strip_prefix("localhost:")
+        .map_or_else(|| text.to_string(), |port| format!("127.0.0.1:{port}"));
+    text.parse().map_err(|_| {
+        invalid(format!(
+            "{what}: `{text}` is not an address like 127.0.0.1:8787"
+        ))
+    })
+}
+
+/// `mqtt://host[:port]` (or `tcp://`); the port defaults to 1883.
+pub fn parse_mqtt_url(url: &str) -> Result<(String, u16), ConfigError> {
+    let rest = url
+        .strip_prefix("mqtt://")
+        .or_else(|| url.strip_prefix("tcp://"))
+        .ok_or_else(|| {
+            invalid(format!(
+                "MQTT broker `{url}`: expected mqtt://host:port (TLS brokers are not supported yet)"
+            ))
+        })?;
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) => (
+            host,
+            port.parse::<u16>()
+                .map_err(|_| invalid(format!("MQTT broker `{url}`: bad port `{port}`")))?,
+        ),
+        None => (rest, 1883),
+    };
+    if host.is_empty() {
+        return Err(invalid(format!("MQTT broker `{url}`: no host")));
+    }
+    Ok((host.to_string(), port))
+}
+
+// The file's shape. Kept apart from the resolved types so that the file can stay friendly
+// (strings, optional fields) while the service works with checked values.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    data_dir: Option<PathBuf>,
+    estate: Option<PathBuf>,
+    rules: Option<PathBuf>,
+    #[serde(default)]
+    http: RawHttp,
+    #[serde(default)]
+    engine: RawEngine,
+    mqtt: Option<RawMqtt>,
+    #[serde(default, rename = "source")]
+    sources: Vec<RawSource>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: Option<String>,
+    api: Option<String>,
+    max_body_bytes: Option<usize>,
+    max_inflight_bytes: Option<usize>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEngine {
+    lateness_secs: Option<i64>,
+    heartbeat_ms: Option<u64>,
+    snapshot_every_secs: Option<u64>,
+    snapshot_every_events: Option<u64>,
+    queue_batches: Option<usize>,
+    max_backlog_events: Option<usize>,
+    writer_queue_jobs: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMqtt {
+    url: String,
+    client_id: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    password_env: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: String,
+    adapter: String,
+    transport: Option<String>,
+    /// PACS: a mapping file (with `adapter = "pacs"`).
+    mapping: Option<PathBuf>,
+    /// Zigbee2MQTT: friendly name → zone, inline.
+    zones: Option<BTreeMap<String, String>>,
+    /// Zigbee2MQTT: a TOML file of `friendly name = "zone"` lines.
+    zone_map: Option<PathBuf>,
+    timezone: Option<String>,
+    max_ahead_secs: Option<i64>,
+    max_behind_secs: Option<i64>,
+    // syslog
+    udp: Option<String>,
+    tcp: Option<String>,
+    max_message_bytes: Option<usize>,
+    // mqtt
+    topics: Option<Vec<String>>,
+    // directory
+    path: Option<PathBuf>,
+    poll_ms: Option<u64>,
+    settle_ms: Option<u64>,
+    auth: Option<RawAuth>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    kind: String,
+    secret: Option<String>,
+    secret_env: Option<String>,
+    header: Option<String>,
+    signed: Option<String>,
+    timestamp_header: Option<String>,
+    nonce_header: Option<String>,
+    window_secs: Option<i64>,
+}
+
+impl RawConfig {
+    fn resolve(self, base: &Path) -> Result<ServeConfig, ConfigError> {
+        let path = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let defaults = EngineSettings::default();
+        let engine = EngineSettings {
+            lateness_ms: match self.engine.lateness_secs {
+                Some(secs) if secs < 0 => return Err(invalid("engine.lateness_secs is negative")),
+                Some(secs) => secs.saturating_mul(1000),
+                None => defaults.lateness_ms,
+            },
+            heartbeat_ms: self.engine.heartbeat_ms.unwrap_or(defaults.heartbeat_ms),
+            snapshot_every_ms: self
+                .engine
+                .snapshot_every_secs
+                .map_or(defaults.snapshot_every_ms, |s| s.saturating_mul(1000)),
+            snapshot_every_events: self
+                .engine
+                .snapshot_every_events
+                .unwrap_or(defaults.snapshot_every_events),
+            queue_batches: self
+                .engine
+                .queue_batches
+                .unwrap_or(defaults.queue_batches)
+                .max(1),
+            max_backlog_events: self
+                .engine
+                .max_backlog_events
+                .unwrap_or(defaults.max_backlog_events)
+                .max(1),
+            writer_queue_jobs: self
+                .engine
+                .writer_queue_jobs
+                .unwrap_or(defaults.writer_queue_jobs)
+                .max(1),
+        };
+        let max_body_bytes = self.http.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        if max_body_bytes == 0 || max_body_bytes > seam_adapters::MAX_BATCH_BYTES {
+            return Err(invalid(format!(
+                "http.max_body_bytes must be between 1 and {}",
+                seam_adapters::MAX_BATCH_BYTES
+            )));
+        }
+        let http = HttpConfig {
+            listen: parse_addr(
+                "http.listen",
+                self.http.listen.as_deref().unwrap_or(DEFAULT_HTTP),
+            )?,
+            api: self
+                .http
+                .api
+                .as_deref()
+                .map(|a| parse_addr("http.api", a))
+                .transpose()?,
+            max_body_bytes,
+            max_inflight_bytes: self
+                .http
+                .max_inflight_bytes
+                .unwrap_or(DEFAULT_MAX_INFLIGHT_BYTES)
+                .max(max_body_bytes),
+        };
+        let mqtt = match self.mqtt {
+            Some(raw) => {
+                let (host, port) = parse_mqtt_url(&raw.url)?;
+                let password = secret_from("mqtt.password", raw.password, raw.password_env)?;
+                Some(MqttConfig {
+                    host,
+                    port,
+                    client_id: raw.client_id.unwrap_or_else(|| "seam-serve".into()),
+                    username: raw.username,
+                    password,
+                })
+            }
+            None => None,
+        };
+        let mut sources = Vec::with_capacity(self.sources.len());
+        for raw in self.sources {
+            sources.push(raw.resolve(&path)?);
+        }
+        let config = ServeConfig {
+            data_dir: path(
+                self.data_dir
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            ),
+            estate: self.estate.map(path),
+            rules: self.rules.map(path),
+            http,
+            engine,
+            mqtt,
+            sources,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+impl RawSource {
+    fn resolve(self, path: &dyn Fn(PathBuf) -> PathBuf) -> Result<SourceConfig, ConfigError> {
+        let name = self.name;
+        let at = |message: String| invalid(format!("source `{name}`: {message}"));
+        let adapter = match self.adapter.as_str() {
+            "syslog" => AdapterChoice::SyslogAuto,
+            "pacs" => {
+                let file = path(
+                    self.mapping
+                        .clone()
+                        .ok_or_else(|| at("adapter `pacs` needs `mapping = \"FILE\"`".into()))?,
+                );
+                let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+                    path: file.display().to_string(),
+                    source,
+                })?;
+                let mapping =
+                    seam_adapters::PacsMapping::from_toml(&file.display().to_string(), &text)
+                        .map_err(|errors| {
+                            invalid(
+                                errors
+                                    .iter()
+                                    .map(ToString::to_string)
+                                    .collect::<Vec<_>>()
+                                    .join("\n"),
+                            )
+                        })?;
+                AdapterChoice::One(Adapter::pacs(mapping))
+            }
+            other => {
+                let adapter = Adapter::from_name(other).map_err(|e| at(e.to_string()))?;
+                match adapter {
+                    Adapter::Zigbee2Mqtt(_) => {
+                        let mut zones = self.zones.clone().unwrap_or_default();
+                        if let Some(file) = &self.zone_map {
+                            let file = path(file.clone());
+                            let text = std::fs::read_to_string(&file).map_err(|source| {
+                                ConfigError::Read {
+                                    path: file.display().to_string(),
+                                    source,
+                                }
+                            })?;
+                            let map: BTreeMap<String, String> =
+                                toml::from_str(&text).map_err(|error| ConfigError::Toml {
+                                    path: file.display().to_string(),
+                                    message: error.to_string(),
+                                })?;
+                            zones.extend(map);
+                        }
+                        AdapterChoice::One(Adapter::Zigbee2Mqtt(zones))
+                    }
+                    adapter => AdapterChoice::One(adapter),
+                }
+            }
+        };
+        if self.mapping.is_some() && self.adapter != "pacs" {
+            return Err(at("`mapping` goes with `adapter = \"pacs\"`".into()));
+        }
+        if (self.zones.is_some() || self.zone_map.is_some()) && self.adapter != "zigbee2mqtt" {
+            return Err(at(
+                "`zones` and `zone_map` go with `adapter = \"zigbee2mqtt\"`".into(),
+            ));
+        }
+        let transport = match self.transport.as_deref().unwrap_or("http") {
+            "http" => Transport::Http,
+            "syslog" => {
+                let udp = self
+                    .udp
+                    .as_deref()
+                    .map(|a| parse_addr("udp", a))
+                    .transpose()?;
+                let tcp = self
+                    .tcp
+                    .as_deref()
+                    .map(|a| parse_addr("tcp", a))
+                    .transpose()?;
+                if udp.is_none() && tcp.is_none() {
+                    return Err(at("a syslog source needs `udp` or `tcp` (or both)".into()));
+                }
+                Transport::Syslog {
+                    udp,
+                    tcp,
+                    max_message_bytes: self
+                        .max_message_bytes
+                        .unwrap_or(DEFAULT_MAX_MESSAGE_BYTES)
+                        .clamp(480, seam_adapters::MAX_RECORD_BYTES),
+                }
+            }
+            "mqtt" => {
+                let topics = self.topics.clone().unwrap_or_default();
+                if topics.is_empty() {
+                    return Err(at("an MQTT source needs `topics`".into()));
+                }
+                for topic in &topics {
+                    crate::mqtt::check_filter(topic).map_err(|e| at(e.to_string()))?;
+                }
+                Transport::Mqtt { topics }
+            }
+            "directory" => Transport::Directory {
+                path: path(
+                    self.path
+                        .clone()
+                        .ok_or_else(|| at("a directory source needs `path`".into()))?,
+                ),
+                poll_ms: self.poll_ms.unwrap_or(1_000).max(10),
+                settle_ms: self.settle_ms.unwrap_or(1_000),
+            },
+            other => {
+                return Err(at(format!(
+                    "unknown transport `{other}`; known: http, syslog, mqtt, directory"
+                )));
+            }
+        };
+        let auth = match self.auth {
+            None => Auth::None,
+            Some(raw) => raw.resolve(&name)?,
+        };
+        if let Some(zone) = &self.timezone {
+            seam_adapters::timezone(zone).map_err(|e| at(format!("time zone `{zone}`: {e}")))?;
+        }
+        let bound = |what: &str, secs: Option<i64>, default: i64| match secs {
+            Some(secs) if secs < 0 => Err(at(format!("`{what}` is negative"))),
+            Some(secs) => Ok(secs.saturating_mul(1000)),
+            None => Ok(default),
+        };
+        Ok(SourceConfig {
+            adapter,
+            transport,
+            auth,
+            timezone: self.timezone,
+            max_ahead_ms: bound(
+                "max_ahead_secs",
+                self.max_ahead_secs,
+                seam_adapters::DEFAULT_MAX_AHEAD_MS,
+            )?,
+            max_behind_ms: bound(
+                "max_behind_secs",
+                self.max_behind_secs,
+                seam_adapters::DEFAULT_MAX_BEHIND_MS,
+            )?,
+            name,
+        })
+    }
+}
+
+impl RawAuth {
+    fn resolve(self, source: &str) -> Result<Auth, ConfigError> {
+        let at = |message: String| invalid(format!("source `{source}`: auth: {message}"));
+        let what = format!("source `{source}` auth");
+        let secret = secret_from(&what, self.secret, self.secret_env)?;
+        let need_secret = || {
+            secret
+                .clone()
+                .ok_or_else(|| at("needs `secret` or `secret_env`".into()))
+        };
+        Ok(match self.kind.as_str() {
+            "none" => Auth::None,
+            "bearer" => Auth::Bearer(need_secret()?),
+            "okta" => Auth::Okta {
+                header: self.header.unwrap_or_else(|| "Authorization".into()),
+                secret: need_secret()?,
+            },
+            "hmac" => {
+                let signed = match self.signed.as_deref().unwrap_or("body") {
+                    "body" => Signed::Body,
+                    "timestamp.body" => Signed::TimestampDotBody,
+                    other => {
+                        return Err(at(format!(
+                            "`signed = \"{other}\"`: use \"body\" or \"timestamp.body\""
+                        )));
+                    }
+                };
+                if signed == Signed::TimestampDotBody && self.timestamp_header.is_none() {
+                    return Err(at(
+                        "`signed = \"timestamp.body\"` needs `timestamp_header`".into()
+                    ));
+                }
+                Auth::Hmac(HmacAuth {
+                    secret: need_secret()?,
+                    header: self.header.unwrap_or_else(|| "X-Signature".into()),
+                    signed,
+                    timestamp_header: self.timestamp_header,
+                    nonce_header: self.nonce_header,
+                    window_ms: self.window_secs.unwrap_or(300).clamp(1, 86_400) * 1000,
+                })
+            }
+            other => {
+                return Err(at(format!(
+                    "unknown kind `{other}`; known: none, bearer, okta, hmac"
+                )));
+            }
+        })
+    }
+}
+
+fn secret_from(
+    what: &str,
+    value: Option<String>,
+    env: Option<String>,
+) -> Result<Option<Secret>, ConfigError> {
+    match (value, env) {
+        (Some(_), Some(_)) => Err(invalid(format!(
+            "{what}: give the secret inline or from the environment, not both"
+        ))),
+        (Some(value), None) if value.is_empty() => {
+            Err(invalid(format!("{what}: the secret is empty")))
+        }
+        (Some(value), None) => Ok(Some(Secret::new(value))),
+        (None, Some(name)) => match std::env::var(&name) {
+            Ok(value) if !value.is_empty() => Ok(Some(Secret::new(value))),
+            _ => Err(invalid(format!(
+                "{what}: the environment variable `{name}` is not set or empty"
+            ))),
+        },
+        (None, None) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ServeConfig, ConfigError> {
+        ServeConfig::from_toml("seam.toml", text, Path::new("/etc/seam"))
+    }
+
+    #[test]
+    fn a_full_file_resolves() {
+        let config = parse(
+            r#"
+            data_dir = "data"
+            [http]
+            listen = "0.0.0.0:8787"
+            api = "127.0.0.1:8788"
+            [engine]
+            lateness_secs = 30
+            [mqtt]
+            url = "mqtt://127.0.0.1:1883"
+            [[source]]
+            name = "okta"
+            adapter = "okta"
+            auth = { kind = "okta", secret = "hook-secret" }
+            [[source]]
+            name = "envoy"
+            adapter = "envoy"
+            auth = { kind = "hmac", secret = "s", header = "X-Envoy-Signature" }
+            [[source]]
+            name = "net"
+            adapter = "syslog"
+            transport = "syslog"
+            udp = "127.0.0.1:5514"
+            [[source]]
+            name = "sensors"
+            adapter = "zigbee2mqtt"
+            transport = "mqtt"
+            topics = ["zigbee2mqtt/#"]
+            zones = { "hq-server-pir" = "hq-server" }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/etc/seam/data"));
+        assert_eq!(config.engine.lateness_ms, 30_000);
+        assert_eq!(config.sources.len(), 4);
+        assert!(matches!(config.sources[0].auth, Auth::Okta { .. }));
+        assert!(matches!(
+            &config.sources[3].adapter,
+            AdapterChoice::One(Adapter::Zigbee2Mqtt(zones)) if zones.len() == 1
+        ));
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let config = parse(
+            r#"
+            [[source]]
+            name = "okta"
+            adapter = "okta"
+            auth = { kind = "bearer", secret = "very-secret-token" }
+            "#,
+        )
+        .unwrap();
+        let text = format!("{config:?}");
+        assert!(!text.contains("very-secret-token"), "{text}");
+        assert!(text.contains("redacted"));
+    }
+
+    #[test]
+    fn unauthenticated_sources_off_loopback_are_refused() {
+        let error = parse(
+            r#"
+            [http]
+            listen = "0.0.0.0:8787"
+            api = "127.0.0.1:8788"
+            [[source]]
+            name = "okta"
+            adapter = "okta"
+            "#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("has no authentication"), "{error}");
+    }
+
+    #[test]
+    fn the_read_api_is_refused_off_loopback() {
+        let error = parse(
+            r#"
+            [http]
+            listen = "0.0.0.0:8787"
+            "#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("refusing to serve the read API"), "{error}");
+        let error = ServeConfig::defaults(&Overrides {
+            http: Some("0.0.0.0:9000".into()),
+            ..Overrides::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("not loopback"), "{error}");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        for (text, expected) in [
+            (
+                "[[source]]\nname = \"a\"\nadapter = \"nope\"",
+                "unknown adapter `nope`",
+            ),
+            (
+                "[[source]]\nname = \"a b\"\nadapter = \"okta\"",
+                "source name `a b`",
+            ),
+            (
+                "[[source]]\nname = \"a\"\nadapter = \"okta\"\ntransport = \"smtp\"",
+                "unknown transport `smtp`",
+            ),
+            (
+                "[[source]]\nname = \"a\"\nadapter = \"uhppote\"\ntransport = \"mqtt\"\ntopics = [\"x/#\"]",
+                "no `[mqtt]` broker",
+            ),
+            (
+                "[[source]]\nname = \"a\"\nadapter = \"okta\"\nauth = { kind = \"bearer\" }",
+                "needs `secret`",
+            ),
+            (
+                "[[source]]\nname = \"a\"\nadapter = \"okta\"\n[[source]]\nname = \"a\"\nadapter = \"okta\"",
+                "declared twice",
+            ),
+            (
+                "[[source]]\nname = \"seam\"\nadapter = \"okta\"",
+                "reserved",
+            ),
+            ("bogus = 1", "seam.toml"),
+            (
+                "[[source]]\nname = \"a\"\nadapter = \"ise\"\ntimezone = \"Mars/Olympus\"",
+                "time zone",
+            ),
+        ] {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn flags_add_syslog_and_mqtt_sources() {
+        let config = ServeConfig::defaults(&Overrides {
+            syslog: Some("127.0.0.1:5514".into()),
+            mqtt: Some("mqtt://127.0.0.1:1883".into()),
+            lateness_ms: Some(5_000),
+            ..Overrides::default()
+        })
+        .unwrap();
+        assert!(config.sources.iter().any(|s| s.name == "syslog"));
+        assert!(config.sources.iter().any(|s| s.name == "zigbee2mqtt"));
+        assert_eq!(config.engine.lateness_ms, 5_000);
+        assert_eq!(config.mqtt.unwrap().port, 1883);
+        assert!(parse_mqtt_url("mqtts://x").is_err());
+    }
+}

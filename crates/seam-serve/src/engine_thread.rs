@@ -1,0 +1,320 @@
+//! The engine thread: the one owner of the [`Engine`] (synchronous and deterministic).
+//!
+//! On start it restores the latest snapshot and replays the event log after the snapshot's
+//! position, so a restart continues exactly where the last durable state stopped; only then is
+//! the writer let in. After that it takes durable records from the writer in log order, writes
+//! findings and unresolved events to the store, publishes findings to the live stream, and
+//! saves a snapshot (engine state + log position) now and then and when it stops.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, TryLockError};
+use std::time::{Duration, Instant};
+
+use seam_engine::{Engine, Output};
+use seam_model::{Event, Ts};
+use seam_store::{EmbeddedStore, Snapshot, Store, StoredFinding, Unresolved};
+use tokio::sync::broadcast;
+
+use crate::metrics::Metrics;
+use crate::writer::{EngineBatch, error_text, parse_heartbeat};
+
+/// One finding on the live stream.
+#[derive(Debug)]
+pub struct StreamFinding {
+    pub uid: String,
+    pub rule: String,
+    pub person: Option<String>,
+    /// The OCSF finding as JSON.
+    pub json: String,
+}
+
+/// Settings of the engine loop.
+#[derive(Debug, Clone)]
+pub(crate) struct EngineLoopSettings {
+    pub snapshot_every: Duration,
+    pub snapshot_every_events: u64,
+}
+
+/// Findings and unresolved events waiting for the store lock.
+#[derive(Default)]
+struct Pending {
+    findings: Vec<StoredFinding>,
+    unresolved: Vec<Unresolved>,
+    /// Written since the last commit.
+    dirty: bool,
+}
+
+impl Pending {
+    fn len(&self) -> usize {
+        self.findings.len() + self.unresolved.len()
+    }
+
+    fn write(&mut self, store: &mut EmbeddedStore) -> Result<(), String> {
+        if !self.findings.is_empty() {
+            store
+                .append_findings(&self.findings)
+                .map_err(|e| error_text(&e))?;
+            self.findings.clear();
+            self.dirty = true;
+        }
+        if !self.unresolved.is_empty() {
+            store
+                .add_unresolved(&self.unresolved)
+                .map_err(|e| error_text(&e))?;
+            self.unresolved.clear();
+            self.dirty = true;
+        }
+        Ok(())
+    }
+}
+
+/// Moves what the engine produced into `pending` and onto the live stream.
+fn take_output(
+    out: &mut Output,
+    pending: &mut Pending,
+    stream: &broadcast::Sender<Arc<StreamFinding>>,
+    metrics: &Metrics,
+) {
+    if !out.findings.is_empty() {
+        metrics.count_findings(out.findings.iter().map(|f| f.rule_id()));
+    }
+    for finding in out.findings.drain(..) {
+        let json = match serde_json::to_string(&finding) {
+            Ok(json) => json,
+            Err(error) => {
+                eprintln!("seam serve: cannot serialize a finding: {error}");
+                continue;
+            }
+        };
+        let stored = StoredFinding {
+            uid: finding.uid().to_string(),
+            rule: finding.rule_id().to_string(),
+            time: finding.time_dt,
+            person: finding.person_uid().map(str::to_string),
+            severity: finding.severity.clone(),
+            json,
+        };
+        // No receiver is not an error: nobody is watching the stream.
+        let _ = stream.send(Arc::new(StreamFinding {
+            uid: stored.uid.clone(),
+            rule: stored.rule.clone(),
+            person: stored.person.clone(),
+            json: stored.json.clone(),
+        }));
+        pending.findings.push(stored);
+    }
+    for processed in out.events.drain(..) {
+        if processed.late {
+            metrics.engine_late.fetch_add(1, Ordering::Relaxed);
+        }
+        if processed.unresolved {
+            pending.unresolved.push(Unresolved {
+                event_uid: processed.event.uid.clone(),
+                time: processed.event.time,
+                source: processed.event.source.clone(),
+                identifiers: serde_json::to_string(&processed.event.subject).unwrap_or_default(),
+            });
+        }
+    }
+}
+
+/// Restores the latest snapshot and replays the log after it. Returns the log position the
+/// engine has reached.
+pub(crate) fn recover(
+    engine: &mut Engine,
+    store: &Mutex<EmbeddedStore>,
+    stream: &broadcast::Sender<Arc<StreamFinding>>,
+    metrics: &Metrics,
+    fresh: &dyn Fn() -> Engine,
+) -> Result<u64, String> {
+    let mut store = store
+        .lock()
+        .map_err(|_| "the store lock is poisoned".to_string())?;
+    let mut position = 0;
+    if let Some(snapshot) = store.latest_snapshot().map_err(|e| error_text(&e))? {
+        match engine.restore_bytes(&snapshot.state) {
+            Ok(()) => position = snapshot.log_position,
+            Err(error) => {
+                // An estate with a different directory cannot take the old state: rebuild it
+                // from the whole log instead (findings are deduplicated by their ids).
+                eprintln!(
+                    "seam serve: the latest snapshot does not fit ({error}); rebuilding the engine state from the whole event log"
+                );
+                *engine = fresh();
+            }
+        }
+    }
+    let started = Instant::now();
+    let from = position;
+    let mut out = Output::default();
+    let mut pending = Pending::default();
+    loop {
+        let (records, next) = store
+            .read_events(position, 8192)
+            .map_err(|e| error_text(&e))?;
+        if records.is_empty() {
+            break;
+        }
+        for json in &records {
+            if let Some(watermark) = parse_heartbeat(json) {
+                engine.advance_to(watermark, &mut out);
+                continue;
+            }
+            match serde_json::from_str::<Event>(json) {
+                Ok(event) => {
+                    engine.push(event, &mut out);
+                    metrics.engine_events.fetch_add(1, Ordering::Relaxed);
+                }
+                // Another writer's record kind: not ours to read, and nothing to correlate.
+                Err(error) => eprintln!("seam serve: skipping an unreadable log record: {error}"),
+            }
+        }
+        position = next;
+        take_output(&mut out, &mut pending, stream, metrics);
+        pending.write(&mut store)?;
+    }
+    if position > from {
+        eprintln!(
+            "seam serve: replayed {} log records after the snapshot in {:.2}s",
+            position - from,
+            started.elapsed().as_secs_f64()
+        );
+        save_snapshot(&mut store, engine, position, metrics)?;
+    }
+    metrics.log_end.store(position, Ordering::Relaxed);
+    metrics.engine_position.store(position, Ordering::Relaxed);
+    publish_watermark(engine, metrics);
+    Ok(position)
+}
+
+fn publish_watermark(engine: &Engine, metrics: &Metrics) {
+    let watermark = engine.watermark();
+    if watermark > Ts::MIN {
+        metrics.watermark_ms.store(watermark.0, Ordering::Relaxed);
+    }
+}
+
+fn save_snapshot(
+    store: &mut EmbeddedStore,
+    engine: &mut Engine,
+    position: u64,
+    metrics: &Metrics,
+) -> Result<(), String> {
+    engine.prune();
+    let snapshot = Snapshot {
+        positions: BTreeMap::from([("log".to_string(), position.to_string())]),
+        log_position: position,
+        state: engine.snapshot_bytes(),
+    };
+    store.save_snapshot(&snapshot).map_err(|e| error_text(&e))?;
+    metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// The engine loop, after [`recover`]. Returns when the writer has stopped and everything it
+/// sent is processed, written and snapshotted.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the thread's whole context, passed once"
+)]
+pub(crate) fn run(
+    mut engine: Engine,
+    mut position: u64,
+    rx: Receiver<EngineBatch>,
+    store: Arc<Mutex<EmbeddedStore>>,
+    stream: broadcast::Sender<Arc<StreamFinding>>,
+    metrics: Arc<Metrics>,
+    settings: EngineLoopSettings,
+    broken: Arc<AtomicBool>,
+) {
+    let mut out = Output::default();
+    let mut pending = Pending::default();
+    let mut last_snapshot = Instant::now();
+    let mut since_snapshot: u64 = 0;
+    let mut snapshot_position = position;
+    let fail = |reason: String| {
+        broken.store(true, Ordering::Relaxed);
+        metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+        eprintln!("seam serve: engine store write failed: {reason}");
+    };
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(batch) => {
+                metrics.engine_queue.fetch_sub(1, Ordering::Relaxed);
+                let count = batch.events.len() as u64;
+                let backlog = batch.events.len() as i64;
+                for event in batch.events {
+                    engine.push(event, &mut out);
+                }
+                if let Some(watermark) = batch.heartbeat {
+                    engine.advance_to(watermark, &mut out);
+                }
+                metrics.engine_backlog.fetch_sub(backlog, Ordering::AcqRel);
+                position = batch.log_end;
+                since_snapshot += count;
+                metrics.engine_events.fetch_add(count, Ordering::Relaxed);
+                metrics.engine_position.store(position, Ordering::Relaxed);
+                publish_watermark(&engine, &metrics);
+                take_output(&mut out, &mut pending, &stream, &metrics);
+                // The writer holds the lock through its fsync: rather than wait, keep
+                // correlating and write what is pending with a later batch.
+                if pending.len() > 0 {
+                    let locked = match store.try_lock() {
+                        Ok(guard) => Some(guard),
+                        Err(TryLockError::WouldBlock) if pending.len() < 50_000 => None,
+                        Err(TryLockError::WouldBlock) => store.lock().ok(),
+                        Err(TryLockError::Poisoned(_)) => None,
+                    };
+                    if let Some(mut guard) = locked
+                        && let Err(reason) = pending.write(&mut guard)
+                    {
+                        fail(reason);
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                // Quiet: make what is written durable, so a finding does not wait for the
+                // next event to be committed.
+                if (pending.len() > 0 || pending.dirty)
+                    && let Ok(mut guard) = store.lock()
+                {
+                    let result = pending
+                        .write(&mut guard)
+                        .and_then(|()| guard.commit().map_err(|e| error_text(&e)));
+                    match result {
+                        Ok(()) => pending.dirty = false,
+                        Err(reason) => fail(reason),
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        let due = since_snapshot >= settings.snapshot_every_events
+            || (last_snapshot.elapsed() >= settings.snapshot_every && position > snapshot_position);
+        if due && let Ok(mut guard) = store.lock() {
+            let result = pending
+                .write(&mut guard)
+                .and_then(|()| save_snapshot(&mut guard, &mut engine, position, &metrics));
+            match result {
+                Ok(()) => {
+                    pending.dirty = false;
+                    snapshot_position = position;
+                }
+                Err(reason) => fail(reason),
+            }
+            since_snapshot = 0;
+            last_snapshot = Instant::now();
+        }
+    }
+    // The writer has stopped: write the rest and keep the state.
+    if let Ok(mut guard) = store.lock() {
+        let result = pending
+            .write(&mut guard)
+            .and_then(|()| save_snapshot(&mut guard, &mut engine, position, &metrics));
+        if let Err(reason) = result {
+            fail(reason);
+        }
+    }
+}

@@ -1,0 +1,787 @@
+//! The HTTP edge: `POST /v1/ingest/{source}` (and Okta's verification GET), health, and the
+//! read API (findings, their live stream, dead letters, metrics).
+//!
+//! Every refusal is a JSON body `{"error": "…"}` with a status that tells the sender what to do:
+//! 401 (credentials missing or wrong), 403 (signature or freshness), 404 (no such source),
+//! 413 (too large), 415 (not a type or encoding the source reads), 400 (nothing readable),
+//! 503 with `Retry-After` (queues full, starting or stopping), 500 (the store failed; internals
+//! stay in the service's log).
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use seam_adapters::{ReplayError, check_replay, parse_timestamp_header, secrets_match};
+use seam_model::Ts;
+use seam_store::{FindingFilter, Store};
+use tokio::net::TcpListener;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::config::{Auth, HmacAuth, Signed, Transport};
+use crate::ingest::{self, IngestError, SourceRuntime};
+use crate::server::Shared;
+
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(crate::listen::stopped(shutdown))
+        .await;
+    if let Err(error) = result {
+        eprintln!("seam serve: http server stopped: {error}");
+    }
+}
+
+/// Ingest and health: what may face the network.
+pub(crate) fn ingest_router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v1/ingest/{source}", post(ingest).get(verify))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(shared)
+}
+
+/// The read API: loopback only (the configuration refuses anything else). With `health`, it
+/// answers `/healthz` and `/readyz` too (when it has a listener of its own).
+pub(crate) fn api_router(shared: Arc<Shared>, health: bool) -> Router {
+    let router = Router::new()
+        .route("/v1/findings", get(findings))
+        .route("/v1/findings/stream", get(stream))
+        .route("/v1/dead-letters", get(dead_letters))
+        .route("/metrics", get(metrics));
+    let router = if health {
+        router
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
+    } else {
+        router
+    };
+    router.with_state(shared)
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn error(status: StatusCode, message: impl AsRef<str>) -> Response {
+    let body = serde_json::json!({ "error": message.as_ref() }).to_string();
+    let mut response = json_response(status, body);
+    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+/// A refusal, counted against the source.
+fn refuse(
+    shared: &Shared,
+    source: &SourceRuntime,
+    status: StatusCode,
+    message: impl AsRef<str>,
+) -> Response {
+    if let Some(counters) = shared.metrics.source(&source.config.name) {
+        let counter = match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => &counters.refused_auth,
+            StatusCode::PAYLOAD_TOO_LARGE => &counters.refused_size,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => &counters.refused_type,
+            _ => &counters.refused_busy,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+    error(status, message)
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Credentials that can be checked before the body is read (tokens and shared secrets).
+fn check_credentials(
+    source: &SourceRuntime,
+    headers: &HeaderMap,
+) -> Result<(), (StatusCode, String)> {
+    match &source.config.auth {
+        Auth::None | Auth::Hmac(_) => Ok(()),
+        Auth::Bearer(token) => {
+            let given = header_text(headers, "authorization")
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
+                .ok_or((
+                    StatusCode::UNAUTHORIZED,
+                    "an `Authorization: Bearer <token>` header is required".to_string(),
+                ))?;
+            if secrets_match(token.expose(), given.trim().as_bytes()) {
+                Ok(())
+            } else {
+                Err((StatusCode::UNAUTHORIZED, "the token is not valid".into()))
+            }
+        }
+        Auth::Okta { header, secret } => {
+            let given = header_text(headers, header).ok_or((
+                StatusCode::UNAUTHORIZED,
+                format!("the `{header}` header with the event hook's secret is required"),
+            ))?;
+            if secrets_match(secret.expose(), given.trim().as_bytes()) {
+                Ok(())
+            } else {
+                Err((
+                    StatusCode::UNAUTHORIZED,
+                    format!("the `{header}` secret is not valid"),
+                ))
+            }
+        }
+    }
+}
+
+/// A signature over the body, and freshness when a timestamp header is configured.
+fn check_signature(
+    source: &SourceRuntime,
+    auth: &HmacAuth,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: Ts,
+) -> Result<(), (StatusCode, String)> {
+    let signature = header_text(headers, &auth.header).ok_or((
+        StatusCode::UNAUTHORIZED,
+        format!("the `{}` signature header is required", auth.header),
+    ))?;
+    let timestamp = match &auth.timestamp_header {
+        Some(name) => Some(header_text(headers, name).ok_or((
+            StatusCode::UNAUTHORIZED,
+            format!("the `{name}` timestamp header is required"),
+        ))?),
+        None => None,
+    };
+    let verified = match (auth.signed, timestamp) {
+        (Signed::TimestampDotBody, Some(stamp)) => {
+            let mut message = Vec::with_capacity(stamp.len() + 1 + body.len());
+            message.extend_from_slice(stamp.as_bytes());
+            message.push(b'.');
+            message.extend_from_slice(body);
+            seam_adapters::verify_hmac_sha256(auth.secret.expose(), &message, signature)
+        }
+        _ => seam_adapters::verify_hmac_sha256(auth.secret.expose(), body, signature),
+    };
+    verified.map_err(|e| (StatusCode::FORBIDDEN, e.to_string()))?;
+    let Some(stamp) = timestamp else {
+        return Ok(());
+    };
+    let sent = parse_timestamp_header(stamp).ok_or((
+        StatusCode::FORBIDDEN,
+        format!(
+            "the timestamp `{}` is not epoch seconds, milliseconds or RFC 3339",
+            stamp.chars().take(40).collect::<String>()
+        ),
+    ))?;
+    let nonce = match &auth.nonce_header {
+        Some(name) => header_text(headers, name).ok_or((
+            StatusCode::UNAUTHORIZED,
+            format!("the `{name}` nonce header is required"),
+        ))?,
+        // Without a nonce header the signature is the nonce: the same signed request twice
+        // within the window is a replay.
+        None => signature,
+    };
+    let mut nonces = source.nonces.lock().map_err(|_| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error".to_string(),
+        )
+    })?;
+    check_replay(now, sent, nonce.trim(), auth.window_ms, &mut nonces).map_err(|e| {
+        let status = match e {
+            ReplayError::Full { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::FORBIDDEN,
+        };
+        (status, e.to_string())
+    })
+}
+
+/// Media types an ingest endpoint reads: JSON and NDJSON, CSV, plain text (syslog lines), or
+/// bytes with no claim. Anything else (forms, XML, multipart) is refused with 415.
+fn acceptable_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "" | "application/json"
+            | "application/x-ndjson"
+            | "application/ndjson"
+            | "application/jsonl"
+            | "application/json-seq"
+            | "application/cloudevents+json"
+            | "application/cloudevents-batch+json"
+            | "text/plain"
+            | "text/csv"
+            | "application/csv"
+            | "application/octet-stream"
+    ) || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Holds part of the in-flight byte budget until dropped.
+struct Budget<'a> {
+    shared: &'a Shared,
+    bytes: usize,
+}
+
+impl<'a> Budget<'a> {
+    fn take(shared: &'a Shared, bytes: usize) -> Option<Budget<'a>> {
+        let mut current = shared.inflight_bytes.load(Ordering::Relaxed);
+        loop {
+            let next = current.checked_add(bytes)?;
+            if next > shared.max_inflight_bytes {
+                return None;
+            }
+            match shared.inflight_bytes.compare_exchange_weak(
+                current,
+                next,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(Budget { shared, bytes }),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+}
+
+impl Drop for Budget<'_> {
+    fn drop(&mut self) {
+        self.shared
+            .inflight_bytes
+            .fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+/// The HTTP source of that name, or why there is none (a 404's message).
+fn http_source<'a>(shared: &'a Shared, name: &str) -> Result<&'a SourceRuntime, String> {
+    let source = shared
+        .source_index(name)
+        .and_then(|index| shared.sources.get(index))
+        .ok_or_else(|| {
+            format!(
+                "no source `{}` is configured",
+                name.chars().take(64).collect::<String>()
+            )
+        })?;
+    if source.config.transport != Transport::Http {
+        return Err(format!("source `{name}` does not take HTTP input"));
+    }
+    Ok(source)
+}
+
+async fn ingest(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let source = match http_source(&shared, &name) {
+        Ok(source) => source,
+        Err(message) => return error(StatusCode::NOT_FOUND, message),
+    };
+    let Some(index) = shared.source_index(&name) else {
+        return error(StatusCode::NOT_FOUND, "no such source");
+    };
+    if let Err((status, message)) = check_credentials(source, &headers) {
+        return refuse(&shared, source, status, message);
+    }
+    let max = shared.max_body_bytes;
+    let declared =
+        header_text(&headers, "content-length").and_then(|v| v.trim().parse::<usize>().ok());
+    if let Some(length) = declared
+        && length > max
+    {
+        return refuse(
+            &shared,
+            source,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is {length} bytes, more than the limit of {max}"),
+        );
+    }
+    if let Some(encoding) = header_text(&headers, "content-encoding")
+        && !encoding.trim().eq_ignore_ascii_case("identity")
+    {
+        return refuse(
+            &shared,
+            source,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "content encoding `{}` is not supported; send the body uncompressed",
+                encoding.chars().take(40).collect::<String>()
+            ),
+        );
+    }
+    if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
+        let text = content_type.to_str().unwrap_or("?");
+        if !acceptable_type(text) {
+            return refuse(
+                &shared,
+                source,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "content type `{}` is not read here; send JSON, NDJSON, CSV or text",
+                    text.chars().take(80).collect::<String>()
+                ),
+            );
+        }
+    }
+    if let Some(reason) = shared.not_ready() {
+        return refuse(&shared, source, StatusCode::SERVICE_UNAVAILABLE, reason);
+    }
+    let Some(_budget) = Budget::take(&shared, declared.unwrap_or(max)) else {
+        return refuse(
+            &shared,
+            source,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many request bodies in flight; retry shortly",
+        );
+    };
+    let body = match axum::body::to_bytes(body, max).await {
+        Ok(body) => body,
+        Err(e) => {
+            let text = crate::writer::error_text(&e);
+            if text.contains("length limit") {
+                return refuse(
+                    &shared,
+                    source,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the body is more than the limit of {max} bytes"),
+                );
+            }
+            return error(StatusCode::BAD_REQUEST, "the body could not be read");
+        }
+    };
+    let now = Ts(crate::now_ms());
+    if let Auth::Hmac(auth) = &source.config.auth
+        && let Err((status, message)) = check_signature(source, auth, &headers, &body, now)
+    {
+        return refuse(&shared, source, status, message);
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return error(StatusCode::BAD_REQUEST, "the body is empty");
+    }
+    // A dead letter is named by its source, place and bytes: a sender retrying the same body
+    // does not add the same letters again.
+    let prepared = match ingest::prepare(&shared, index, &body, None, "http", now) {
+        Ok(prepared) => prepared,
+        Err(e) => return ingest_error(&shared, source, e),
+    };
+    drop(body);
+    match ingest::submit(&shared, prepared).await {
+        Ok(report) => {
+            let status = if report.accepted + report.skipped == 0 && !report.rejected.is_empty() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            json_response(status, serde_json::to_string(&report).unwrap_or_default())
+        }
+        Err(e) => ingest_error(&shared, source, e),
+    }
+}
+
+fn ingest_error(shared: &Shared, source: &SourceRuntime, e: IngestError) -> Response {
+    match e {
+        IngestError::Busy | IngestError::Closed => refuse(
+            shared,
+            source,
+            StatusCode::SERVICE_UNAVAILABLE,
+            e.to_string(),
+        ),
+        IngestError::TooLarge { .. } => {
+            refuse(shared, source, StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
+        }
+        IngestError::Store(reason) => {
+            eprintln!(
+                "seam serve: ingest for `{}` failed: {reason}",
+                source.config.name
+            );
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the events could not be stored; nothing was acknowledged",
+            )
+        }
+    }
+}
+
+/// Okta's one-time event hook verification.
+async fn verify(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let source = match http_source(&shared, &name) {
+        Ok(source) => source,
+        Err(message) => return error(StatusCode::NOT_FOUND, message),
+    };
+    if !matches!(source.config.auth, Auth::Okta { .. }) {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("source `{name}` takes POST; only Okta event hooks are verified with GET"),
+        );
+    }
+    if let Err((status, message)) = check_credentials(source, &headers) {
+        return refuse(&shared, source, status, message);
+    }
+    let Some(challenge) = header_text(&headers, "x-okta-verification-challenge") else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the `X-Okta-Verification-Challenge` header is missing",
+        );
+    };
+    match seam_adapters::okta_verification_response(challenge) {
+        Ok(body) => json_response(StatusCode::OK, body),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+async fn healthz() -> Response {
+    json_response(StatusCode::OK, "{\"status\":\"ok\"}".into())
+}
+
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    match shared.not_ready() {
+        None => json_response(StatusCode::OK, "{\"status\":\"ready\"}".into()),
+        Some(reason) => {
+            let mut response = json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({ "status": "not ready", "reason": reason }).to_string(),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+        }
+    }
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let mut response = shared.metrics.render(crate::now_ms()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
+/// The most findings one request returns.
+const MAX_LIMIT: usize = 10_000;
+
+/// A time in a query: RFC 3339 or epoch milliseconds.
+fn query_time(name: &str, text: &str) -> Result<Ts, String> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        return text
+            .parse::<i64>()
+            .map(Ts)
+            .map_err(|_| format!("`{name}`: `{text}` is not epoch milliseconds"));
+    }
+    Ts::parse(text)
+        .map_err(|_| format!("`{name}`: `{text}` is not an RFC 3339 time or epoch milliseconds"))
+}
+
+fn finding_filter(params: &BTreeMap<String, String>) -> Result<FindingFilter, String> {
+    let mut filter = FindingFilter {
+        limit: 100,
+        ..FindingFilter::default()
+    };
+    for (name, value) in params {
+        match name.as_str() {
+            "rule" => filter.rule = Some(value.clone()),
+            "person" => filter.person = Some(value.clone()),
+            "since" => filter.since = Some(query_time(name, value)?),
+            "until" => filter.until = Some(query_time(name, value)?),
+            "limit" => {
+                filter.limit = value
+                    .parse::<usize>()
+                    .map_err(|_| format!("`limit`: `{value}` is not a number"))?
+                    .min(MAX_LIMIT);
+            }
+            other => {
+                return Err(format!(
+                    "unknown parameter `{}`; known: rule, person, since, until, limit",
+                    other.chars().take(40).collect::<String>()
+                ));
+            }
+        }
+    }
+    Ok(filter)
+}
+
+async fn findings(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<BTreeMap<String, String>>,
+) -> Response {
+    let filter = match finding_filter(&params) {
+        Ok(filter) => filter,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    let store = Arc::clone(&shared.store);
+    let listed = tokio::task::spawn_blocking(move || {
+        let store = store
+            .lock()
+            .map_err(|_| "the store lock is poisoned".to_string())?;
+        store
+            .findings(&filter)
+            .map_err(|e| crate::writer::error_text(&e))
+    })
+    .await;
+    match listed {
+        Ok(Ok(found)) => {
+            let mut body =
+                String::with_capacity(64 + found.iter().map(|f| f.json.len() + 1).sum::<usize>());
+            body.push_str("{\"count\":");
+            body.push_str(&found.len().to_string());
+            body.push_str(",\"findings\":[");
+            for (i, finding) in found.iter().enumerate() {
+                if i > 0 {
+                    body.push(',');
+                }
+                body.push_str(&finding.json);
+            }
+            body.push_str("]}");
+            json_response(StatusCode::OK, body)
+        }
+        Ok(Err(reason)) => {
+            eprintln!("seam serve: listing findings failed: {reason}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the findings could not be read",
+            )
+        }
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the findings could not be read",
+        ),
+    }
+}
+
+async fn dead_letters(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<BTreeMap<String, String>>,
+) -> Response {
+    let mut limit = 100;
+    for (name, value) in &params {
+        match name.as_str() {
+            "limit" => match value.parse::<usize>() {
+                Ok(n) => limit = n.min(MAX_LIMIT),
+                Err(_) => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        format!("`limit`: `{value}` is not a number"),
+                    );
+                }
+            },
+            _ => return error(StatusCode::BAD_REQUEST, "unknown parameter; known: limit"),
+        }
+    }
+    let store = Arc::clone(&shared.store);
+    let listed = tokio::task::spawn_blocking(move || {
+        let store = store
+            .lock()
+            .map_err(|_| "the store lock is poisoned".to_string())?;
+        store
+            .dead_letters(limit)
+            .map_err(|e| crate::writer::error_text(&e))
+    })
+    .await;
+    match listed {
+        Ok(Ok(letters)) => {
+            let items: Vec<serde_json::Value> = letters
+                .iter()
+                .map(|letter| {
+                    serde_json::json!({
+                        "source": letter.source,
+                        "position": letter.position,
+                        "observed": letter.observed,
+                        "reason": letter.reason,
+                        "raw": String::from_utf8_lossy(&letter.raw),
+                    })
+                })
+                .collect();
+            json_response(
+                StatusCode::OK,
+                serde_json::json!({ "count": items.len(), "dead_letters": items }).to_string(),
+            )
+        }
+        _ => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the dead letters could not be read",
+        ),
+    }
+}
+
+struct StreamState {
+    rx: tokio::sync::broadcast::Receiver<Arc<crate::engine_thread::StreamFinding>>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    rule: Option<String>,
+    person: Option<String>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for StreamState {
+    fn drop(&mut self) {
+        self.shared
+            .metrics
+            .stream_clients
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Findings as server-sent events (`event: finding`, `id:` the finding's uid, `data:` the
+/// OCSF JSON), as the engine makes them. A client too slow to keep up gets `event: lagged`
+/// with how many it missed; ids are stable, so a client that reconnects can dedupe.
+async fn stream(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<BTreeMap<String, String>>,
+) -> Response {
+    let mut rule = None;
+    let mut person = None;
+    for (name, value) in params {
+        match name.as_str() {
+            "rule" => rule = Some(value),
+            "person" => person = Some(value),
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "unknown parameter; known: rule, person",
+                );
+            }
+        }
+    }
+    shared
+        .metrics
+        .stream_clients
+        .fetch_add(1, Ordering::Relaxed);
+    let state = StreamState {
+        rx: shared.stream.subscribe(),
+        shutdown: shared.shutdown.clone(),
+        rule,
+        person,
+        shared: Arc::clone(&shared),
+    };
+    let events = futures_util::stream::unfold(state, |mut state| async move {
+        loop {
+            if *state.shutdown.borrow() {
+                return None;
+            }
+            let received = tokio::select! {
+                _ = state.shutdown.changed() => return None,
+                received = state.rx.recv() => received,
+            };
+            match received {
+                Ok(finding) => {
+                    if state.rule.as_ref().is_some_and(|r| *r != finding.rule)
+                        || state
+                            .person
+                            .as_ref()
+                            .is_some_and(|p| finding.person.as_ref() != Some(p))
+                    {
+                        continue;
+                    }
+                    let event = SseEvent::default()
+                        .id(finding.uid.as_str())
+                        .event("finding")
+                        .data(finding.json.as_str());
+                    return Some((Ok::<SseEvent, Infallible>(event), state));
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    state
+                        .shared
+                        .metrics
+                        .stream_lagged
+                        .fetch_add(missed, Ordering::Relaxed);
+                    let event = SseEvent::default()
+                        .event("lagged")
+                        .data(format!("{{\"missed\":{missed}}}"));
+                    return Some((Ok(event), state));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types() {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/X-NDJSON",
+            "text/plain",
+            "text/csv",
+            "application/vnd.okta+json",
+            "",
+        ] {
+            assert!(acceptable_type(ok), "{ok}");
+        }
+        for bad in [
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/xml",
+            "image/png",
+        ] {
+            assert!(!acceptable_type(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn finding_filters_are_checked() {
+        let params = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let filter = finding_filter(&params(&[
+            ("rule", "seam.x"),
+            ("since", "2026-03-02T00:00:00Z"),
+            ("until", "1772500000000"),
+            ("limit", "999999"),
+        ]))
+        .unwrap();
+        assert_eq!(filter.rule.as_deref(), Some("seam.x"));
+        assert_eq!(filter.since, Some(Ts(1_772_409_600_000)));
+        assert_eq!(filter.until, Some(Ts(1_772_500_000_000)));
+        assert_eq!(filter.limit, MAX_LIMIT);
+        assert!(finding_filter(&params(&[("since", "yesterday")])).is_err());
+        assert!(finding_filter(&params(&[("limit", "-1")])).is_err());
+        assert!(finding_filter(&params(&[("order", "desc")])).is_err());
+    }
+}

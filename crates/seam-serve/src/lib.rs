@@ -1,0 +1,51 @@
+//! Seam as a service: `seam serve`.
+//!
+//! Sources push or stream records in (HTTP, syslog over UDP and TCP, MQTT, a watched folder);
+//! each record is read by its source's adapter, made durable in the store's event log, and
+//! only then acknowledged. One thread owns the deterministic engine and reads the log's new
+//! records in order; findings go to the store and to a live stream. A restart restores the
+//! last snapshot and replays the log after it, so nothing acknowledged is lost and no finding
+//! is missed or repeated.
+//!
+//! ```text
+//!  HTTP ─┐                                  ┌─► store: findings, unresolved, snapshots
+//!  syslog┤ adapter ─► writer queue ─► writer thread (group commit, fsync) ─► ack
+//!  MQTT ─┤  (parse)     (bounded)          │ durable records, log order
+//!  files ┘                                  ▼
+//!                         engine queue (bounded) ─► engine thread ─► broadcast ─► SSE
+//! ```
+//!
+//! `docs/serve.md` is the operator's guide: configuration, endpoints, guarantees, metrics.
+
+mod config;
+mod engine_thread;
+mod http;
+mod ingest;
+mod listen;
+mod metrics;
+mod mqtt;
+mod server;
+mod syslog;
+mod watch;
+mod writer;
+
+pub mod bench;
+pub mod client;
+
+pub use config::{
+    AdapterChoice, Auth, ConfigError, DEFAULT_DATA_DIR, DEFAULT_HTTP, EngineSettings, HmacAuth,
+    HttpConfig, MqttConfig, Overrides, Secret, ServeConfig, Signed, SourceConfig, Transport,
+};
+pub use engine_thread::StreamFinding;
+pub use ingest::{IngestError, IngestReport, RejectedRecord};
+pub use mqtt::{FilterError, check_filter, topic_matches};
+pub use server::{Addresses, ServeError, Server};
+pub use syslog::kernel_udp_drops;
+
+/// The wall clock in ms since the epoch: receive times, heartbeats, request freshness.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

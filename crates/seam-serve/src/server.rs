@@ -1,0 +1,374 @@
+//! Starting and stopping the service: the store, the writer and engine threads, the runtime
+//! with every listener, and the order in which they stop.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use seam_engine::{CompiledRules, Engine, EngineConfig};
+use seam_estate::Estate;
+use seam_store::EmbeddedStore;
+use tokio::sync::{broadcast, watch};
+
+use crate::config::{ServeConfig, Transport};
+use crate::engine_thread::{self, EngineLoopSettings, StreamFinding};
+use crate::ingest::SourceRuntime;
+use crate::metrics::Metrics;
+use crate::writer::{self, WriterHandle, WriterSettings};
+
+/// Why the service could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("store: {0}")]
+    Store(String),
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        what: String,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Runtime(String),
+}
+
+/// Where the service listens, with the ports the system chose for `:0` addresses.
+#[derive(Debug, Clone)]
+pub struct Addresses {
+    /// Ingest and health.
+    pub http: SocketAddr,
+    /// The read API: the same as `http` unless a separate `api` address was configured.
+    pub api: SocketAddr,
+    /// Syslog listeners by source name.
+    pub syslog_udp: BTreeMap<String, SocketAddr>,
+    pub syslog_tcp: BTreeMap<String, SocketAddr>,
+}
+
+/// What every listener and handler shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub sources: Vec<SourceRuntime>,
+    pub writer: WriterHandle,
+    pub store: Arc<Mutex<EmbeddedStore>>,
+    pub stream: broadcast::Sender<Arc<StreamFinding>>,
+    pub metrics: Arc<Metrics>,
+    /// The log has been replayed and the writer is running.
+    pub recovered: AtomicBool,
+    /// A store write failed: nothing more can be made durable until a restart.
+    pub broken: Arc<AtomicBool>,
+    /// MQTT subscriptions confirmed (true when there is no MQTT source).
+    pub mqtt_ready: AtomicBool,
+    pub inflight_bytes: AtomicUsize,
+    pub max_inflight_bytes: usize,
+    pub max_body_bytes: usize,
+    pub shutdown: watch::Receiver<bool>,
+    /// Numbers inputs, for dead letters' positions.
+    pub input_seq: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn source_index(&self, name: &str) -> Option<usize> {
+        self.sources.iter().position(|s| s.config.name == name)
+    }
+
+    /// Why the service is not ready, if it is not.
+    pub(crate) fn not_ready(&self) -> Option<&'static str> {
+        if self.broken.load(Ordering::Relaxed) {
+            Some("the store failed to write; restart the service")
+        } else if !self.recovered.load(Ordering::Relaxed) {
+            Some("replaying the event log")
+        } else if !self.mqtt_ready.load(Ordering::Relaxed) {
+            Some("waiting for the MQTT broker")
+        } else if *self.shutdown.borrow() {
+            Some("stopping")
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn next_input(&self) -> u64 {
+        self.input_seq.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// A running service. Stop it with [`Server::shutdown`] (graceful: stop accepting, drain,
+/// snapshot) or run it until SIGTERM/SIGINT with [`Server::run_until_signal`].
+#[derive(Debug)]
+pub struct Server {
+    runtime: Option<tokio::runtime::Runtime>,
+    shared: Arc<Shared>,
+    addresses: Addresses,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    stop_writer: Arc<AtomicBool>,
+    writer: Option<JoinHandle<()>>,
+    engine: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Opens the store, binds every listener, and starts the threads. The engine replays the
+    /// log after its last snapshot first; until it is done, `/readyz` says so and ingest
+    /// waits in the queue.
+    pub fn start(
+        config: &ServeConfig,
+        estate: Arc<Estate>,
+        rules: Arc<CompiledRules>,
+    ) -> Result<Server, ServeError> {
+        config.validate()?;
+        let store = EmbeddedStore::open(&config.data_dir)
+            .map_err(|e| ServeError::Store(writer::error_text(&e)))?;
+        if let Some(recovery) = store.tail_recovery() {
+            eprintln!("seam serve: the event log had a torn tail after a crash: {recovery:?}");
+        }
+        let store = Arc::new(Mutex::new(store));
+        let mut sources = Vec::with_capacity(config.sources.len());
+        for source in &config.sources {
+            sources.push(SourceRuntime {
+                context: source.context(seam_model::Ts(0))?,
+                config: source.clone(),
+                nonces: Mutex::new(seam_adapters::NonceSet::new(100_000)),
+            });
+        }
+        let metrics = Arc::new(Metrics::new(config.sources.iter().map(|s| s.name.as_str())));
+        let (writer_handle, writer_rx) =
+            writer::channel(config.engine.writer_queue_jobs, Arc::clone(&metrics));
+        let (engine_tx, engine_rx) = std::sync::mpsc::sync_channel(config.engine.queue_batches);
+        let (stream, _) = broadcast::channel(4096);
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let broken = Arc::new(AtomicBool::new(false));
+        let has_mqtt = config
+            .sources
+            .iter()
+            .any(|s| matches!(s.transport, Transport::Mqtt { .. }));
+        let shared = Arc::new(Shared {
+            sources,
+            writer: writer_handle,
+            store: Arc::clone(&store),
+            stream: stream.clone(),
+            metrics: Arc::clone(&metrics),
+            recovered: AtomicBool::new(false),
+            broken: Arc::clone(&broken),
+            mqtt_ready: AtomicBool::new(!has_mqtt),
+            inflight_bytes: AtomicUsize::new(0),
+            max_inflight_bytes: config.http.max_inflight_bytes,
+            max_body_bytes: config.http.max_body_bytes,
+            shutdown: shutdown_rx,
+            input_seq: AtomicU64::new(0),
+        });
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("seam-serve")
+            .enable_all()
+            .build()
+            .map_err(|e| ServeError::Runtime(format!("cannot start the runtime: {e}")))?;
+
+        // Bind everything first: a port in use fails the start before any thread runs.
+        let (listeners, addresses) = runtime.block_on(crate::listen::bind_all(config))?;
+
+        // The engine thread: recover, let the writer in, then correlate.
+        let (start_writer, writer_may_start) = std::sync::mpsc::sync_channel::<bool>(1);
+        let engine_config = EngineConfig {
+            allowed_lateness_ms: config.engine.lateness_ms,
+            emit_events: true,
+            ..EngineConfig::default()
+        };
+        let engine_settings = EngineLoopSettings {
+            snapshot_every: Duration::from_millis(config.engine.snapshot_every_ms.max(100)),
+            snapshot_every_events: config.engine.snapshot_every_events.max(1),
+        };
+        let engine_thread = {
+            let shared = Arc::clone(&shared);
+            let store = Arc::clone(&store);
+            let metrics = Arc::clone(&metrics);
+            let broken = Arc::clone(&broken);
+            std::thread::Builder::new()
+                .name("seam-engine".into())
+                .spawn(move || {
+                    let fresh = || {
+                        Engine::new(
+                            Arc::clone(&estate),
+                            Arc::clone(&rules),
+                            engine_config.clone(),
+                        )
+                    };
+                    let mut engine = fresh();
+                    let position = match engine_thread::recover(
+                        &mut engine,
+                        &store,
+                        &stream,
+                        &metrics,
+                        &fresh,
+                    ) {
+                        Ok(position) => position,
+                        Err(reason) => {
+                            eprintln!("seam serve: cannot recover the engine state: {reason}");
+                            broken.store(true, Ordering::Relaxed);
+                            let _ = start_writer.send(false);
+                            return;
+                        }
+                    };
+                    shared.recovered.store(true, Ordering::Relaxed);
+                    let _ = start_writer.send(true);
+                    drop(shared);
+                    engine_thread::run(
+                        engine,
+                        position,
+                        engine_rx,
+                        store,
+                        stream,
+                        metrics,
+                        engine_settings,
+                        broken,
+                    );
+                })
+                .map_err(|e| ServeError::Runtime(format!("cannot start the engine thread: {e}")))?
+        };
+        let stop_writer = Arc::new(AtomicBool::new(false));
+        let writer_thread = {
+            let store = Arc::clone(&store);
+            let metrics = Arc::clone(&metrics);
+            let stop = Arc::clone(&stop_writer);
+            let broken = Arc::clone(&broken);
+            let settings = WriterSettings {
+                heartbeat_ms: config.engine.heartbeat_ms,
+                lateness_ms: config.engine.lateness_ms,
+                max_events_per_commit: 65_536,
+                max_engine_backlog: config.engine.max_backlog_events.max(1),
+            };
+            let names: Vec<String> = config.sources.iter().map(|s| s.name.clone()).collect();
+            std::thread::Builder::new()
+                .name("seam-writer".into())
+                .spawn(move || {
+                    if writer_may_start.recv() != Ok(true) {
+                        return;
+                    }
+                    writer::run(
+                        writer_rx, store, engine_tx, settings, metrics, stop, broken, names,
+                    );
+                })
+                .map_err(|e| ServeError::Runtime(format!("cannot start the writer thread: {e}")))?
+        };
+        let tasks = {
+            let _guard = runtime.enter();
+            crate::listen::spawn_all(config, listeners, &shared)
+        };
+        eprintln!(
+            "seam serve: listening: http {} api {}{}{}",
+            addresses.http,
+            addresses.api,
+            addresses
+                .syslog_udp
+                .iter()
+                .map(|(name, addr)| format!(" syslog-udp {name}={addr}"))
+                .collect::<String>(),
+            addresses
+                .syslog_tcp
+                .iter()
+                .map(|(name, addr)| format!(" syslog-tcp {name}={addr}"))
+                .collect::<String>(),
+        );
+        Ok(Server {
+            runtime: Some(runtime),
+            shared,
+            addresses,
+            shutdown: shutdown_tx,
+            tasks,
+            stop_writer,
+            writer: Some(writer_thread),
+            engine: Some(engine_thread),
+        })
+    }
+
+    pub fn addresses(&self) -> &Addresses {
+        &self.addresses
+    }
+
+    /// True once the log is replayed, the store is healthy and MQTT is subscribed.
+    pub fn is_ready(&self) -> bool {
+        self.shared.not_ready().is_none()
+    }
+
+    /// Waits up to `timeout` for [`Server::is_ready`].
+    pub fn wait_ready(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if self.is_ready() {
+                return true;
+            }
+            if self.shared.broken.load(Ordering::Relaxed) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.is_ready()
+    }
+
+    /// Blocks until SIGTERM or SIGINT, then stops gracefully.
+    pub fn run_until_signal(self) -> Result<(), ServeError> {
+        if let Some(runtime) = &self.runtime {
+            runtime.block_on(async {
+                use tokio::signal::unix::{SignalKind, signal};
+                let mut term = signal(SignalKind::terminate())
+                    .map_err(|e| ServeError::Runtime(format!("cannot wait for SIGTERM: {e}")))?;
+                let mut int = signal(SignalKind::interrupt())
+                    .map_err(|e| ServeError::Runtime(format!("cannot wait for SIGINT: {e}")))?;
+                tokio::select! {
+                    _ = term.recv() => eprintln!("seam serve: SIGTERM, stopping"),
+                    _ = int.recv() => eprintln!("seam serve: SIGINT, stopping"),
+                }
+                Ok::<(), ServeError>(())
+            })?;
+        }
+        self.shutdown()
+    }
+
+    /// Stops accepting, lets in-flight inputs finish, drains the writer and the engine, and
+    /// saves a snapshot.
+    pub fn shutdown(mut self) -> Result<(), ServeError> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<(), ServeError> {
+        let _ = self.shutdown.send(true);
+        if let Some(runtime) = self.runtime.take() {
+            let tasks = std::mem::take(&mut self.tasks);
+            runtime.block_on(async {
+                for task in tasks {
+                    if tokio::time::timeout(Duration::from_secs(30), task)
+                        .await
+                        .is_err()
+                    {
+                        eprintln!("seam serve: a listener did not stop within 30 s");
+                    }
+                }
+            });
+            runtime.shutdown_timeout(Duration::from_secs(5));
+        }
+        self.stop_writer.store(true, Ordering::Relaxed);
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+        if let Some(engine) = self.engine.take() {
+            let _ = engine.join();
+        }
+        if self.shared.broken.load(Ordering::Relaxed) {
+            return Err(ServeError::Store(
+                "a store write failed while running; see the messages above".into(),
+            ));
+        }
+        eprintln!("seam serve: stopped");
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.runtime.is_some() || self.writer.is_some() {
+            let _ = self.stop();
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! What the service tests share: the example estate and rule pack from the repository, a
+//! service on loopback ports chosen by the system, and waiting for findings.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use seam_engine::CompiledRules;
+use seam_estate::Estate;
+use seam_rules::SourceFile;
+use seam_serve::client::HttpClient;
+use seam_serve::{
+    AdapterChoice, EngineSettings, HttpConfig, ServeConfig, Server, SourceConfig, Transport,
+};
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn estate() -> Arc<Estate> {
+    Arc::new(Estate::load_dir(&repo().join("examples/estate")).expect("example estate"))
+}
+
+/// A rule for the tests only: every visitor sign-in (Envoy) is a finding.
+pub const VISITOR_RULE: &str = r#"
+title: Visitor signed in
+id: test.visitor-signed-in
+status: test
+level: low
+author: Seam tests
+logsource: {product: seam}
+detection:
+  signed_in:
+    class: visitor
+    activity: check_in
+  condition: signed_in
+explanation: "{subject.user} signed in"
+"#;
+
+/// The default rule pack plus the test rule.
+pub fn rules() -> Arc<CompiledRules> {
+    let mut files: Vec<SourceFile> = std::fs::read_dir(repo().join("rules"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .map(|p| SourceFile {
+            path: p.display().to_string(),
+            text: std::fs::read_to_string(&p).unwrap(),
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.push(SourceFile {
+        path: "test/visitor.yml".into(),
+        text: VISITOR_RULE.into(),
+    });
+    Arc::new(CompiledRules::compile(&files).unwrap_or_else(|e| panic!("rules: {e:?}")))
+}
+
+pub fn http_source(name: &str, adapter: &str) -> SourceConfig {
+    SourceConfig::new(
+        name,
+        AdapterChoice::One(seam_adapters::Adapter::from_name(adapter).unwrap()),
+        Transport::Http,
+    )
+}
+
+/// A configuration on loopback port 0 with a quick watermark: no lateness, heartbeats every
+/// 100 ms (the tests' events carry the current time).
+pub fn config(data_dir: &Path, sources: Vec<SourceConfig>) -> ServeConfig {
+    ServeConfig {
+        data_dir: data_dir.to_path_buf(),
+        estate: None,
+        rules: None,
+        http: HttpConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            api: None,
+            max_body_bytes: 1 << 20,
+            max_inflight_bytes: 64 << 20,
+        },
+        engine: EngineSettings {
+            lateness_ms: 0,
+            heartbeat_ms: 100,
+            ..EngineSettings::default()
+        },
+        mqtt: None,
+        sources,
+    }
+}
+
+pub fn start(config: &ServeConfig) -> Server {
+    let server = Server::start(config, estate(), rules()).expect("the service starts");
+    assert!(
+        server.wait_ready(Duration::from_secs(20)),
+        "the service did not become ready"
+    );
+    server
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// RFC 3339 (UTC, ms) of `ms` since the epoch.
+pub fn rfc3339(ms: i64) -> String {
+    seam_model::Ts(ms).to_string()
+}
+
+/// Polls `/v1/findings?{query}` until at least `n` are listed (or 15 s pass); returns them.
+pub fn wait_findings(api: SocketAddr, query: &str, n: usize) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut client = HttpClient::new(api);
+    loop {
+        let response = client.get(&format!("/v1/findings?{query}")).unwrap();
+        assert_eq!(response.status, 200, "{}", response.text());
+        let found = response.json()["findings"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if found.len() >= n || Instant::now() > deadline {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The uids of the events a finding rests on.
+pub fn related(finding: &serde_json::Value) -> Vec<String> {
+    finding["finding_info"]["related_events"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["uid"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Dead letters listed by the API.
+pub fn dead_letters(api: SocketAddr) -> Vec<serde_json::Value> {
+    let response = HttpClient::new(api)
+        .get("/v1/dead-letters?limit=1000")
+        .unwrap();
+    assert_eq!(response.status, 200);
+    response.json()["dead_letters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A value of `/metrics`.
+pub fn metric(api: SocketAddr, name: &str, labels: &str) -> f64 {
+    let text = HttpClient::new(api).get("/metrics").unwrap().text();
+    seam_serve::bench::metric(&text, name, labels).unwrap_or(0.0)
+}
+
+/// A name no other test run uses (MQTT topics and client ids share one broker).
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
