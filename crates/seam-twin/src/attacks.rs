@@ -111,9 +111,9 @@ pub const KINDS: &[AttackKind] = &[
     campaign(
         "stolen-badge-phished-password",
         &[
+            "seam.badge-while-remote",
             "seam.onsite-offsite-signin",
             "seam.impossible-travel",
-            "seam.wifi-without-badge",
         ],
     ),
     campaign("insider-classified-upload", &["seam.exfil-owner-elsewhere"]),
@@ -187,34 +187,35 @@ fn rogue_mac(rng: &mut Rng) -> String {
 }
 
 impl Attack<'_, '_> {
-    /// A victim whose day satisfies `fits`, searched from a random starting point.
+    /// A victim whose day satisfies `fits`, drawn uniformly among all who fit (a scan from a
+    /// random start would favour whoever follows a long run of misfits).
     fn victim<S: Stage>(
         &mut self,
         stage: &S,
         fits: impl Fn(&Persona, &Trace) -> bool,
     ) -> Option<(Persona, Trace)> {
-        let people = stage.twin().people.len();
-        if people == 0 {
-            return None;
-        }
-        let first = self.rng.below(people as u64) as usize;
-        (0..people).map(|k| (first + k) % people).find_map(|index| {
-            let persona = stage.twin().people.get(index)?;
-            let trace = stage.trace(index)?;
-            fits(persona, trace).then(|| (persona.clone(), trace.clone()))
-        })
+        let fitting: Vec<usize> = (0..stage.twin().people.len())
+            .filter(|index| {
+                stage
+                    .twin()
+                    .people
+                    .get(*index)
+                    .zip(stage.trace(*index))
+                    .is_some_and(|(persona, trace)| fits(persona, trace))
+            })
+            .collect();
+        let index = *self.rng.pick(&fitting)?;
+        Some((
+            stage.twin().people.get(index)?.clone(),
+            stage.trace(index)?.clone(),
+        ))
     }
 
-    /// A person with no trace today who satisfies `fits` (visitors, the dismissed).
+    /// Anyone who satisfies `fits`, whatever their day (visitors, the dismissed), drawn
+    /// uniformly.
     fn anyone<S: Stage>(&mut self, stage: &S, fits: impl Fn(&Persona) -> bool) -> Option<Persona> {
-        let people = stage.twin().people.len();
-        if people == 0 {
-            return None;
-        }
-        let first = self.rng.below(people as u64) as usize;
-        (0..people)
-            .map(|k| (first + k) % people)
-            .find_map(|index| stage.twin().people.get(index).filter(|p| fits(p)).cloned())
+        let fitting: Vec<&Persona> = stage.twin().people.iter().filter(|p| fits(p)).collect();
+        self.rng.pick(&fitting).map(|p| (*p).clone())
     }
 
     fn begin<S: Stage>(&self, stage: &mut S, people: Vec<String>) {
@@ -618,6 +619,10 @@ impl Attack<'_, '_> {
         };
         // Late in the evening, over before the next day's first heartbeat.
         let t = stage.day_midnight(site) + self.rng.between(22 * 60, 23 * 60 + 10) * MINUTE_MS;
+        // One intruder at a time: a second outage of the same device would end the first.
+        if stage.device_busy(&device, t - HOUR_MS, t + HOUR_MS) {
+            return false;
+        }
         self.begin(stage, Vec::new());
         if camera {
             stage.config_change(t, &device);
@@ -792,14 +797,12 @@ impl Attack<'_, '_> {
         };
         let t = stage.day_midnight(victim.site) + self.rng.between(2 * 60, 4 * 60) * MINUTE_MS;
         let from = hostile_ip(self.hostile().net, self.rng);
+        let user = victim.upn.clone().unwrap_or_default();
         self.begin(stage, vec![victim.id.clone()]);
-        stage.vpn(
-            t,
-            victim.upn.as_deref().unwrap_or(""),
-            &from,
-            "10.250.250.9",
-            true,
-        );
+        stage.vpn(t, &user, &from, "10.250.250.9", true);
+        // The intruder leaves after a while; the session does not stay open for the real owner.
+        let done = t + self.rng.between(10, 50) * MINUTE_MS;
+        stage.vpn(done, &user, &from, "10.250.250.9", false);
         stage.end();
         true
     }
@@ -913,6 +916,7 @@ impl Attack<'_, '_> {
                 self.rng.below(250) + 1
             );
             stage.vpn(t + 2 * HOUR_MS, user, &from, "10.250.251.7", true);
+            stage.vpn(t + 3 * HOUR_MS, user, &from, "10.250.251.7", false);
         }
         stage.end();
         true

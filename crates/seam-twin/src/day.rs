@@ -512,7 +512,9 @@ impl<'a> DayGen<'a> {
             DayKind::Off => {
                 if rng.chance(0.1) {
                     let t = self.midnight(persona.site) + rng.between(10 * HOUR_MS, 20 * HOUR_MS);
-                    self.home_signin(t, persona);
+                    if persona.is_active_at(t) {
+                        self.home_signin(t, persona);
+                    }
                 }
                 None
             }
@@ -845,7 +847,9 @@ impl<'a> DayGen<'a> {
         }
         if rng.chance(0.15) {
             let t = leave + rng.between(90, 240) * MINUTE_MS;
-            if site_index == persona.site {
+            if !persona.is_active_at(t) {
+                // The contract ended, or the suspension began, at midnight.
+            } else if site_index == persona.site {
                 self.home_signin(t, persona);
             } else if let Some(user) = &user {
                 // On a trip the evening's mail is read from the hotel in that city.
@@ -1211,6 +1215,8 @@ pub(crate) mod access {
         fn privileged(&mut self, t: i64, user: &str, server: &crate::twin::Server);
         fn occupancy(&mut self, zone: seam_estate::ZoneIdx, t: i64, change: i64);
         fn outage(&mut self, device: &str, from: i64, until: i64);
+        /// Whether the device already has an outage overlapping `from..until` today.
+        fn device_busy(&self, device: &str, from: i64, until: i64) -> bool;
         fn config_change(&mut self, t: i64, device: &str);
         fn forced(&mut self, t: i64, site: &str, door: &str);
         /// Adds an existing event's uid to the scenario being recorded.
@@ -1318,6 +1324,11 @@ pub(crate) mod access {
                 until,
                 report: false,
             });
+        }
+        fn device_busy(&self, device: &str, from: i64, until: i64) -> bool {
+            self.outages
+                .iter()
+                .any(|o| o.device == device && o.from < until && from < o.until)
         }
         fn config_change(&mut self, t: i64, device: &str) {
             let event = self.push(t, "bms", EventClass::DeviceStatus, Activity::ConfigChange);

@@ -523,8 +523,10 @@ impl Directory {
             let mut badge_until = String::new();
             let mut window = String::new();
             if status_roll < 0.01 {
-                let day = rng.below(u64::from(spec.days.max(1))) as i64;
-                let since = spec.start_ms + day * DAY_MS + 6 * 3_600_000;
+                // From a local midnight: the person's last working day ends before it.
+                let day = rng.below(u64::from(spec.days.max(1))) as u32;
+                let since =
+                    calendar::local_midnight_ms(site_city(site).timezone, spec.start_ms, day);
                 let _ = write!(
                     status,
                     ", {{ status = \"suspended\", since = \"{}\" }}",
@@ -552,7 +554,8 @@ impl Directory {
             if kind == "contractor" && window.is_empty() {
                 // Most contracts run past the period; some end during it.
                 let end = if rng.chance(0.15) {
-                    spec.start_ms + (1 + rng.below(u64::from(spec.days.max(1)))) as i64 * DAY_MS
+                    let day = 1 + rng.below(u64::from(spec.days.max(1))) as u32;
+                    calendar::local_midnight_ms(site_city(site).timezone, spec.start_ms, day)
                 } else {
                     period_end + 100 * DAY_MS
                 };
