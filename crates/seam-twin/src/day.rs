@@ -892,6 +892,10 @@ impl<'a> DayGen<'a> {
         // Rounds through the floors.
         for round in 1..=3 {
             let t = arrive + round * 2 * HOUR_MS + rng.between(0, 15) * MINUTE_MS;
+            // A suspension from midnight ends the shift there.
+            if !persona.is_active_at(t) {
+                break;
+            }
             if let Some(office) = rng.pick(&site.offices)
                 && let Some(door) = &office.door
             {
