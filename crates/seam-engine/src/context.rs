@@ -2,13 +2,16 @@
 //!
 //! The context is built once per event from the estate and the engine state *before* the event
 //! updates them, so a rule asks "where was she when this sign-in happened?", not "where does
-//! this sign-in say she is?". Indices are resolved eagerly (a few hash lookups); the rest is
-//! computed only when a rule reads the field.
+//! this sign-in say she is?". Indices are resolved eagerly (a few hash lookups); the rest
+//! (presence, travel, anti-passback) is computed the first time a rule reads it, and kept for
+//! the other rules of the same event.
 
+use std::cell::OnceCell;
 use std::net::IpAddr;
 
 use seam_estate::{
-    AssetIdx, DoorIdx, Estate, NetworkIdx, PersonIdx, ResourceIdx, SiteIdx, ZoneIdx, distance_km,
+    AssetIdx, DoorIdx, Estate, NetworkIdx, PersonIdx, PersonKind, PersonStatus, ResourceIdx,
+    SiteIdx, ZoneIdx, distance_km,
 };
 use seam_model::{Activity, Event, EventClass, Ts};
 use seam_rules::{FieldRef, Record, Value};
@@ -29,6 +32,89 @@ pub struct Travel {
     pub kmh: f64,
     pub from: String,
     pub to: String,
+}
+
+/// What rules read most often about a person, copied out of the directory into one dense
+/// array: reading `person.kind`, `person.status` or `person.uid` then touches 32 bytes in a
+/// small array instead of a directory entry, its status list and its id, a cache miss apiece
+/// at scale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PersonFacts {
+    pub kind: PersonKind,
+    pub privileged: bool,
+    status: StatusFacts,
+    /// The person's id when it is at most [`INLINE_UID`] bytes long (`uid_len` of them).
+    uid_len: u8,
+    uid: [u8; INLINE_UID],
+}
+
+/// Longest person id kept inline in [`PersonFacts`]; longer ones are read from the directory.
+const INLINE_UID: usize = 13;
+
+/// A person's status over time, when it is simple enough to keep inline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StatusFacts {
+    /// No status entries: inactive throughout.
+    Never,
+    /// One entry: inactive before `since`, then `status`.
+    From { since: Ts, status: PersonStatus },
+    /// Several entries: ask the directory.
+    Varies,
+}
+
+impl PersonFacts {
+    /// The facts of every person of the estate, by index.
+    pub fn of_estate(estate: &Estate) -> Vec<PersonFacts> {
+        estate
+            .people()
+            .iter()
+            .map(|person| {
+                let mut uid = [0u8; INLINE_UID];
+                let uid_len = match (
+                    uid.get_mut(..person.id.len()),
+                    u8::try_from(person.id.len()),
+                ) {
+                    (Some(target), Ok(len)) if len > 0 => {
+                        target.copy_from_slice(person.id.as_bytes());
+                        len
+                    }
+                    _ => 0,
+                };
+                PersonFacts {
+                    kind: person.kind,
+                    privileged: person.privileged,
+                    status: match person.status.as_slice() {
+                        [] => StatusFacts::Never,
+                        [only] => StatusFacts::From {
+                            since: only.since,
+                            status: only.status.into(),
+                        },
+                        _ => StatusFacts::Varies,
+                    },
+                    uid_len,
+                    uid,
+                }
+            })
+            .collect()
+    }
+
+    /// The person's id, if it is kept inline.
+    fn uid(&self) -> Option<&str> {
+        let bytes = self.uid.get(..usize::from(self.uid_len))?;
+        (!bytes.is_empty())
+            .then(|| std::str::from_utf8(bytes).ok())
+            .flatten()
+    }
+
+    /// The status at `at`, as [`Estate::status_at`] gives it.
+    fn status_at(&self, estate: &Estate, person: PersonIdx, at: Ts) -> PersonStatus {
+        match self.status {
+            StatusFacts::Never => PersonStatus::Inactive,
+            StatusFacts::From { since, status } if since <= at => status,
+            StatusFacts::From { .. } => PersonStatus::Inactive,
+            StatusFacts::Varies => estate.status_at(person, at),
+        }
+    }
 }
 
 /// The places the event touches, resolved against the estate.
@@ -141,9 +227,14 @@ pub struct EventContext<'a> {
     pub event: &'a Event,
     pub person: Option<PersonIdx>,
     pub places: Places,
-    pub presence: Option<PresenceView>,
-    pub travel: Option<Travel>,
-    pub apb_violation: Option<&'static str>,
+    /// The person's state before the event.
+    state: Option<&'a PersonState>,
+    /// The person's facts, when the caller keeps them (see [`PersonFacts`]). Copied when the
+    /// context is made, so that the one cache miss overlaps with the work before the rules.
+    facts: Option<PersonFacts>,
+    presence: OnceCell<Option<PresenceView>>,
+    travel: OnceCell<Option<Travel>>,
+    apb_violation: OnceCell<Option<&'static str>>,
 }
 
 impl<'a> EventContext<'a> {
@@ -157,9 +248,6 @@ impl<'a> EventContext<'a> {
         places: Places,
     ) -> EventContext<'a> {
         let state = person.and_then(|p| world.people.get(p.index()));
-        let presence = state.and_then(|s| s.presence.view(event.time));
-        let travel = state.and_then(|s| travel(estate, event, &places, s));
-        let apb_violation = state.and_then(|s| apb_violation(estate, event, &places, s, presence));
         EventContext {
             estate,
             schema,
@@ -168,14 +256,50 @@ impl<'a> EventContext<'a> {
             event,
             person,
             places,
-            presence,
-            travel,
-            apb_violation,
+            state,
+            facts: None,
+            presence: OnceCell::new(),
+            travel: OnceCell::new(),
+            apb_violation: OnceCell::new(),
         }
     }
 
+    /// Reads the person's kind, status and id from `facts` (the event's person's, taken from
+    /// [`PersonFacts::of_estate`]) rather than from the directory.
+    pub fn with_facts(mut self, facts: Option<PersonFacts>) -> EventContext<'a> {
+        self.facts = facts.filter(|_| self.person.is_some());
+        self
+    }
+
+    /// Where the person was believed to be just before the event.
+    pub fn presence(&self) -> Option<PresenceView> {
+        *self
+            .presence
+            .get_or_init(|| self.state.and_then(|s| s.presence.view(self.event.time)))
+    }
+
+    /// How far and how fast the person moved since they were last located.
+    pub fn travel(&self) -> Option<&Travel> {
+        self.travel
+            .get_or_init(|| {
+                self.state
+                    .and_then(|s| travel(self.estate, self.event, &self.places, s))
+            })
+            .as_ref()
+    }
+
+    /// Which anti-passback rule the event breaks, if any.
+    pub fn apb_violation(&self) -> Option<&'static str> {
+        *self.apb_violation.get_or_init(|| {
+            let state = self.state?;
+            apb_violation(self.estate, self.event, &self.places, state, || {
+                self.presence()
+            })
+        })
+    }
+
     fn person_state(&self) -> Option<&'a PersonState> {
-        self.person.and_then(|p| self.world.people.get(p.index()))
+        self.state
     }
 
     /// A field by name, as text: for explanations.
@@ -253,20 +377,21 @@ impl<'a> EventContext<'a> {
         }) || self.person.is_some()
     }
 
-    fn known(&self, field: Field) -> Option<Value<'a>> {
+    fn known(&self, field: Field) -> Option<Value<'_>> {
         let event = self.event;
         let estate = self.estate;
         let places = &self.places;
         let at = event.time;
-        let person = self.person.map(|p| (p, estate.person(p)));
+        // Every arm computes only what it reads: this runs for each field a rule reads.
+        let person = || self.person.map(|p| (p, estate.person(p)));
         let text = |s: &'a Option<String>| s.as_deref().map(Value::Str);
         let ip = |ip: Option<IpAddr>| ip.map(Value::Ip);
         let boolean = |b: bool| Some(Value::Bool(b));
-        let zone = places.zone.map(|z| estate.zone(z));
-        let site = places.site.map(|s| estate.site(s));
-        let asset = places.asset.map(|a| estate.asset(a));
-        let resource = places.resource.map(|r| estate.resource(r));
-        let door = places.door.map(|d| estate.door(d));
+        let zone = || places.zone.map(|z| estate.zone(z));
+        let site = || places.site.map(|s| estate.site(s));
+        let asset = || places.asset.map(|a| estate.asset(a));
+        let resource = || places.resource.map(|r| estate.resource(r));
+        let door = || places.door.map(|d| estate.door(d));
         let zone_id = |z: Option<ZoneIdx>| z.map(|z| Value::Str(estate.zone(z).id.as_str()));
         let site_id = |s: Option<SiteIdx>| s.map(|s| Value::Str(estate.site(s).id.as_str()));
         match field {
@@ -307,26 +432,40 @@ impl<'a> EventContext<'a> {
             Field::Privileged => boolean(event.privileged),
             Field::Mfa => event.mfa.map(Value::Bool),
             Field::Compliant => event.compliant.map(Value::Bool),
-            Field::PersonUid => person.map(|(_, p)| Value::Str(p.id.as_str())),
-            Field::PersonName => person.map(|(_, p)| Value::Str(p.name.as_str())),
-            Field::PersonKind => person.map(|(_, p)| Value::Str(p.kind.as_str())),
+            Field::PersonUid => match self.facts.as_ref().and_then(PersonFacts::uid) {
+                Some(uid) => Some(Value::Str(uid)),
+                None => person().map(|(_, p)| Value::Str(p.id.as_str())),
+            },
+            Field::PersonName => person().map(|(_, p)| Value::Str(p.name.as_str())),
+            Field::PersonKind => match &self.facts {
+                Some(facts) => Some(Value::Str(facts.kind.as_str())),
+                None => person().map(|(_, p)| Value::Str(p.kind.as_str())),
+            },
             Field::PersonStatus => {
-                person.map(|(idx, _)| Value::Str(estate.status_at(idx, at).as_str()))
+                let person = self.person?;
+                let status = match &self.facts {
+                    Some(facts) => facts.status_at(estate, person, at),
+                    None => estate.status_at(person, at),
+                };
+                Some(Value::Str(status.as_str()))
             }
-            Field::PersonRoles => person.map(|(_, p)| {
+            Field::PersonRoles => person().map(|(_, p)| {
                 Value::List(p.roles.iter().map(|r| Value::Str(r.as_str())).collect())
             }),
-            Field::PersonPrivileged => person.map(|(_, p)| Value::Bool(p.privileged)),
-            Field::PersonHomeSite => person.and_then(|(_, p)| site_id(p.home_site)),
-            Field::PersonInWindow => person
+            Field::PersonPrivileged => match &self.facts {
+                Some(facts) => Some(Value::Bool(facts.privileged)),
+                None => person().map(|(_, p)| Value::Bool(p.privileged)),
+            },
+            Field::PersonHomeSite => person().and_then(|(_, p)| site_id(p.home_site)),
+            Field::PersonInWindow => person()
                 .and_then(|(idx, _)| estate.in_window(idx, at))
                 .map(Value::Bool),
-            Field::PersonAfterWindow => person
+            Field::PersonAfterWindow => person()
                 .and_then(|(_, p)| p.window)
                 .map(|window| Value::Bool(at >= window.end)),
             Field::PersonInSchedule => {
                 // Schedules are approximate: an hour either side is still "in schedule".
-                let (idx, _) = person?;
+                let (idx, _) = person()?;
                 let in_schedule = |t: Ts| estate.in_schedule(idx, t);
                 let exact = in_schedule(at)?;
                 let near = in_schedule(at.minus_millis(SCHEDULE_GRACE_MS)) == Some(true)
@@ -334,27 +473,27 @@ impl<'a> EventContext<'a> {
                 Some(Value::Bool(exact || near))
             }
             Field::PersonCleared => {
-                let (idx, _) = person?;
+                let (idx, _) = person()?;
                 Some(Value::Bool(estate.cleared_for(idx, places.zone?)))
             }
-            Field::PresenceKnown => boolean(self.presence.is_some()),
-            Field::PresenceOnSite => self.presence.map(|p| Value::Bool(p.on_site)),
-            Field::PresenceSite => site_id(self.presence?.site),
-            Field::PresenceZone => zone_id(self.presence?.zone),
+            Field::PresenceKnown => boolean(self.presence().is_some()),
+            Field::PresenceOnSite => self.presence().map(|p| Value::Bool(p.on_site)),
+            Field::PresenceSite => site_id(self.presence()?.site),
+            Field::PresenceZone => zone_id(self.presence()?.zone),
             Field::PresenceZoneKind => self
-                .presence?
+                .presence()?
                 .zone
                 .map(|z| Value::Str(estate.zone(z).kind.as_str())),
-            Field::PresenceSignal => self.presence.map(|p| Value::Str(p.signal.as_str())),
-            Field::PresenceConfidence => self.presence.map(|p| Value::Int(p.confidence)),
-            Field::PresenceAgeS => self.presence.map(|p| Value::Int(p.age_ms / 1000)),
-            Field::TravelKm => self.travel.as_ref().map(|t| Value::Float(t.km.round())),
-            Field::TravelKmh => self.travel.as_ref().map(|t| Value::Float(t.kmh.round())),
-            Field::TravelFrom => self.travel.as_ref().map(|t| Value::Owned(t.from.clone())),
-            Field::TravelTo => self.travel.as_ref().map(|t| Value::Owned(t.to.clone())),
+            Field::PresenceSignal => self.presence().map(|p| Value::Str(p.signal.as_str())),
+            Field::PresenceConfidence => self.presence().map(|p| Value::Int(p.confidence)),
+            Field::PresenceAgeS => self.presence().map(|p| Value::Int(p.age_ms / 1000)),
+            Field::TravelKm => self.travel().map(|t| Value::Float(t.km.round())),
+            Field::TravelKmh => self.travel().map(|t| Value::Float(t.kmh.round())),
+            Field::TravelFrom => self.travel().map(|t| Value::Owned(t.from.clone())),
+            Field::TravelTo => self.travel().map(|t| Value::Owned(t.to.clone())),
             Field::SiteId => site_id(places.site),
-            Field::SiteName => site.map(|s| Value::Str(s.name.as_str())),
-            Field::SiteStatus => site.map(|s| {
+            Field::SiteName => site().map(|s| Value::Str(s.name.as_str())),
+            Field::SiteStatus => site().map(|s| {
                 Value::Str(if s.is_active_at(at) {
                     "active"
                 } else {
@@ -363,9 +502,9 @@ impl<'a> EventContext<'a> {
             }),
             Field::SiteAfterHours => places.site.map(|s| Value::Bool(estate.after_hours(s, at))),
             Field::ZoneId => zone_id(places.zone),
-            Field::ZoneKind => zone.map(|z| Value::Str(z.kind.as_str())),
-            Field::ZoneSensitivity => zone.map(|z| Value::Str(z.sensitivity.as_str())),
-            Field::ZoneHighTraffic => zone.map(|z| Value::Bool(z.high_traffic)),
+            Field::ZoneKind => zone().map(|z| Value::Str(z.kind.as_str())),
+            Field::ZoneSensitivity => zone().map(|z| Value::Str(z.sensitivity.as_str())),
+            Field::ZoneHighTraffic => zone().map(|z| Value::Bool(z.high_traffic)),
             Field::ZonePresent => places.zone.map(|z| Value::Int(self.zone_present(z))),
             Field::ZoneOccupancyDelta => {
                 let zone = places.zone?;
@@ -388,9 +527,9 @@ impl<'a> EventContext<'a> {
                 Some(Value::Int(count - self.zone_present(zone)))
             }
             Field::ZoneDegradedDevice => self.degraded_device(places.zone?).map(Value::Str),
-            Field::DoorId => door.map(|d| Value::Str(d.id.as_str())),
-            Field::DoorFromZone => zone_id(door?.from),
-            Field::DoorToZone => zone_id(door?.to),
+            Field::DoorId => door().map(|d| Value::Str(d.id.as_str())),
+            Field::DoorFromZone => zone_id(door()?.from),
+            Field::DoorToZone => zone_id(door()?.to),
             Field::SrcNetworkId => places
                 .src_network
                 .map(|n| Value::Str(estate.network(n).id.as_str()))
@@ -407,16 +546,16 @@ impl<'a> EventContext<'a> {
                 .network
                 .map(|n| Value::Str(estate.network(n).kind.as_str())),
             Field::NetworkSite => site_id(places.network.and_then(|n| estate.network(n).site)),
-            Field::AssetId => asset.map(|a| Value::Str(a.id.as_str())),
-            Field::AssetKind => asset.map(|a| Value::Str(a.kind.as_str())),
-            Field::AssetCriticality => asset.map(|a| Value::Str(a.criticality.as_str())),
-            Field::AssetZone => zone_id(asset.map(|a| a.zone)),
-            Field::AssetOwner => asset?
+            Field::AssetId => asset().map(|a| Value::Str(a.id.as_str())),
+            Field::AssetKind => asset().map(|a| Value::Str(a.kind.as_str())),
+            Field::AssetCriticality => asset().map(|a| Value::Str(a.criticality.as_str())),
+            Field::AssetZone => zone_id(asset().map(|a| a.zone)),
+            Field::AssetOwner => asset()?
                 .owner
                 .map(|o| Value::Str(estate.person(o).id.as_str())),
-            Field::ResourceId => resource.map(|r| Value::Str(r.id.as_str())),
-            Field::ResourceKind => resource.map(|r| Value::Str(r.kind.as_str())),
-            Field::ResourceLabels => resource
+            Field::ResourceId => resource().map(|r| Value::Str(r.id.as_str())),
+            Field::ResourceKind => resource().map(|r| Value::Str(r.kind.as_str())),
+            Field::ResourceLabels => resource()
                 .map(|r| Value::List(r.labels.iter().map(|l| Value::Str(l.as_str())).collect())),
             Field::DeviceKnown => boolean(self.device_known()),
             Field::DeviceCompliant => self.device_compliant().map(Value::Bool),
@@ -430,7 +569,7 @@ impl<'a> EventContext<'a> {
                 let booking = self.person_state()?.active_booking(at)?;
                 site_id(Some(estate.zone(booking.zone).site))
             }
-            Field::ApbViolation => self.apb_violation.map(Value::Str),
+            Field::ApbViolation => self.apb_violation().map(Value::Str),
             Field::BadgedSiteToday => {
                 let site = places.site?;
                 let state = self.person_state();
@@ -551,6 +690,10 @@ pub fn place_name(
 fn travel(estate: &Estate, event: &Event, places: &Places, state: &PersonState) -> Option<Travel> {
     let last = state.last_location.as_ref()?;
     let (lat, lon, site) = event_location(estate, event, places)?;
+    if site.is_some() && site == last.site {
+        // Both places are the site's own coordinates: no distance, and no trigonometry.
+        return None;
+    }
     let km = distance_km(last.lat, last.lon, lat, lon);
     if km < MIN_TRAVEL_KM {
         return None;
@@ -573,7 +716,7 @@ fn apb_violation(
     event: &Event,
     places: &Places,
     state: &PersonState,
-    presence: Option<PresenceView>,
+    presence: impl FnOnce() -> Option<PresenceView>,
 ) -> Option<&'static str> {
     if event.class != EventClass::PhysicalAccess || event.activity != Activity::Granted {
         return None;
@@ -586,7 +729,7 @@ fn apb_violation(
         return Some("reentry");
     }
     let site = places.site?;
-    let view = presence?;
+    let view = presence()?;
     let elsewhere = view.site.is_some_and(|s| s != site);
     if elsewhere && view.signal.is_physical() && view.age_ms <= TWO_SITES_WINDOW_MS {
         return Some("two_sites");

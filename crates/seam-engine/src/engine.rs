@@ -9,8 +9,7 @@
 //! than what was already released is *late*: it is still returned for storage and still
 //! evaluated by single-event rules, flagged as late, but it does not touch state or windows.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -22,8 +21,9 @@ use seam_model::{
 };
 use seam_rules::{Input, Match, RuleKind, RuleState};
 
-use crate::context::{EventContext, Places, event_location, place_name};
+use crate::context::{EventContext, PersonFacts, Places, event_location, place_name};
 use crate::presence::Signal;
+use crate::reorder::ReorderBuffer;
 use crate::rules::CompiledRules;
 use crate::state::{AssetState, Booking, Counters, Located, PersonState, WorldState, ZoneState};
 
@@ -75,42 +75,6 @@ impl Output {
     }
 }
 
-/// An event waiting in the reorder buffer, ordered by (time, uid).
-#[derive(Debug)]
-struct Pending {
-    /// Kept beside the box so that ordering rarely has to follow the pointer.
-    time: Ts,
-    event: Box<Event>,
-}
-
-impl Pending {
-    fn new(event: Event) -> Pending {
-        Pending {
-            time: event.time,
-            event: Box::new(event),
-        }
-    }
-}
-
-impl PartialEq for Pending {
-    fn eq(&self, other: &Pending) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Pending) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Pending {
-    fn cmp(&self, other: &Pending) -> Ordering {
-        self.time
-            .cmp(&other.time)
-            .then_with(|| self.event.uid.cmp(&other.event.uid))
-    }
-}
-
 /// Everything needed to continue exactly where the engine stopped.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EngineSnapshot {
@@ -144,9 +108,11 @@ pub struct Engine {
     rules: Arc<CompiledRules>,
     config: EngineConfig,
     watchers: Vec<Vec<AssetIdx>>,
+    /// Per person, what rules read most (derived from the estate, not state).
+    facts: Vec<PersonFacts>,
     world: WorldState,
     rule_state: RuleState,
-    buffer: BinaryHeap<Reverse<Pending>>,
+    buffer: ReorderBuffer,
     /// Newest event time per source. Few sources, one lookup per event: a vector, checked
     /// first at the source of the previous event (inputs come in runs from one source).
     sources: Vec<(String, Ts)>,
@@ -167,14 +133,16 @@ impl Engine {
             ..WorldState::default()
         };
         let watchers = watchers_by_zone(&estate);
+        let facts = PersonFacts::of_estate(&estate);
         Engine {
             estate,
             rules,
             config,
             watchers,
+            facts,
             world,
             rule_state: RuleState::default(),
-            buffer: BinaryHeap::new(),
+            buffer: ReorderBuffer::default(),
             sources: Vec::new(),
             last_source: 0,
             max_seen: Ts::MIN,
@@ -233,21 +201,21 @@ impl Engine {
         self.max_seen = self.max_seen.max(event.time);
         if event.time <= self.released_through {
             self.counters.late += 1;
-            self.process(Box::new(event), true, out);
+            self.process_owned(event, true, out);
             return;
         }
-        self.buffer.push(Reverse(Pending::new(event)));
+        self.buffer.push(event);
         let watermark = self.current_watermark();
         if watermark > self.released_through {
             self.release_through(watermark, out);
         }
         while self.buffer.len() > self.config.max_buffered {
-            let Some(Reverse(Pending { event: oldest, .. })) = self.buffer.pop() else {
+            let Some(oldest) = self.buffer.pop() else {
                 break;
             };
             self.counters.forced_releases += 1;
             let time = oldest.time;
-            self.process(oldest, false, out);
+            self.process_owned(oldest, false, out);
             self.released_through = self.released_through.max(time);
         }
     }
@@ -286,13 +254,13 @@ impl Engine {
     fn release_through(&mut self, watermark: Ts, out: &mut Output) {
         while self
             .buffer
-            .peek()
-            .is_some_and(|Reverse(pending)| pending.time <= watermark)
+            .next_time()
+            .is_some_and(|time| time <= watermark)
         {
-            let Some(Reverse(Pending { event, .. })) = self.buffer.pop() else {
+            let Some(event) = self.buffer.pop() else {
                 break;
             };
-            self.process(event, false, out);
+            self.process_owned(event, false, out);
         }
         self.released_through = watermark;
         let Engine {
@@ -305,12 +273,35 @@ impl Engine {
         self.emit_matches(None, out);
     }
 
-    fn process(&mut self, event: Box<Event>, late: bool, out: &mut Output) {
+    /// Processes an event it owns and, when events are returned, hands it over.
+    fn process_owned(&mut self, event: Event, late: bool, out: &mut Output) {
+        let Some((person, unresolved)) = self.process(&event, late, out) else {
+            return;
+        };
+        if self.config.emit_events {
+            let person = person.map(|p| self.estate.person(p).id.clone());
+            out.events.push(Processed {
+                event,
+                person,
+                late,
+                unresolved,
+            });
+        }
+    }
+
+    /// Evaluates one event and, unless it is late, applies it. Returns the person it resolved
+    /// to and whether it is unresolved, or `None` for a repeat that was dropped.
+    fn process(
+        &mut self,
+        event: &Event,
+        late: bool,
+        out: &mut Output,
+    ) -> Option<(Option<PersonIdx>, bool)> {
         if !late {
             let is_repeat = |(time, uid): &(Ts, String)| *time == event.time && *uid == event.uid;
             if self.last_released.as_ref().is_some_and(is_repeat) {
                 self.counters.duplicates += 1;
-                return;
+                return None;
             }
             // Timers due strictly before this event fire first, so findings come out in time order.
             let Engine {
@@ -334,13 +325,15 @@ impl Engine {
             }
         }
         self.counters.events_processed += 1;
-        let resolved = self.world.identity.resolve(&self.estate, &event);
+        let resolved = self.world.identity.resolve(&self.estate, event);
         let person = resolved.map(|(person, _)| person);
+        // Copied now, so that the cache miss overlaps with resolving the places.
+        let facts = person.and_then(|p| self.facts.get(p.index())).copied();
         let unresolved = person.is_none() && !event.subject.is_empty();
         if unresolved {
             self.counters.unresolved += 1;
         }
-        let places = Places::of(&self.estate, &event);
+        let places = Places::of(&self.estate, event);
         {
             let Engine {
                 estate,
@@ -357,10 +350,11 @@ impl Engine {
                 &rules.schema,
                 world,
                 watchers,
-                &event,
+                event,
                 person,
                 places,
-            );
+            )
+            .with_facts(facts);
             let input = Input {
                 time: event.time.millis(),
                 uid: &event.uid,
@@ -375,17 +369,9 @@ impl Engine {
             }
         }
         if !late {
-            self.apply(&event, person, &places);
+            self.apply(event, person, &places);
         }
-        if self.config.emit_events {
-            let person = person.map(|p| self.estate.person(p).id.clone());
-            out.events.push(Processed {
-                event: *event,
-                person,
-                late,
-                unresolved,
-            });
-        }
+        Some((person, unresolved))
     }
 
     fn emit_matches(&mut self, context: Option<&EventContext<'_>>, out: &mut Output) {
@@ -548,11 +534,7 @@ impl Engine {
     /// Captures the whole state. Restoring it and feeding the rest of the input gives the same
     /// findings as never having stopped.
     pub fn snapshot(&self) -> EngineSnapshot {
-        let mut buffered: Vec<Event> = self
-            .buffer
-            .iter()
-            .map(|Reverse(pending)| (*pending.event).clone())
-            .collect();
+        let mut buffered: Vec<Event> = self.buffer.iter().cloned().collect();
         buffered.sort_by(|a, b| (a.time, &a.uid).cmp(&(b.time, &b.uid)));
         EngineSnapshot {
             format: SNAPSHOT_FORMAT,
@@ -588,11 +570,10 @@ impl Engine {
         }
         self.world = snapshot.world;
         self.rule_state = snapshot.rule_state;
-        self.buffer = snapshot
-            .buffered
-            .into_iter()
-            .map(|e| Reverse(Pending::new(e)))
-            .collect();
+        self.buffer = ReorderBuffer::default();
+        for event in snapshot.buffered {
+            self.buffer.push(event);
+        }
         self.sources = snapshot.source_max.into_iter().collect();
         self.last_source = 0;
         self.max_seen = snapshot.max_seen;
@@ -616,7 +597,6 @@ impl Engine {
             .iter()
             .map(|p| {
                 size_of::<PersonState>()
-                    + p.site_grants.capacity() * size_of::<(seam_estate::SiteIdx, Ts)>()
                     + p.bookings.capacity() * size_of::<Booking>()
                     + p.last_location.as_ref().map_or(0, |l| l.label.capacity())
             })

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use foldhash::fast::RandomState;
 use serde::{Deserialize, Serialize};
 
 use seam_estate::{Estate, IdentifierKind, PersonIdx, normalize_identifier};
@@ -45,11 +46,46 @@ pub enum ResolvedBy {
 }
 
 /// Bindings learned from events. Keyed by IP or MAC; pruned as they expire.
+///
+/// The keys come from events, so the maps hash with a per-process random seed; they are
+/// written sorted by key, so snapshots do not depend on the seed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DynamicIdentity {
-    leases: HashMap<IpAddr, Lease>,
-    ip_sessions: HashMap<IpAddr, SessionBinding>,
-    learned_macs: HashMap<String, SessionBinding>,
+    #[serde(with = "sorted")]
+    leases: HashMap<IpAddr, Lease, RandomState>,
+    #[serde(with = "sorted")]
+    ip_sessions: HashMap<IpAddr, SessionBinding, RandomState>,
+    #[serde(with = "sorted")]
+    learned_macs: HashMap<String, SessionBinding, RandomState>,
+}
+
+/// A hash map written as a map sorted by key.
+mod sorted {
+    use std::collections::HashMap;
+    use std::hash::{BuildHasher, Hash};
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K, V, H, S>(map: &HashMap<K, V, H>, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        K: Serialize + Ord,
+        V: Serialize,
+        S: Serializer,
+    {
+        let mut entries: Vec<(&K, &V)> = map.iter().collect();
+        entries.sort_by(|left, right| left.0.cmp(right.0));
+        serializer.collect_map(entries)
+    }
+
+    pub fn deserialize<'de, K, V, H, D>(deserializer: D) -> Result<HashMap<K, V, H>, D::Error>
+    where
+        K: Deserialize<'de> + Eq + Hash,
+        V: Deserialize<'de>,
+        H: BuildHasher + Default,
+        D: Deserializer<'de>,
+    {
+        HashMap::<K, V, H>::deserialize(deserializer)
+    }
 }
 
 impl DynamicIdentity {
@@ -99,16 +135,20 @@ impl DynamicIdentity {
                     );
                 }
                 if let Some(mac) = event.subject.mac.as_deref() {
-                    let mac = normalize_identifier(IdentifierKind::Mac, mac).into_owned();
-                    let until = event.time.plus_millis(LEARNED_MAC_TTL_MS);
-                    self.learned_macs.insert(
-                        mac,
-                        SessionBinding {
-                            person,
-                            from: event.time,
-                            until,
-                        },
-                    );
+                    let mac = normalize_identifier(IdentifierKind::Mac, mac);
+                    let binding = SessionBinding {
+                        person,
+                        from: event.time,
+                        until: event.time.plus_millis(LEARNED_MAC_TTL_MS),
+                    };
+                    // A device reconnects far more often than a new one appears: update in
+                    // place without allocating the key.
+                    match self.learned_macs.get_mut(mac.as_ref()) {
+                        Some(known) => *known = binding,
+                        None => {
+                            self.learned_macs.insert(mac.into_owned(), binding);
+                        }
+                    }
                 }
             }
             (EventClass::NetworkSession, Activity::Disconnect) => {

@@ -10,6 +10,7 @@ pub mod context;
 pub mod engine;
 pub mod identity;
 pub mod presence;
+mod reorder;
 pub mod rules;
 pub mod schema;
 pub mod state;

@@ -1,8 +1,9 @@
 //! Keyed engine state: per person, per zone, per asset, per device. All of it serializable.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet};
 
-use serde::{Deserialize, Serialize};
+use foldhash::fast::FixedState;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use seam_estate::{PersonIdx, SiteIdx, ZoneIdx};
 use seam_model::Ts;
@@ -53,26 +54,19 @@ pub struct PersonState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inside_apb_zone: Option<ZoneIdx>,
     /// The last granted badge per site, newest last.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub site_grants: Vec<(SiteIdx, Ts)>,
+    #[serde(default, skip_serializing_if = "SiteGrants::is_empty")]
+    pub site_grants: SiteGrants,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bookings: Vec<Booking>,
 }
 
 impl PersonState {
     pub fn remember_grant(&mut self, site: SiteIdx, at: Ts) {
-        self.site_grants.retain(|(s, _)| *s != site);
-        self.site_grants.push((site, at));
-        if self.site_grants.len() > MAX_SITES_REMEMBERED {
-            self.site_grants.remove(0);
-        }
+        self.site_grants.remember(site, at);
     }
 
     pub fn last_grant_at(&self, site: SiteIdx) -> Option<Ts> {
-        self.site_grants
-            .iter()
-            .find(|(s, _)| *s == site)
-            .map(|(_, at)| *at)
+        self.site_grants.last_at(site)
     }
 
     pub fn add_booking(&mut self, booking: Booking) {
@@ -90,14 +84,175 @@ impl PersonState {
     }
 }
 
+/// The last granted badge per site, newest last, at most [`MAX_SITES_REMEMBERED`] sites. Kept
+/// inline in the person's record: a badge event reads or writes it, and a separate list would
+/// cost an allocation per person and a cache miss per badge. Written as a list of
+/// `[site, time]` pairs.
+#[derive(Clone, Copy, Debug)]
+pub struct SiteGrants {
+    len: u8,
+    sites: [SiteIdx; MAX_SITES_REMEMBERED],
+    times: [Ts; MAX_SITES_REMEMBERED],
+}
+
+impl Default for SiteGrants {
+    fn default() -> SiteGrants {
+        SiteGrants {
+            len: 0,
+            sites: [SiteIdx(0); MAX_SITES_REMEMBERED],
+            times: [Ts(0); MAX_SITES_REMEMBERED],
+        }
+    }
+}
+
+/// Equal when they hold the same grants (slots past the length do not count).
+impl PartialEq for SiteGrants {
+    fn eq(&self, other: &SiteGrants) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for SiteGrants {}
+
+impl SiteGrants {
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// (site, time) pairs, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = (SiteIdx, Ts)> + '_ {
+        self.sites
+            .iter()
+            .copied()
+            .zip(self.times.iter().copied())
+            .take(self.len())
+    }
+
+    pub fn last_at(&self, site: SiteIdx) -> Option<Ts> {
+        self.iter()
+            .find(|(known, _)| *known == site)
+            .map(|(_, at)| at)
+    }
+
+    /// Records a grant at `site`, forgetting the site's earlier grant, then the oldest site.
+    pub fn remember(&mut self, site: SiteIdx, at: Ts) {
+        let known = self.iter().position(|(held, _)| held == site);
+        // Drop the site's earlier grant, or the oldest when full, by shifting the rest down.
+        let drop = match known {
+            Some(position) => Some(position),
+            None if self.len() == MAX_SITES_REMEMBERED => Some(0),
+            None => None,
+        };
+        if let Some(position) = drop {
+            let len = self.len();
+            if let (Some(sites), Some(times)) = (
+                self.sites.get_mut(position..len),
+                self.times.get_mut(position..len),
+            ) {
+                sites.rotate_left(1);
+                times.rotate_left(1);
+            }
+            self.len -= 1;
+        }
+        self.push(site, at);
+    }
+
+    fn push(&mut self, site: SiteIdx, at: Ts) {
+        let next = self.len();
+        if let (Some(slot_site), Some(slot_time)) =
+            (self.sites.get_mut(next), self.times.get_mut(next))
+        {
+            *slot_site = site;
+            *slot_time = at;
+            self.len += 1;
+        }
+    }
+
+    fn from_pairs(pairs: impl Iterator<Item = (SiteIdx, Ts)>) -> SiteGrants {
+        let mut grants = SiteGrants::default();
+        for (site, at) in pairs {
+            grants.push(site, at);
+        }
+        grants
+    }
+}
+
+impl Serialize for SiteGrants {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for SiteGrants {
+    /// A longer list (only in a hand-made snapshot) keeps its newest entries.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<SiteGrants, D::Error> {
+        let pairs: Vec<(SiteIdx, Ts)> = Vec::deserialize(deserializer)?;
+        let skip = pairs.len().saturating_sub(MAX_SITES_REMEMBERED);
+        Ok(SiteGrants::from_pairs(pairs.into_iter().skip(skip)))
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ZoneState {
     /// The last people count an occupancy sensor reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_count: Option<i64>,
     /// People whose presence was last placed in this zone (filtered by expiry when read).
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    pub placed: BTreeSet<PersonIdx>,
+    #[serde(default, skip_serializing_if = "Placed::is_empty")]
+    pub placed: Placed,
+}
+
+/// A set of people, as a hash set: people move between zones on most badge events, and a
+/// move should not walk a tree. Person indices come from the directory, not from events, so
+/// a fixed hash seed cannot be steered into collisions; the set is only counted and looked
+/// up, and it is written sorted, so no output depends on its order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Placed(HashSet<PersonIdx, FixedState>);
+
+impl Placed {
+    pub fn insert(&mut self, person: PersonIdx) -> bool {
+        self.0.insert(person)
+    }
+
+    pub fn remove(&mut self, person: &PersonIdx) -> bool {
+        self.0.remove(person)
+    }
+
+    pub fn contains(&self, person: &PersonIdx) -> bool {
+        self.0.contains(person)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The people, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &PersonIdx> {
+        self.0.iter()
+    }
+}
+
+impl Serialize for Placed {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut people: Vec<PersonIdx> = self.0.iter().copied().collect();
+        people.sort_unstable();
+        serializer.collect_seq(people)
+    }
+}
+
+impl<'de> Deserialize<'de> for Placed {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Placed, D::Error> {
+        let people: Vec<PersonIdx> = Vec::deserialize(deserializer)?;
+        Ok(Placed(people.into_iter().collect()))
+    }
 }
 
 /// A controller, camera or PACS server's health, for "knocked offline, then a door forced".
@@ -143,4 +298,43 @@ pub struct WorldState {
     /// Device posture by normalized MAC or device id, from inventory events.
     pub posture: BTreeMap<String, bool>,
     pub identity: DynamicIdentity,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_grants_keep_the_newest_grant_per_site_like_a_list() {
+        // The list this replaced: drop the site's entry, append, drop the oldest past the bound.
+        let mut reference: Vec<(SiteIdx, Ts)> = Vec::new();
+        let mut grants = SiteGrants::default();
+        let mut seed = 7u64;
+        for time in 0..2_000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let site = SiteIdx(u32::try_from((seed >> 33) % 7).unwrap());
+            reference.retain(|(known, _)| *known != site);
+            reference.push((site, Ts(time)));
+            if reference.len() > MAX_SITES_REMEMBERED {
+                reference.remove(0);
+            }
+            grants.remember(site, Ts(time));
+            assert_eq!(grants.iter().collect::<Vec<_>>(), reference);
+        }
+        let text = serde_json::to_string(&grants).unwrap();
+        assert_eq!(serde_json::to_string(&reference).unwrap(), text);
+        assert_eq!(serde_json::from_str::<SiteGrants>(&text).unwrap(), grants);
+    }
+
+    #[test]
+    fn placed_people_are_written_sorted() {
+        let mut placed = Placed::default();
+        for person in [9, 2, 7, 2, 5] {
+            placed.insert(PersonIdx(person));
+        }
+        placed.remove(&PersonIdx(7));
+        let text = serde_json::to_string(&placed).unwrap();
+        assert_eq!(text, "[2,5,9]");
+        assert_eq!(serde_json::from_str::<Placed>(&text).unwrap(), placed);
+    }
 }

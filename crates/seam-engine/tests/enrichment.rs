@@ -161,3 +161,65 @@ level: high
     assert_eq!(finding.person_uid(), Some("alice"));
     assert_eq!(finding.unmapped.rule_author, "Seam tests");
 }
+
+/// The engine reads a person's kind, status, privilege and id from a dense copy of the
+/// directory; it must answer exactly as the directory does, for every person at every instant
+/// (status changes included), and for ids too long to copy.
+#[test]
+fn person_facts_answer_as_the_directory_does() {
+    use seam_engine::context::PersonFacts;
+    use seam_estate::{EstateFile, PersonIdx};
+
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/estate"
+    ));
+    let mut files: Vec<EstateFile> = ["assets.toml", "networks.toml", "people.toml", "sites.toml"]
+        .iter()
+        .map(|name| EstateFile {
+            path: (*name).to_owned(),
+            text: std::fs::read_to_string(dir.join(name)).unwrap(),
+        })
+        .collect();
+    files.push(EstateFile {
+        path: "more.toml".into(),
+        text: "[[person]]\nid = \"a-person-with-a-rather-long-id\"\nname = \"Long\"\n\
+               kind = \"contractor\"\nprivileged = true\nstatus = [\
+               { status = \"active\", since = \"2025-01-01T00:00:00Z\" }, \
+               { status = \"suspended\", since = \"2025-06-01T00:00:00Z\" }, \
+               { status = \"active\", since = \"2025-07-01T00:00:00Z\" }]\n\n\
+               [[person]]\nid = \"nostatus\"\nname = \"None\"\nkind = \"visitor\"\n"
+            .into(),
+    });
+    let estate = Estate::from_files(&files).unwrap();
+    let facts = PersonFacts::of_estate(&estate);
+    let schema = EngineSchema::new();
+    let world = WorldState::default();
+    let fields = [
+        Field::PersonKind,
+        Field::PersonStatus,
+        Field::PersonUid,
+        Field::PersonPrivileged,
+    ];
+    for index in 0..estate.people().len() {
+        let person = PersonIdx(u32::try_from(index).unwrap());
+        let mut instants = vec![Ts(i64::MIN), Ts(0), Ts(i64::MAX)];
+        for change in &estate.person(person).status {
+            let since = change.since.millis();
+            instants.extend([Ts(since - 1), Ts(since), Ts(since + 1)]);
+        }
+        for at in instants {
+            let event = Event::new("e", at, "t", EventClass::Authentication, Activity::Logon);
+            let places = Places::of(&estate, &event);
+            let plain =
+                EventContext::new(&estate, &schema, &world, &[], &event, Some(person), places);
+            let fast =
+                EventContext::new(&estate, &schema, &world, &[], &event, Some(person), places)
+                    .with_facts(facts.get(index).copied());
+            for field in fields {
+                let field = EngineSchema::field_ref(field);
+                assert_eq!(fast.field(field), plain.field(field), "{index} at {at:?}");
+            }
+        }
+    }
+}

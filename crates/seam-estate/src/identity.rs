@@ -93,18 +93,111 @@ fn lowercase(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// One holding of an identifier by a person.
+/// One holding of an identifier by a person, with open ends as the extreme instants so that
+/// a holding fits in 24 bytes: `from == i64::MIN` is an open start (every instant is at or
+/// after it), `until == i64::MAX` an open end (checked as such, so even `i64::MAX` is inside).
 #[derive(Clone, Copy, Debug)]
 struct Holding {
-    from: Option<Ts>,
-    until: Option<Ts>,
+    from: i64,
+    until: i64,
     person: PersonIdx,
 }
 
-/// Per kind, normalized value -> holdings sorted by start, never overlapping.
+impl Holding {
+    fn contains(&self, at: Ts) -> bool {
+        self.from <= at.millis() && (self.until == i64::MAX || at.millis() < self.until)
+    }
+}
+
+/// The holders of one identifier. Nearly every identifier has exactly one, kept inline so that
+/// a lookup touches only the hash table's own entry.
+#[derive(Clone, Debug)]
+enum Holders {
+    One(Holding),
+    /// Sorted by start, never overlapping.
+    Many(Box<[Holding]>),
+}
+
+impl Holders {
+    fn at(&self, at: Ts) -> Option<PersonIdx> {
+        let candidate = match self {
+            Holders::One(holding) => holding,
+            Holders::Many(holdings) => {
+                // The last holding that started at or before `at` is the only one that can
+                // contain it.
+                let started = holdings.partition_point(|holding| holding.from <= at.millis());
+                holdings.get(started.checked_sub(1)?)?
+            }
+        };
+        candidate.contains(at).then_some(candidate.person)
+    }
+}
+
+/// An identifier value as a hash key: stored inline up to 22 bytes (badge numbers, MACs and
+/// most account names), so the key compare needs no second memory access. Hashed and
+/// compared as bytes (lookups borrow it as `[u8]`), so no UTF-8 check runs per lookup.
+#[derive(Clone)]
+struct KeyText(KeyRepr);
+
+const INLINE_KEY: usize = 22;
+
+#[derive(Clone)]
+enum KeyRepr {
+    Inline { len: u8, bytes: [u8; INLINE_KEY] },
+    Heap(Box<str>),
+}
+
+impl KeyText {
+    fn new(text: &str) -> KeyText {
+        let mut bytes = [0u8; INLINE_KEY];
+        match (bytes.get_mut(..text.len()), u8::try_from(text.len())) {
+            (Some(target), Ok(len)) => {
+                target.copy_from_slice(text.as_bytes());
+                KeyText(KeyRepr::Inline { len, bytes })
+            }
+            _ => KeyText(KeyRepr::Heap(text.into())),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            KeyRepr::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            KeyRepr::Heap(text) => text.as_bytes(),
+        }
+    }
+}
+
+impl PartialEq for KeyText {
+    fn eq(&self, other: &KeyText) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for KeyText {}
+
+impl std::hash::Hash for KeyText {
+    // Must hash as the `[u8]` it borrows as, so that lookups by bytes find it.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for KeyText {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for KeyText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        String::from_utf8_lossy(self.as_bytes()).fmt(f)
+    }
+}
+
+/// Per kind, normalized value -> holders.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct IdentityIndex {
-    by_kind: Vec<LookupMap<Box<str>, Vec<Holding>>>,
+    by_kind: Vec<LookupMap<KeyText, Holders>>,
 }
 
 impl IdentityIndex {
@@ -112,47 +205,50 @@ impl IdentityIndex {
     pub(crate) fn new<'a>(
         holdings: impl IntoIterator<Item = (PersonIdx, &'a Identifier)>,
     ) -> IdentityIndex {
-        let mut by_kind: Vec<LookupMap<Box<str>, Vec<Holding>>> = IdentifierKind::ALL
+        let mut grouped: Vec<LookupMap<&'a str, Vec<Holding>>> = IdentifierKind::ALL
             .iter()
             .map(|_| LookupMap::default())
             .collect();
         for (person, identifier) in holdings {
-            if let Some(map) = by_kind.get_mut(identifier.kind as usize) {
+            if let Some(map) = grouped.get_mut(identifier.kind as usize) {
                 let holding = Holding {
-                    from: identifier.from,
-                    until: identifier.until,
+                    from: identifier.from.map_or(i64::MIN, Ts::millis),
+                    until: identifier.until.map_or(i64::MAX, Ts::millis),
                     person,
                 };
-                map.entry(identifier.value.as_str().into())
+                map.entry(identifier.value.as_str())
                     .or_default()
                     .push(holding);
             }
         }
-        for map in &mut by_kind {
-            for holdings in map.values_mut() {
-                // `None` (open start) sorts first, as it should.
-                holdings.sort_by_key(|holding| holding.from);
-            }
-        }
+        let by_kind = grouped
+            .into_iter()
+            .map(|map| {
+                let mut index = LookupMap::with_capacity_and_hasher(map.len(), Default::default());
+                for (value, mut holdings) in map {
+                    // An open start is the earliest instant, so it sorts first, as it should.
+                    holdings.sort_by_key(|holding| holding.from);
+                    let holders = match holdings.as_slice() {
+                        [only] => Holders::One(*only),
+                        _ => Holders::Many(holdings.into_boxed_slice()),
+                    };
+                    index.insert(KeyText::new(value), holders);
+                }
+                index
+            })
+            .collect();
         IdentityIndex { by_kind }
     }
 
     pub(crate) fn resolve(&self, kind: IdentifierKind, value: &str, at: Ts) -> Option<PersonIdx> {
         let map = self.by_kind.get(kind as usize)?;
-        let holdings = if kind == IdentifierKind::Mac {
+        let holders = if kind == IdentifierKind::Mac {
             // Spares the allocation for MACs written in another notation, which are common.
-            map.get(CanonicalMac::parse(value)?.as_str())?
+            map.get(CanonicalMac::parse(value)?.as_str().as_bytes())?
         } else {
-            map.get(normalize_identifier(kind, value).as_ref())?
+            map.get(normalize_identifier(kind, value).as_bytes())?
         };
-        // The last holding that started at or before `at` is the only one that can contain it.
-        let started =
-            holdings.partition_point(|holding| holding.from.is_none_or(|from| from <= at));
-        let candidate = holdings.get(started.checked_sub(1)?)?;
-        candidate
-            .until
-            .is_none_or(|until| at < until)
-            .then_some(candidate.person)
+        holders.at(at)
     }
 }
 
@@ -255,5 +351,41 @@ mod tests {
         );
         assert_eq!(index.resolve(IdentifierKind::Badge, "4412", Ts(150)), None);
         assert_eq!(index.resolve(IdentifierKind::Upn, "4411", Ts(150)), None);
+    }
+
+    #[test]
+    fn a_single_holder_and_long_values_resolve_like_many() {
+        let open = identifier(None, None);
+        let index = IdentityIndex::new([(PersonIdx(3), &open)]);
+        for at in [i64::MIN, 0, i64::MAX] {
+            assert_eq!(
+                index.resolve(IdentifierKind::Badge, "4411", Ts(at)),
+                Some(PersonIdx(3))
+            );
+        }
+        let bounded = identifier(Some(10), Some(20));
+        let index = IdentityIndex::new([(PersonIdx(1), &bounded)]);
+        assert_eq!(index.resolve(IdentifierKind::Badge, "4411", Ts(9)), None);
+        assert_eq!(
+            index.resolve(IdentifierKind::Badge, "4411", Ts(19)),
+            Some(PersonIdx(1))
+        );
+        assert_eq!(index.resolve(IdentifierKind::Badge, "4411", Ts(20)), None);
+        let long = Identifier {
+            kind: IdentifierKind::Upn,
+            value: "a.rather.long.account.name@example.com".into(),
+            from: None,
+            until: None,
+        };
+        let index = IdentityIndex::new([(PersonIdx(2), &long)]);
+        assert_eq!(
+            index.resolve(
+                IdentifierKind::Upn,
+                "A.Rather.Long.Account.Name@example.com",
+                Ts(0)
+            ),
+            Some(PersonIdx(2))
+        );
+        assert_eq!(index.resolve(IdentifierKind::Upn, "a.rather", Ts(0)), None);
     }
 }

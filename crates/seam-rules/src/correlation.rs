@@ -55,7 +55,26 @@ pub(crate) struct Occurrence<'a> {
     pub roles: &'a [Role],
     /// value_count: the value of the counted field.
     pub value: Option<String>,
-    pub evidence: Vec<String>,
+    pub evidence: Evidence<'a>,
+}
+
+/// The uids an occurrence carries, borrowed: most occurrences only cancel or count, and a
+/// window copies the uids only when it keeps them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Evidence<'a> {
+    /// The single event a detection matched.
+    One(&'a str),
+    /// The evidence of an upstream correlation's finding.
+    Many(&'a [String]),
+}
+
+impl Evidence<'_> {
+    pub fn to_vec(self) -> Vec<String> {
+        match self {
+            Evidence::One(uid) => vec![uid.to_owned()],
+            Evidence::Many(uids) => uids.to_vec(),
+        }
+    }
 }
 
 /// A correlation finding before the group values are attached.
@@ -139,7 +158,7 @@ impl SlidingWindow {
             *self.values.entry(value.clone()).or_insert(0) += 1;
         }
         self.events.insert(at, (time, occurrence.value));
-        self.evidence.push(time, occurrence.evidence);
+        self.evidence.push(time, occurrence.evidence.to_vec());
         let newest = self.events.back().map_or(time, |(latest, _)| *latest);
         self.prune_before(newest.saturating_sub(correlation.span));
         let mut dropped = 0;
@@ -193,6 +212,12 @@ impl SlidingWindow {
 /// When state at `time` can no longer matter: no event at or after the watermark can reach it.
 fn expiry(time: i64, span: i64) -> Option<i64> {
     Some(time.saturating_add(span).saturating_add(1))
+}
+
+/// When an absent-rule match at `time` can no longer cancel anything: triggers it cancels are
+/// at or before it, and once the watermark is past it no such trigger is expected.
+fn absent_expiry(time: i64) -> i64 {
+    time.saturating_add(1)
 }
 
 /// event_count / value_count with a condition judged at window end (lt, lte, eq, neq): the
@@ -250,7 +275,7 @@ impl ClosingWindows {
             {
                 window.values.insert(value);
             }
-            window.evidence.push(time, occurrence.evidence);
+            window.evidence.push(time, occurrence.evidence.to_vec());
         }
         dropped
     }
@@ -305,7 +330,7 @@ impl TemporalWindow {
                 && let Some(slot) = self.latest.get_mut(*index)
                 && slot.as_ref().is_none_or(|(existing, _)| *existing <= time)
             {
-                *slot = Some((time, occurrence.evidence.clone()));
+                *slot = Some((time, occurrence.evidence.to_vec()));
             }
         }
         let newest = self
@@ -392,14 +417,14 @@ impl OrderedWindow {
                 Chain {
                     start: time,
                     last: time,
-                    evidence: vec![(time, occurrence.evidence.clone())],
+                    evidence: vec![(time, occurrence.evidence.to_vec())],
                 }
             } else {
                 match self.chains.get(step - 1) {
                     Some(Some(previous)) if previous.last <= time && previous.start >= cutoff => {
                         let mut extended = previous.clone();
                         extended.last = time;
-                        extended.evidence.push((time, occurrence.evidence.clone()));
+                        extended.evidence.push((time, occurrence.evidence.to_vec()));
                         extended
                     }
                     _ => continue,
@@ -455,7 +480,10 @@ impl OrderedWindow {
 pub(crate) struct AbsenceWindow {
     pending: VecDeque<Pending>,
     /// Times of recent absent-rule matches, so a trigger that arrives after its cancelling
-    /// event is still cancelled.
+    /// event is still cancelled. An absent match at `a` cancels only triggers at or before
+    /// `a`, and no event earlier than the watermark is expected, so it is kept until the
+    /// watermark passes `a` (see [`absent_expiry`]): a person's badge at one site leaves no
+    /// state behind for the next ten minutes just in case.
     absent_times: VecDeque<i64>,
 }
 
@@ -498,7 +526,7 @@ impl AbsenceWindow {
                     Pending {
                         time,
                         deadline,
-                        evidence: occurrence.evidence,
+                        evidence: occurrence.evidence.to_vec(),
                     },
                 );
                 if self.pending.len() > MAX_PENDING_PER_KEY {
@@ -510,7 +538,7 @@ impl AbsenceWindow {
         dropped
     }
 
-    fn on_timer(&mut self, correlation: &Correlation, deadline: i64) -> Vec<Fired> {
+    fn on_timer(&mut self, deadline: i64) -> Vec<Fired> {
         let mut fired = Vec::new();
         while self
             .pending
@@ -529,20 +557,19 @@ impl AbsenceWindow {
         while self
             .absent_times
             .front()
-            .and_then(|absent| expiry(*absent, correlation.span))
-            .is_some_and(|expires| expires <= deadline)
+            .is_some_and(|absent| absent_expiry(*absent) <= deadline)
         {
             self.absent_times.pop_front();
         }
         fired
     }
 
-    fn deadline(&self, correlation: &Correlation) -> Option<i64> {
+    fn deadline(&self) -> Option<i64> {
         let pending = self.pending.iter().map(|pending| pending.deadline).min();
         let absent = self
             .absent_times
             .front()
-            .and_then(|absent| expiry(*absent, correlation.span));
+            .map(|absent| absent_expiry(*absent));
         match (pending, absent) {
             (Some(left), Some(right)) => Some(left.min(right)),
             (left, right) => left.or(right),
@@ -640,7 +667,7 @@ impl Window {
                 window.prune_before(cutoff);
                 Vec::new()
             }
-            Window::Absence(window) => window.on_timer(correlation, deadline),
+            Window::Absence(window) => window.on_timer(deadline),
         }
     }
 
@@ -650,7 +677,7 @@ impl Window {
             Window::Closing(window) => window.deadline(),
             Window::Temporal(window) => window.deadline(correlation),
             Window::Ordered(window) => window.deadline(correlation),
-            Window::Absence(window) => window.deadline(correlation),
+            Window::Absence(window) => window.deadline(),
         }
     }
 

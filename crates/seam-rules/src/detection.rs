@@ -1,12 +1,10 @@
 //! The `detection` block of a Sigma rule: named selections and a condition over them.
 
-use std::collections::BTreeSet;
-
 use crate::condition::{self, Cond};
+use crate::dispatch::Known;
 use crate::error::{Located, Problem};
 use crate::matcher::{Combine, FieldTest, Target, compile_field_test, compile_keyword};
-use crate::record::{FieldRef, Record, Schema};
-use crate::text::fold_str;
+use crate::record::{Record, Schema};
 use crate::yaml::{Node, NodeKind};
 
 /// A selection: any branch matches when all its field tests match.
@@ -16,10 +14,10 @@ pub(crate) struct Selection {
 }
 
 impl Selection {
-    fn matches<R: Record + ?Sized>(&self, record: &R) -> bool {
+    fn matches<R: Record + ?Sized>(&self, record: &R, known: Option<&Known>) -> bool {
         self.branches
             .iter()
-            .any(|branch| branch.iter().all(|test| test.matches(record)))
+            .any(|branch| branch.iter().all(|test| test.matches_known(record, known)))
     }
 }
 
@@ -30,72 +28,15 @@ pub(crate) struct Detection {
 }
 
 impl Detection {
-    pub fn matches<R: Record + ?Sized>(&self, record: &R) -> bool {
+    /// Whether the record matches; `known` is what dispatch has classified of this record's
+    /// dispatch fields, if it has.
+    pub fn matches<R: Record + ?Sized>(&self, record: &R, known: Option<&Known>) -> bool {
         self.condition.evaluate(&mut |index| {
             self.selections
                 .get(index)
-                .is_some_and(|selection| selection.matches(record))
+                .is_some_and(|selection| selection.matches(record, known))
         })
     }
-
-    /// The folded values `field` must equal for this detection to match, or `None` when a
-    /// match does not pin the field to a fixed set.
-    pub fn required_values(&self, field: FieldRef) -> Option<BTreeSet<String>> {
-        required_by_condition(&self.condition, &self.selections, field)
-    }
-}
-
-fn required_by_condition(
-    condition: &Cond,
-    selections: &[Selection],
-    field: FieldRef,
-) -> Option<BTreeSet<String>> {
-    match condition {
-        Cond::Selection(index) => required_by_selection(selections.get(*index)?, field),
-        Cond::Not(_) => None,
-        Cond::And(terms) => {
-            let mut result: Option<BTreeSet<String>> = None;
-            for term in terms {
-                if let Some(set) = required_by_condition(term, selections, field) {
-                    result = Some(match result {
-                        None => set,
-                        Some(previous) => previous.intersection(&set).cloned().collect(),
-                    });
-                }
-            }
-            result
-        }
-        Cond::Or(terms) | Cond::AtLeast(_, terms) => {
-            // `N of` needs at least one term, so any matching term pins the field.
-            let mut union = BTreeSet::new();
-            for term in terms {
-                union.extend(required_by_condition(term, selections, field)?);
-            }
-            Some(union)
-        }
-    }
-}
-
-fn required_by_selection(selection: &Selection, field: FieldRef) -> Option<BTreeSet<String>> {
-    let mut union = BTreeSet::new();
-    for branch in &selection.branches {
-        let mut branch_set: Option<BTreeSet<String>> = None;
-        for test in branch {
-            if test.target != Target::Field(field) {
-                continue;
-            }
-            if let Some(literals) = test.required_literals() {
-                let set: BTreeSet<String> =
-                    literals.iter().map(|literal| fold_str(literal)).collect();
-                branch_set = Some(match branch_set {
-                    None => set,
-                    Some(previous) => previous.intersection(&set).cloned().collect(),
-                });
-            }
-        }
-        union.extend(branch_set?);
-    }
-    Some(union)
 }
 
 /// Compiles a `detection` mapping.
@@ -284,6 +225,7 @@ fn keyword_selection(tests: Vec<crate::matcher::ValueTest>) -> Selection {
         branches: vec![vec![FieldTest {
             target: Target::Keywords,
             combine: Combine::AnyOf(tests),
+            shortcut: None,
         }]],
     }
 }

@@ -3,6 +3,7 @@
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
+use crate::dispatch::Known;
 use crate::error::{Located, Problem};
 use crate::record::{FieldRef, Record, Schema, Value};
 use crate::text::{self, GlobPiece, TextPattern, fold, parse_wildcards, with_text};
@@ -275,9 +276,30 @@ pub(crate) enum Combine {
 pub(crate) struct FieldTest {
     pub target: Target,
     pub combine: Combine,
+    /// Set by dispatch for a test of a dispatch field against plain literals: the answer is
+    /// then read from the values dispatch has already classified (see [`crate::dispatch`]).
+    pub shortcut: Option<Shortcut>,
+}
+
+/// A test answered from the dispatch classification: the field in dispatch slot `slot` must
+/// have one of the literal ids in `accepted` (a bit per id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Shortcut {
+    pub slot: usize,
+    pub accepted: u64,
 }
 
 impl FieldTest {
+    /// Like [`FieldTest::matches`], using what dispatch already knows of this event's fields.
+    pub fn matches_known<R: Record + ?Sized>(&self, record: &R, known: Option<&Known>) -> bool {
+        if let (Some(shortcut), Some(known)) = (self.shortcut, known)
+            && let Some(answer) = known.answer(shortcut)
+        {
+            return answer;
+        }
+        self.matches(record)
+    }
+
     pub fn matches<R: Record + ?Sized>(&self, record: &R) -> bool {
         match self.target {
             Target::Keywords => match record.keyword_text() {
@@ -574,7 +596,11 @@ pub(crate) fn compile_field_test(
     } else {
         Combine::AnyOf(groups.into_iter().flatten().collect())
     };
-    Ok(FieldTest { target, combine })
+    Ok(FieldTest {
+        target,
+        combine,
+        shortcut: None,
+    })
 }
 
 /// A keyword selection entry: a bare string searched in the record's keyword text.

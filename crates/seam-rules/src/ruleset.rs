@@ -2,16 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use crate::correlation::{Correlation, MAX_WINDOW_EVENTS, Occurrence, Role, Window};
+use crate::correlation::{Correlation, Evidence, MAX_WINDOW_EVENTS, Occurrence, Role, Window};
 use crate::detection::Detection;
+use crate::dispatch::{Dispatch, Known};
 use crate::document::{
     Body, CorrelationSpec, CountOp, Identity, Named, ParsedRule, parse_document,
 };
 use crate::error::{Problem, RuleError};
 use crate::meta::{Match, RuleKind, RuleMeta, RuleTest};
 use crate::record::{FieldRef, Input, Record, Schema, Value};
-use crate::state::{KeyEntry, RuleState, StateKey};
-use crate::text::{fold, value_to_string};
+use crate::state::{RuleState, push_group_value, start_key};
+use crate::text::{value_to_string, with_text};
 use crate::yaml::{self, Position};
 
 /// Largest rule file accepted.
@@ -26,11 +27,13 @@ pub struct SourceFile {
     pub text: String,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CompileOptions {
-    /// Index detection rules by the literal values they require of this field (the engine's
-    /// `class`), so an event is tested only against rules that can match it.
-    pub dispatch_field: Option<FieldRef>,
+    /// Index detection rules by the literal values they require of (or exclude from) these
+    /// fields (the engine's `class`, `activity`, ...), so an event is tested only against
+    /// rules that can match it. At most [`crate::MAX_DISPATCH_FIELDS`] are used; none means
+    /// every rule is tried on every event.
+    pub dispatch_fields: Vec<FieldRef>,
 }
 
 /// All rules, compiled once; immutable and shareable across threads.
@@ -52,15 +55,6 @@ enum Compiled {
     Correlation(Box<Correlation>),
 }
 
-#[derive(Debug)]
-struct Dispatch {
-    field: FieldRef,
-    /// Folded literal -> detection rules that require it, ascending; sorted by literal.
-    buckets: Vec<(String, Vec<usize>)>,
-    /// Detection rules that cannot be indexed, ascending.
-    unindexed: Vec<usize>,
-}
-
 /// How a correlation reads the matches of one upstream rule.
 #[derive(Debug)]
 struct Consumer {
@@ -68,15 +62,6 @@ struct Consumer {
     roles: Vec<Role>,
     group: Vec<GroupSource>,
     value: Option<GroupSource>,
-}
-
-/// An upstream match on its way into a correlation, with its group key read.
-#[derive(Debug)]
-struct Arrival {
-    time: i64,
-    group: Vec<String>,
-    value: Option<String>,
-    evidence: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -183,9 +168,25 @@ impl RuleSet {
             .filter(|(_, rule)| matches!(rule, Compiled::Detection(_)))
             .map(|(index, _)| index)
             .collect();
-        let dispatch = options
-            .dispatch_field
-            .map(|field| build_dispatch(field, &compiled, &detections));
+        let dispatch = (!options.dispatch_fields.is_empty()).then(|| {
+            let indexed: Vec<(usize, &Detection)> = compiled
+                .iter()
+                .enumerate()
+                .filter_map(|(index, rule)| match rule {
+                    Compiled::Detection(detection) => Some((index, &**detection)),
+                    Compiled::Correlation(_) => None,
+                })
+                .collect();
+            Dispatch::build(&options.dispatch_fields, compiled.len(), &indexed)
+        });
+        let mut compiled = compiled;
+        if let Some(dispatch) = &dispatch {
+            for rule in &mut compiled {
+                if let Compiled::Detection(detection) = rule {
+                    dispatch.install_shortcuts(detection);
+                }
+            }
+        }
         Ok(RuleSet {
             rules,
             tests,
@@ -220,97 +221,74 @@ impl RuleSet {
         input: &Input<'_, R>,
         out: &mut Vec<Match>,
     ) {
-        let Some(dispatch) = &self.dispatch else {
-            for &rule in &self.detections {
-                self.run_detection(rule, state, input, out);
+        match &self.dispatch {
+            Some(dispatch) => {
+                let mut scratch = std::mem::take(&mut state.dispatch_scratch);
+                dispatch.candidates(input.record, &mut scratch, |rule, known| {
+                    self.run_detection(rule, state, input, Some(known), out);
+                });
+                state.dispatch_scratch = scratch;
             }
-            return;
-        };
-        let bucket: &[usize] = match input.record.field(dispatch.field) {
-            Some(Value::Str(text)) => dispatch.bucket(text),
-            Some(Value::Owned(text)) => dispatch.bucket(&text),
-            None | Some(Value::Null) => &[],
-            // Other shapes may still match as text or by any list element: test everything.
-            Some(_) => {
+            None => {
                 for &rule in &self.detections {
-                    self.run_detection(rule, state, input, out);
+                    self.run_detection(rule, state, input, None, out);
                 }
-                return;
-            }
-        };
-        // Merge the two ascending lists so rules run in the same order as without dispatch.
-        let (mut left, mut right) = (
-            bucket.iter().peekable(),
-            dispatch.unindexed.iter().peekable(),
-        );
-        loop {
-            let next = match (left.peek(), right.peek()) {
-                (Some(&&a), Some(&&b)) if a <= b => left.next(),
-                (Some(_), Some(_)) => right.next(),
-                (Some(_), None) => left.next(),
-                (None, Some(_)) => right.next(),
-                (None, None) => break,
-            };
-            if let Some(&rule) = next {
-                self.run_detection(rule, state, input, out);
             }
         }
     }
 
     /// Fires every timer with a deadline at or before `watermark` (window ends, absence
     /// deadlines, expiry of state that can no longer matter), in (deadline, rule, group key)
-    /// order.
+    /// order. Returns at once when nothing is due.
     pub fn advance(&self, state: &mut RuleState, watermark: i64, out: &mut Vec<Match>) {
         state.watermark = Some(
             state
                 .watermark
                 .map_or(watermark, |seen| seen.max(watermark)),
         );
-        while let Some(timer) = state.timers.first() {
-            if timer.deadline > watermark {
-                break;
-            }
-            let Some(timer) = state.timers.pop_first() else {
-                break;
-            };
-            let key = StateKey {
-                rule: timer.rule,
-                group: timer.group,
-            };
-            let Some(correlation) = self.correlation(key.rule) else {
-                state.remove(&key);
+        while let Some(timer) = state.pop_due(watermark) {
+            let rule = timer.rule as usize;
+            let slot = timer.slot;
+            let Some(correlation) = self.correlation(rule) else {
+                state.remove(slot);
                 continue;
             };
-            let Some(entry) = state.keys.get_mut(&key) else {
+            let Some(entry) = state.entry_mut(slot) else {
                 continue;
             };
-            if entry.timer != Some(timer.deadline) || !entry.window.fits(correlation) {
-                // Not the registered timer of this key, or state from other rules: drop it.
-                entry.timer = None;
-                state.remove(&key);
+            if !entry.window.fits(correlation) {
+                // State from other rules (a foreign snapshot): drop it.
+                state.remove(slot);
                 continue;
             }
-            entry.timer = None;
+            state.clear_timer(slot);
+            let Some(entry) = state.entry_mut(slot) else {
+                continue;
+            };
             let fired = entry.window.on_timer(correlation, timer.deadline);
-            state.reschedule(&key, correlation);
+            let group = if fired.is_empty() {
+                Vec::new()
+            } else {
+                state.group_values(slot)
+            };
+            state.reschedule(slot, correlation);
             // Every timer must move its key forward, or the loop would not end.
             if state
-                .keys
-                .get(&key)
-                .and_then(|entry| entry.timer)
+                .timer_of(slot)
                 .is_some_and(|next| next <= timer.deadline)
             {
-                state.remove(&key);
+                state.remove(slot);
             }
             for finding in fired {
-                self.emit(state, key.rule, key.group.clone(), finding, out);
+                self.emit(state, rule, group.clone(), finding, out);
             }
         }
     }
 
-    /// The earliest pending deadline, so the caller knows when `advance` has work.
+    /// The earliest pending deadline, so the caller knows when `advance` has work. A key whose
+    /// deadline moved may still be reported at its older, earlier deadline: a lower bound.
     pub fn next_deadline(&self, state: &RuleState) -> Option<i64> {
-        state.timers.first().map(|timer| timer.deadline)
+        state.earliest_deadline()
     }
 
     fn correlation(&self, rule: usize) -> Option<&Correlation> {
@@ -325,12 +303,13 @@ impl RuleSet {
         rule: usize,
         state: &mut RuleState,
         input: &Input<'_, R>,
+        known: Option<&Known>,
         out: &mut Vec<Match>,
     ) {
         let Some(Compiled::Detection(detection)) = self.compiled.get(rule) else {
             return;
         };
-        if !detection.matches(input.record) {
+        if !detection.matches(input.record, known) {
             return;
         }
         if self
@@ -352,65 +331,70 @@ impl RuleSet {
             // Late events would corrupt windows that have already moved on.
             return;
         }
+        // The key is encoded into the state's reused buffer: no allocation per arrival.
+        let mut key = std::mem::take(&mut state.scratch);
         for consumer in self.consumers.get(rule).map_or(&[][..], Vec::as_slice) {
-            let read = |source: &GroupSource| match source {
+            start_key(&mut key, consumer.correlation);
+            // An event without a group value has no key to count under.
+            let complete = consumer.group.iter().all(|source| match source {
                 GroupSource::Field(field) => input
                     .record
                     .field(*field)
-                    .as_ref()
-                    .and_then(value_to_string),
-                GroupSource::Upstream(_) => None,
-            };
-            // An event without a group value has no key to count under.
-            let Some(group) = consumer
-                .group
-                .iter()
-                .map(read)
-                .collect::<Option<Vec<String>>>()
-            else {
+                    .is_some_and(|value| push_value(&mut key, &value)),
+                GroupSource::Upstream(_) => false,
+            });
+            if !complete {
                 continue;
-            };
+            }
             let value = match &consumer.value {
-                Some(source) => match read(source) {
-                    Some(value) => Some(value),
-                    None => continue,
-                },
+                Some(GroupSource::Field(field)) => {
+                    match input
+                        .record
+                        .field(*field)
+                        .as_ref()
+                        .and_then(value_to_string)
+                    {
+                        Some(value) => Some(value),
+                        None => continue,
+                    }
+                }
+                Some(GroupSource::Upstream(_)) => continue,
                 None => None,
             };
-            let arrival = Arrival {
-                time: input.time,
-                group,
+            self.feed(
+                state,
+                consumer,
+                &key,
+                input.time,
                 value,
-                evidence: vec![input.uid.to_owned()],
-            };
-            self.feed(state, consumer, arrival, out);
+                Evidence::One(input.uid),
+                out,
+            );
         }
+        state.scratch = key;
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one arrival, passed borrowed so the hot path allocates nothing"
+    )]
     fn feed(
         &self,
         state: &mut RuleState,
         consumer: &Consumer,
-        arrival: Arrival,
+        key: &[u8],
+        time: i64,
+        value: Option<String>,
+        evidence: Evidence<'_>,
         out: &mut Vec<Match>,
     ) {
-        let Arrival {
-            time,
-            group,
-            value,
-            evidence,
-        } = arrival;
         let Some(correlation) = self.correlation(consumer.correlation) else {
             return;
         };
-        let key = StateKey {
-            rule: consumer.correlation,
-            group,
+        let slot = state.slot_for(key, || Window::new(correlation));
+        let Some(entry) = state.entry_mut(slot) else {
+            return;
         };
-        let entry = state.keys.entry(key.clone()).or_insert_with(|| KeyEntry {
-            timer: None,
-            window: Window::new(correlation),
-        });
         if !entry.window.fits(correlation) {
             entry.window = Window::new(correlation);
         }
@@ -424,9 +408,10 @@ impl RuleSet {
             },
         );
         state.dropped = state.dropped.saturating_add(dropped);
-        state.reschedule(&key, correlation);
-        if let Some(finding) = fired {
-            self.emit(state, key.rule, key.group, finding, out);
+        let group = fired.as_ref().map(|_| state.group_values(slot));
+        state.reschedule(slot, correlation);
+        if let (Some(finding), Some(group)) = (fired, group) {
+            self.emit(state, consumer.correlation, group, finding, out);
         }
     }
 
@@ -465,69 +450,66 @@ impl RuleSet {
         {
             out.push(found.clone());
         }
+        // Findings of correlations are rare: a fresh buffer here keeps the recursion simple.
+        let mut key = Vec::new();
         for consumer in self.consumers.get(rule).map_or(&[][..], Vec::as_slice) {
             let read = |source: &GroupSource| match source {
                 GroupSource::Upstream(position) => {
-                    found.group.get(*position).map(|(_, value)| value.clone())
+                    found.group.get(*position).map(|(_, value)| value.as_str())
                 }
                 GroupSource::Field(_) => None,
             };
-            let Some(group) = consumer
-                .group
-                .iter()
-                .map(read)
-                .collect::<Option<Vec<String>>>()
-            else {
+            start_key(&mut key, consumer.correlation);
+            let complete = consumer.group.iter().all(|source| match read(source) {
+                Some(value) => {
+                    push_group_value(&mut key, value);
+                    true
+                }
+                None => false,
+            });
+            if !complete {
                 continue;
-            };
+            }
             let value = match &consumer.value {
                 Some(source) => match read(source) {
-                    Some(value) => Some(value),
+                    Some(value) => Some(value.to_owned()),
                     None => continue,
                 },
                 None => None,
             };
-            let arrival = Arrival {
-                time: found.time,
-                group,
+            self.feed(
+                state,
+                consumer,
+                &key,
+                found.time,
                 value,
-                evidence: found.evidence.clone(),
-            };
-            self.feed(state, consumer, arrival, out);
+                Evidence::Many(&found.evidence),
+                out,
+            );
         }
     }
 }
 
-impl Dispatch {
-    fn bucket(&self, value: &str) -> &[usize] {
-        self.buckets
-            .binary_search_by(|(literal, _)| literal.chars().cmp(value.chars().map(fold)))
-            .ok()
-            .and_then(|index| self.buckets.get(index))
-            .map_or(&[], |(_, rules)| rules.as_slice())
-    }
-}
-
-fn build_dispatch(field: FieldRef, compiled: &[Compiled], detections: &[usize]) -> Dispatch {
-    let mut buckets: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    let mut unindexed = Vec::new();
-    for &rule in detections {
-        let Some(Compiled::Detection(detection)) = compiled.get(rule) else {
-            continue;
-        };
-        match detection.required_values(field) {
-            Some(values) => {
-                for value in values {
-                    buckets.entry(value).or_default().push(rule);
-                }
+/// Appends a field's value to a key as its group value would read (see `value_to_string`:
+/// text as is, lists joined with commas); `false` when it has none (null, an empty list).
+fn push_value(key: &mut Vec<u8>, value: &Value<'_>) -> bool {
+    match value {
+        Value::Str(text) => {
+            push_group_value(key, text);
+            true
+        }
+        Value::Owned(text) => {
+            push_group_value(key, text);
+            true
+        }
+        Value::List(_) => match value_to_string(value) {
+            Some(text) => {
+                push_group_value(key, &text);
+                true
             }
-            None => unindexed.push(rule),
-        }
-    }
-    Dispatch {
-        field,
-        buckets: buckets.into_iter().collect(),
-        unindexed,
+            None => false,
+        },
+        other => with_text(other, |text| push_group_value(key, text)).is_some(),
     }
 }
 

@@ -530,9 +530,8 @@ fn oversized_files_are_rejected() {
 fn dispatch_indexes_by_required_literals() {
     let text = "title: a\nid: auth\ndetection:\n    s:\n        class: authentication\n        user: x\n    condition: s\n---\ntitle: b\nid: either\ndetection:\n    s:\n        class: [authentication, network]\n    condition: s\n---\ntitle: c\nid: unindexed\ndetection:\n    s:\n        user: x\n    condition: s\n---\ntitle: d\nid: negated\ndetection:\n    s:\n        class: physical_access\n    condition: not s\n";
     let schema = JsonSchema::default();
-    let class = schema.field("class");
     let options = CompileOptions {
-        dispatch_field: Some(class),
+        dispatch_fields: vec![schema.field("class"), schema.field("user")],
     };
     let rules = RuleSet::compile(&common::source(text), &schema, &options).unwrap();
     let mut runner = Runner::new(&rules, &schema);

@@ -216,8 +216,17 @@ fn run(
 
 fn compiled(dispatch: bool) -> (RuleSet, Vec<String>) {
     let schema = JsonSchema::default();
+    // Dispatch on every field the rules test by equality, negated ones included.
     let options = CompileOptions {
-        dispatch_field: dispatch.then(|| schema.field("class")),
+        dispatch_fields: if dispatch {
+            vec![
+                schema.field("class"),
+                schema.field("outcome"),
+                schema.field("user"),
+            ]
+        } else {
+            Vec::new()
+        },
     };
     let rules = RuleSet::compile(&source(RULES), &schema, &options).unwrap();
     (rules, schema.paths())
@@ -390,4 +399,111 @@ fn rule_sets_can_be_shared_across_threads() {
     fn shareable<T: Send + Sync>() {}
     shareable::<RuleSet>();
     shareable::<RuleState>();
+}
+
+/// `fixtures/state/walk-v1.txt` was written by the first version of the correlation state (string
+/// keys in ordered maps): three snapshots of a fixed walk, then every match, one per line. The
+/// state has been rebuilt for speed since, and drops state that can no longer matter sooner,
+/// so its snapshots of the same walk hold less. What must not change: snapshots of the first
+/// version restore and write back byte for byte, the findings are the same, and a run resumed
+/// from an old snapshot continues with the same findings.
+#[test]
+fn snapshots_and_findings_match_the_first_state_format() {
+    let fixture = include_str!("fixtures/state/walk-v1.txt");
+    let lines: Vec<&str> = fixture.lines().collect();
+    let (old_snapshots, expected) = lines.split_at(3);
+    for old in old_snapshots {
+        let restored: RuleState = serde_json::from_str(old).unwrap();
+        assert_eq!(serde_json::to_string(&restored).unwrap(), *old);
+    }
+    let render = |found: &Match| {
+        format!(
+            "{} {} {} {} {:?} {:?}",
+            found.rule, found.time, found.first_time, found.count, found.group, found.evidence
+        )
+    };
+    for dispatch in [false, true] {
+        let (rules, paths) = compiled(dispatch);
+        // (step of the snapshot, the state to start from), then the run from the start.
+        let mut starts: Vec<(usize, Option<RuleState>)> = vec![(0, None)];
+        for (old, step) in old_snapshots.iter().zip([150, 350, 550]) {
+            starts.push((step, Some(serde_json::from_str(old).unwrap())));
+        }
+        let steps = walk();
+        let mut matches_before = Vec::new();
+        let mut whole = Vec::new();
+        for (start, state) in starts {
+            let mut state = state.unwrap_or_default();
+            let mut matches = Vec::new();
+            for (index, (time, step)) in steps.iter().enumerate().skip(start) {
+                if start == 0 && index % 200 == 150 {
+                    matches_before.push(matches.len());
+                }
+                match step {
+                    WalkStep::Watermark(watermark) => {
+                        rules.advance(&mut state, *watermark, &mut matches);
+                    }
+                    WalkStep::Event(event) => {
+                        let record = common::JsonRecord::new(&paths, event);
+                        let uid = format!("e{index}");
+                        let input = Input {
+                            time: *time,
+                            uid: &uid,
+                            record: &record,
+                            late: false,
+                        };
+                        rules.on_event(&mut state, &input, &mut matches);
+                    }
+                }
+            }
+            let rendered: Vec<String> = matches.iter().map(render).collect();
+            if start == 0 {
+                assert_eq!(rendered, expected, "dispatch {dispatch}");
+                whole = rendered;
+            } else {
+                let resumed_from = matches_before[starts_index(start)];
+                assert_eq!(
+                    rendered,
+                    whole[resumed_from..],
+                    "resumed at step {start}, dispatch {dispatch}"
+                );
+            }
+        }
+    }
+}
+
+fn starts_index(step: usize) -> usize {
+    (step - 150) / 200
+}
+
+enum WalkStep {
+    Watermark(i64),
+    Event(serde_json::Value),
+}
+
+/// The fixed walk of the fixture: (time, step) for 600 steps.
+fn walk() -> Vec<(i64, WalkStep)> {
+    let mut seed: u64 = 0x5eed;
+    let mut next = |bound: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % bound
+    };
+    let mut time = 1_000_000;
+    (0..600)
+        .map(|_| {
+            if next(5) == 0 {
+                let lag = next(20_000) as i64;
+                (time, WalkStep::Watermark(time - lag))
+            } else {
+                time += next(4_000) as i64;
+                let class = next(7) as u8;
+                let outcome = next(2) == 0;
+                let user = next(3) as u8;
+                let ip = next(2) as u8;
+                (time, WalkStep::Event(event_json(class, outcome, user, ip)))
+            }
+        })
+        .collect()
 }
