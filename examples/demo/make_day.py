@@ -64,6 +64,8 @@ signin("01:00:00", "svc-backup", "10.40.0.5", privileged=True, dst={"ip": "10.40
 emit("02:00:00", "globalprotect", "network_session", "connect", attack="seam.contractor-outside-window",
      outcome="success", medium="vpn", subject={"user": "frank@contractor.example.net", "ip": "10.99.0.40"},
      src={"ip": "192.0.2.90"})
+emit("02:40:00", "globalprotect", "network_session", "disconnect", medium="vpn",
+     subject={"user": "frank@contractor.example.net", "ip": "10.99.0.40"}, src={"ip": "192.0.2.90"})
 # 6: a badge tested at a door at dawn: granted, and nobody goes through.
 badge("06:30:00", "4414", "hq-office-door", used=False, attack="seam.badge-granted-nobody-entered")
 
@@ -168,6 +170,14 @@ emit("15:20:10", "bms", "occupancy", "count", zone="hq-server", count=0)
 # 7: Judy's laptop joins the office Wi-Fi, though she is at home and never badged in.
 wifi("15:30:00", "3c:22:fb:00:00:0a", "hq-ap-office", attack="seam.wifi-without-badge")
 
+# 17: Ivan is still at home on the VPN when "his" badge opens the New York door; he drives in
+# later, after ending the VPN session.
+emit("11:00:00", "globalprotect", "network_session", "connect", outcome="success", medium="vpn",
+     subject={"user": "ivan@example.com", "ip": "10.99.0.50"}, src={"ip": "192.0.2.70"})
+badge("11:40:00", "4418", "nyc-main", site="nyc", attack="seam.badge-while-remote")
+emit("12:20:00", "globalprotect", "network_session", "disconnect", medium="vpn",
+     subject={"user": "ivan@example.com", "ip": "10.99.0.50"}, src={"ip": "192.0.2.70"})
+
 # 13: Ivan's badge denied again and again, and his password failing in the same minutes.
 for minute in range(3):
     badge(f"16:0{minute}:00", "4418", "nyc-office-door", site="nyc", activity="denied",
@@ -182,6 +192,8 @@ emit("19:40:00", "globalprotect", "network_session", "connect", outcome="success
      subject={"user": "bob@example.com", "ip": "10.99.0.12"}, src={"ip": "192.0.2.33"})
 emit("19:45:00", "fileserver", "resource_access", "read", attack="seam.onsite-resource-offsite",
      subject={"user": "bob@example.com"}, src={"ip": "10.99.0.12"}, resource="payroll-share")
+emit("20:15:00", "globalprotect", "network_session", "disconnect", medium="vpn",
+     subject={"user": "bob@example.com", "ip": "10.99.0.12"}, src={"ip": "192.0.2.33"})
 
 # 10: a drop box on the empty meeting room's port, and a device cycling MACs on another.
 emit("21:00:00", "ise", "network_session", "connect", attack="seam.rogue-device-empty-zone",

@@ -25,6 +25,8 @@ const SCHEDULE_GRACE_MS: i64 = 3_600_000;
 
 /// Travel below this distance is noise of IP geolocation, not travel.
 const MIN_TRAVEL_KM: f64 = 50.0;
+/// How far back a badge still counts as "today" for `site_badge.today`.
+const NIGHT_SHIFT_REACH_MS: i64 = 12 * 3_600_000;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Travel {
@@ -464,9 +466,10 @@ impl<'a> EventContext<'a> {
                 .and_then(|(_, p)| p.window)
                 .map(|window| Value::Bool(at >= window.end)),
             Field::PersonInSchedule => {
-                // Schedules are approximate: an hour either side is still "in schedule".
+                // Schedules are approximate: an hour either side is still "in schedule". They are
+                // read where the event happens, so a trip to another time zone keeps its hours.
                 let (idx, _) = person()?;
-                let in_schedule = |t: Ts| estate.in_schedule(idx, t);
+                let in_schedule = |t: Ts| estate.in_schedule_at(idx, places.site, t);
                 let exact = in_schedule(at)?;
                 let near = in_schedule(at.minus_millis(SCHEDULE_GRACE_MS)) == Some(true)
                     || in_schedule(at.plus_millis(SCHEDULE_GRACE_MS)) == Some(true);
@@ -573,10 +576,14 @@ impl<'a> EventContext<'a> {
             Field::BadgedSiteToday => {
                 let site = places.site?;
                 let state = self.person_state();
-                let day_start = estate.local_day_start(site, at);
+                // "Today" reaches back at least twelve hours, so that a night shift that began
+                // before midnight still counts as badged in after it.
+                let since = estate
+                    .local_day_start(site, at)
+                    .min(at.plus_millis(-NIGHT_SHIFT_REACH_MS));
                 let badged = state
                     .and_then(|s| s.last_grant_at(site))
-                    .is_some_and(|t| t >= day_start && t <= at);
+                    .is_some_and(|t| t >= since && t <= at);
                 Some(Value::Bool(badged))
             }
         }

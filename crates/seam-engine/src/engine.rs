@@ -475,6 +475,15 @@ impl Engine {
                 }
                 Some(Medium::Vpn) | None => {}
             },
+            (EventClass::NetworkSession, Activity::Disconnect) => match event.medium {
+                Some(Medium::Wifi) | Some(Medium::Wired) => {
+                    if let Some(zone) = places.zone {
+                        state.presence.left_network(at, estate.zone(zone).site);
+                    }
+                }
+                Some(Medium::Vpn) => state.presence.vpn_ended(at),
+                None => {}
+            },
             (EventClass::Authentication, Activity::Logon) if success => {
                 if let Some(site) = places.source_site(estate) {
                     state

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use seam_estate::{SiteIdx, ZoneIdx};
 use seam_model::Ts;
 
+/// How long a person is still believed on site after their device left the network.
+const LEFT_NETWORK_GRACE_MS: i64 = 15 * 60_000;
+
 /// The kind of signal that placed the person.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -45,8 +48,10 @@ impl Signal {
             Signal::None => 0,
             // A badge-in with no exit reader: a working day's stretch, then we stop believing it.
             Signal::Badge => 4 * 60 * MINUTE,
-            // Wi-Fi clients re-associate and send accounting updates every few minutes.
-            Signal::Wifi => 30 * MINUTE,
+            // An association lasts until the client leaves: controllers log roams and
+            // disassociations, not a heartbeat, so the signal holds like a badge and a
+            // disassociation ends it (see `Presence::left_network`).
+            Signal::Wifi => 4 * 60 * MINUTE,
             Signal::Wired => 8 * 60 * MINUTE,
             Signal::SiteSignIn => 60 * MINUTE,
             Signal::BadgeExit => 8 * 60 * MINUTE,
@@ -125,6 +130,23 @@ impl Presence {
         })
     }
 
+    /// A device of the person left the network at `site` (a Wi-Fi disassociation, a wired
+    /// session stop): what placed them there is no longer believed beyond a short grace, long
+    /// enough for a roam or a dock to show up.
+    pub fn left_network(&mut self, now: Ts, site: SiteIdx) {
+        let Some(view) = self.view(now) else { return };
+        if view.site == Some(site) && view.signal.is_physical() && now >= self.last_signal_at {
+            self.expires_at = self.expires_at.min(now.plus_millis(LEFT_NETWORK_GRACE_MS));
+        }
+    }
+
+    /// The person's VPN session ended: being away on the VPN is no longer evidence of anything.
+    pub fn vpn_ended(&mut self, now: Ts) {
+        if self.signal == Signal::Vpn && now >= self.last_signal_at {
+            self.expires_at = self.expires_at.min(now);
+        }
+    }
+
     /// Applies a signal that places the person at `site`/`zone` (or off site when `site` is None).
     pub fn place(&mut self, now: Ts, site: Option<SiteIdx>, zone: Option<ZoneIdx>, signal: Signal) {
         if now < self.last_signal_at {
@@ -193,8 +215,8 @@ mod tests {
         presence.place(Ts(MINUTE), None, None, Signal::Vpn);
         assert!(presence.view(Ts(MINUTE)).unwrap().on_site);
         // Once the Wi-Fi signal has expired, the VPN session is the best evidence.
-        presence.place(Ts(40 * MINUTE), None, None, Signal::Vpn);
-        assert!(!presence.view(Ts(40 * MINUTE)).unwrap().on_site);
+        presence.place(Ts(5 * 60 * MINUTE), None, None, Signal::Vpn);
+        assert!(!presence.view(Ts(5 * 60 * MINUTE)).unwrap().on_site);
     }
 
     #[test]
@@ -205,7 +227,39 @@ mod tests {
         let view = presence.view(Ts(90 * MINUTE)).unwrap();
         assert_eq!(view.signal, Signal::Wifi);
         assert!(view.confidence >= 60, "{}", view.confidence);
-        assert_eq!(presence.view(Ts(240 * MINUTE)), None);
+        assert_eq!(presence.view(Ts(242 * MINUTE)), None);
+    }
+
+    #[test]
+    fn leaving_the_network_ends_presence_after_a_short_grace() {
+        let mut presence = Presence::default();
+        presence.place(Ts(0), Some(HQ), Some(OFFICE), Signal::Badge);
+        presence.place(Ts(60 * MINUTE), Some(HQ), Some(OFFICE), Signal::Wifi);
+        // A disassociation at another site says nothing about this one.
+        presence.left_network(Ts(61 * MINUTE), SiteIdx(7));
+        assert!(presence.view(Ts(100 * MINUTE)).is_some());
+        presence.left_network(Ts(120 * MINUTE), HQ);
+        assert!(
+            presence.view(Ts(130 * MINUTE)).is_some(),
+            "a roam gets its grace"
+        );
+        assert_eq!(presence.view(Ts(136 * MINUTE)), None);
+        // A fresh association after the grace places the person again.
+        presence.place(Ts(140 * MINUTE), Some(HQ), Some(OFFICE), Signal::Wifi);
+        assert!(presence.view(Ts(200 * MINUTE)).unwrap().on_site);
+    }
+
+    #[test]
+    fn the_end_of_a_vpn_session_ends_the_evidence_of_being_away() {
+        let mut presence = Presence::default();
+        presence.place(Ts(0), None, None, Signal::Vpn);
+        assert!(!presence.view(Ts(MINUTE)).unwrap().on_site);
+        presence.vpn_ended(Ts(2 * MINUTE));
+        assert_eq!(presence.view(Ts(2 * MINUTE)), None);
+        // The end of a VPN session does not touch a physical signal.
+        presence.place(Ts(3 * MINUTE), Some(HQ), Some(OFFICE), Signal::Badge);
+        presence.vpn_ended(Ts(4 * MINUTE));
+        assert!(presence.view(Ts(5 * MINUTE)).unwrap().on_site);
     }
 
     #[test]

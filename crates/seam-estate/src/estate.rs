@@ -360,6 +360,16 @@ impl Estate {
         Some(schedule.contains_instant(&home.local, at))
     }
 
+    /// Whether `at` is inside the person's working hours read in the time zone of `site`, where
+    /// the event happens (nine to five on a trip is nine to five there), or of the home site
+    /// when the event names no site; `None` without a schedule.
+    pub fn in_schedule_at(&self, person: PersonIdx, site: Option<SiteIdx>, at: Ts) -> Option<bool> {
+        let person = self.people.get(person.index())?;
+        let schedule = person.schedule?;
+        let site = self.sites.get(site.or(person.home_site)?.index())?;
+        Some(schedule.contains_instant(&site.local, at))
+    }
+
     /// Whether `at` is outside the site's business hours; `false` when the site has none.
     pub fn after_hours(&self, site: SiteIdx, at: Ts) -> bool {
         let Some(site) = self.sites.get(site.index()) else {

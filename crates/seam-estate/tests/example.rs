@@ -396,6 +396,36 @@ fn status_windows_and_clearances() {
 }
 
 #[test]
+fn a_schedule_is_read_where_the_event_happens() {
+    let estate = example();
+    let carol = estate.person_idx("carol").unwrap();
+    let nyc = estate.site_idx("nyc");
+    // 08:00 to 18:00: at 14:00 UTC it is 15:00 in Amsterdam and 09:00 in New York.
+    assert_eq!(
+        estate.in_schedule_at(carol, nyc, ts("2026-03-02T14:00:00Z")),
+        Some(true)
+    );
+    // 20:00 UTC: 21:00 in Amsterdam (her home), 15:00 in New York, where she is.
+    assert_eq!(
+        estate.in_schedule_at(carol, None, ts("2026-03-02T20:00:00Z")),
+        Some(false)
+    );
+    assert_eq!(
+        estate.in_schedule_at(carol, nyc, ts("2026-03-02T20:00:00Z")),
+        Some(true)
+    );
+    assert_eq!(
+        estate.in_schedule_at(
+            estate.person_idx("erin").unwrap(),
+            nyc,
+            ts("2026-03-02T14:00:00Z")
+        ),
+        None,
+        "no schedule"
+    );
+}
+
+#[test]
 fn schedules_and_business_hours_on_the_demo_day() {
     let estate = example();
     let person = |id: &str| estate.person_idx(id).unwrap();

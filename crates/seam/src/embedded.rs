@@ -16,6 +16,7 @@ pub const RULES: &[(&str, &str)] = files!("rules":
     "anti-passback.yml",
     "badge-and-signin-failure-burst.yml",
     "badge-granted-nobody-entered.yml",
+    "badge-while-remote.yml",
     "booked-room-remote-signin.yml",
     "contractor-outside-window.yml",
     "controller-down-door-forced.yml",
