@@ -349,10 +349,29 @@ pub(crate) async fn submit_patiently(
     }
 }
 
-/// Queues a prepared input without waiting (UDP: nobody to answer). Returns false when it was
-/// dropped because the queue is full or closed.
-pub(crate) fn submit_no_wait(shared: &Shared, prepared: Prepared) -> bool {
-    shared.writer.try_submit(prepared.job).is_ok()
+/// Queues a prepared input without waiting for it to be durable (UDP: nobody to answer). A full
+/// queue is retried for up to `patience`: meanwhile the receiving loop stops reading and
+/// datagrams wait in the socket's receive buffer (16 MiB) instead of being dropped here. Returns
+/// false when it was dropped because the queue stayed full or is closed.
+pub(crate) async fn submit_no_wait(
+    shared: &Shared,
+    prepared: Prepared,
+    patience: std::time::Duration,
+) -> bool {
+    let started = std::time::Instant::now();
+    let mut job = prepared.job;
+    loop {
+        match shared.writer.try_submit(job) {
+            Ok(()) => return true,
+            Err((crate::writer::SubmitError::Busy, back))
+                if started.elapsed() < patience && !*shared.shutdown.borrow() =>
+            {
+                job = back;
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            Err(_) => return false,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,9 @@ use crate::server::Shared;
 
 /// The most lines one UDP batch gathers before it is parsed.
 const UDP_BATCH_LINES: usize = 1024;
+/// How long a full writer queue may hold a UDP batch back before it is dropped (and counted);
+/// the socket buffer keeps the datagrams that arrive meanwhile.
+const UDP_QUEUE_PATIENCE: Duration = Duration::from_millis(500);
 /// Concurrent TCP connections per listener.
 const MAX_TCP_CONNECTIONS: usize = 256;
 
@@ -39,7 +42,9 @@ pub(crate) async fn udp(shared: Arc<Shared>, index: usize, socket: UdpSocket, ma
                 let now = Ts(crate::now_ms());
                 let origin = format!("udp:{}:{}", now.0, shared.next_input());
                 let queued = match ingest::prepare(&shared, index, &lines, None, &origin, now) {
-                    Ok(prepared) => ingest::submit_no_wait(&shared, prepared),
+                    Ok(prepared) => {
+                        ingest::submit_no_wait(&shared, prepared, UDP_QUEUE_PATIENCE).await
+                    }
                     Err(_) => false,
                 };
                 if !queued && let Some(counters) = shared.metrics.source(&name) {

@@ -87,6 +87,7 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, CliError> {
         )
     })?;
     let twin = Twin::of(&estate);
+    let estate_ready = Instant::now();
     let people = twin.people.len();
     let spec = SimSpec {
         seed: args.seed,
@@ -174,9 +175,10 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, CliError> {
         serde_json::to_string_pretty(&manifest).map_err(|e| CliError::Failed(e.to_string()))?;
     std::fs::write(&manifest_path, text + "\n").map_err(io_error(&manifest_path))?;
     let seconds = started.elapsed().as_secs_f64();
+    let simulating = estate_ready.elapsed().as_secs_f64();
     if !args.quiet {
         println!(
-            "{} people at {} sites, {} days (seed {}): {} events, {} labelled attacks, in {:.1} s ({:.0} events/s)",
+            "{} people at {} sites, {} days (seed {}): {} events, {} labelled attacks, in {:.1} s ({:.0} events/s; the estate {:.1} s, the days {:.1} s at {:.0} events/s)",
             people,
             twin.sites.len(),
             args.days,
@@ -184,7 +186,10 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, CliError> {
             summary.events,
             summary.scenarios.len(),
             seconds,
-            summary.events as f64 / seconds.max(1e-9)
+            summary.events as f64 / seconds.max(1e-9),
+            seconds - simulating,
+            simulating,
+            summary.events as f64 / simulating.max(1e-9)
         );
         for (kind, count) in &summary.skipped {
             println!("  skipped {count} x {kind}: no victim whose day fits");
