@@ -308,10 +308,32 @@ impl<'a> DayGen<'a> {
         self.twin.sites.get(site)
     }
 
+    /// `sim-DDD-SSSSSSS`: the day and the event's number in it, written by hand (a `format!` per
+    /// event showed in profiles).
+    fn uid(&self) -> String {
+        fn push(uid: &mut String, value: u32, width: u32) {
+            let mut divisor = 10u32.pow(width - 1);
+            if value / divisor >= 10 {
+                uid.push_str(&value.to_string());
+                return;
+            }
+            while divisor > 0 {
+                uid.push(char::from(b'0' + (value / divisor % 10) as u8));
+                divisor /= 10;
+            }
+        }
+        let mut uid = String::with_capacity(16);
+        uid.push_str("sim-");
+        push(&mut uid, self.day, 3);
+        uid.push('-');
+        push(&mut uid, self.seq, 7);
+        uid
+    }
+
     /// Adds an event and returns it for its fields to be filled in.
     fn push(&mut self, t: i64, source: &str, class: EventClass, activity: Activity) -> &mut Event {
         self.seq += 1;
-        let uid = format!("sim-{:03}-{:07}", self.day, self.seq);
+        let uid = self.uid();
         if let Some(scenario) = self.recording.and_then(|i| self.scenarios.get_mut(i)) {
             scenario.events.push(uid.clone());
             scenario.start = scenario.start.min(Ts(t));

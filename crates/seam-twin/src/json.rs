@@ -200,10 +200,31 @@ fn time(out: &mut Vec<u8>, ts: Ts) {
     let minute = in_day / 60_000 % 60;
     let second = in_day / 1000 % 60;
     let milli = in_day % 1000;
-    let _ = write!(
-        out,
-        "\"{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{milli:03}Z\""
-    );
+    // By hand: formatting machinery was a tenth of the simulator's time.
+    out.push(b'"');
+    digits(out, year, 4);
+    out.push(b'-');
+    digits(out, month, 2);
+    out.push(b'-');
+    digits(out, day, 2);
+    out.push(b'T');
+    digits(out, hour, 2);
+    out.push(b':');
+    digits(out, minute, 2);
+    out.push(b':');
+    digits(out, second, 2);
+    out.push(b'.');
+    digits(out, milli, 3);
+    out.extend_from_slice(b"Z\"");
+}
+
+/// `value` (0 to 9999) as exactly `width` decimal digits.
+fn digits(out: &mut Vec<u8>, value: i64, width: u32) {
+    let mut divisor = 10i64.pow(width.saturating_sub(1));
+    while divisor > 0 {
+        out.push(b'0' + (value / divisor % 10) as u8);
+        divisor /= 10;
+    }
 }
 
 /// Days since 1970-01-01 to the proleptic Gregorian date (the well-known era-based method).
