@@ -40,7 +40,7 @@ pub use engine_thread::StreamFinding;
 pub use ingest::{IngestError, IngestReport, RejectedRecord};
 pub use mqtt::{FilterError, check_filter, topic_matches};
 pub use server::{Addresses, ServeError, Server};
-pub use syslog::kernel_udp_drops;
+pub use syslog::{Framer as SyslogFramer, kernel_udp_drops};
 
 /// The wall clock in ms since the epoch: receive times, heartbeats, request freshness.
 pub(crate) fn now_ms() -> i64 {

@@ -256,7 +256,7 @@ fn add_oversize(
 /// RFC 6587 framing of a TCP syslog stream, told apart per frame: a frame that starts with a
 /// digit is octet-counted (`LEN SP MSG`), anything else runs to the next newline.
 #[derive(Debug)]
-pub(crate) struct Framer {
+pub struct Framer {
     max: usize,
     buffer: Vec<u8>,
     /// Complete messages, one per line.
@@ -269,7 +269,7 @@ pub(crate) struct Framer {
 }
 
 impl Framer {
-    pub(crate) fn new(max: usize) -> Framer {
+    pub fn new(max: usize) -> Framer {
         Framer {
             max,
             buffer: Vec::new(),
@@ -279,7 +279,7 @@ impl Framer {
         }
     }
 
-    pub(crate) fn push(&mut self, bytes: &[u8]) {
+    pub fn push(&mut self, bytes: &[u8]) {
         self.buffer.extend_from_slice(bytes);
         let mut start = 0;
         loop {
@@ -414,7 +414,7 @@ impl Framer {
     }
 
     /// End of stream: a last line without its newline is still a message.
-    pub(crate) fn finish(&mut self) {
+    pub fn finish(&mut self) {
         if self.discard == 0 && !self.buffer.is_empty() {
             let rest = std::mem::take(&mut self.buffer);
             if rest.first().is_some_and(u8::is_ascii_digit) {
