@@ -210,15 +210,8 @@ fn simulated_day(
         seed: SIM_SEED,
         start_ms,
     });
-    let estate = seam_estate::Estate::from_files(&files).map_err(|errors| {
-        CliError::Estate(
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
+    let estate =
+        seam_estate::Estate::from_files(&files).map_err(|errors| load::estate_errors(&errors))?;
     let twin = seam_twin::Twin::of(&estate);
     let spec = seam_twin::SimSpec {
         seed: SIM_SEED,

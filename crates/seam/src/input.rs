@@ -148,6 +148,25 @@ impl<R: BufRead> NdjsonReader<R> {
         Ok(read_any)
     }
 
+    /// Reads the next line into the buffer: `None` at end of input, `Some(Some(rejection))` for
+    /// a line over the limit (its first bytes kept), `Some(None)` for a line to parse.
+    fn read_line(&mut self) -> std::io::Result<Option<Option<Line>>> {
+        let mut oversized = false;
+        if !self.read_bounded_line(&mut oversized)? {
+            return Ok(None);
+        }
+        if oversized {
+            let raw = std::mem::take(&mut self.buffer);
+            let reason = format!("line is longer than {MAX_LINE_BYTES} bytes");
+            return Ok(Some(Some(Line::Rejected {
+                line: self.line,
+                reason,
+                raw,
+            })));
+        }
+        Ok(Some(None))
+    }
+
     /// The next non-blank line as what it gives: one event or a rejection for NDJSON, any
     /// number of events and rejections for a vendor line; `None` at end of input.
     pub fn next_record(&mut self) -> std::io::Result<Option<Vec<Line>>> {
@@ -155,15 +174,12 @@ impl<R: BufRead> NdjsonReader<R> {
             return Ok(self.next_line()?.map(|line| vec![line]));
         }
         loop {
-            let mut oversized = false;
-            if !self.read_bounded_line(&mut oversized)? {
+            let Some(read) = self.read_line()? else {
                 return Ok(None);
-            }
+            };
             let line = self.line;
-            if oversized {
-                let raw = std::mem::take(&mut self.buffer);
-                let reason = format!("line is longer than {MAX_LINE_BYTES} bytes");
-                return Ok(Some(vec![Line::Rejected { line, reason, raw }]));
+            if let Some(rejected) = read {
+                return Ok(Some(vec![rejected]));
             }
             if self.keep_header_if_first() {
                 continue;
@@ -209,15 +225,12 @@ impl<R: BufRead> NdjsonReader<R> {
     /// The next non-blank line, parsed; `None` at end of input.
     pub fn next_line(&mut self) -> std::io::Result<Option<Line>> {
         loop {
-            let mut oversized = false;
-            if !self.read_bounded_line(&mut oversized)? {
+            let Some(read) = self.read_line()? else {
                 return Ok(None);
-            }
+            };
             let line = self.line;
-            if oversized {
-                let raw = std::mem::take(&mut self.buffer);
-                let reason = format!("line is longer than {MAX_LINE_BYTES} bytes");
-                return Ok(Some(Line::Rejected { line, reason, raw }));
+            if let Some(rejected) = read {
+                return Ok(Some(rejected));
             }
             let text = trim_line(&self.buffer);
             if text.is_empty() {

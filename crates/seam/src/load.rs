@@ -18,15 +18,20 @@ pub fn estate(dir: Option<&Path>) -> Result<Arc<Estate>, CliError> {
         Some(dir) => Estate::load_dir(dir),
         None => Estate::from_files(&embedded::estate_files()),
     };
-    result.map(Arc::new).map_err(|errors| {
-        CliError::Estate(
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })
+    result
+        .map(Arc::new)
+        .map_err(|errors| estate_errors(&errors))
+}
+
+/// Every problem of an estate, one a line, as the error the command exits with.
+pub fn estate_errors(errors: &[seam_estate::EstateError]) -> CliError {
+    CliError::Estate(
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
 }
 
 pub fn rules(dir: Option<&Path>) -> Result<Arc<CompiledRules>, CliError> {
