@@ -311,10 +311,10 @@ pub fn replay(people: usize, events: usize, json: bool) -> Result<ExitCode, CliE
 
 fn print_report(report: &serde_json::Value, json: bool) -> Result<ExitCode, CliError> {
     if json {
-        println!("{report}");
+        say!("{report}");
     } else if let Some(fields) = report.as_object() {
         for (name, value) in fields {
-            println!("{name:>30}  {value}");
+            say!("{name:>30}  {value}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,5 +1,23 @@
 //! `seam`: the command line of Seam.
 
+/// Prints a line to stdout. A closed stdout (`seam sim ... | head`) ends the output quietly
+/// instead of panicking as `println!` does; output that matters (findings) is written with its
+/// errors checked.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// As [`say!`], without the newline.
+macro_rules! say_inline {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod bench;
 mod demo;
 mod embedded;
@@ -576,7 +594,7 @@ fn check(estate: &std::path::Path, rules: Option<&std::path::Path>) -> Result<Ex
         })
         .map(|(_, rule)| rule.id.as_str())
         .collect();
-    println!(
+    say!(
         "ok: {} sites, {} zones, {} doors, {} people; {} rules",
         estate.sites().len(),
         estate.zones().len(),
@@ -585,7 +603,7 @@ fn check(estate: &std::path::Path, rules: Option<&std::path::Path>) -> Result<Ex
         rules.set.rules().len()
     );
     if !untested.is_empty() {
-        println!("warning: rules without test cases: {}", untested.join(", "));
+        say!("warning: rules without test cases: {}", untested.join(", "));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -600,15 +618,17 @@ fn rules_test(
     let mut failed = 0usize;
     for outcome in &outcomes {
         if outcome.passed() {
-            println!("ok     {}: {}", outcome.rule_id, outcome.name);
+            say!("ok     {}: {}", outcome.rule_id, outcome.name);
         } else {
             failed += 1;
             match &outcome.error {
-                Some(error) => println!(
+                Some(error) => say!(
                     "FAILED {}: {} ({}): {error}",
-                    outcome.rule_id, outcome.name, outcome.location
+                    outcome.rule_id,
+                    outcome.name,
+                    outcome.location
                 ),
-                None => println!(
+                None => say!(
                     "FAILED {}: {} ({}): expected {} findings, found {}",
                     outcome.rule_id,
                     outcome.name,
@@ -637,10 +657,10 @@ fn rules_test(
         .map(|(_, rule)| rule.id.as_str())
         .collect();
     for rule in &missing {
-        println!("FAILED {rule}: needs at least one positive and one negative test case");
+        say!("FAILED {rule}: needs at least one positive and one negative test case");
     }
     let passed = outcomes.len() - failed;
-    println!("{passed} passed, {} failed", failed + missing.len());
+    say!("{passed} passed, {} failed", failed + missing.len());
     Ok(if failed + missing.len() == 0 {
         ExitCode::SUCCESS
     } else {

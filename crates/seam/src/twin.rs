@@ -177,7 +177,7 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, CliError> {
     let seconds = started.elapsed().as_secs_f64();
     let simulating = estate_ready.elapsed().as_secs_f64();
     if !args.quiet {
-        println!(
+        say!(
             "{} people at {} sites, {} days (seed {}): {} events, {} labelled attacks, in {:.1} s ({:.0} events/s; the estate {:.1} s, the days {:.1} s at {:.0} events/s)",
             people,
             twin.sites.len(),
@@ -192,12 +192,12 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, CliError> {
             summary.events as f64 / simulating.max(1e-9)
         );
         for (kind, count) in &summary.skipped {
-            println!("  skipped {count} x {kind}: no victim whose day fits");
+            say!("  skipped {count} x {kind}: no victim whose day fits");
         }
-        println!("estate: {}", estate_dir.display());
-        println!("events: {}", events_dir.display());
-        println!("truth:  {}", truth_path.display());
-        println!(
+        say!("estate: {}", estate_dir.display());
+        say!("events: {}", events_dir.display());
+        say!("truth:  {}", truth_path.display());
+        say!(
             "replay: seam replay --estate {} --out {} {}",
             estate_dir.display(),
             args.out.join("findings.ndjson").display(),
@@ -280,14 +280,14 @@ pub fn eval(args: &EvalArgs) -> Result<ExitCode, CliError> {
     let report = seam_twin::eval::evaluate(&scenarios, &findings, person_days);
     if args.json {
         let text = serde_json::to_string(&report).map_err(|e| CliError::Failed(e.to_string()))?;
-        println!("{text}");
+        say!("{text}");
     } else {
-        print!("{}", report.table());
+        say_inline!("{}", report.table());
     }
     if let Some(path) = &args.html {
         std::fs::write(path, seam_twin::report::html(&report)).map_err(io_error(path))?;
         if !args.json {
-            println!("report: {}", path.display());
+            say!("report: {}", path.display());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -388,15 +388,15 @@ pub fn paths(args: &PathsArgs) -> Result<ExitCode, CliError> {
     if args.json {
         let value =
             serde_json::json!({"from": args.from, "to": args.to, "at": at, "paths": reports});
-        println!("{value}");
+        say!("{value}");
     } else {
-        print!("{text}");
+        say_inline!("{text}");
     }
     if let Some(path) = &args.svg {
         let picture = seam_twin::picture::svg(&estate, found.first());
         std::fs::write(path, picture).map_err(io_error(path))?;
         if !args.json {
-            println!("picture: {}", path.display());
+            say!("picture: {}", path.display());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -434,9 +434,9 @@ pub fn exercise(
     let report = seam_twin::exercise::report(&parsed, &findings);
     if json {
         let text = serde_json::to_string(&report).map_err(|e| CliError::Failed(e.to_string()))?;
-        println!("{text}");
+        say!("{text}");
     } else {
-        print!("{}", report.table());
+        say_inline!("{}", report.table());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -444,6 +444,6 @@ pub fn exercise(
 pub fn picture(estate: Option<&Path>, out: &Path) -> Result<ExitCode, CliError> {
     let estate = crate::load::estate(estate)?;
     std::fs::write(out, seam_twin::picture::svg(&estate, None)).map_err(io_error(out))?;
-    println!("picture: {}", out.display());
+    say!("picture: {}", out.display());
     Ok(ExitCode::SUCCESS)
 }
