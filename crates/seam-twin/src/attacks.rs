@@ -167,6 +167,11 @@ struct Attack<'k, 'r> {
     rng: &'r mut Rng,
 }
 
+/// A site's id and its main door.
+fn main_door(site: &SiteView) -> Option<(String, String)> {
+    Some((site.id.clone(), site.main.as_ref()?.door.clone()))
+}
+
 /// An address an attacker uses, in the block of a hostile place.
 fn hostile_ip(net: u8, rng: &mut Rng) -> String {
     format!(
@@ -216,6 +221,20 @@ impl Attack<'_, '_> {
     fn anyone<S: Stage>(&mut self, stage: &S, fits: impl Fn(&Persona) -> bool) -> Option<Persona> {
         let fitting: Vec<&Persona> = stage.twin().people.iter().filter(|p| fits(p)).collect();
         self.rng.pick(&fitting).map(|p| (*p).clone())
+    }
+
+    /// Someone who visits the server room today and satisfies `fits`, with the visit's start
+    /// and end.
+    fn server_room_visitor<S: Stage>(
+        &mut self,
+        stage: &S,
+        fits: impl Fn(&Persona) -> bool,
+    ) -> Option<(Persona, Trace, i64, i64)> {
+        let in_server_room = |a: &Away| *a == Away::ServerRoom;
+        let (victim, trace) =
+            self.victim(stage, |p, t| fits(p) && t.away_of(in_server_room).is_some())?;
+        let (start, end) = trace.away_of(in_server_room)?;
+        Some((victim, trace, start, end))
     }
 
     fn begin<S: Stage>(&self, stage: &mut S, people: Vec<String>) {
@@ -278,9 +297,7 @@ impl Attack<'_, '_> {
         let Some(badge) = victim.badge_at(t).map(str::to_string) else {
             return false;
         };
-        let Some((site_id, door)) = Self::site(stage, other)
-            .and_then(|s| Some((s.id.clone(), s.main.as_ref()?.door.clone())))
-        else {
+        let Some((site_id, door)) = Self::site(stage, other).and_then(main_door) else {
             return false;
         };
         self.begin(stage, vec![victim.id.clone()]);
@@ -410,12 +427,7 @@ impl Attack<'_, '_> {
     }
 
     fn tailgating<S: Stage>(mut self, stage: &mut S) -> bool {
-        let Some((victim, trace)) = self.victim(stage, |_, t| {
-            t.away_of(|a| *a == Away::ServerRoom).is_some()
-        }) else {
-            return false;
-        };
-        let Some((start, end)) = trace.away_of(|a| *a == Away::ServerRoom) else {
+        let Some((victim, trace, start, end)) = self.server_room_visitor(stage, |_| true) else {
             return false;
         };
         let Some(zone) = Self::site(stage, trace.site)
@@ -481,9 +493,7 @@ impl Attack<'_, '_> {
         let Some(badge) = victim.badge_at(t).map(str::to_string) else {
             return false;
         };
-        let Some((site_id, door)) = Self::site(stage, victim.site)
-            .and_then(|s| Some((s.id.clone(), s.main.as_ref()?.door.clone())))
-        else {
+        let Some((site_id, door)) = Self::site(stage, victim.site).and_then(main_door) else {
             return false;
         };
         self.begin(stage, vec![victim.id.clone()]);
@@ -737,12 +747,7 @@ impl Attack<'_, '_> {
     }
 
     fn passed_back<S: Stage>(mut self, stage: &mut S) -> bool {
-        let Some((victim, trace)) = self.victim(stage, |_, t| {
-            t.away_of(|a| *a == Away::ServerRoom).is_some()
-        }) else {
-            return false;
-        };
-        let Some((start, end)) = trace.away_of(|a| *a == Away::ServerRoom) else {
+        let Some((victim, trace, start, end)) = self.server_room_visitor(stage, |_| true) else {
             return false;
         };
         let Some(site) = Self::site(stage, trace.site).cloned() else {
@@ -779,9 +784,7 @@ impl Attack<'_, '_> {
             let Some(badge) = victim.badge_at(t).map(str::to_string) else {
                 return false;
             };
-            let Some((site_id, door)) = Self::site(stage, victim.site)
-                .and_then(|s| Some((s.id.clone(), s.main.as_ref()?.door.clone())))
-            else {
+            let Some((site_id, door)) = Self::site(stage, victim.site).and_then(main_door) else {
                 return false;
             };
             self.begin(stage, vec![victim.id.clone()]);
@@ -810,12 +813,9 @@ impl Attack<'_, '_> {
     // --- Campaigns ---------------------------------------------------------------------------
 
     fn tailgate_rogue_lateral<S: Stage>(mut self, stage: &mut S) -> bool {
-        let Some((victim, trace)) = self.victim(stage, |p, t| {
-            p.username.is_some() && t.away_of(|a| *a == Away::ServerRoom).is_some()
-        }) else {
-            return false;
-        };
-        let Some((start, end)) = trace.away_of(|a| *a == Away::ServerRoom) else {
+        let Some((victim, trace, start, end)) =
+            self.server_room_visitor(stage, |p| p.username.is_some())
+        else {
             return false;
         };
         let Some(site) = Self::site(stage, trace.site).cloned() else {
@@ -902,8 +902,7 @@ impl Attack<'_, '_> {
         };
         let m0 = stage.day_midnight(victim.site);
         let t = m0 + self.rng.between(19 * 60, 21 * 60) * MINUTE_MS;
-        let site = Self::site(stage, victim.site)
-            .and_then(|s| Some((s.id.clone(), s.main.as_ref()?.door.clone())));
+        let site = Self::site(stage, victim.site).and_then(main_door);
         let badge = victim.badge_at(t).map(str::to_string);
         self.begin(stage, vec![victim.id.clone()]);
         if let (Some((site_id, door)), Some(badge)) = (site, badge) {

@@ -114,55 +114,13 @@ enum Command {
     },
     /// Generate a synthetic estate, a workforce's days of events and labelled attacks.
     Sim {
-        /// Employees and contractors to generate (ignored with --estate).
-        #[arg(long, default_value_t = 1000)]
-        people: usize,
-        /// Sites to generate (at most 24; a decommissioned site is always added).
-        #[arg(long, default_value_t = 2)]
-        sites: usize,
-        #[arg(long, default_value_t = 7)]
-        days: u32,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// The first day, as YYYY-MM-DD (default 2026-03-02, a Monday).
-        #[arg(long)]
-        start: Option<String>,
-        /// Simulate the people of an existing estate instead of generating one.
-        #[arg(long)]
-        estate: Option<PathBuf>,
-        /// Attacks of each kind over the run (default: one per 20,000 person-days, at least 1;
-        /// 0 for benign traffic only).
-        #[arg(long)]
-        attacks: Option<u32>,
-        /// Output folder: estate/, events/, truth.jsonl and sim.json.
-        #[arg(long)]
-        out: PathBuf,
-        /// Worker threads (default: one per core).
-        #[arg(long)]
-        threads: Option<usize>,
-        /// `ndjson`: Seam's normalized events, one file per UTC day; `vendor`: each source's
-        /// own format (Okta JSON, Meraki/ISE/GlobalProtect/dhcpd syslog, PACS and Envoy JSON),
-        /// one file per source, for `seam replay ADAPTER=FILE`.
-        #[arg(long, default_value = "ndjson")]
-        format: String,
+        #[command(flatten)]
+        args: twin::SimArgs,
     },
     /// Score findings against a simulation's ground truth: recall, precision, false positives.
     Eval {
-        /// The simulation's truth.jsonl (sim.json beside it gives the person-days).
-        #[arg(long)]
-        truth: PathBuf,
-        /// Findings as NDJSON, as `seam replay --out` writes them.
-        #[arg(long)]
-        findings: PathBuf,
-        /// Person-days of benign traffic (default: from sim.json beside the truth).
-        #[arg(long)]
-        person_days: Option<u64>,
-        /// Print one JSON object instead of the table.
-        #[arg(long)]
-        json: bool,
-        /// Also write an HTML report with plots.
-        #[arg(long)]
-        html: Option<PathBuf>,
+        #[command(flatten)]
+        args: twin::EvalArgs,
     },
     /// Tabletop: attack paths across the estate, scripted exercises, the estate as a picture.
     Twin {
@@ -368,43 +326,8 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Bench {
             command: BenchCommand::Ingest { args },
         } => serve::bench_ingest(&args),
-        Command::Sim {
-            people,
-            sites,
-            days,
-            seed,
-            start,
-            estate,
-            attacks,
-            out,
-            threads,
-            format,
-        } => twin::sim(&twin::SimArgs {
-            people,
-            sites,
-            days,
-            seed,
-            start,
-            estate,
-            attacks,
-            out,
-            threads,
-            format,
-            quiet: false,
-        }),
-        Command::Eval {
-            truth,
-            findings,
-            person_days,
-            json,
-            html,
-        } => twin::eval(&twin::EvalArgs {
-            truth,
-            findings,
-            person_days,
-            json,
-            html,
-        }),
+        Command::Sim { args } => twin::sim(&args),
+        Command::Eval { args } => twin::eval(&args),
         Command::Inspect { data_dir, what } => inspect(&data_dir, what),
         Command::Rules {
             command: RulesCommand::Test { dir, estate },

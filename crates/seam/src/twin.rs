@@ -13,20 +13,39 @@ use seam_twin::{Manifest, Scenario, SimSpec, Twin};
 use crate::error::CliError;
 
 /// What `seam sim` is asked for.
-#[derive(Debug)]
+#[derive(Debug, clap::Args)]
 pub struct SimArgs {
+    /// Employees and contractors to generate (ignored with --estate).
+    #[arg(long, default_value_t = 1000)]
     pub people: usize,
+    /// Sites to generate (at most 24; a decommissioned site is always added).
+    #[arg(long, default_value_t = 2)]
     pub sites: usize,
+    #[arg(long, default_value_t = 7)]
     pub days: u32,
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// The first day, as YYYY-MM-DD (default 2026-03-02, a Monday).
+    #[arg(long)]
     pub start: Option<String>,
+    /// Simulate the people of an existing estate instead of generating one.
+    #[arg(long)]
     pub estate: Option<PathBuf>,
+    /// Attacks of each kind over the run (default: one per 20,000 person-days, at least 1;
+    /// 0 for benign traffic only).
+    #[arg(long)]
     pub attacks: Option<u32>,
+    /// Output folder: estate/, events/, truth.jsonl and sim.json.
+    #[arg(long)]
     pub out: PathBuf,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
     pub threads: Option<usize>,
-    /// `ndjson` (one file per UTC day) or `vendor` (one file per source format).
+    /// `ndjson`: Seam's normalized events, one file per UTC day; `vendor`: each source's
+    /// own format (Okta JSON, Meraki/ISE/GlobalProtect/dhcpd syslog, PACS and Envoy JSON),
+    /// one file per source, for `seam replay ADAPTER=FILE`.
+    #[arg(long, default_value = "ndjson")]
     pub format: String,
-    pub quiet: bool,
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
@@ -176,34 +195,32 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, CliError> {
     std::fs::write(&manifest_path, text + "\n").map_err(io_error(&manifest_path))?;
     let seconds = started.elapsed().as_secs_f64();
     let simulating = estate_ready.elapsed().as_secs_f64();
-    if !args.quiet {
-        say!(
-            "{} people at {} sites, {} days (seed {}): {} events, {} labelled attacks, in {:.1} s ({:.0} events/s; the estate {:.1} s, the days {:.1} s at {:.0} events/s)",
-            people,
-            twin.sites.len(),
-            args.days,
-            args.seed,
-            summary.events,
-            summary.scenarios.len(),
-            seconds,
-            summary.events as f64 / seconds.max(1e-9),
-            seconds - simulating,
-            simulating,
-            summary.events as f64 / simulating.max(1e-9)
-        );
-        for (kind, count) in &summary.skipped {
-            say!("  skipped {count} x {kind}: no victim whose day fits");
-        }
-        say!("estate: {}", estate_dir.display());
-        say!("events: {}", events_dir.display());
-        say!("truth:  {}", truth_path.display());
-        say!(
-            "replay: seam replay --estate {} --out {} {}",
-            estate_dir.display(),
-            args.out.join("findings.ndjson").display(),
-            replay_inputs.join(" ")
-        );
+    say!(
+        "{} people at {} sites, {} days (seed {}): {} events, {} labelled attacks, in {:.1} s ({:.0} events/s; the estate {:.1} s, the days {:.1} s at {:.0} events/s)",
+        people,
+        twin.sites.len(),
+        args.days,
+        args.seed,
+        summary.events,
+        summary.scenarios.len(),
+        seconds,
+        summary.events as f64 / seconds.max(1e-9),
+        seconds - simulating,
+        simulating,
+        summary.events as f64 / simulating.max(1e-9)
+    );
+    for (kind, count) in &summary.skipped {
+        say!("  skipped {count} x {kind}: no victim whose day fits");
     }
+    say!("estate: {}", estate_dir.display());
+    say!("events: {}", events_dir.display());
+    say!("truth:  {}", truth_path.display());
+    say!(
+        "replay: seam replay --estate {} --out {} {}",
+        estate_dir.display(),
+        args.out.join("findings.ndjson").display(),
+        replay_inputs.join(" ")
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -245,12 +262,22 @@ fn read_lines<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, Cli
     Ok(out)
 }
 
-#[derive(Debug)]
+#[derive(Debug, clap::Args)]
 pub struct EvalArgs {
+    /// The simulation's truth.jsonl (sim.json beside it gives the person-days).
+    #[arg(long)]
     pub truth: PathBuf,
+    /// Findings as NDJSON, as `seam replay --out` writes them.
+    #[arg(long)]
     pub findings: PathBuf,
+    /// Person-days of benign traffic (default: from sim.json beside the truth).
+    #[arg(long)]
     pub person_days: Option<u64>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
     pub json: bool,
+    /// Also write an HTML report with plots.
+    #[arg(long)]
     pub html: Option<PathBuf>,
 }
 
