@@ -14,6 +14,8 @@ use serde::Deserialize;
 use seam_adapters::{Adapter, ParseContext, ZoneMap};
 use seam_model::Ts;
 
+use crate::tls::{ClientTlsSettings, TlsSettings};
+
 /// Everything `seam serve` needs besides the estate and the rules.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -38,6 +40,8 @@ pub struct HttpConfig {
     /// The read API (findings, stream, metrics). Loopback only, since it has no
     /// authentication yet. `None`: served on `listen`, which must then be loopback.
     pub api: Option<SocketAddr>,
+    /// TLS on the ingest listener (the loopback read API stays in the clear).
+    pub tls: Option<TlsSettings>,
     /// The largest request body accepted (413 above).
     pub max_body_bytes: usize,
     /// Request bodies held at once, across requests (503 with Retry-After above).
@@ -89,6 +93,8 @@ pub struct MqttConfig {
     pub client_id: String,
     pub username: Option<String>,
     pub password: Option<Secret>,
+    /// TLS to the broker (`mqtts://`).
+    pub tls: Option<ClientTlsSettings>,
 }
 
 /// One source: where its records come from, how they are read and authenticated.
@@ -125,6 +131,8 @@ pub enum Transport {
     Syslog {
         udp: Option<SocketAddr>,
         tcp: Option<SocketAddr>,
+        /// TLS on the TCP listener (RFC 5425); UDP stays in the clear.
+        tls: Option<TlsSettings>,
         /// The longest message taken (longer ones are dead letters).
         max_message_bytes: usize,
     },
@@ -278,6 +286,7 @@ impl ServeConfig {
             http: HttpConfig {
                 listen: parse_addr("http", DEFAULT_HTTP)?,
                 api: None,
+                tls: None,
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
                 max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
             },
@@ -345,18 +354,20 @@ impl ServeConfig {
                 Transport::Syslog {
                     udp: Some(addr),
                     tcp: Some(addr),
+                    tls: None,
                     max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
                 },
             ));
         }
         if let Some(url) = &overrides.mqtt {
-            let (host, port) = parse_mqtt_url(url)?;
+            let broker = parse_mqtt_url(url)?;
             self.mqtt = Some(MqttConfig {
-                host,
-                port,
+                host: broker.host,
+                port: broker.port,
                 client_id: "seam-serve".into(),
                 username: None,
                 password: None,
+                tls: broker.tls.then(ClientTlsSettings::default),
             });
             self.sources
                 .retain(|s| s.name != "uhppote-mqtt" && s.name != "zigbee2mqtt");
@@ -491,16 +502,32 @@ fn parse_addr(what: &str, text: &str) -> Result<SocketAddr, ConfigError> {
     })
 }
 
-/// `mqtt://host[:port]` (or `tcp://`); the port defaults to 1883.
-pub fn parse_mqtt_url(url: &str) -> Result<(String, u16), ConfigError> {
-    let rest = url
+/// A broker's address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerUrl {
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+}
+
+/// `mqtt://host[:port]` (or `tcp://`), port 1883 by default; `mqtts://host[:port]` (or
+/// `ssl://`) for TLS, port 8883 by default.
+pub fn parse_mqtt_url(url: &str) -> Result<BrokerUrl, ConfigError> {
+    let (rest, tls, default_port) = if let Some(rest) = url
         .strip_prefix("mqtt://")
         .or_else(|| url.strip_prefix("tcp://"))
-        .ok_or_else(|| {
-            invalid(format!(
-                "MQTT broker `{url}`: expected mqtt://host:port (TLS brokers are not supported yet)"
-            ))
-        })?;
+    {
+        (rest, false, 1883)
+    } else if let Some(rest) = url
+        .strip_prefix("mqtts://")
+        .or_else(|| url.strip_prefix("ssl://"))
+    {
+        (rest, true, 8883)
+    } else {
+        return Err(invalid(format!(
+            "MQTT broker `{url}`: expected mqtt://host:port, or mqtts://host:port for TLS"
+        )));
+    };
     let rest = rest.trim_end_matches('/');
     let (host, port) = match rest.rsplit_once(':') {
         Some((host, port)) => (
@@ -508,12 +535,16 @@ pub fn parse_mqtt_url(url: &str) -> Result<(String, u16), ConfigError> {
             port.parse::<u16>()
                 .map_err(|_| invalid(format!("MQTT broker `{url}`: bad port `{port}`")))?,
         ),
-        None => (rest, 1883),
+        None => (rest, default_port),
     };
     if host.is_empty() {
         return Err(invalid(format!("MQTT broker `{url}`: no host")));
     }
-    Ok((host.to_string(), port))
+    Ok(BrokerUrl {
+        host: host.to_string(),
+        port,
+        tls,
+    })
 }
 
 // The file's shape. Kept apart from the resolved types so that the file can stay friendly
@@ -541,6 +572,26 @@ struct RawHttp {
     api: Option<String>,
     max_body_bytes: Option<usize>,
     max_inflight_bytes: Option<usize>,
+    tls: Option<RawTls>,
+}
+
+/// `tls = { cert = "…", key = "…", client_ca = "…" }`; paths relative to the file's folder.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert: PathBuf,
+    key: PathBuf,
+    client_ca: Option<PathBuf>,
+}
+
+impl RawTls {
+    fn resolve(self, path: &dyn Fn(PathBuf) -> PathBuf) -> TlsSettings {
+        TlsSettings {
+            cert: path(self.cert),
+            key: path(self.key),
+            client_ca: self.client_ca.map(path),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -563,6 +614,26 @@ struct RawMqtt {
     username: Option<String>,
     password: Option<String>,
     password_env: Option<String>,
+    tls: Option<RawClientTls>,
+}
+
+/// `[mqtt] tls = { ca = "…", cert = "…", key = "…" }`, all optional.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClientTls {
+    ca: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+}
+
+impl RawClientTls {
+    fn resolve(self, path: &dyn Fn(PathBuf) -> PathBuf) -> ClientTlsSettings {
+        ClientTlsSettings {
+            ca: self.ca.map(path),
+            cert: self.cert.map(path),
+            key: self.key.map(path),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -583,6 +654,7 @@ struct RawSource {
     // syslog
     udp: Option<String>,
     tcp: Option<String>,
+    tls: Option<RawTls>,
     max_message_bytes: Option<usize>,
     // mqtt
     topics: Option<Vec<String>>,
@@ -659,6 +731,7 @@ impl RawConfig {
                 .as_deref()
                 .map(|a| parse_addr("http.api", a))
                 .transpose()?,
+            tls: self.http.tls.map(|tls| tls.resolve(&path)),
             max_body_bytes,
             max_inflight_bytes: self
                 .http
@@ -668,14 +741,25 @@ impl RawConfig {
         };
         let mqtt = match self.mqtt {
             Some(raw) => {
-                let (host, port) = parse_mqtt_url(&raw.url)?;
+                let broker = parse_mqtt_url(&raw.url)?;
                 let password = secret_from("mqtt.password", raw.password, raw.password_env)?;
+                let tls = match (broker.tls, raw.tls) {
+                    (true, tls) => Some(tls.map(|t| t.resolve(&path)).unwrap_or_default()),
+                    (false, None) => None,
+                    (false, Some(_)) => {
+                        return Err(invalid(format!(
+                            "mqtt.tls is set, but `{}` is not an mqtts:// address",
+                            raw.url
+                        )));
+                    }
+                };
                 Some(MqttConfig {
-                    host,
-                    port,
+                    host: broker.host,
+                    port: broker.port,
                     client_id: raw.client_id.unwrap_or_else(|| "seam-serve".into()),
                     username: raw.username,
                     password,
+                    tls,
                 })
             }
             None => None,
@@ -780,9 +864,15 @@ impl RawSource {
                 if udp.is_none() && tcp.is_none() {
                     return Err(at("a syslog source needs `udp` or `tcp` (or both)".into()));
                 }
+                if self.tls.is_some() && tcp.is_none() {
+                    return Err(at(
+                        "`tls` needs a `tcp` listener (syslog over UDP has no TLS)".into(),
+                    ));
+                }
                 Transport::Syslog {
                     udp,
                     tcp,
+                    tls: self.tls.map(|tls| tls.resolve(path)),
                     max_message_bytes: self
                         .max_message_bytes
                         .unwrap_or(DEFAULT_MAX_MESSAGE_BYTES)
@@ -972,6 +1062,65 @@ mod tests {
     }
 
     #[test]
+    fn tls_settings_resolve_beside_the_file() {
+        let config = parse(
+            r#"
+            [http]
+            tls = { cert = "tls/ingest.pem", key = "/keys/ingest.pem" }
+            [mqtt]
+            url = "mqtts://broker.example"
+            [[source]]
+            name = "fw"
+            adapter = "globalprotect"
+            transport = "syslog"
+            tcp = "127.0.0.1:6514"
+            tls = { cert = "s.pem", key = "s-key.pem", client_ca = "ca.pem" }
+            "#,
+        )
+        .unwrap();
+        let http = config.http.tls.unwrap();
+        assert_eq!(http.cert, PathBuf::from("/etc/seam/tls/ingest.pem"));
+        assert_eq!(http.key, PathBuf::from("/keys/ingest.pem"));
+        let mqtt = config.mqtt.unwrap();
+        assert_eq!(mqtt.port, 8883);
+        assert_eq!(mqtt.tls, Some(ClientTlsSettings::default()));
+        let Transport::Syslog { tls: Some(tls), .. } = &config.sources[0].transport else {
+            panic!("a syslog source with TLS");
+        };
+        assert_eq!(tls.client_ca, Some(PathBuf::from("/etc/seam/ca.pem")));
+
+        let udp_only = parse(
+            r#"
+            [[source]]
+            name = "fw"
+            adapter = "globalprotect"
+            transport = "syslog"
+            udp = "127.0.0.1:5514"
+            tls = { cert = "s.pem", key = "s-key.pem" }
+            "#,
+        );
+        assert!(
+            udp_only
+                .unwrap_err()
+                .to_string()
+                .contains("needs a `tcp` listener")
+        );
+        let plain_broker = parse(
+            r#"
+            [mqtt]
+            url = "mqtt://broker.example"
+            tls = { ca = "ca.pem" }
+            "#,
+        );
+        assert!(
+            plain_broker
+                .unwrap_err()
+                .to_string()
+                .contains("not an mqtts://")
+        );
+    }
+
+    #[test]
     fn secrets_never_show_in_debug() {
         let config = parse(
             r#"
@@ -1079,6 +1228,8 @@ mod tests {
         assert!(config.sources.iter().any(|s| s.name == "zigbee2mqtt"));
         assert_eq!(config.engine.lateness_ms, 5_000);
         assert_eq!(config.mqtt.unwrap().port, 1883);
-        assert!(parse_mqtt_url("mqtts://x").is_err());
+        assert!(parse_mqtt_url("http://x").is_err());
+        let tls = parse_mqtt_url("mqtts://broker.example").unwrap();
+        assert_eq!((tls.port, tls.tls), (8883, true));
     }
 }

@@ -23,18 +23,20 @@ use axum::routing::{get, post};
 use seam_adapters::{ReplayError, check_replay, parse_timestamp_header, secrets_match};
 use seam_model::Ts;
 use seam_store::{FindingFilter, Store};
-use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::config::{Auth, HmacAuth, Signed, Transport};
 use crate::ingest::{self, IngestError, SourceRuntime};
 use crate::server::Shared;
 
-pub(crate) async fn serve(
-    listener: TcpListener,
+pub(crate) async fn serve<L>(
+    listener: L,
     router: Router,
     shutdown: tokio::sync::watch::Receiver<bool>,
-) {
+) where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(crate::listen::stopped(shutdown))
         .await;

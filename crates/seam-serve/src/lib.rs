@@ -26,6 +26,7 @@ mod metrics;
 mod mqtt;
 mod server;
 mod syslog;
+mod tls;
 mod watch;
 mod writer;
 
@@ -41,6 +42,7 @@ pub use ingest::{IngestError, IngestReport, RejectedRecord};
 pub use mqtt::{FilterError, check_filter, topic_matches};
 pub use server::{Addresses, ServeError, Server};
 pub use syslog::{Framer as SyslogFramer, kernel_udp_drops};
+pub use tls::{ClientTlsSettings, TlsError, TlsSettings};
 
 /// The wall clock in ms since the epoch: receive times, heartbeats, request freshness.
 pub(crate) fn now_ms() -> i64 {

@@ -8,14 +8,17 @@ use tokio::net::{TcpListener, UdpSocket};
 
 use crate::config::{ServeConfig, Transport};
 use crate::server::{Addresses, ServeError, Shared};
+use crate::tls::{Acceptor, TlsListener};
 
-/// Sockets bound, not yet served.
-#[derive(Debug)]
+/// Sockets bound, and certificates read, not yet served.
 pub(crate) struct Listeners {
     http: TcpListener,
+    http_tls: Acceptor,
     api: Option<TcpListener>,
     udp: Vec<(usize, UdpSocket, usize)>,
-    tcp: Vec<(usize, TcpListener, usize)>,
+    tcp: Vec<(usize, TcpListener, Acceptor, usize)>,
+    /// TLS to the MQTT broker, read at start like the listeners' certificates.
+    mqtt_tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// The receive buffer asked for on syslog UDP sockets (the kernel may grant less).
@@ -33,7 +36,8 @@ pub(crate) async fn bind_all(config: &ServeConfig) -> Result<(Listeners, Address
         .map_err(bind_error("http", listen))?;
     let http_addr = http.local_addr().map_err(bind_error("http", listen))?;
     let (api, api_addr) = match config.http.api {
-        Some(addr) if addr != listen => {
+        // Two `:0` addresses are two listeners: the system picks each its own port.
+        Some(addr) if addr != listen || addr.port() == 0 => {
             let api = TcpListener::bind(addr)
                 .await
                 .map_err(bind_error("api", addr))?;
@@ -42,8 +46,18 @@ pub(crate) async fn bind_all(config: &ServeConfig) -> Result<(Listeners, Address
         }
         _ => (None, http_addr),
     };
+    let http_tls = match &config.http.tls {
+        Some(settings) => Acceptor::new(Some(crate::tls::server_config(settings)?)),
+        None => Acceptor::Plain,
+    };
+    let mqtt_tls = match config.mqtt.as_ref().and_then(|m| m.tls.as_ref()) {
+        Some(settings) => Some(crate::tls::client_config(settings)?),
+        None => None,
+    };
     let mut listeners = Listeners {
         http,
+        http_tls,
+        mqtt_tls,
         api,
         udp: Vec::new(),
         tcp: Vec::new(),
@@ -58,6 +72,7 @@ pub(crate) async fn bind_all(config: &ServeConfig) -> Result<(Listeners, Address
         let Transport::Syslog {
             udp,
             tcp,
+            tls,
             max_message_bytes,
         } = &source.transport
         else {
@@ -91,7 +106,13 @@ pub(crate) async fn bind_all(config: &ServeConfig) -> Result<(Listeners, Address
             let addr = *addr;
             let bound = listener.local_addr().map_err(bind_error(&what, addr))?;
             addresses.syslog_tcp.insert(source.name.clone(), bound);
-            listeners.tcp.push((index, listener, *max_message_bytes));
+            let acceptor = match tls {
+                Some(settings) => Acceptor::new(Some(crate::tls::server_config(settings)?)),
+                None => Acceptor::Plain,
+            };
+            listeners
+                .tcp
+                .push((index, listener, acceptor, *max_message_bytes));
         }
     }
     Ok((listeners, addresses))
@@ -116,6 +137,8 @@ pub(crate) fn spawn_all(
     let mut tasks = Vec::new();
     let Listeners {
         http,
+        http_tls,
+        mqtt_tls,
         api,
         udp,
         tcp,
@@ -126,11 +149,21 @@ pub(crate) fn spawn_all(
     } else {
         ingest
     };
-    tasks.push(tokio::spawn(crate::http::serve(
-        http,
-        router,
-        shared.shutdown.clone(),
-    )));
+    match http_tls {
+        Acceptor::Plain => tasks.push(tokio::spawn(crate::http::serve(
+            http,
+            router,
+            shared.shutdown.clone(),
+        ))),
+        tls => match TlsListener::new(http, tls) {
+            Ok(listener) => tasks.push(tokio::spawn(crate::http::serve(
+                listener,
+                router,
+                shared.shutdown.clone(),
+            ))),
+            Err(error) => eprintln!("seam serve: https listener: {error}"),
+        },
+    }
     if let Some(api) = api {
         tasks.push(tokio::spawn(crate::http::serve(
             api,
@@ -146,11 +179,12 @@ pub(crate) fn spawn_all(
             max,
         )));
     }
-    for (index, listener, max) in tcp {
+    for (index, listener, acceptor, max) in tcp {
         tasks.push(tokio::spawn(crate::syslog::tcp(
             Arc::clone(shared),
             index,
             listener,
+            acceptor,
             max,
         )));
     }
@@ -167,6 +201,7 @@ pub(crate) fn spawn_all(
         tasks.push(tokio::spawn(crate::mqtt::run(
             Arc::clone(shared),
             mqtt.clone(),
+            mqtt_tls,
             mqtt_routes,
         )));
     }

@@ -61,8 +61,18 @@ pub fn topic_matches(filter: &str, topic: &str) -> bool {
     }
 }
 
-pub(crate) async fn run(shared: Arc<Shared>, config: MqttConfig, routes: Vec<(String, usize)>) {
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    config: MqttConfig,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    routes: Vec<(String, usize)>,
+) {
     let mut options = MqttOptions::new(config.client_id.clone(), config.host.clone(), config.port);
+    if let Some(tls) = tls {
+        options.set_transport(rumqttc::Transport::tls_with_config(
+            rumqttc::TlsConfiguration::Rustls(tls),
+        ));
+    }
     options
         .set_keep_alive(Duration::from_secs(30))
         .set_clean_session(false)

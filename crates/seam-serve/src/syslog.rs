@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use seam_model::Ts;
 use seam_store::DeadLetter;
 use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, UdpSocket};
+
+use crate::tls::{Acceptor, Stream};
 
 use crate::ingest::{self, Prepared, RejectedRecord};
 use crate::server::Shared;
@@ -150,6 +152,7 @@ pub(crate) async fn tcp(
     shared: Arc<Shared>,
     index: usize,
     listener: TcpListener,
+    acceptor: Acceptor,
     max_message: usize,
 ) {
     let permits = Arc::new(tokio::sync::Semaphore::new(MAX_TCP_CONNECTIONS));
@@ -168,8 +171,12 @@ pub(crate) async fn tcp(
             continue;
         };
         let shared = Arc::clone(&shared);
+        let acceptor = acceptor.clone();
         connections.spawn(async move {
-            connection(shared, index, stream, max_message).await;
+            // The handshake runs in the connection's own task: a slow sender holds up no one.
+            if let Some(stream) = acceptor.accept(stream).await {
+                connection(shared, index, stream, max_message).await;
+            }
             drop(permit);
         });
         while connections.try_join_next().is_some() {}
@@ -177,7 +184,7 @@ pub(crate) async fn tcp(
     while connections.join_next().await.is_some() {}
 }
 
-async fn connection(shared: Arc<Shared>, index: usize, mut stream: TcpStream, max_message: usize) {
+async fn connection(shared: Arc<Shared>, index: usize, mut stream: Stream, max_message: usize) {
     let mut framer = Framer::new(max_message);
     let mut chunk = vec![0u8; 64 * 1024];
     let shutdown = shared.shutdown.clone();

@@ -363,6 +363,7 @@ fn refusals_say_why() {
                 Transport::Syslog {
                     udp: Some("127.0.0.1:0".parse().unwrap()),
                     tcp: None,
+                    tls: None,
                     max_message_bytes: 8192,
                 },
             ),
@@ -434,6 +435,7 @@ fn syslog_over_udp() {
         Transport::Syslog {
             udp: Some("127.0.0.1:0".parse().unwrap()),
             tcp: None,
+            tls: None,
             max_message_bytes: 8192,
         },
     );
@@ -490,6 +492,7 @@ fn syslog_over_tcp_with_both_framings_and_several_formats() {
         Transport::Syslog {
             udp: None,
             tcp: Some("127.0.0.1:0".parse().unwrap()),
+            tls: None,
             max_message_bytes: 8192,
         },
     );
@@ -596,6 +599,7 @@ fn mqtt_config(dir: &std::path::Path, client_id: &str, base: &str) -> ServeConfi
         client_id: client_id.into(),
         username: None,
         password: None,
+        tls: None,
     });
     config
 }

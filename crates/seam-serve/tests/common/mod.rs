@@ -77,6 +77,7 @@ pub fn config(data_dir: &Path, sources: Vec<SourceConfig>) -> ServeConfig {
         http: HttpConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             api: None,
+            tls: None,
             max_body_bytes: 1 << 20,
             max_inflight_bytes: 64 << 20,
         },
