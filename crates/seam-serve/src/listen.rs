@@ -8,7 +8,7 @@ use tokio::net::{TcpListener, UdpSocket};
 
 use crate::config::{ServeConfig, Transport};
 use crate::server::{Addresses, ServeError, Shared};
-use crate::tls::{Acceptor, TlsListener};
+use crate::tls::{Acceptor, Peer, TlsListener};
 
 /// Sockets bound, and certificates read, not yet served.
 pub(crate) struct Listeners {
@@ -46,10 +46,7 @@ pub(crate) async fn bind_all(config: &ServeConfig) -> Result<(Listeners, Address
         }
         _ => (None, http_addr),
     };
-    let http_tls = match &config.http.tls {
-        Some(settings) => Acceptor::new(Some(crate::tls::server_config(settings)?)),
-        None => Acceptor::Plain,
-    };
+    let http_tls = Acceptor::configured(config.http.tls.as_ref(), Peer::Reads)?;
     let mqtt_tls = match config.mqtt.as_ref().and_then(|m| m.tls.as_ref()) {
         Some(settings) => Some(crate::tls::client_config(settings)?),
         None => None,
@@ -106,10 +103,7 @@ pub(crate) async fn bind_all(config: &ServeConfig) -> Result<(Listeners, Address
             let addr = *addr;
             let bound = listener.local_addr().map_err(bind_error(&what, addr))?;
             addresses.syslog_tcp.insert(source.name.clone(), bound);
-            let acceptor = match tls {
-                Some(settings) => Acceptor::new(Some(crate::tls::server_config(settings)?)),
-                None => Acceptor::Plain,
-            };
+            let acceptor = Acceptor::configured(tls.as_ref(), Peer::SendOnly)?;
             listeners
                 .tcp
                 .push((index, listener, acceptor, *max_message_bytes));
@@ -155,14 +149,11 @@ pub(crate) fn spawn_all(
             router,
             shared.shutdown.clone(),
         ))),
-        tls => match TlsListener::new(http, tls) {
-            Ok(listener) => tasks.push(tokio::spawn(crate::http::serve(
-                listener,
-                router,
-                shared.shutdown.clone(),
-            ))),
-            Err(error) => eprintln!("seam serve: https listener: {error}"),
-        },
+        tls => tasks.push(tokio::spawn(crate::http::serve(
+            TlsListener::new(http, tls),
+            router,
+            shared.shutdown.clone(),
+        ))),
     }
     if let Some(api) = api {
         tasks.push(tokio::spawn(crate::http::serve(

@@ -13,10 +13,9 @@ use seam_store::DeadLetter;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, UdpSocket};
 
-use crate::tls::{Acceptor, Stream};
-
 use crate::ingest::{self, Prepared, RejectedRecord};
 use crate::server::Shared;
+use crate::tls::{Acceptor, Stream};
 
 /// The most lines one UDP batch gathers before it is parsed.
 const UDP_BATCH_LINES: usize = 1024;

@@ -93,7 +93,7 @@ fn read_roots(path: &Path) -> Result<RootCertStore, TlsError> {
 }
 
 /// Reads and checks a listener's certificate, key and client CA.
-pub fn server_config(settings: &TlsSettings) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+pub fn server_config(settings: &TlsSettings) -> Result<rustls::ServerConfig, TlsError> {
     let certs = read_certs(&settings.cert)?;
     let key = read_key(&settings.key)?;
     let builder = rustls::ServerConfig::builder_with_provider(provider())
@@ -118,7 +118,7 @@ pub fn server_config(settings: &TlsSettings) -> Result<Arc<rustls::ServerConfig>
             ),
         )
     })?;
-    Ok(Arc::new(config))
+    Ok(config)
 }
 
 /// Reads and checks the broker connection's CA and client certificate.
@@ -164,6 +164,15 @@ pub fn client_config(settings: &ClientTlsSettings) -> Result<Arc<rustls::ClientC
     Ok(Arc::new(config))
 }
 
+/// Whether a listener's peers read what the server writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Peer {
+    /// HTTP clients: they read the answer.
+    Reads,
+    /// Syslog senders: they only write.
+    SendOnly,
+}
+
 /// A TCP listener's connections, in the clear or through TLS.
 #[derive(Clone)]
 pub(crate) enum Acceptor {
@@ -172,11 +181,24 @@ pub(crate) enum Acceptor {
 }
 
 impl Acceptor {
-    pub(crate) fn new(config: Option<Arc<rustls::ServerConfig>>) -> Acceptor {
-        match config {
-            Some(config) => Acceptor::Tls(tokio_rustls::TlsAcceptor::from(config)),
-            None => Acceptor::Plain,
+    /// In the clear without settings; otherwise the certificates are read and checked now.
+    /// `Peer::SendOnly` is for senders that never read (syslog): the server then writes
+    /// nothing after the handshake, not even TLS 1.3 session tickets, since unread bytes in a
+    /// sender's socket turn its close into a reset, which can discard what it sent last.
+    pub(crate) fn configured(
+        settings: Option<&TlsSettings>,
+        peer: Peer,
+    ) -> Result<Acceptor, TlsError> {
+        let Some(settings) = settings else {
+            return Ok(Acceptor::Plain);
+        };
+        let mut config = server_config(settings)?;
+        if peer == Peer::SendOnly {
+            config.send_tls13_tickets = 0;
         }
+        Ok(Acceptor::Tls(tokio_rustls::TlsAcceptor::from(Arc::new(
+            config,
+        ))))
     }
 
     /// Finishes the handshake (bounded by [`HANDSHAKE_TIMEOUT`]); `None` when it failed, and
@@ -249,7 +271,8 @@ impl tokio::io::AsyncWrite for Stream {
 /// The HTTP ingest listener through TLS, for axum. Handshakes run in their own tasks, so a slow
 /// client never holds up the others; finished connections wait in a bounded channel.
 pub(crate) struct TlsListener {
-    local: std::net::SocketAddr,
+    /// `None` if the system could not tell (then `local_addr` says so).
+    local: Option<std::net::SocketAddr>,
     ready: tokio::sync::mpsc::Receiver<(Stream, std::net::SocketAddr)>,
     accepting: tokio::task::JoinHandle<()>,
 }
@@ -258,11 +281,8 @@ pub(crate) struct TlsListener {
 const MAX_HANDSHAKES: usize = 256;
 
 impl TlsListener {
-    pub(crate) fn new(
-        listener: tokio::net::TcpListener,
-        acceptor: Acceptor,
-    ) -> std::io::Result<TlsListener> {
-        let local = listener.local_addr()?;
+    pub(crate) fn new(listener: tokio::net::TcpListener, acceptor: Acceptor) -> TlsListener {
+        let local = listener.local_addr().ok();
         let (send, ready) = tokio::sync::mpsc::channel(64);
         let permits = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
         let accepting = tokio::spawn(async move {
@@ -288,11 +308,11 @@ impl TlsListener {
                 }
             }
         });
-        Ok(TlsListener {
+        TlsListener {
             local,
             ready,
             accepting,
-        })
+        }
     }
 }
 
@@ -315,6 +335,7 @@ impl axum::serve::Listener for TlsListener {
     }
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
+        self.local
+            .ok_or_else(|| std::io::Error::other("the listener's address is unknown"))
     }
 }

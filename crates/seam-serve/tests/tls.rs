@@ -145,9 +145,16 @@ fn refused(target: SocketAddr, client: Arc<rustls::ClientConfig>, line: &str) ->
     let _ = stream.write_all(line.as_bytes());
     let _ = stream.flush();
     let mut buf = [0u8; 16];
-    // The server never writes to a syslog sender: any answer other than an alert or a close
-    // would be a surprise.
-    matches!(stream.read(&mut buf), Err(_) | Ok(0))
+    // The server never writes to a syslog sender: a refusal is an alert or a close; a read that
+    // only times out means the server kept the connection, which is not a refusal.
+    match stream.read(&mut buf) {
+        Ok(0) => true,
+        Err(error) => !matches!(
+            error.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        Ok(_) => false,
+    }
 }
 
 fn meraki_line(identity: &str, mac_tail: u32, at_ms: i64) -> String {
