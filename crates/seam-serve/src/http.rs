@@ -45,6 +45,19 @@ pub(crate) async fn serve<L>(
     }
 }
 
+/// A plain listener whose connections send small writes at once: a server-sent finding or a
+/// short answer must not wait for the peer's delayed acknowledgement (Nagle's algorithm holds a
+/// small write back until then, up to 40 ms on Linux).
+pub(crate) fn without_delay(
+    listener: tokio::net::TcpListener,
+) -> impl axum::serve::Listener<Addr = std::net::SocketAddr> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(|stream| {
+        // Best effort: a socket that refuses it still works, only slower.
+        let _ = stream.set_nodelay(true);
+    })
+}
+
 /// Ingest and health: what may face the network.
 pub(crate) fn ingest_router(shared: Arc<Shared>) -> Router {
     Router::new()

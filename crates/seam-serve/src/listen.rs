@@ -145,7 +145,7 @@ pub(crate) fn spawn_all(
     };
     match http_tls {
         Acceptor::Plain => tasks.push(tokio::spawn(crate::http::serve(
-            http,
+            crate::http::without_delay(http),
             router,
             shared.shutdown.clone(),
         ))),
@@ -157,7 +157,7 @@ pub(crate) fn spawn_all(
     }
     if let Some(api) = api {
         tasks.push(tokio::spawn(crate::http::serve(
-            api,
+            crate::http::without_delay(api),
             crate::http::api_router(Arc::clone(shared), true),
             shared.shutdown.clone(),
         )));

@@ -265,7 +265,11 @@ pub fn engine(
     let seconds = elapsed.as_secs_f64();
     let report = serde_json::json!({
         "benchmark": "engine",
-        "events_built": if prebuilt { "all before the clock starts" } else { "in batches of 4096, outside the clock" },
+        "events_built": if prebuilt {
+            "all before the clock starts".to_string()
+        } else {
+            format!("in batches of {BENCH_BATCH}, outside the clock")
+        },
         "people": people,
         "events": count,
         "rules": rules.set.rules().len(),
