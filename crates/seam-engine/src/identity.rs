@@ -206,44 +206,24 @@ impl DynamicIdentity {
 
     /// The one person the event's identifiers point to at its time, strongest identifier first.
     pub fn resolve(&self, estate: &Estate, event: &Event) -> Option<(PersonIdx, ResolvedBy)> {
+        resolve_in_directory(estate, event).or_else(|| self.resolve_learned(estate, event))
+    }
+
+    /// What [`resolve`](Self::resolve) gives for an event whose directory identifiers
+    /// resolved to nothing ([`resolve_in_directory`]): the bindings learned from events.
+    pub fn resolve_learned(
+        &self,
+        estate: &Estate,
+        event: &Event,
+    ) -> Option<(PersonIdx, ResolvedBy)> {
         let at = event.time;
         let subject = &event.subject;
-        if let Some(badge) = subject.badge.as_deref()
-            && let Some(person) = estate.resolve(IdentifierKind::Badge, badge, at)
-        {
-            return Some((person, ResolvedBy::Badge));
-        }
-        if let Some(id) = subject.idp_id.as_deref() {
-            for kind in [IdentifierKind::Okta, IdentifierKind::Entra] {
-                if let Some(person) = estate.resolve(kind, id, at) {
-                    return Some((person, ResolvedBy::IdpId));
-                }
-            }
-        }
-        if let Some(user) = subject.user.as_deref() {
-            for kind in [
-                IdentifierKind::Upn,
-                IdentifierKind::Email,
-                IdentifierKind::Username,
-            ] {
-                if let Some(person) = estate.resolve(kind, user, at) {
-                    return Some((person, ResolvedBy::User));
-                }
-            }
-        }
-        if let Some(device) = subject.device.as_deref() {
-            if let Some(person) = estate.resolve(IdentifierKind::Device, device, at) {
-                return Some((person, ResolvedBy::Device));
-            }
-            if let Some(owner) = estate
-                .asset_by_hostname(device)
-                .and_then(|a| estate.asset(a).owner)
-            {
-                return Some((owner, ResolvedBy::AssetOwner));
-            }
-        }
         if let Some(mac) = subject.mac.as_deref()
-            && let Some(person) = self.mac_at(estate, mac, at)
+            && let Some(person) = self
+                .learned_macs
+                .get(normalize_identifier(IdentifierKind::Mac, mac).as_ref())
+                .filter(|binding| binding.from <= at && at < binding.until)
+                .map(|binding| binding.person)
         {
             return Some((person, ResolvedBy::Mac));
         }
@@ -257,4 +237,50 @@ impl DynamicIdentity {
         }
         None
     }
+}
+
+/// The first person named by the event's identifiers in the directory, strongest first:
+/// badge, IdP id, account, device (or the owner of the asset it names), MAC. It depends on
+/// the directory and the event alone, so it can be worked out before the event's turn.
+pub fn resolve_in_directory(estate: &Estate, event: &Event) -> Option<(PersonIdx, ResolvedBy)> {
+    let at = event.time;
+    let subject = &event.subject;
+    if let Some(badge) = subject.badge.as_deref()
+        && let Some(person) = estate.resolve(IdentifierKind::Badge, badge, at)
+    {
+        return Some((person, ResolvedBy::Badge));
+    }
+    if let Some(id) = subject.idp_id.as_deref() {
+        for kind in [IdentifierKind::Okta, IdentifierKind::Entra] {
+            if let Some(person) = estate.resolve(kind, id, at) {
+                return Some((person, ResolvedBy::IdpId));
+            }
+        }
+    }
+    if let Some(user) = subject.user.as_deref() {
+        for kind in [
+            IdentifierKind::Upn,
+            IdentifierKind::Email,
+            IdentifierKind::Username,
+        ] {
+            if let Some(person) = estate.resolve(kind, user, at) {
+                return Some((person, ResolvedBy::User));
+            }
+        }
+    }
+    if let Some(device) = subject.device.as_deref() {
+        if let Some(person) = estate.resolve(IdentifierKind::Device, device, at) {
+            return Some((person, ResolvedBy::Device));
+        }
+        if let Some(owner) = estate
+            .asset_by_hostname(device)
+            .and_then(|a| estate.asset(a).owner)
+        {
+            return Some((owner, ResolvedBy::AssetOwner));
+        }
+    }
+    let mac = subject.mac.as_deref()?;
+    estate
+        .resolve(IdentifierKind::Mac, mac, at)
+        .map(|person| (person, ResolvedBy::Mac))
 }

@@ -12,21 +12,33 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 
+use seam_estate::PersonIdx;
 use seam_model::{Event, Ts};
+
+use crate::identity::ResolvedBy;
+
+/// An event and the person its directory identifiers named, resolved when it arrived: the
+/// directory does not change while the event waits, and resolving a batch of arrivals
+/// together lets their hash-table misses overlap.
+#[derive(Debug)]
+pub(crate) struct Queued {
+    pub event: Event,
+    pub directory: Option<(PersonIdx, ResolvedBy)>,
+}
 
 /// An event waiting, ordered by (time, uid).
 #[derive(Debug)]
 struct Pending {
     /// Kept beside the box so that ordering rarely has to follow the pointer.
     time: Ts,
-    event: Box<Event>,
+    queued: Box<Queued>,
 }
 
 impl Pending {
-    fn new(event: Box<Event>) -> Pending {
+    fn new(queued: Box<Queued>) -> Pending {
         Pending {
-            time: event.time,
-            event,
+            time: queued.event.time,
+            queued,
         }
     }
 }
@@ -46,14 +58,14 @@ impl Ord for Pending {
     fn cmp(&self, other: &Pending) -> Ordering {
         self.time
             .cmp(&other.time)
-            .then_with(|| self.event.uid.cmp(&other.event.uid))
+            .then_with(|| self.queued.event.uid.cmp(&other.queued.event.uid))
     }
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct ReorderBuffer {
     /// Events in (time, uid) order, each no earlier than the one before.
-    run: VecDeque<Event>,
+    run: VecDeque<Queued>,
     /// Events that arrived out of order.
     stragglers: BinaryHeap<Reverse<Pending>>,
 }
@@ -65,23 +77,25 @@ impl ReorderBuffer {
 
     // Inlined so that the event is copied once, into the queue, not once more on the way.
     #[inline]
-    pub fn push(&mut self, event: Event) {
+    pub fn push(&mut self, queued: Queued) {
+        let event = &queued.event;
         let in_order = self
             .run
             .back()
-            .is_none_or(|last| (last.time, &last.uid) <= (event.time, &event.uid));
+            .is_none_or(|last| (last.event.time, &last.event.uid) <= (event.time, &event.uid));
         if in_order {
-            self.run.push_back(event);
+            self.run.push_back(queued);
         } else {
-            self.stragglers.push(Reverse(Pending::new(Box::new(event))));
+            self.stragglers
+                .push(Reverse(Pending::new(Box::new(queued))));
         }
     }
 
     /// The time of the next event out.
     pub fn next_time(&self) -> Option<Ts> {
         match (self.run.front(), self.stragglers.peek()) {
-            (Some(first), Some(Reverse(straggler))) => Some(first.time.min(straggler.time)),
-            (Some(first), None) => Some(first.time),
+            (Some(first), Some(Reverse(straggler))) => Some(first.event.time.min(straggler.time)),
+            (Some(first), None) => Some(first.event.time),
             (None, Some(Reverse(straggler))) => Some(straggler.time),
             (None, None) => None,
         }
@@ -91,7 +105,8 @@ impl ReorderBuffer {
     fn next_from_run(&self) -> bool {
         match (self.run.front(), self.stragglers.peek()) {
             (Some(first), Some(Reverse(straggler))) => {
-                (first.time, &first.uid) <= (straggler.time, &straggler.event.uid)
+                (first.event.time, &first.event.uid)
+                    <= (straggler.time, &straggler.queued.event.uid)
             }
             (Some(_), None) => true,
             (None, _) => false,
@@ -99,20 +114,28 @@ impl ReorderBuffer {
     }
 
     /// Takes the next event in (time, uid) order.
-    pub fn pop(&mut self) -> Option<Event> {
+    pub fn pop(&mut self) -> Option<Queued> {
         if self.next_from_run() {
             self.run.pop_front()
         } else {
-            self.stragglers.pop().map(|Reverse(pending)| *pending.event)
+            self.stragglers
+                .pop()
+                .map(|Reverse(pending)| *pending.queued)
         }
+    }
+
+    /// The event `distance` places behind the front of the in-order run, if it is that long:
+    /// what will be processed soon, for warming the caches ahead of it.
+    pub fn ahead(&self, distance: usize) -> Option<&Queued> {
+        self.run.get(distance)
     }
 
     /// Every waiting event, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Event> {
-        self.run.iter().chain(
+        self.run.iter().map(|queued| &queued.event).chain(
             self.stragglers
                 .iter()
-                .map(|Reverse(pending)| &*pending.event),
+                .map(|Reverse(pending)| &pending.queued.event),
         )
     }
 }
@@ -145,12 +168,15 @@ mod tests {
         ];
         let mut buffer = ReorderBuffer::default();
         for (time, uid) in arrivals {
-            buffer.push(event(time, uid));
+            buffer.push(Queued {
+                event: event(time, uid),
+                directory: None,
+            });
         }
         assert_eq!(buffer.len(), arrivals.len());
         assert_eq!(buffer.next_time(), Some(Ts(1)));
         let mut out = Vec::new();
-        while let Some(event) = buffer.pop() {
+        while let Some(Queued { event, .. }) = buffer.pop() {
             out.push((event.time.millis(), event.uid.clone()));
         }
         let mut expected: Vec<(i64, String)> = arrivals

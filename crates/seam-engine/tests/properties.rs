@@ -322,6 +322,33 @@ proptest! {
     }
 
     #[test]
+    fn any_split_into_batches_gives_the_findings_of_one_by_one(
+        specs in proptest::collection::vec(event_strategy(), 1..250),
+        delays in proptest::collection::vec(0i64..LATENESS_MS / 2, 1..50),
+        sizes in proptest::collection::vec(1usize..40, 1..20),
+    ) {
+        let estate = estate();
+        let rules = rules(true);
+        let arrivals = shuffle_within_lateness(&make_events(&specs), &delays);
+        let mut single = Engine::new(Arc::clone(&estate), Arc::clone(&rules), config(LATENESS_MS));
+        let expected = run(&mut single, arrivals.clone());
+
+        let mut batched = Engine::new(Arc::clone(&estate), rules, config(LATENESS_MS));
+        let mut out = Output::default();
+        let mut rest = arrivals.into_iter().peekable();
+        for size in sizes.iter().cycle() {
+            if rest.peek().is_none() {
+                break;
+            }
+            batched.push_batch(rest.by_ref().take(*size).collect(), &mut out);
+        }
+        batched.flush(&mut out);
+        let found: Vec<String> = out.findings.iter().map(|f| serde_json::to_string(f).unwrap()).collect();
+        prop_assert_eq!(found, expected);
+        prop_assert_eq!(batched.counters(), single.counters());
+    }
+
+    #[test]
     fn snapshot_restore_at_any_point_continues_identically(
         specs in proptest::collection::vec(event_strategy(), 1..250),
         cut in 0usize..250,

@@ -62,7 +62,7 @@ impl Identifier {
 /// object ids and device names in lowercase; MACs as `aa:bb:cc:dd:ee:ff`. Badge numbers and
 /// Okta ids keep their case. Borrows when the value is already normalized.
 pub fn normalize_identifier(kind: IdentifierKind, value: &str) -> Cow<'_, str> {
-    let trimmed = value.trim();
+    let trimmed = trim(value);
     match kind {
         IdentifierKind::Badge | IdentifierKind::Okta => Cow::Borrowed(trimmed),
         IdentifierKind::Upn
@@ -79,6 +79,18 @@ pub fn normalize_identifier(kind: IdentifierKind, value: &str) -> Cow<'_, str> {
                 parse_mac(trimmed).map_or_else(|| lowercase(trimmed), Cow::Owned)
             }
         }
+    }
+}
+
+/// `str::trim`, without its per-character Unicode decoding for the common value that begins
+/// and ends with a visible ASCII character (this runs on every identifier of every event).
+pub(crate) fn trim(value: &str) -> &str {
+    let visible = |byte: Option<&u8>| byte.is_some_and(|b| b.is_ascii_graphic());
+    let bytes = value.as_bytes();
+    if visible(bytes.first()) && visible(bytes.last()) {
+        value
+    } else {
+        value.trim()
     }
 }
 

@@ -181,7 +181,7 @@ impl CanonicalMac {
     pub(crate) fn parse(text: &str) -> Option<CanonicalMac> {
         let mut canonical = [b':'; 17];
         let mut count = 0usize;
-        for byte in text.trim().bytes() {
+        for byte in crate::identity::trim(text).bytes() {
             match byte {
                 b':' | b'-' | b'.' => {}
                 _ if byte.is_ascii_hexdigit() => {

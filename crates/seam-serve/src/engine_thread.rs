@@ -245,9 +245,7 @@ pub(crate) fn run(
                 metrics.engine_queue.fetch_sub(1, Ordering::Relaxed);
                 let count = batch.events.len() as u64;
                 let backlog = batch.events.len() as i64;
-                for event in batch.events {
-                    engine.push(event, &mut out);
-                }
+                engine.push_batch(batch.events, &mut out);
                 if let Some(watermark) = batch.heartbeat {
                     engine.advance_to(watermark, &mut out);
                 }
