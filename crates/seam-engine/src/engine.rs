@@ -23,7 +23,7 @@ use seam_model::{
 use seam_rules::{Input, Match, RuleKind, RuleState};
 
 use crate::context::{EventContext, PersonFacts, Places, event_location, place_name};
-use crate::identity::{ResolvedBy, resolve_in_directory};
+use crate::identity::{ResolvedBy, prefetch_directory, resolve_in_directory};
 use crate::presence::Signal;
 use crate::reorder::{Queued, ReorderBuffer};
 use crate::rules::CompiledRules;
@@ -97,6 +97,9 @@ const SNAPSHOT_FORMAT: u32 = 1;
 /// How many events ahead [`Engine::warm_ahead`] looks: far enough for a cache miss to finish
 /// before that event's turn, near enough that its lines are still cached then.
 const WARM_AHEAD: usize = 8;
+
+/// How many events ahead [`Engine::push_batch`] prefetches directory slots.
+const PREFETCH_AHEAD: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -197,7 +200,13 @@ impl Engine {
         let estate = &*self.estate;
         let directory: Vec<Option<(PersonIdx, ResolvedBy)>> = events
             .iter()
-            .map(|event| resolve_in_directory(estate, event))
+            .enumerate()
+            .map(|(position, event)| {
+                if let Some(ahead) = events.get(position + PREFETCH_AHEAD) {
+                    prefetch_directory(estate, ahead);
+                }
+                resolve_in_directory(estate, event)
+            })
             .collect();
         for (event, directory) in events.into_iter().zip(directory) {
             self.push_resolved(Queued { event, directory }, out);
@@ -278,17 +287,20 @@ impl Engine {
     }
 
     fn release_through(&mut self, watermark: Ts, out: &mut Output) {
-        while self
-            .buffer
-            .next_time()
-            .is_some_and(|time| time <= watermark)
-        {
-            let Some(queued) = self.buffer.pop() else {
-                break;
-            };
-            self.warm_ahead();
-            self.process_owned(queued, false, out);
+        // Events are processed where they wait, and leave the queue only when they are returned.
+        let mut buffer = std::mem::take(&mut self.buffer);
+        while let Some(next) = buffer.next().filter(|next| next.event.time <= watermark) {
+            self.warm_ahead(&buffer);
+            let processed = self.process(&next.event, next.directory, false, out);
+            if self.config.emit_events {
+                if let (Some(queued), Some(processed)) = (buffer.pop(), processed) {
+                    self.hand_over(queued.event, processed, false, out);
+                }
+            } else {
+                buffer.drop_next();
+            }
         }
+        self.buffer = buffer;
         self.released_through = watermark;
         let Engine {
             rules,
@@ -303,12 +315,8 @@ impl Engine {
     /// Asks the CPU to start loading what the event a few places ahead will read (its
     /// person's facts and state), so that those cache misses are over by its turn instead of
     /// stalling it. A prefetch is a hint: it changes no value and never faults.
-    fn warm_ahead(&self) {
-        let Some((person, _)) = self
-            .buffer
-            .ahead(WARM_AHEAD)
-            .and_then(|queued| queued.directory)
-        else {
+    fn warm_ahead(&self, buffer: &ReorderBuffer) {
+        let Some((person, _)) = buffer.ahead(WARM_AHEAD).and_then(|queued| queued.directory) else {
             return;
         };
         prefetch_index(&self.facts, person.index());
@@ -324,18 +332,28 @@ impl Engine {
     /// Processes an event it owns and, when events are returned, hands it over.
     fn process_owned(&mut self, queued: Queued, late: bool, out: &mut Output) {
         let Queued { event, directory } = queued;
-        let Some((person, unresolved)) = self.process(&event, directory, late, out) else {
-            return;
-        };
-        if self.config.emit_events {
-            let person = person.map(|p| self.estate.person(p).id.clone());
-            out.events.push(Processed {
-                event,
-                person,
-                late,
-                unresolved,
-            });
+        if let Some(processed) = self.process(&event, directory, late, out)
+            && self.config.emit_events
+        {
+            self.hand_over(event, processed, late, out);
         }
+    }
+
+    /// Returns a processed event for storage, with the person it resolved to.
+    fn hand_over(
+        &self,
+        event: Event,
+        (person, unresolved): (Option<PersonIdx>, bool),
+        late: bool,
+        out: &mut Output,
+    ) {
+        let person = person.map(|p| self.estate.person(p).id.clone());
+        out.events.push(Processed {
+            event,
+            person,
+            late,
+            unresolved,
+        });
     }
 
     /// Evaluates one event and, unless it is late, applies it. Returns the person it resolved

@@ -239,6 +239,23 @@ impl DynamicIdentity {
     }
 }
 
+/// Prefetches the directory slot of the identifier [`resolve_in_directory`] tries first.
+pub fn prefetch_directory(estate: &Estate, event: &Event) {
+    let subject = &event.subject;
+    let first = [
+        (IdentifierKind::Badge, &subject.badge),
+        (IdentifierKind::Okta, &subject.idp_id),
+        (IdentifierKind::Upn, &subject.user),
+        (IdentifierKind::Device, &subject.device),
+        (IdentifierKind::Mac, &subject.mac),
+    ]
+    .into_iter()
+    .find_map(|(kind, value)| Some((kind, value.as_deref()?)));
+    if let Some((kind, value)) = first {
+        estate.prefetch_identifier(kind, value);
+    }
+}
+
 /// The first person named by the event's identifiers in the directory, strongest first:
 /// badge, IdP id, account, device (or the owner of the asset it names), MAC. It depends on
 /// the directory and the event alone, so it can be worked out before the event's turn.
