@@ -98,6 +98,9 @@ const SNAPSHOT_FORMAT: u32 = 1;
 /// before that event's turn, near enough that its lines are still cached then.
 const WARM_AHEAD: usize = 8;
 
+/// How many events ahead [`Engine::warm_ahead`] prefetches the event itself.
+const WARM_EVENT_AHEAD: usize = 4;
+
 /// How many events ahead [`Engine::push_batch`] prefetches directory slots.
 const PREFETCH_AHEAD: usize = 16;
 
@@ -289,9 +292,9 @@ impl Engine {
     fn release_through(&mut self, watermark: Ts, out: &mut Output) {
         // Events are processed where they wait, and leave the queue only when they are returned.
         let mut buffer = std::mem::take(&mut self.buffer);
-        while let Some(next) = buffer.next().filter(|next| next.event.time <= watermark) {
+        while let Some((event, directory)) = buffer.next().filter(|(e, _)| e.time <= watermark) {
             self.warm_ahead(&buffer);
-            let processed = self.process(&next.event, next.directory, false, out);
+            let processed = self.process(event, directory, false, out);
             if self.config.emit_events {
                 if let (Some(queued), Some(processed)) = (buffer.pop(), processed) {
                     self.hand_over(queued.event, processed, false, out);
@@ -316,7 +319,14 @@ impl Engine {
     /// person's facts and state), so that those cache misses are over by its turn instead of
     /// stalling it. A prefetch is a hint: it changes no value and never faults.
     fn warm_ahead(&self, buffer: &ReorderBuffer) {
-        let Some((person, _)) = buffer.ahead(WARM_AHEAD).and_then(|queued| queued.directory) else {
+        // The event itself, a little ahead: its fields, read first thing in its turn.
+        if let Some((_, event)) = buffer.ahead(WARM_EVENT_AHEAD) {
+            prefetch_index(std::slice::from_ref(&event.subject), 0);
+            prefetch_index(std::slice::from_ref(&event.door), 0);
+            prefetch_index(std::slice::from_ref(&event.src), 0);
+            prefetch_index(std::slice::from_ref(&event.raw), 0);
+        }
+        let Some((Some((person, _)), _)) = buffer.ahead(WARM_AHEAD) else {
             return;
         };
         prefetch_index(&self.facts, person.index());

@@ -23,7 +23,7 @@ use crate::identity::ResolvedBy;
 #[derive(Debug)]
 pub(crate) struct Queued {
     pub event: Event,
-    pub directory: Option<(PersonIdx, ResolvedBy)>,
+    pub directory: Directory,
 }
 
 /// An event waiting, ordered by (time, uid).
@@ -62,10 +62,16 @@ impl Ord for Pending {
     }
 }
 
+/// The person an event's directory identifiers named, if any.
+pub(crate) type Directory = Option<(PersonIdx, ResolvedBy)>;
+
 #[derive(Debug, Default)]
 pub(crate) struct ReorderBuffer {
     /// Events in (time, uid) order, each no earlier than the one before.
-    run: VecDeque<Queued>,
+    run: VecDeque<Event>,
+    /// The run's directory answers, apart from the events: 8 bytes each, so that looking a
+    /// few events ahead reads one cache line instead of one ~700-byte event each.
+    run_directory: VecDeque<Directory>,
     /// Events that arrived out of order.
     stragglers: BinaryHeap<Reverse<Pending>>,
 }
@@ -82,9 +88,10 @@ impl ReorderBuffer {
         let in_order = self
             .run
             .back()
-            .is_none_or(|last| (last.event.time, &last.event.uid) <= (event.time, &event.uid));
+            .is_none_or(|last| (last.time, &last.uid) <= (event.time, &event.uid));
         if in_order {
-            self.run.push_back(queued);
+            self.run_directory.push_back(queued.directory);
+            self.run.push_back(queued.event);
         } else {
             self.stragglers
                 .push(Reverse(Pending::new(Box::new(queued))));
@@ -95,22 +102,21 @@ impl ReorderBuffer {
     fn next_from_run(&self) -> bool {
         match (self.run.front(), self.stragglers.peek()) {
             (Some(first), Some(Reverse(straggler))) => {
-                (first.event.time, &first.event.uid)
-                    <= (straggler.time, &straggler.queued.event.uid)
+                (first.time, &first.uid) <= (straggler.time, &straggler.queued.event.uid)
             }
             (Some(_), None) => true,
             (None, _) => false,
         }
     }
 
-    /// The next event in (time, uid) order, left in place.
-    pub fn next(&self) -> Option<&Queued> {
+    /// The next event in (time, uid) order, left in place, with its directory answer.
+    pub fn next(&self) -> Option<(&Event, Directory)> {
         if self.next_from_run() {
-            self.run.front()
+            let event = self.run.front()?;
+            Some((event, self.run_directory.front().copied().flatten()))
         } else {
-            self.stragglers
-                .peek()
-                .map(|Reverse(pending)| &*pending.queued)
+            let Reverse(pending) = self.stragglers.peek()?;
+            Some((&pending.queued.event, pending.queued.directory))
         }
     }
 
@@ -119,6 +125,7 @@ impl ReorderBuffer {
     pub fn drop_next(&mut self) {
         if self.next_from_run() {
             self.run.drain(..1);
+            self.run_directory.pop_front();
         } else {
             self.stragglers.pop();
         }
@@ -127,7 +134,9 @@ impl ReorderBuffer {
     /// Takes the next event in (time, uid) order.
     pub fn pop(&mut self) -> Option<Queued> {
         if self.next_from_run() {
-            self.run.pop_front()
+            let event = self.run.pop_front()?;
+            let directory = self.run_directory.pop_front().flatten();
+            Some(Queued { event, directory })
         } else {
             self.stragglers
                 .pop()
@@ -135,15 +144,18 @@ impl ReorderBuffer {
         }
     }
 
-    /// The event `distance` places behind the front of the in-order run, if it is that long:
-    /// what will be processed soon, for warming the caches ahead of it.
-    pub fn ahead(&self, distance: usize) -> Option<&Queued> {
-        self.run.get(distance)
+    /// The directory answer and the event `distance` places behind the front of the in-order
+    /// run, if it is that long: what will be processed soon, for warming the caches ahead.
+    pub fn ahead(&self, distance: usize) -> Option<(Directory, &Event)> {
+        Some((
+            self.run_directory.get(distance).copied().flatten(),
+            self.run.get(distance)?,
+        ))
     }
 
     /// Every waiting event, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Event> {
-        self.run.iter().map(|queued| &queued.event).chain(
+        self.run.iter().chain(
             self.stragglers
                 .iter()
                 .map(|Reverse(pending)| &pending.queued.event),
@@ -185,7 +197,7 @@ mod tests {
             });
         }
         assert_eq!(buffer.len(), arrivals.len());
-        assert_eq!(buffer.next().map(|q| q.event.time), Some(Ts(1)));
+        assert_eq!(buffer.next().map(|(event, _)| event.time), Some(Ts(1)));
         let mut out = Vec::new();
         while let Some(Queued { event, .. }) = buffer.pop() {
             out.push((event.time.millis(), event.uid.clone()));
