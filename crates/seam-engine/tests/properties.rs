@@ -340,7 +340,7 @@ proptest! {
             if rest.peek().is_none() {
                 break;
             }
-            batched.push_batch(rest.by_ref().take(*size).collect(), &mut out);
+            batched.push_batch(&mut rest.by_ref().take(*size).collect(), &mut out);
         }
         batched.flush(&mut out);
         let found: Vec<String> = out.findings.iter().map(|f| serde_json::to_string(f).unwrap()).collect();

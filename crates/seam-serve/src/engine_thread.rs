@@ -241,11 +241,11 @@ pub(crate) fn run(
     };
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(batch) => {
+            Ok(mut batch) => {
                 metrics.engine_queue.fetch_sub(1, Ordering::Relaxed);
                 let count = batch.events.len() as u64;
                 let backlog = batch.events.len() as i64;
-                engine.push_batch(batch.events, &mut out);
+                engine.push_batch(&mut batch.events, &mut out);
                 if let Some(watermark) = batch.heartbeat {
                     engine.advance_to(watermark, &mut out);
                 }

@@ -268,11 +268,9 @@ pub fn engine(
                 .map(|(sum, (before, after))| sum + after.saturating_sub(before));
         };
     for batch in batches {
-        let mut batch = Some(batch);
+        let mut batch = batch;
         timed(&mut engine, &mut out, &mut |engine, out| {
-            if let Some(batch) = batch.take() {
-                engine.push_batch(batch, out);
-            }
+            engine.push_batch(&mut batch, out);
         });
         findings += out.findings.len();
         out.findings.clear();

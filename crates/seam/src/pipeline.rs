@@ -13,12 +13,15 @@ use std::time::{Duration, Instant};
 
 use seam_engine::{CompiledRules, Engine, EngineConfig, Output, Processed};
 use seam_estate::Estate;
-use seam_model::{Finding, Ts};
+use seam_model::{Event, Finding, Ts};
 use seam_store::{
     DeadLetter, EmbeddedStore, Snapshot, Store, StoredEvent, StoredFinding, Unresolved,
 };
 
 use crate::error::CliError;
+
+/// Events handed to the engine at once (see [`Engine::push_batch`]).
+const ENGINE_BATCH: usize = 1024;
 use crate::feed::Feed;
 use crate::input::Line;
 
@@ -120,13 +123,20 @@ pub fn run(
     };
     let (mut feed, skipped) = Feed::new(inputs, options.merge, &resume)?;
     summary.skipped_lines += skipped;
+    // Events go to the engine a batch at a time (it resolves a batch's identifiers together);
+    // the batch is handed over before anything that reads the engine's progress.
+    let mut engine_batch: Vec<Event> = Vec::with_capacity(ENGINE_BATCH);
     while let Some((name, line)) = feed.next()? {
         match line {
             Line::Event(event) => {
                 summary.events += 1;
-                engine.push(*event, &mut out);
+                engine_batch.push(*event);
+                if engine_batch.len() >= ENGINE_BATCH {
+                    engine.push_batch(&mut engine_batch, &mut out);
+                }
             }
             Line::Rejected { line, reason, raw } => {
+                engine.push_batch(&mut engine_batch, &mut out);
                 summary.dead_letters += 1;
                 eprintln!("{name}:{line}: rejected: {reason}");
                 pending.dead_letters.push(DeadLetter {
@@ -153,6 +163,7 @@ pub fn run(
         if since_snapshot >= SNAPSHOT_EVERY
             && let Some(store) = store.as_mut()
         {
+            engine.push_batch(&mut engine_batch, &mut out);
             record_positions(&feed, &mut positions);
             pending.take(&mut out, &mut summary, sink)?;
             pending.write(store)?;
@@ -161,6 +172,7 @@ pub fn run(
             since_snapshot = 0;
         }
     }
+    engine.push_batch(&mut engine_batch, &mut out);
     record_positions(&feed, &mut positions);
     engine.flush(&mut out);
     pending.take(&mut out, &mut summary, sink)?;
