@@ -145,9 +145,8 @@ impl Holders {
     }
 }
 
-/// An identifier value as a hash key: stored inline up to 22 bytes (badge numbers, MACs and
-/// most account names), so the key compare needs no second memory access. Hashed and
-/// compared as bytes (lookups borrow it as `[u8]`), so no UTF-8 check runs per lookup.
+/// An identifier value as a table key: stored inline up to 22 bytes (badge numbers, MACs and
+/// most account names), so the key compare needs no second memory access.
 #[derive(Clone)]
 struct KeyText(KeyRepr);
 
@@ -181,24 +180,21 @@ impl KeyText {
 
 impl PartialEq for KeyText {
     fn eq(&self, other: &KeyText) -> bool {
-        self.as_bytes() == other.as_bytes()
+        match (&self.0, &other.0) {
+            // Zero-padded, so equal texts have equal arrays: a fixed-size compare, inlined.
+            (
+                KeyRepr::Inline { len, bytes },
+                KeyRepr::Inline {
+                    len: other_len,
+                    bytes: other_bytes,
+                },
+            ) => len == other_len && bytes == other_bytes,
+            _ => self.as_bytes() == other.as_bytes(),
+        }
     }
 }
 
 impl Eq for KeyText {}
-
-impl std::hash::Hash for KeyText {
-    // Must hash as the `[u8]` it borrows as, so that lookups by bytes find it.
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_bytes().hash(state);
-    }
-}
-
-impl std::borrow::Borrow<[u8]> for KeyText {
-    fn borrow(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
 
 impl std::fmt::Debug for KeyText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -298,16 +294,17 @@ impl IdentityIndex {
         }
     }
 
-    fn find(&self, kind: IdentifierKind, value: &[u8]) -> Option<&Holders> {
-        let hash = key_hash(kind, value);
+    fn find(&self, kind: IdentifierKind, value: &str) -> Option<&Holders> {
+        let hash = key_hash(kind, value.as_bytes());
         let tag = tag_of(hash);
+        let key = KeyText::new(value);
         let mut position = hash as usize & self.mask;
         loop {
             let slot = self.slots.get(position)?;
             if slot.tag == 0 {
                 return None;
             }
-            if slot.tag == tag && slot.kind == kind && slot.key.as_bytes() == value {
+            if slot.tag == tag && slot.kind == kind && slot.key == key {
                 return Some(&slot.holders);
             }
             position = (position + 1) & self.mask;
@@ -317,9 +314,9 @@ impl IdentityIndex {
     pub(crate) fn resolve(&self, kind: IdentifierKind, value: &str, at: Ts) -> Option<PersonIdx> {
         let holders = if kind == IdentifierKind::Mac {
             // Spares the allocation for MACs written in another notation, which are common.
-            self.find(kind, CanonicalMac::parse(value)?.as_str().as_bytes())?
+            self.find(kind, CanonicalMac::parse(value)?.as_str())?
         } else {
-            self.find(kind, normalize_identifier(kind, value).as_bytes())?
+            self.find(kind, &normalize_identifier(kind, value))?
         };
         holders.at(at)
     }
