@@ -5,42 +5,233 @@
 //! out, per rule, the values under which the rule's condition can still be true: a set the
 //! field must be in (`class: physical_access`), a set it must not be in
 //! (`not door_use` where `door_use` is `activity: [door_used, door_not_used]`), or no
-//! constraint. Those become one bit set per literal value: the rules a value lets through. An
-//! event's candidates are the intersection over the dispatch fields, visited in ascending rule
-//! order, so findings come out exactly as if every rule had been tried.
+//! constraint. Those become one bit set per value: the rules it lets through. An event's
+//! candidates are the intersection over the dispatch fields, visited in ascending rule order, so
+//! findings come out exactly as if every rule had been tried.
 //!
-//! Only equality with plain literals is used (case-insensitive, as Sigma compares), and only
-//! when the field holds text or nothing: any other shape (a list, a number) lets every rule
-//! through. The differential tests compare this against trying every rule on every event.
+//! Only equality with plain literals is used: text (case-insensitive, as Sigma compares) and
+//! integers (`ResultType: 50057`, which the matcher compares numerically, numeric strings
+//! included). The values of a field are split into *atoms*, one per text literal, one per
+//! integer literal and one for everything else, such that every value falls in exactly one
+//! atom and every literal test accepts whole atoms; constraints are then sets of atoms, and
+//! `and`, `or` and `not` combine them exactly. Values dispatch cannot place (lists) let every
+//! rule through. The differential tests compare this against trying every rule on every event.
+//!
+//! The fields are named by the caller, chosen automatically from the rules
+//! ([`DispatchChoice::Automatic`]), or both.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::condition::Cond;
 use crate::detection::{Detection, Selection};
-use crate::matcher::{Shortcut, Target};
+use crate::matcher::{Combine, FieldTest, Number, Shortcut, Target, ValueTest};
 use crate::record::{FieldRef, Record, Value};
-use crate::text::fold_str;
+use crate::text::{fold_str, with_text};
 
-/// Most fields dispatch reads per event; more would cost more than they save.
-pub const MAX_DISPATCH_FIELDS: usize = 8;
+/// Most dispatch fields: room for a caller's own (the engine names eight) and for fields chosen
+/// automatically. A field that matters to none of an event's remaining candidates is not read,
+/// so a field only some events need costs the others next to nothing.
+pub const MAX_DISPATCH_FIELDS: usize = 12;
 
-/// The values of one field under which a condition can be true. The missing value (and any
-/// text not named) is outside every `In` set and inside every `NotIn` set.
+/// How the fields rules are dispatched on are chosen (see [`crate::RuleSet::compile_with`]).
+#[derive(Clone, Copy, Default)]
+pub enum DispatchChoice<'a> {
+    /// Only the fields named in [`crate::CompileOptions::dispatch_fields`]; none means every
+    /// rule is tried on every event.
+    #[default]
+    Named,
+    /// The named fields first, then fields chosen from the compiled detection rules: those
+    /// that many rules require to equal literals, best split first, up to
+    /// [`MAX_DISPATCH_FIELDS`] in all.
+    Automatic,
+    /// Like [`DispatchChoice::Automatic`], choosing only among the fields the function accepts
+    /// (for instance those that are cheap to read).
+    AutomaticAmong(&'a dyn Fn(FieldRef) -> bool),
+}
+
+impl std::fmt::Debug for DispatchChoice<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DispatchChoice::Named => formatter.write_str("Named"),
+            DispatchChoice::Automatic => formatter.write_str("Automatic"),
+            DispatchChoice::AutomaticAmong(_) => formatter.write_str("AutomaticAmong(..)"),
+        }
+    }
+}
+
+/// Smallest expected number of rules a chosen field must rule out per event to be worth
+/// reading (see [`choose`]).
+const MIN_GAIN: f64 = 1.0;
+
+/// Integers of smaller magnitude are exact as floats, so the matcher's integer and float
+/// comparisons agree on them; larger integer literals are not indexed.
+const EXACT_INTEGERS: u64 = 1 << 53;
+
+/// A literal a field test compares the whole value with.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Literal {
+    /// Case-insensitive text, folded.
+    Text(String),
+    /// A number written as a number (`ResultType: 50057`) with an integer value.
+    Integer(i64),
+}
+
+/// The integer a number equals, when it is one dispatch indexes.
+fn integer_key(number: Number) -> Option<i64> {
+    match number {
+        Number::Int(int) => (int.unsigned_abs() < EXACT_INTEGERS).then_some(int),
+        Number::Float(float) => {
+            #[expect(clippy::cast_precision_loss, reason = "2^53 is exact as a float")]
+            let limit = EXACT_INTEGERS as f64;
+            // `fract` of an infinity or NaN is NaN, so those are left out here.
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "an integral float below 2^53 converts exactly"
+            )]
+            let int = float as i64;
+            (float.fract() == 0.0 && float.abs() < limit).then_some(int)
+        }
+    }
+}
+
+/// The literal one value test compares the whole field with, if it is that simple.
+fn literal_of(test: &ValueTest) -> Option<Literal> {
+    if let Some(text) = test.exact_literal() {
+        return Some(Literal::Text(text.to_owned()));
+    }
+    match test {
+        ValueTest::Number(number) => integer_key(*number).map(Literal::Integer),
+        _ => None,
+    }
+}
+
+/// The literals a field test requires the field to equal (any one of them), or `None` when
+/// the test is not that simple. `|all` is indexed for text only: there every value must hold,
+/// so the field must be in each value's set.
+fn literals_of_test(test: &FieldTest) -> Option<Vec<Literal>> {
+    match &test.combine {
+        Combine::AnyOf(tests) => tests.iter().map(literal_of).collect(),
+        Combine::AllOf(_) => test
+            .required_literals()
+            .map(|texts| texts.into_iter().map(Literal::Text).collect()),
+    }
+}
+
+/// The tests of `field` against literals in one detection.
+fn literal_tests(
+    detection: &Detection,
+    field: FieldRef,
+) -> impl Iterator<Item = (&FieldTest, Vec<Literal>)> {
+    detection
+        .selections
+        .iter()
+        .flat_map(|selection| selection.branches.iter().flatten())
+        .filter(move |test| test.target == Target::Field(field))
+        .filter_map(|test| literals_of_test(test).map(|literals| (test, literals)))
+}
+
+/// The values of one field told apart by dispatch. Atom `i < texts.len()` holds the values
+/// whose text folds to `texts[i]`; the next `integers.len()` atoms the other values equal to
+/// an integer literal; the last, [`Atoms::other`], everything else, the missing value
+/// included.
+#[derive(Clone, Debug)]
+struct Atoms {
+    /// Folded text literals, ascending, each with the integer atom its text reads as (`"50057"`
+    /// equals `50057`), if that integer is a literal too.
+    texts: Vec<(String, Option<usize>)>,
+    /// Integer literals, ascending.
+    integers: Vec<i64>,
+}
+
+impl Atoms {
+    fn new(literals: &BTreeSet<Literal>) -> Atoms {
+        let mut texts = Vec::new();
+        let mut integers = Vec::new();
+        for literal in literals {
+            match literal {
+                Literal::Text(text) => texts.push(text.clone()),
+                Literal::Integer(int) => integers.push(*int),
+            }
+        }
+        let first_integer = texts.len();
+        let texts = texts
+            .into_iter()
+            .map(|text| {
+                let reads_as = Number::parse(&text)
+                    .and_then(integer_key)
+                    .and_then(|int| integers.binary_search(&int).ok())
+                    .map(|position| first_integer + position);
+                (text, reads_as)
+            })
+            .collect();
+        Atoms { texts, integers }
+    }
+
+    /// The atom of every value no literal names.
+    fn other(&self) -> usize {
+        self.texts.len() + self.integers.len()
+    }
+
+    /// Adds the atoms whose values equal `literal` as the matcher compares; `false` when the
+    /// literal is not one of the field's.
+    fn of_literal(&self, literal: &Literal, atoms: &mut BTreeSet<usize>) -> bool {
+        match literal {
+            Literal::Text(text) => {
+                let Ok(position) = self
+                    .texts
+                    .binary_search_by(|(known, _)| known.as_str().cmp(text))
+                else {
+                    return false;
+                };
+                atoms.insert(position);
+            }
+            Literal::Integer(int) => {
+                let Ok(position) = self.integers.binary_search(int) else {
+                    return false;
+                };
+                let atom = self.texts.len() + position;
+                atoms.insert(atom);
+                // Texts that read as this number equal it too.
+                atoms.extend(
+                    self.texts
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (_, reads_as))| *reads_as == Some(atom))
+                        .map(|(text_atom, _)| text_atom),
+                );
+            }
+        }
+        true
+    }
+
+    /// The atoms a field test accepts, or `None` when it is not a test against literals (or
+    /// names one the atoms were not built from).
+    fn of_test(&self, test: &FieldTest) -> Option<BTreeSet<usize>> {
+        let mut atoms = BTreeSet::new();
+        for literal in literals_of_test(test)? {
+            if !self.of_literal(&literal, &mut atoms) {
+                return None;
+            }
+        }
+        Some(atoms)
+    }
+}
+
+/// The atoms of one field under which a condition can be true. The `other` atom is never in
+/// a set, so it is outside every `In` and inside every `NotIn`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Allowed {
     Any,
-    In(BTreeSet<String>),
-    NotIn(BTreeSet<String>),
+    In(BTreeSet<usize>),
+    NotIn(BTreeSet<usize>),
 }
 
 impl Allowed {
-    fn admits(&self, value: Option<&str>) -> bool {
-        match (self, value) {
-            (Allowed::Any, _) => true,
-            (Allowed::In(set), Some(value)) => set.contains(value),
-            (Allowed::In(_), None) => false,
-            (Allowed::NotIn(set), Some(value)) => !set.contains(value),
-            (Allowed::NotIn(_), None) => true,
+    fn admits(&self, atom: usize) -> bool {
+        match self {
+            Allowed::Any => true,
+            Allowed::In(set) => set.contains(&atom),
+            Allowed::NotIn(set) => !set.contains(&atom),
         }
     }
 
@@ -48,11 +239,11 @@ impl Allowed {
         match (self, other) {
             (Allowed::Any, other) | (other, Allowed::Any) => other,
             (Allowed::In(left), Allowed::In(right)) => {
-                Allowed::In(left.intersection(&right).cloned().collect())
+                Allowed::In(left.intersection(&right).copied().collect())
             }
             (Allowed::In(within), Allowed::NotIn(without))
             | (Allowed::NotIn(without), Allowed::In(within)) => {
-                Allowed::In(within.difference(&without).cloned().collect())
+                Allowed::In(within.difference(&without).copied().collect())
             }
             (Allowed::NotIn(mut left), Allowed::NotIn(right)) => {
                 left.extend(right);
@@ -70,10 +261,10 @@ impl Allowed {
             }
             (Allowed::In(within), Allowed::NotIn(without))
             | (Allowed::NotIn(without), Allowed::In(within)) => {
-                Allowed::NotIn(without.difference(&within).cloned().collect())
+                Allowed::NotIn(without.difference(&within).copied().collect())
             }
             (Allowed::NotIn(left), Allowed::NotIn(right)) => {
-                Allowed::NotIn(left.intersection(&right).cloned().collect())
+                Allowed::NotIn(left.intersection(&right).copied().collect())
             }
         }
     }
@@ -84,6 +275,20 @@ impl Allowed {
             Allowed::Any => Allowed::Any,
             Allowed::In(set) => Allowed::NotIn(set),
             Allowed::NotIn(set) => Allowed::In(set),
+        }
+    }
+
+    /// The share of a field's `atoms` atoms (the `other` one included) this lets through.
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "atom counts are below 256: exact as floats"
+    )]
+    fn share(&self, atoms: usize) -> f64 {
+        let atoms = atoms.max(1) as f64;
+        match self {
+            Allowed::Any => 1.0,
+            Allowed::In(set) => set.len() as f64 / atoms,
+            Allowed::NotIn(set) => 1.0 - set.len() as f64 / atoms,
         }
     }
 }
@@ -104,13 +309,20 @@ impl Constraint {
     };
 }
 
-fn of_condition(condition: &Cond, selections: &[Selection], field: FieldRef) -> Constraint {
+/// Where constraints on one field are worked out: the field and its atoms.
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    field: FieldRef,
+    atoms: &'a Atoms,
+}
+
+fn of_condition(condition: &Cond, selections: &[Selection], scope: Scope<'_>) -> Constraint {
     match condition {
         Cond::Selection(index) => selections
             .get(*index)
-            .map_or(Constraint::ANY, |selection| of_selection(selection, field)),
+            .map_or(Constraint::ANY, |selection| of_selection(selection, scope)),
         Cond::Not(inner) => {
-            let inner = of_condition(inner, selections, field);
+            let inner = of_condition(inner, selections, scope);
             if inner.exact {
                 Constraint {
                     allowed: inner.allowed.not(),
@@ -124,7 +336,7 @@ fn of_condition(condition: &Cond, selections: &[Selection], field: FieldRef) -> 
             let mut allowed = Allowed::Any;
             let mut exact = true;
             for term in terms {
-                let term = of_condition(term, selections, field);
+                let term = of_condition(term, selections, scope);
                 exact &= term.exact;
                 allowed = allowed.and(term.allowed);
             }
@@ -133,22 +345,22 @@ fn of_condition(condition: &Cond, selections: &[Selection], field: FieldRef) -> 
                 exact: exact && !terms.is_empty(),
             }
         }
-        Cond::Or(terms) => combine_or(terms.iter(), selections, field, true),
+        Cond::Or(terms) => combine_or(terms.iter(), selections, scope, true),
         // At least one of the terms holds, but which ones is not exact.
-        Cond::AtLeast(_, terms) => combine_or(terms.iter(), selections, field, false),
+        Cond::AtLeast(_, terms) => combine_or(terms.iter(), selections, scope, false),
     }
 }
 
 fn combine_or<'a>(
     terms: impl Iterator<Item = &'a Cond>,
     selections: &[Selection],
-    field: FieldRef,
+    scope: Scope<'_>,
     can_be_exact: bool,
 ) -> Constraint {
     let mut allowed: Option<Allowed> = None;
     let mut exact = can_be_exact;
     for term in terms {
-        let term = of_condition(term, selections, field);
+        let term = of_condition(term, selections, scope);
         exact &= term.exact;
         allowed = Some(match allowed {
             None => term.allowed,
@@ -162,7 +374,7 @@ fn combine_or<'a>(
 }
 
 /// A selection holds if any branch holds; a branch if all its field tests do.
-fn of_selection(selection: &Selection, field: FieldRef) -> Constraint {
+fn of_selection(selection: &Selection, scope: Scope<'_>) -> Constraint {
     let mut allowed: Option<Allowed> = None;
     let mut exact = true;
     for branch in &selection.branches {
@@ -170,14 +382,11 @@ fn of_selection(selection: &Selection, field: FieldRef) -> Constraint {
         // Exact when every test of the branch is a literal set on this field.
         let mut branch_exact = !branch.is_empty();
         for test in branch {
-            let literals = (test.target == Target::Field(field))
-                .then(|| test.required_literals())
+            let atoms = (test.target == Target::Field(scope.field))
+                .then(|| scope.atoms.of_test(test))
                 .flatten();
-            match literals {
-                Some(literals) => {
-                    branch_allowed =
-                        branch_allowed.and(Allowed::In(literals.into_iter().collect()));
-                }
+            match atoms {
+                Some(atoms) => branch_allowed = branch_allowed.and(Allowed::In(atoms)),
                 None => branch_exact = false,
             }
         }
@@ -193,21 +402,181 @@ fn of_selection(selection: &Selection, field: FieldRef) -> Constraint {
     }
 }
 
-/// One dispatch field: for each literal any test names, an id and the rules the value lets
-/// through.
+/// What dispatch on one field would do: its atoms, and the rules it matters to.
+#[derive(Debug)]
+struct Plan {
+    field: FieldRef,
+    atoms: Atoms,
+    /// Rules the field constrains, ascending, with the atoms under which each can match;
+    /// every other rule can match under any value.
+    constrained: Vec<(usize, Allowed)>,
+    /// Rules that test the field against literals (their tests may take shortcuts).
+    testing: BTreeSet<usize>,
+}
+
+impl Plan {
+    /// `None` when reading the field would gain nothing, or it has too many literals.
+    fn new(field: FieldRef, detections: &[(usize, &Detection)]) -> Option<Plan> {
+        let mut literals = BTreeSet::new();
+        let mut testing = BTreeSet::new();
+        for (rule, detection) in detections {
+            for (_, found) in literal_tests(detection, field) {
+                literals.extend(found);
+                testing.insert(*rule);
+            }
+        }
+        // Atom ids are `u8`, with `UNKNOWN` kept apart: at most 254 literals and `other`.
+        if literals.is_empty() || literals.len() >= usize::from(UNKNOWN) {
+            return None;
+        }
+        let atoms = Atoms::new(&literals);
+        let scope = Scope {
+            field,
+            atoms: &atoms,
+        };
+        // A rule with no literal test of the field can match under any value of it.
+        let constrained = detections
+            .iter()
+            .filter(|(rule, _)| testing.contains(rule))
+            .map(|(rule, detection)| {
+                let constraint = of_condition(&detection.condition, &detection.selections, scope);
+                (*rule, constraint.allowed)
+            })
+            .filter(|(_, allowed)| *allowed != Allowed::Any)
+            .collect();
+        Some(Plan {
+            field,
+            atoms,
+            constrained,
+            testing,
+        })
+    }
+
+    /// Number of atoms, `other` included.
+    fn atom_count(&self) -> usize {
+        self.atoms.other() + 1
+    }
+}
+
+/// The dispatch fields: the named ones (in order, duplicates and useless ones left out), then
+/// with `automatic` those chosen from the rules, up to [`MAX_DISPATCH_FIELDS`].
+///
+/// The choice is greedy. Each rule has an estimated chance of still being a candidate after
+/// the fields chosen so far, taking every atom of a field as equally likely (for a rule that
+/// requires one of 2 values of a field with 10 literals, 2 in 11). The next field is the one
+/// that rules out most rules in expectation (the sum over rules of that chance times the share
+/// of the field's atoms that rule the rule out); ties go to the field more rules are
+/// constrained by, then the lower field handle. Choice stops when the best field would rule
+/// out less than [`MIN_GAIN`] rules per event.
+fn choose(
+    named: &[FieldRef],
+    automatic: Option<&dyn Fn(FieldRef) -> bool>,
+    rules: usize,
+    detections: &[(usize, &Detection)],
+) -> Vec<Plan> {
+    let mut chosen: Vec<Plan> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for &field in named {
+        if chosen.len() == MAX_DISPATCH_FIELDS {
+            return chosen;
+        }
+        if seen.insert(field)
+            && let Some(plan) = Plan::new(field, detections)
+        {
+            chosen.push(plan);
+        }
+    }
+    let Some(eligible) = automatic else {
+        return chosen;
+    };
+    let mut fields = BTreeSet::new();
+    for (_, detection) in detections {
+        for test in detection
+            .selections
+            .iter()
+            .flat_map(|selection| selection.branches.iter().flatten())
+        {
+            if let Target::Field(field) = test.target
+                && !seen.contains(&field)
+                && literals_of_test(test).is_some()
+            {
+                fields.insert(field);
+            }
+        }
+    }
+    let mut candidates: BTreeMap<FieldRef, Plan> = fields
+        .into_iter()
+        .filter(|field| eligible(*field))
+        .filter_map(|field| Some((field, Plan::new(field, detections)?)))
+        .filter(|(_, plan)| !plan.constrained.is_empty())
+        .collect();
+    let mut survival = vec![1.0_f64; rules];
+    let narrow = |survival: &mut Vec<f64>, plan: &Plan| {
+        for (rule, allowed) in &plan.constrained {
+            if let Some(chance) = survival.get_mut(*rule) {
+                *chance *= allowed.share(plan.atom_count());
+            }
+        }
+    };
+    for plan in &chosen {
+        narrow(&mut survival, plan);
+    }
+    while chosen.len() < MAX_DISPATCH_FIELDS {
+        let gain = |plan: &Plan| -> f64 {
+            plan.constrained
+                .iter()
+                .map(|(rule, allowed)| {
+                    survival.get(*rule).copied().unwrap_or(0.0)
+                        * (1.0 - allowed.share(plan.atom_count()))
+                })
+                .sum()
+        };
+        // Ascending field order, and only a strictly better field replaces the best so far:
+        // ties go to the lower handle.
+        let mut best: Option<(f64, usize, FieldRef)> = None;
+        for (field, plan) in &candidates {
+            let score = (gain(plan), plan.constrained.len());
+            let better = best.is_none_or(|(best_gain, best_count, _)| {
+                score.0 > best_gain || (score.0 == best_gain && score.1 > best_count)
+            });
+            if better {
+                best = Some((score.0, score.1, *field));
+            }
+        }
+        let Some((best_gain, _, field)) = best else {
+            break;
+        };
+        if best_gain < MIN_GAIN {
+            break;
+        }
+        let Some(plan) = candidates.remove(&field) else {
+            break;
+        };
+        narrow(&mut survival, &plan);
+        chosen.push(plan);
+    }
+    chosen
+}
+
+/// One dispatch field: its atoms, and for each the id and the rules it lets through.
 #[derive(Debug)]
 struct FieldIndex {
     field: FieldRef,
-    /// Folded literal, the offset of its bit set in `Dispatch::bits`, and its id; sorted by
-    /// length. Few per field (a vocabulary such as the event classes), so finding a value
-    /// compares it with the one or two literals of its length: cheaper than hashing it.
-    literals: Vec<(Box<str>, usize, u8)>,
-    /// For each length, the range of `literals` that long.
+    /// Text literals (folded), each with the offset of its bit set in `Dispatch::bits`, its
+    /// atom id and the id of the integer atom it reads as; sorted by length. Few per field (a
+    /// vocabulary such as the event classes), so finding a value compares it with the one or
+    /// two literals of its length: cheaper than hashing it.
+    texts: Vec<(Box<str>, usize, u8, Option<u8>)>,
+    /// For each length, the range of `texts` that long.
     by_len: Vec<(u16, u16)>,
-    /// Bit set for the missing value and for text no test names.
+    /// Integer literals, ascending, with the offset of their bit set and their atom id.
+    integers: Vec<(i64, usize, u8)>,
+    /// Bit set for the values no literal names (the missing value included).
     other: usize,
-    /// The id of the missing value and of text no test names: one past the literals.
+    /// The atom id of those values: one past the literals.
     other_id: u8,
+    /// The atoms, to translate tests into shortcuts.
+    atoms: Atoms,
     /// Whether tests of this field are answered from the ids (there are few enough).
     shortcuts: bool,
     /// Bit set of the rules this field matters to: constrained by it, or testing it against
@@ -215,15 +584,15 @@ struct FieldIndex {
     relevant: usize,
 }
 
-/// What dispatch learnt of one event's dispatch fields: per field, the id of its value.
+/// What dispatch learnt of one event's dispatch fields: per field, the atom id of its value.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Known {
     ids: [u8; MAX_DISPATCH_FIELDS],
 }
 
-/// The value is not text (a list, a number): tests must look at it themselves.
+/// The value was not placed (a list, or a field not read): tests must look at it themselves.
 const UNKNOWN: u8 = u8::MAX;
-/// Ids are bits of a `u64`; a field with more literals gets no shortcuts.
+/// Ids are bits of a `u64`; a field with more atoms gets no shortcuts.
 const MAX_SHORTCUT_IDS: usize = 64;
 
 impl Known {
@@ -247,36 +616,25 @@ pub(crate) struct Dispatch {
     all: usize,
 }
 
-/// Every literal that some test of `field` compares with, and the rules with such tests.
-fn literals_of(
-    field: FieldRef,
-    detections: &[(usize, &Detection)],
-) -> (BTreeSet<String>, BTreeSet<usize>) {
-    let mut literals = BTreeSet::new();
-    let mut testing = BTreeSet::new();
-    for (rule, detection) in detections {
-        for selection in &detection.selections {
-            for test in selection.branches.iter().flatten() {
-                if test.target == Target::Field(field)
-                    && let Some(values) = test.required_literals()
-                {
-                    literals.extend(values);
-                    testing.insert(*rule);
-                }
-            }
-        }
-    }
-    (literals, testing)
-}
-
 impl Dispatch {
     /// `detections` are (rule index, detection) in ascending rule order; `rules` is the total
-    /// number of rules.
+    /// number of rules. `None` when no field is worth reading: every rule is then tried.
     pub fn build(
-        fields: &[FieldRef],
+        named: &[FieldRef],
+        choice: DispatchChoice<'_>,
         rules: usize,
         detections: &[(usize, &Detection)],
-    ) -> Dispatch {
+    ) -> Option<Dispatch> {
+        let any_field = |_: FieldRef| true;
+        let automatic: Option<&dyn Fn(FieldRef) -> bool> = match choice {
+            DispatchChoice::Named => None,
+            DispatchChoice::Automatic => Some(&any_field),
+            DispatchChoice::AutomaticAmong(eligible) => Some(eligible),
+        };
+        let plans = choose(named, automatic, rules, detections);
+        if plans.is_empty() {
+            return None;
+        }
         let words = rules.div_ceil(64).max(1);
         let mut bits: Vec<u64> = Vec::new();
         let mut add_set = |members: &mut dyn Iterator<Item = usize>| {
@@ -290,82 +648,81 @@ impl Dispatch {
             offset
         };
         let all = add_set(&mut detections.iter().map(|(rule, _)| *rule));
-        let mut indexes = Vec::new();
-        let mut seen = BTreeSet::new();
-        for &field in fields {
-            if indexes.len() == MAX_DISPATCH_FIELDS {
-                break;
-            }
-            if !seen.insert(field) {
-                continue;
-            }
-            let constraints: Vec<(usize, Allowed)> = detections
-                .iter()
-                .map(|(rule, detection)| {
-                    let constraint =
-                        of_condition(&detection.condition, &detection.selections, field);
-                    (*rule, constraint.allowed)
-                })
-                .collect();
-            let (literals, testing) = literals_of(field, detections);
-            let Ok(other_id) = u8::try_from(literals.len()) else {
-                continue;
-            };
-            if other_id == UNKNOWN
-                || (constraints
-                    .iter()
-                    .all(|(_, allowed)| *allowed == Allowed::Any)
-                    && literals.is_empty())
-            {
-                // Nothing to gain from reading this field.
-                continue;
-            }
+        let mut fields = Vec::with_capacity(plans.len());
+        for plan in plans {
             let relevant = add_set(
-                &mut constraints
+                &mut plan
+                    .constrained
                     .iter()
-                    .filter(|(rule, allowed)| *allowed != Allowed::Any || testing.contains(rule))
-                    .map(|(rule, _)| *rule),
+                    .map(|(rule, _)| *rule)
+                    .chain(plan.testing.iter().copied())
+                    .collect::<BTreeSet<usize>>()
+                    .into_iter(),
             );
-            let mut admitted = |value: Option<&str>| {
-                let mut members = constraints
+            // Every rule but the constrained ones that rule the atom out.
+            let mut admitted = |atom: usize| {
+                let excluded: BTreeSet<usize> = plan
+                    .constrained
                     .iter()
-                    .filter(|(_, allowed)| allowed.admits(value))
-                    .map(|(rule, _)| *rule);
-                add_set(&mut members)
+                    .filter(|(_, allowed)| !allowed.admits(atom))
+                    .map(|(rule, _)| *rule)
+                    .collect();
+                add_set(
+                    &mut detections
+                        .iter()
+                        .map(|(rule, _)| *rule)
+                        .filter(|rule| !excluded.contains(rule)),
+                )
             };
-            let other = admitted(None);
-            let mut indexed: Vec<(Box<str>, usize, u8)> = Vec::with_capacity(literals.len());
-            for (literal, id) in literals.iter().zip(0u8..) {
-                let offset = admitted(Some(literal));
-                indexed.push((literal.as_str().into(), offset, id));
+            let id = |atom: usize| u8::try_from(atom).unwrap_or(UNKNOWN);
+            let mut texts: Vec<(Box<str>, usize, u8, Option<u8>)> =
+                Vec::with_capacity(plan.atoms.texts.len());
+            for (atom, (text, reads_as)) in plan.atoms.texts.iter().enumerate() {
+                let offset = admitted(atom);
+                texts.push((text.as_str().into(), offset, id(atom), reads_as.map(id)));
             }
-            indexed.sort_by_key(|(literal, _, _)| literal.len());
-            let longest = indexed.last().map_or(0, |(literal, _, _)| literal.len());
+            let first_integer = plan.atoms.texts.len();
+            let mut integers = Vec::with_capacity(plan.atoms.integers.len());
+            for (position, int) in plan.atoms.integers.iter().enumerate() {
+                let atom = first_integer + position;
+                integers.push((*int, admitted(atom), id(atom)));
+            }
+            let other_atom = plan.atoms.other();
+            let other = admitted(other_atom);
+            texts.sort_by_key(|(text, _, _, _)| text.len());
+            let longest = texts.last().map_or(0, |(text, _, _, _)| text.len());
             let mut by_len = vec![(0u16, 0u16); longest + 1];
-            for (position, (literal, _, _)) in (0u16..).zip(&indexed) {
-                if let Some(range) = by_len.get_mut(literal.len()) {
+            for (position, (text, _, _, _)) in (0u16..).zip(&texts) {
+                if let Some(range) = by_len.get_mut(text.len()) {
                     if range.0 == range.1 {
                         *range = (position, position);
                     }
                     range.1 = position + 1;
                 }
             }
-            indexes.push(FieldIndex {
-                field,
-                literals: indexed,
+            fields.push(FieldIndex {
+                field: plan.field,
+                texts,
                 by_len,
+                integers,
                 other,
-                other_id,
-                shortcuts: literals.len() < MAX_SHORTCUT_IDS,
+                other_id: id(other_atom),
+                shortcuts: other_atom < MAX_SHORTCUT_IDS,
+                atoms: plan.atoms,
                 relevant,
             });
         }
-        Dispatch {
-            fields: indexes,
+        Some(Dispatch {
+            fields,
             bits,
             words,
             all,
-        }
+        })
+    }
+
+    /// The dispatch fields, in the order they are read.
+    pub fn fields(&self) -> Vec<FieldRef> {
+        self.fields.iter().map(|index| index.field).collect()
     }
 
     /// Lets the tests of `detection` on dispatch fields answer from [`Known`].
@@ -386,18 +743,12 @@ impl Dispatch {
             else {
                 continue;
             };
-            let Some(literals) = test.required_literals() else {
-                continue;
-            };
-            let mut accepted = 0u64;
-            let mut complete = true;
-            for literal in &literals {
-                match index.find(literal) {
-                    Some((_, id)) => accepted |= 1u64 << id,
-                    None => complete = false,
-                }
-            }
-            test.shortcut = complete.then_some(Shortcut { slot, accepted });
+            test.shortcut = index.atoms.of_test(test).map(|atoms| Shortcut {
+                slot,
+                accepted: atoms
+                    .into_iter()
+                    .fold(0u64, |accepted, atom| accepted | 1u64 << atom),
+            });
         }
     }
 
@@ -430,11 +781,8 @@ impl Dispatch {
             }
             let set;
             (set, *id) = match record.field(index.field) {
-                None | Some(Value::Null) => (index.other, index.other_id),
-                Some(Value::Str(text)) => index.lookup(text),
-                Some(Value::Owned(text)) => index.lookup(&text),
-                // Other shapes may still match as text or by any list element.
-                Some(_) => (self.all, UNKNOWN),
+                None => (index.other, index.other_id),
+                Some(value) => index.classify(&value).unwrap_or((self.all, UNKNOWN)),
             };
             for (candidates, admitted) in scratch.iter_mut().zip(self.set(set)) {
                 *candidates &= admitted;
@@ -457,35 +805,87 @@ impl Dispatch {
 }
 
 impl FieldIndex {
-    fn lookup(&self, text: &str) -> (usize, u8) {
+    /// The bit set and atom id of a value, or `None` when dispatch cannot place it (a list:
+    /// any element may match).
+    ///
+    /// A value's atom follows from how the matcher compares it: with text literals through
+    /// its text (numbers and addresses in their usual notation, `true`/`false`), with integer
+    /// literals through its number (numbers as they are, numeric strings parsed).
+    fn classify(&self, value: &Value<'_>) -> Option<(usize, u8)> {
+        match value {
+            Value::Null => Some((self.other, self.other_id)),
+            Value::Str(text) => self.of_text(text, || Number::parse(text)),
+            Value::Owned(text) => self.of_text(text, || Number::parse(text)),
+            Value::Int(int) => self.of_scalar(value, Some(Number::Int(*int))),
+            Value::Float(float) => self.of_scalar(value, Some(Number::Float(*float))),
+            Value::Bool(_) | Value::Ip(_) => self.of_scalar(value, None),
+            Value::List(_) => None,
+        }
+    }
+
+    /// A value that is not text, with the number the matcher reads it as.
+    fn of_scalar(&self, value: &Value<'_>, number: Option<Number>) -> Option<(usize, u8)> {
+        if self.texts.is_empty() {
+            return Some(self.integer(number).unwrap_or((self.other, self.other_id)));
+        }
+        with_text(value, |text| self.of_text(text, || number)).flatten()
+    }
+
+    /// A value with this text, reading as `number` (computed only if integers are indexed).
+    fn of_text(&self, text: &str, number: impl FnOnce() -> Option<Number>) -> Option<(usize, u8)> {
+        let found = self.lookup(text);
+        if self.integers.is_empty() {
+            return Some(found.map_or((self.other, self.other_id), |(offset, id, _)| (offset, id)));
+        }
+        let integer = self.integer(number());
+        match found {
+            // The text's atom holds the values reading as the number its literal reads as;
+            // any other would be outside every atom (it cannot happen: text decides the
+            // number), so it is left unplaced.
+            Some((offset, id, reads_as)) => {
+                (reads_as == integer.map(|(_, id)| id)).then_some((offset, id))
+            }
+            None => Some(integer.unwrap_or((self.other, self.other_id))),
+        }
+    }
+
+    /// The bit set and atom id of the integer literal `number` equals, if any.
+    fn integer(&self, number: Option<Number>) -> Option<(usize, u8)> {
+        let int = integer_key(number?)?;
+        let position = self
+            .integers
+            .binary_search_by_key(&int, |(known, _, _)| *known)
+            .ok()?;
+        self.integers
+            .get(position)
+            .map(|(_, offset, id)| (*offset, *id))
+    }
+
+    /// The text literal `text` folds to: its bit set, atom id and integer atom.
+    fn lookup(&self, text: &str) -> Option<(usize, u8, Option<u8>)> {
         // Literals are stored folded, and most values arrive folded already.
         if let Some(found) = self.find(text) {
-            return found;
+            return Some(found);
         }
         let folded = text
             .bytes()
             .all(|byte| byte.is_ascii() && !byte.is_ascii_uppercase());
-        let found = if folded {
+        if folded {
             None
         } else {
             self.find(&fold_str(text))
-        };
-        found.unwrap_or((self.other, self.other_id))
+        }
     }
 
     /// The literal equal to `text` (already folded).
-    fn find(&self, text: &str) -> Option<(usize, u8)> {
-        self.same_length(text.len())
-            .find(|(literal, _, _)| **literal == *text)
-            .map(|(_, offset, id)| (*offset, *id))
-    }
-
-    fn same_length(&self, len: usize) -> impl Iterator<Item = &(Box<str>, usize, u8)> {
-        let (start, end) = self.by_len.get(len).copied().unwrap_or((0, 0));
-        self.literals
+    fn find(&self, text: &str) -> Option<(usize, u8, Option<u8>)> {
+        let (start, end) = self.by_len.get(text.len()).copied().unwrap_or((0, 0));
+        self.texts
             .get(usize::from(start)..usize::from(end))
             .unwrap_or(&[])
             .iter()
+            .find(|(literal, _, _, _)| **literal == *text)
+            .map(|(_, offset, id, reads_as)| (*offset, *id, *reads_as))
     }
 }
 
@@ -493,29 +893,88 @@ impl FieldIndex {
 mod tests {
     use super::*;
 
-    fn set(values: &[&str]) -> BTreeSet<String> {
-        values.iter().map(|value| (*value).to_owned()).collect()
+    fn set(atoms: &[usize]) -> BTreeSet<usize> {
+        atoms.iter().copied().collect()
     }
 
     #[test]
     fn allowed_sets_combine_like_the_conditions_they_describe() {
-        let a = Allowed::In(set(&["a", "b"]));
-        let not_b = Allowed::NotIn(set(&["b", "c"]));
-        assert_eq!(a.clone().and(not_b.clone()), Allowed::In(set(&["a"])));
-        assert_eq!(a.clone().or(not_b.clone()), Allowed::NotIn(set(&["c"])));
+        let a = Allowed::In(set(&[0, 1]));
+        let not_b = Allowed::NotIn(set(&[1, 2]));
+        assert_eq!(a.clone().and(not_b.clone()), Allowed::In(set(&[0])));
+        assert_eq!(a.clone().or(not_b.clone()), Allowed::NotIn(set(&[2])));
         assert_eq!(
-            not_b.clone().and(Allowed::NotIn(set(&["d"]))),
-            Allowed::NotIn(set(&["b", "c", "d"]))
+            not_b.clone().and(Allowed::NotIn(set(&[3]))),
+            Allowed::NotIn(set(&[1, 2, 3]))
         );
         assert_eq!(
-            not_b.clone().or(Allowed::NotIn(set(&["c", "d"]))),
-            Allowed::NotIn(set(&["c"]))
+            not_b.clone().or(Allowed::NotIn(set(&[2, 3]))),
+            Allowed::NotIn(set(&[2]))
         );
         assert_eq!(a.clone().or(Allowed::Any), Allowed::Any);
         assert_eq!(Allowed::Any.and(a.clone()), a);
-        assert_eq!(a.clone().not(), Allowed::NotIn(set(&["a", "b"])));
-        for value in [None, Some("a"), Some("b"), Some("c"), Some("z")] {
-            assert_eq!(a.clone().not().admits(value), !a.admits(value), "{value:?}");
+        assert_eq!(a.clone().not(), Allowed::NotIn(set(&[0, 1])));
+        for atom in 0..5 {
+            assert_eq!(a.clone().not().admits(atom), !a.admits(atom), "{atom}");
         }
+    }
+
+    #[test]
+    fn integers_are_indexed_only_where_integer_and_float_comparison_agree() {
+        assert_eq!(integer_key(Number::Int(50057)), Some(50057));
+        assert_eq!(integer_key(Number::Int(-3)), Some(-3));
+        assert_eq!(integer_key(Number::Float(50057.0)), Some(50057));
+        assert_eq!(integer_key(Number::Float(-0.0)), Some(0));
+        assert_eq!(integer_key(Number::Float(0.5)), None);
+        assert_eq!(integer_key(Number::Float(f64::NAN)), None);
+        assert_eq!(integer_key(Number::Float(f64::INFINITY)), None);
+        assert_eq!(integer_key(Number::Int(1 << 53)), None);
+        assert_eq!(integer_key(Number::Int((1 << 53) - 1)), Some((1 << 53) - 1));
+        assert_eq!(integer_key(Number::Float(9_007_199_254_740_992.0)), None);
+    }
+
+    #[test]
+    fn numeric_strings_read_as_the_matcher_reads_them() {
+        let key = |text: &str| Number::parse(text).and_then(integer_key);
+        assert_eq!(key("50057"), Some(50057));
+        assert_eq!(key("+50057"), Some(50057));
+        assert_eq!(key("050057"), Some(50057));
+        assert_eq!(key("50057.0"), Some(50057));
+        assert_eq!(key("5.0057e4"), Some(50057));
+        assert_eq!(key("5.0057E4"), Some(50057));
+        assert_eq!(key("-0"), Some(0));
+        assert_eq!(key("50057.5"), None);
+        assert_eq!(key(" 50057"), None);
+        assert_eq!(key("50057 "), None);
+        assert_eq!(key("inf"), None);
+        assert_eq!(key("-inf"), None);
+        assert_eq!(key("NaN"), None);
+        assert_eq!(key("0x10"), None);
+        assert_eq!(key("10.0.0.1"), None);
+        assert_eq!(key(""), None);
+    }
+
+    #[test]
+    fn a_text_literal_that_reads_as_an_integer_literal_shares_its_values() {
+        let literals: BTreeSet<Literal> = [
+            Literal::Text("050057".to_owned()),
+            Literal::Text("50057".to_owned()),
+            Literal::Text("x".to_owned()),
+            Literal::Integer(50057),
+            Literal::Integer(7),
+        ]
+        .into_iter()
+        .collect();
+        let atoms = Atoms::new(&literals);
+        // Texts first (ascending), then integers, then `other`.
+        assert_eq!(atoms.other(), 5);
+        let mut of_integer = BTreeSet::new();
+        assert!(atoms.of_literal(&Literal::Integer(50057), &mut of_integer));
+        // 50057 itself, and both texts reading as it.
+        assert_eq!(of_integer, set(&[0, 1, 4]));
+        let mut of_text = BTreeSet::new();
+        assert!(atoms.of_literal(&Literal::Text("50057".to_owned()), &mut of_text));
+        assert_eq!(of_text, set(&[1]));
+        assert!(!atoms.of_literal(&Literal::Integer(8), &mut of_text));
     }
 }

@@ -20,7 +20,7 @@ mod text;
 mod yaml;
 
 pub use correlation::{MAX_EVIDENCE, MAX_PENDING_PER_KEY, MAX_WINDOW_EVENTS};
-pub use dispatch::MAX_DISPATCH_FIELDS;
+pub use dispatch::{DispatchChoice, MAX_DISPATCH_FIELDS};
 pub use error::RuleError;
 pub use explain::render_explanation;
 pub use matcher::MAX_REGEX_SIZE;

@@ -68,8 +68,9 @@ impl Number {
         }
     }
 
-    /// Numbers written as text: only plain decimal notation (no `inf`, `nan`, hex).
-    fn parse(text: &str) -> Option<Number> {
+    /// Numbers written as text: only plain decimal notation (no `inf`, `nan`, hex). Dispatch
+    /// reads numeric strings with this too, so that it places values as the matcher does.
+    pub(crate) fn parse(text: &str) -> Option<Number> {
         let first = text.as_bytes().first()?;
         if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
             return None;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::correlation::{Correlation, Evidence, MAX_WINDOW_EVENTS, Occurrence, Role, Window};
 use crate::detection::Detection;
-use crate::dispatch::{Dispatch, Known};
+use crate::dispatch::{Dispatch, DispatchChoice, Known};
 use crate::document::{
     Body, CorrelationSpec, CountOp, Identity, Named, ParsedRule, parse_document,
 };
@@ -32,7 +32,8 @@ pub struct CompileOptions {
     /// Index detection rules by the literal values they require of (or exclude from) these
     /// fields (the engine's `class`, `activity`, ...), so an event is tested only against
     /// rules that can match it. At most [`crate::MAX_DISPATCH_FIELDS`] are used; none means
-    /// every rule is tried on every event.
+    /// every rule is tried on every event, unless [`RuleSet::compile_with`] is asked to choose
+    /// fields itself ([`DispatchChoice::Automatic`]).
     pub dispatch_fields: Vec<FieldRef>,
 }
 
@@ -94,10 +95,23 @@ impl Compiler<'_> {
 
 impl RuleSet {
     /// Parses, validates and compiles every document of every file, reporting all errors.
+    /// Dispatch uses only the fields `options` names ([`DispatchChoice::Named`]).
     pub fn compile(
         files: &[SourceFile],
         schema: &dyn Schema,
         options: &CompileOptions,
+    ) -> Result<RuleSet, Vec<RuleError>> {
+        RuleSet::compile_with(files, schema, options, DispatchChoice::Named)
+    }
+
+    /// Like [`RuleSet::compile`], with `dispatch` saying how the dispatch fields are chosen:
+    /// [`DispatchChoice::Automatic`] adds fields chosen from the rules to the named ones.
+    /// Findings are the same under every choice; only the work differs.
+    pub fn compile_with(
+        files: &[SourceFile],
+        schema: &dyn Schema,
+        options: &CompileOptions,
+        dispatch: DispatchChoice<'_>,
     ) -> Result<RuleSet, Vec<RuleError>> {
         let mut compiler = Compiler {
             parsed: Vec::new(),
@@ -168,17 +182,16 @@ impl RuleSet {
             .filter(|(_, rule)| matches!(rule, Compiled::Detection(_)))
             .map(|(index, _)| index)
             .collect();
-        let dispatch = (!options.dispatch_fields.is_empty()).then(|| {
-            let indexed: Vec<(usize, &Detection)> = compiled
-                .iter()
-                .enumerate()
-                .filter_map(|(index, rule)| match rule {
-                    Compiled::Detection(detection) => Some((index, &**detection)),
-                    Compiled::Correlation(_) => None,
-                })
-                .collect();
-            Dispatch::build(&options.dispatch_fields, compiled.len(), &indexed)
-        });
+        let indexed: Vec<(usize, &Detection)> = compiled
+            .iter()
+            .enumerate()
+            .filter_map(|(index, rule)| match rule {
+                Compiled::Detection(detection) => Some((index, &**detection)),
+                Compiled::Correlation(_) => None,
+            })
+            .collect();
+        let dispatch =
+            Dispatch::build(&options.dispatch_fields, dispatch, compiled.len(), &indexed);
         let mut compiled = compiled;
         if let Some(dispatch) = &dispatch {
             for rule in &mut compiled {
@@ -195,6 +208,16 @@ impl RuleSet {
             dispatch,
             consumers,
         })
+    }
+
+    /// The fields detection rules are dispatched on, in the order they are read: the named
+    /// ones that some rule tests against literals, then any chosen automatically. Empty when
+    /// every rule is tried on every event.
+    pub fn dispatch_fields(&self) -> Vec<FieldRef> {
+        self.dispatch
+            .as_ref()
+            .map(Dispatch::fields)
+            .unwrap_or_default()
     }
 
     /// Compiled rules, indexed by [`Match::rule`].
