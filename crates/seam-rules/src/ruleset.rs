@@ -269,6 +269,8 @@ impl RuleSet {
                 .watermark
                 .map_or(watermark, |seen| seen.max(watermark)),
         );
+        // A held absent-rule match at `a` can cancel nothing once the watermark passes `a`.
+        state.lone_absents.forget_before(watermark);
         while let Some(timer) = state.pop_due(watermark) {
             let rule = timer.rule as usize;
             let slot = timer.slot;
@@ -414,6 +416,17 @@ impl RuleSet {
         let Some(correlation) = self.correlation(consumer.correlation) else {
             return;
         };
+        let mut held_absents = Vec::new();
+        if correlation.kind == RuleKind::Absence {
+            // See `LoneAbsents`: an absent-rule match for a key without state waits apart.
+            if !state.holds(key) {
+                if consumer.roles.iter().all(|role| *role == Role::Absent) {
+                    state.lone_absents.push(key, time);
+                    return;
+                }
+                held_absents = state.lone_absents.take(key);
+            }
+        }
         let slot = state.slot_for(key, || Window::new(correlation));
         let Some(entry) = state.entry_mut(slot) else {
             return;
@@ -421,6 +434,23 @@ impl RuleSet {
         if !entry.window.fits(correlation) {
             entry.window = Window::new(correlation);
         }
+        let mut held_dropped = 0;
+        for absent in held_absents {
+            let (_, dropped) = entry.window.on_occurrence(
+                correlation,
+                Occurrence {
+                    time: absent,
+                    roles: &[Role::Absent],
+                    value: None,
+                    evidence: Evidence::Many(&[]),
+                },
+            );
+            held_dropped += dropped;
+        }
+        state.dropped = state.dropped.saturating_add(held_dropped);
+        let Some(entry) = state.entry_mut(slot) else {
+            return;
+        };
         let (fired, dropped) = entry.window.on_occurrence(
             correlation,
             Occurrence {

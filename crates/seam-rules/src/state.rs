@@ -59,6 +59,83 @@ pub struct RuleState {
     pub(crate) scratch: Vec<u8>,
     /// Reused buffer for dispatch's candidate set; holds nothing between calls.
     pub(crate) dispatch_scratch: Vec<u64>,
+    /// Absent-rule matches of absence correlations for keys that held no state.
+    pub(crate) lone_absents: LoneAbsents,
+}
+
+/// Absent-rule matches of absence correlations for keys with no state, until the watermark
+/// passes them. Such a match cancels only a trigger of its key at or before its own time, so
+/// once the watermark is past it, it can cancel nothing; an engine advances the watermark
+/// before each event, so these are the matches of the last instant or so. Instead of opening
+/// a key with a timer to close it a millisecond later (most badge grants do this, for "Wi-Fi
+/// without a badge"), the match waits here, and a key opened meanwhile takes it in first.
+/// Keys are kept back to back, without an allocation each.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LoneAbsents {
+    bytes: Vec<u8>,
+    /// (start in `bytes`, length, time), in arrival order, so in time order.
+    spans: Vec<(usize, usize, i64)>,
+}
+
+impl LoneAbsents {
+    pub(crate) fn push(&mut self, key: &[u8], time: i64) {
+        self.spans.push((self.bytes.len(), key.len(), time));
+        self.bytes.extend_from_slice(key);
+    }
+
+    /// Forgets the matches before `time` (the watermark): they can cancel nothing any more.
+    pub(crate) fn forget_before(&mut self, time: i64) {
+        if self
+            .spans
+            .first()
+            .is_none_or(|(_, _, first)| *first >= time)
+        {
+            return;
+        }
+        let kept: Vec<(Vec<u8>, i64)> = self
+            .iter()
+            .filter(|(_, at)| *at >= time)
+            .map(|(key, at)| (key.to_vec(), at))
+            .collect();
+        self.bytes.clear();
+        self.spans.clear();
+        for (key, at) in kept {
+            self.push(&key, at);
+        }
+    }
+
+    /// Takes out the times of the matches held for `key`.
+    pub(crate) fn take(&mut self, key: &[u8]) -> Vec<i64> {
+        let times: Vec<i64> = self
+            .iter()
+            .filter(|(held, _)| *held == key)
+            .map(|(_, at)| at)
+            .collect();
+        if !times.is_empty() {
+            let kept: Vec<(Vec<u8>, i64)> = self
+                .iter()
+                .filter(|(held, _)| *held != key)
+                .map(|(held, at)| (held.to_vec(), at))
+                .collect();
+            self.bytes.clear();
+            self.spans.clear();
+            for (held, at) in kept {
+                self.push(&held, at);
+            }
+        }
+        times
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], i64)> {
+        self.spans.iter().map(|(start, len, at)| {
+            let key = self.bytes.get(*start..start + len).unwrap_or_default();
+            (key, *at)
+        })
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -94,7 +171,7 @@ impl RuleState {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.index.is_empty() && self.lone_absents.is_empty()
     }
 
     /// How many items the per-key bounds have dropped since this state was created.
@@ -116,6 +193,11 @@ impl RuleState {
             (Some(left), Some(right)) => Some(left.min(right)),
             (left, right) => left.or(right),
         }
+    }
+
+    /// Whether `key` (an encoded key) holds state.
+    pub(crate) fn holds(&self, key: &[u8]) -> bool {
+        self.index.contains_key(key)
     }
 
     /// The slot of `key` (an encoded key), created with `make` if it holds nothing yet.
@@ -366,6 +448,7 @@ impl PartialEq for RuleState {
     fn eq(&self, other: &RuleState) -> bool {
         self.watermark == other.watermark
             && self.dropped == other.dropped
+            && self.lone_absents == other.lone_absents
             && self.sorted_entries() == other.sorted_entries()
     }
 }
@@ -515,6 +598,8 @@ struct WireOut<'a> {
     timers: Vec<WireTimer>,
     watermark: Option<i64>,
     dropped: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    lone_absents: Vec<(WireKey, i64)>,
 }
 
 #[derive(Deserialize)]
@@ -525,6 +610,8 @@ struct WireIn {
     _timers: Vec<WireTimer>,
     watermark: Option<i64>,
     dropped: u64,
+    #[serde(default)]
+    lone_absents: Vec<(WireKey, i64)>,
 }
 
 impl Serialize for RuleState {
@@ -547,11 +634,23 @@ impl Serialize for RuleState {
         timers.sort_by(|left, right| {
             (left.deadline, left.rule, &left.group).cmp(&(right.deadline, right.rule, &right.group))
         });
+        let lone_absents = self
+            .lone_absents
+            .iter()
+            .map(|(key, at)| {
+                let rule = key
+                    .first_chunk::<4>()
+                    .map_or(usize::MAX, |prefix| u32::from_be_bytes(*prefix) as usize);
+                let group = decode_group(key.get(4..).unwrap_or_default());
+                (WireKey { rule, group }, at)
+            })
+            .collect();
         WireOut {
             keys,
             timers,
             watermark: self.watermark,
             dropped: self.dropped,
+            lone_absents,
         }
         .serialize(serializer)
     }
@@ -572,6 +671,13 @@ impl<'de> Deserialize<'de> for RuleState {
                 push_group_value(&mut buffer, value);
             }
             state.restore_entry(&buffer, entry);
+        }
+        for (key, at) in wire.lone_absents {
+            start_key(&mut buffer, key.rule);
+            for value in &key.group {
+                push_group_value(&mut buffer, value);
+            }
+            state.lone_absents.push(&buffer, at);
         }
         Ok(state)
     }

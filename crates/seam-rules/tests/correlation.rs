@@ -511,6 +511,29 @@ fn absence_cancels_a_trigger_that_arrives_after_its_cancelling_event() {
 }
 
 #[test]
+fn a_cancelling_match_without_state_is_kept_until_the_watermark_passes_it() {
+    let (rules, schema) = compile(&with_base(ABSENCE));
+    let mut runner = Runner::new(&rules, &schema);
+    // A sign-in with nothing pending holds no key, yet still cancels a badge-in of the same
+    // instant that comes after it (a later uid), also across a snapshot.
+    runner.event(MINUTE, signin("ada"));
+    assert_eq!(runner.state.key_count(), 0);
+    let bytes = serde_json::to_vec(&runner.state).unwrap();
+    runner.state = serde_json::from_slice(&bytes).unwrap();
+    runner.event(MINUTE, badge("ada"));
+    assert!(runner.advance(60 * MINUTE).is_empty());
+    assert!(runner.state.is_empty());
+
+    // Once the watermark has passed it, it is gone: a badge-in at that instant, arriving late,
+    // is not cancelled by it.
+    let mut late = Runner::new(&rules, &schema);
+    late.event(MINUTE, signin("bob"));
+    late.advance(MINUTE + 1);
+    late.event(MINUTE, badge("bob"));
+    assert_eq!(late.advance(60 * MINUTE).len(), 1);
+}
+
+#[test]
 fn absence_pending_triggers_are_independent_and_bounded() {
     let (rules, schema) = compile(&with_base(ABSENCE));
     let mut runner = Runner::new(&rules, &schema);
