@@ -73,7 +73,7 @@ pub struct RuleState {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct LoneAbsents {
     bytes: Vec<u8>,
-    /// (start in `bytes`, length, time), in arrival order, so in time order.
+    /// (start in `bytes`, length, time), in arrival order.
     spans: Vec<(usize, usize, i64)>,
 }
 
@@ -85,22 +85,8 @@ impl LoneAbsents {
 
     /// Forgets the matches before `time` (the watermark): they can cancel nothing any more.
     pub(crate) fn forget_before(&mut self, time: i64) {
-        if self
-            .spans
-            .first()
-            .is_none_or(|(_, _, first)| *first >= time)
-        {
-            return;
-        }
-        let kept: Vec<(Vec<u8>, i64)> = self
-            .iter()
-            .filter(|(_, at)| *at >= time)
-            .map(|(key, at)| (key.to_vec(), at))
-            .collect();
-        self.bytes.clear();
-        self.spans.clear();
-        for (key, at) in kept {
-            self.push(&key, at);
+        if self.spans.iter().any(|(_, _, at)| *at < time) {
+            self.retain(|_, at| at >= time);
         }
     }
 
@@ -112,18 +98,22 @@ impl LoneAbsents {
             .map(|(_, at)| at)
             .collect();
         if !times.is_empty() {
-            let kept: Vec<(Vec<u8>, i64)> = self
-                .iter()
-                .filter(|(held, _)| *held != key)
-                .map(|(held, at)| (held.to_vec(), at))
-                .collect();
-            self.bytes.clear();
-            self.spans.clear();
-            for (held, at) in kept {
-                self.push(&held, at);
-            }
+            self.retain(|held, _| held != key);
         }
         times
+    }
+
+    fn retain(&mut self, keep: impl Fn(&[u8], i64) -> bool) {
+        let kept: Vec<(Vec<u8>, i64)> = self
+            .iter()
+            .filter(|(key, at)| keep(key, *at))
+            .map(|(key, at)| (key.to_vec(), at))
+            .collect();
+        self.bytes.clear();
+        self.spans.clear();
+        for (key, at) in kept {
+            self.push(&key, at);
+        }
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], i64)> {
