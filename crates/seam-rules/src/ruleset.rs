@@ -417,17 +417,19 @@ impl RuleSet {
             return;
         };
         let mut held_absents = Vec::new();
-        if correlation.kind == RuleKind::Absence {
+        let existing = state.slot_of(key);
+        if correlation.kind == RuleKind::Absence && existing.is_none() {
             // See `LoneAbsents`: an absent-rule match for a key without state waits apart.
-            if !state.holds(key) {
-                if consumer.roles.iter().all(|role| *role == Role::Absent) {
-                    state.lone_absents.push(key, time);
-                    return;
-                }
-                held_absents = state.lone_absents.take(key);
+            if consumer.roles.iter().all(|role| *role == Role::Absent) {
+                state.lone_absents.push(key, time);
+                return;
             }
+            held_absents = state.lone_absents.take(key);
         }
-        let slot = state.slot_for(key, || Window::new(correlation));
+        let slot = match existing {
+            Some(slot) => slot,
+            None => state.slot_for(key, || Window::new(correlation)),
+        };
         let Some(entry) = state.entry_mut(slot) else {
             return;
         };

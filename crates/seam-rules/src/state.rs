@@ -185,9 +185,9 @@ impl RuleState {
         }
     }
 
-    /// Whether `key` (an encoded key) holds state.
-    pub(crate) fn holds(&self, key: &[u8]) -> bool {
-        self.index.contains_key(key)
+    /// The slot of `key` (an encoded key), if it holds state.
+    pub(crate) fn slot_of(&self, key: &[u8]) -> Option<u32> {
+        self.index.get(key).copied()
     }
 
     /// The slot of `key` (an encoded key), created with `make` if it holds nothing yet.
