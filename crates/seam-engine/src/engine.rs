@@ -297,7 +297,10 @@ impl Engine {
         let mut buffer = std::mem::take(&mut self.buffer);
         while let Some((event, directory)) = buffer.next().filter(|(e, _)| e.time <= watermark) {
             self.warm_ahead(&buffer);
-            let processed = self.process(event, directory, false, out);
+            // A repeat of this event can only be one already waiting: an arrival at its instant
+            // after this release is late, and late events are not checked for repeats.
+            let may_follow = !buffer.only_next_at(event.time);
+            let processed = self.process(event, directory, false, may_follow, out);
             if self.config.emit_events {
                 if let (Some(queued), Some(processed)) = (buffer.pop(), processed) {
                     self.hand_over(queued.event, processed, false, out);
@@ -345,7 +348,7 @@ impl Engine {
     /// Processes an event it owns and, when events are returned, hands it over.
     fn process_owned(&mut self, queued: Queued, late: bool, out: &mut Output) {
         let Queued { event, directory } = queued;
-        if let Some(processed) = self.process(&event, directory, late, out)
+        if let Some(processed) = self.process(&event, directory, late, true, out)
             && self.config.emit_events
         {
             self.hand_over(event, processed, late, out);
@@ -376,6 +379,7 @@ impl Engine {
         event: &Event,
         directory: Directory,
         late: bool,
+        same_instant_may_follow: bool,
         out: &mut Output,
     ) -> Option<(Option<PersonIdx>, bool)> {
         if !late {
@@ -395,12 +399,15 @@ impl Engine {
                 .set
                 .advance(rule_state, event.time.millis().saturating_sub(1), matches);
             self.emit_matches(None, out);
-            // Reuse the buffer: this runs once per event.
+            // Reuse the buffer: this runs once per event. The uid is copied only when another
+            // event of the same instant may follow (copying it reads the event's cold uid).
             match &mut self.last_released {
                 Some((time, uid)) => {
                     *time = event.time;
                     uid.clear();
-                    uid.push_str(&event.uid);
+                    if same_instant_may_follow {
+                        uid.push_str(&event.uid);
+                    }
                 }
                 None => self.last_released = Some((event.time, event.uid.clone())),
             }

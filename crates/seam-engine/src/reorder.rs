@@ -120,6 +120,17 @@ impl ReorderBuffer {
         }
     }
 
+    /// Whether the next event is the only one waiting at `time` (the next event's time) or
+    /// earlier: every other is later. Answers `false` when that is not cheap to know.
+    pub fn only_next_at(&self, time: Ts) -> bool {
+        self.next_from_run()
+            && self.run.get(1).is_none_or(|second| second.time > time)
+            && self
+                .stragglers
+                .peek()
+                .is_none_or(|Reverse(straggler)| straggler.time > time)
+    }
+
     /// Drops the next event where it lies: an event is about 700 bytes, and taking it out of
     /// the queue only to drop it would copy it for nothing.
     pub fn drop_next(&mut self) {

@@ -349,6 +349,39 @@ proptest! {
     }
 
     #[test]
+    fn an_event_sent_twice_counts_once_whatever_the_order_and_batches(
+        specs in proptest::collection::vec(event_strategy(), 1..200),
+        repeated in proptest::collection::btree_set(0usize..200, 0..20),
+        delays in proptest::collection::vec(0i64..LATENESS_MS / 2, 1..50),
+        batch in 1usize..64,
+    ) {
+        let estate = estate();
+        let rules = rules(true);
+        let events = make_events(&specs);
+        let mut once = Engine::new(Arc::clone(&estate), Arc::clone(&rules), config(LATENESS_MS));
+        let expected = run(&mut once, shuffle_within_lateness(&events, &delays));
+
+        let mut twice_input = events.clone();
+        let repeats: Vec<Event> = repeated
+            .iter()
+            .filter_map(|index| events.get(*index).cloned())
+            .collect();
+        let repeat_count = repeats.len() as u64;
+        twice_input.extend(repeats);
+        let arrivals = shuffle_within_lateness(&twice_input, &delays);
+        let mut twice = Engine::new(Arc::clone(&estate), rules, config(LATENESS_MS));
+        let mut out = Output::default();
+        for chunk in arrivals.chunks(batch) {
+            twice.push_batch(&mut chunk.to_vec(), &mut out);
+        }
+        twice.flush(&mut out);
+        let found: Vec<String> = out.findings.iter().map(|f| serde_json::to_string(f).unwrap()).collect();
+        prop_assert_eq!(found, expected);
+        prop_assert_eq!(twice.counters().duplicates, repeat_count);
+        prop_assert_eq!(twice.counters().late, 0);
+    }
+
+    #[test]
     fn snapshot_restore_at_any_point_continues_identically(
         specs in proptest::collection::vec(event_strategy(), 1..250),
         cut in 0usize..250,
