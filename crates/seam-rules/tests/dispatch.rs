@@ -18,6 +18,19 @@ use proptest::prelude::*;
 use seam_rules::{CompileOptions, DispatchChoice, FieldRef, RuleSet, SourceFile};
 use serde_json::json;
 
+/// Compiles with automatic dispatch and no named fields.
+fn compile_automatic<S: seam_rules::Schema>(
+    files: &[SourceFile],
+    schema: &S,
+) -> Result<RuleSet, Vec<seam_rules::RuleError>> {
+    RuleSet::compile_with(
+        files,
+        schema,
+        &CompileOptions::default(),
+        DispatchChoice::Automatic,
+    )
+}
+
 const FIELDS: [&str; 3] = ["a", "b", "c"];
 /// Rule values as written in YAML: text (quoted or not, any case, a wildcard) and numbers,
 /// which the matcher compares numerically (`5` equals `"5"`, `"05"`, `5.0`, `"5e0"`).
@@ -161,13 +174,7 @@ fn compile_all_ways(files: &[SourceFile]) -> Vec<(String, RuleSet, JsonSchema)> 
     let named = RuleSet::compile(files, &schema, &options).unwrap();
     compiled.push(("named a, b, c".to_owned(), named, schema));
     let schema = JsonSchema::default();
-    let automatic = RuleSet::compile_with(
-        files,
-        &schema,
-        &CompileOptions::default(),
-        DispatchChoice::Automatic,
-    )
-    .unwrap();
+    let automatic = compile_automatic(files, &schema).unwrap();
     compiled.push(("automatic".to_owned(), automatic, schema));
     let schema = JsonSchema::default();
     let options = CompileOptions {
@@ -225,12 +232,7 @@ proptest! {
         let files = source(&rules_text(&rules));
         let choose = || {
             let schema = JsonSchema::default();
-            let rules = RuleSet::compile_with(
-                &files,
-                &schema,
-                &CompileOptions::default(),
-                DispatchChoice::Automatic,
-            )
+            let rules = compile_automatic(&files, &schema)
             .unwrap();
             let paths = schema.paths();
             rules
@@ -405,13 +407,7 @@ fn integer_literals_dispatch_exactly_as_the_matcher_compares() {
     assert_eq!(dispatch_names(&named, &schema), vec!["ResultType"]);
     assert_eq!(fired_per_event(&named, &schema, &events), expected);
     let schema = JsonSchema::default();
-    let automatic = RuleSet::compile_with(
-        &files,
-        &schema,
-        &CompileOptions::default(),
-        DispatchChoice::Automatic,
-    )
-    .unwrap();
+    let automatic = compile_automatic(&files, &schema).unwrap();
     assert_eq!(dispatch_names(&automatic, &schema), vec!["ResultType"]);
     assert_eq!(fired_per_event(&automatic, &schema, &events), expected);
 }
@@ -450,13 +446,7 @@ fn vendor_rules() -> String {
 fn automatic_choice_takes_the_fields_that_split_the_rules_best() {
     let files = source(&vendor_rules());
     let schema = JsonSchema::default();
-    let rules = RuleSet::compile_with(
-        &files,
-        &schema,
-        &CompileOptions::default(),
-        DispatchChoice::Automatic,
-    )
-    .unwrap();
+    let rules = compile_automatic(&files, &schema).unwrap();
     // `Status` constrains one rule of the eleven: not worth reading on every event.
     assert_eq!(
         dispatch_names(&rules, &schema),
@@ -527,13 +517,7 @@ fn automatic_dispatch_fires_what_trying_every_rule_fires_on_vendor_events() {
     let expected = fired_per_event(&plain, &plain_schema, &events);
     assert!(expected.iter().filter(|ids| !ids.is_empty()).count() >= 8);
     let schema = JsonSchema::default();
-    let automatic = RuleSet::compile_with(
-        &files,
-        &schema,
-        &CompileOptions::default(),
-        DispatchChoice::Automatic,
-    )
-    .unwrap();
+    let automatic = compile_automatic(&files, &schema).unwrap();
     assert_eq!(fired_per_event(&automatic, &schema, &events), expected);
 }
 
@@ -563,13 +547,7 @@ fn automatic_dispatch_fires_what_trying_every_rule_fires_on_the_sigma_fixtures()
         let plain_schema = JsonSchema::default();
         let plain = RuleSet::compile(&files, &plain_schema, &CompileOptions::default()).unwrap();
         let schema = JsonSchema::default();
-        let automatic = RuleSet::compile_with(
-            &files,
-            &schema,
-            &CompileOptions::default(),
-            DispatchChoice::Automatic,
-        )
-        .unwrap();
+        let automatic = compile_automatic(&files, &schema).unwrap();
         assert_eq!(
             fired_per_event(&automatic, &schema, &events),
             fired_per_event(&plain, &plain_schema, &events),
