@@ -11,10 +11,10 @@ use std::net::IpAddr;
 
 use seam_estate::{
     AssetIdx, DoorIdx, Estate, NetworkIdx, PersonIdx, PersonKind, PersonStatus, ResourceIdx,
-    SiteIdx, ZoneIdx, distance_km,
+    SiteIdx, SiteStatus, ZoneIdx, distance_km,
 };
-use seam_model::{Activity, Event, EventClass, Ts};
-use seam_rules::{FieldRef, Record, Value};
+use seam_model::{Activity, Event, EventClass, Medium, Ts};
+use seam_rules::{FieldRef, Record, Value, Word};
 
 use crate::presence::PresenceView;
 use crate::schema::{EngineSchema, Field, Resolved};
@@ -379,6 +379,51 @@ impl<'a> EventContext<'a> {
         }) || self.person.is_some()
     }
 
+    /// An enumerated field as its position in [`Field::vocabulary`]: what [`Self::known`]
+    /// gives as text, without the text.
+    fn known_word(&self, field: Field) -> Word {
+        let event = self.event;
+        let estate = self.estate;
+        let places = &self.places;
+        let word = |position: usize| u16::try_from(position).map_or(Word::Unknown, Word::At);
+        let of = |position: Option<usize>| position.map_or(Word::Missing, word);
+        let zone = || places.zone.map(|z| estate.zone(z));
+        let person_kind = || match &self.facts {
+            Some(facts) => Some(facts.kind),
+            None => self.person.map(|p| estate.person(p).kind),
+        };
+        match field {
+            Field::Class => word(event.class.position()),
+            Field::Activity => word(event.activity.position()),
+            Field::Outcome => word(event.outcome.position()),
+            Field::Medium => of(event.medium.map(Medium::position)),
+            Field::PersonKind => of(person_kind().map(PersonKind::position)),
+            Field::PersonStatus => of(self.person.map(|person| {
+                match &self.facts {
+                    Some(facts) => facts.status_at(estate, person, event.time),
+                    None => estate.status_at(person, event.time),
+                }
+                .position()
+            })),
+            Field::SiteStatus => of(places.site.map(|site| {
+                if estate.site(site).is_active_at(event.time) {
+                    SiteStatus::Active.position()
+                } else {
+                    SiteStatus::Decommissioned.position()
+                }
+            })),
+            Field::ZoneKind => of(zone().map(|z| z.kind.position())),
+            Field::ZoneSensitivity => of(zone().map(|z| z.sensitivity.position())),
+            Field::NetworkKind => of(places.network.map(|n| estate.network(n).kind.position())),
+            Field::AssetKind => of(places.asset.map(|a| estate.asset(a).kind.position())),
+            Field::AssetCriticality => {
+                of(places.asset.map(|a| estate.asset(a).criticality.position()))
+            }
+            Field::ResourceKind => of(places.resource.map(|r| estate.resource(r).kind.position())),
+            _ => Word::Unknown,
+        }
+    }
+
     fn known(&self, field: Field) -> Option<Value<'_>> {
         let event = self.event;
         let estate = self.estate;
@@ -598,6 +643,13 @@ impl Record for EventContext<'_> {
         }
     }
 
+    fn word(&self, field: FieldRef) -> Word {
+        match self.schema.lookup(field) {
+            Some(Resolved::Field(field)) => self.known_word(field),
+            _ => Word::Unknown,
+        }
+    }
+
     fn keyword_text(&self) -> Option<&str> {
         match self.event.raw.as_ref()? {
             serde_json::Value::String(text) => Some(text),
@@ -742,4 +794,94 @@ fn apb_violation(
         return Some("two_sites");
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use seam_estate::PersonIdx;
+    use seam_model::{Activity, Event, EventClass, Medium, Outcome, Ts};
+    use seam_rules::{Record, Value, Word};
+
+    use super::{EventContext, PersonFacts, Places};
+    use crate::schema::{EngineSchema, Field};
+    use crate::state::WorldState;
+
+    /// Dispatch trusts a context's words to say what its fields say: for every enumerated
+    /// field, over events of every class, activity, outcome and medium at every door, AP,
+    /// asset and resource of the example estate, for every person, with and without facts.
+    #[test]
+    fn words_agree_with_the_fields_they_stand_for() {
+        let estate = seam_estate::Estate::load_dir(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/estate"),
+        )
+        .unwrap();
+        let schema = EngineSchema::new();
+        let world = WorldState::default();
+        let facts = PersonFacts::of_estate(&estate);
+        let enumerated: Vec<(Field, Vec<String>)> = Field::ALL
+            .iter()
+            .filter_map(|field| Some((*field, field.vocabulary()?)))
+            .collect();
+        assert!(enumerated.len() >= 8);
+        let mut events = Vec::new();
+        for (index, class) in EventClass::ALL.iter().enumerate() {
+            for activity in Activity::ALL.iter().filter(|a| class.admits(**a)) {
+                for outcome in Outcome::ALL {
+                    let mut event = Event::new("e", Ts(0), "test", *class, *activity);
+                    event.outcome = *outcome;
+                    event.medium = Medium::ALL.get(index % 4).copied();
+                    events.push(event);
+                }
+            }
+        }
+        let mut placed = Vec::new();
+        for (index, event) in events.iter().enumerate() {
+            let mut event = event.clone();
+            // Times before and after the example's status changes and decommissionings.
+            event.time =
+                Ts::parse(["2020-01-01T00:00:00Z", "2026-03-02T09:00:00Z"][index % 2]).unwrap();
+            let doors = estate.doors().iter().map(|d| d.id.clone());
+            let aps = estate.aps().iter().map(|a| a.id.clone());
+            match index % 4 {
+                0 => event.door = doors.clone().nth(index % estate.doors().len()),
+                1 => event.ap = aps.clone().nth(index % estate.aps().len()),
+                2 => event.asset = estate.assets().get(index % 3).map(|a| a.id.clone()),
+                _ => event.resource = estate.resources().first().map(|r| r.id.clone()),
+            }
+            placed.push(event);
+        }
+        let mut checked = 0;
+        for event in &placed {
+            let places = Places::of(&estate, event);
+            for person in (0..estate.people().len())
+                .map(|p| Some(PersonIdx(p as u32)))
+                .chain([None])
+            {
+                for with_facts in [false, true] {
+                    let context =
+                        EventContext::new(&estate, &schema, &world, &[], event, person, places);
+                    let context = if with_facts {
+                        context.with_facts(person.and_then(|p| facts.get(p.index())).copied())
+                    } else {
+                        context
+                    };
+                    for (field, words) in &enumerated {
+                        let handle = EngineSchema::field_ref(*field);
+                        let value = context.field(handle);
+                        match context.word(handle) {
+                            Word::Missing => assert_eq!(value, None, "{field:?}"),
+                            Word::At(at) => assert_eq!(
+                                value,
+                                Some(Value::Str(&words[usize::from(at)])),
+                                "{field:?}"
+                            ),
+                            Word::Unknown => panic!("{field:?} has a vocabulary but no word"),
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+    }
 }

@@ -231,6 +231,41 @@ impl seam_rules::Schema for SchemaBuilder {
     fn resolve(&self, name: &str) -> Result<FieldRef, String> {
         self.0.borrow_mut().resolve_name(name)
     }
+
+    fn vocabulary(&self, field: FieldRef) -> Option<Vec<String>> {
+        match self.0.try_borrow().ok()?.lookup(field)? {
+            Resolved::Field(field) => field.vocabulary(),
+            Resolved::Raw(_) => None,
+        }
+    }
+}
+
+impl Field {
+    /// The texts an enumerated field takes, numbered as [`crate::context::EventContext`]
+    /// reports them as words (each type's `position`); `None` for other fields.
+    pub fn vocabulary(self) -> Option<Vec<String>> {
+        fn texts<T: Copy>(all: &[T], text: fn(T) -> &'static str) -> Option<Vec<String>> {
+            Some(all.iter().map(|value| text(*value).to_owned()).collect())
+        }
+        use seam_estate::{AssetKind, Level, NetworkKind, PersonKind, PersonStatus, ResourceKind};
+        use seam_estate::{SiteStatus, ZoneKind};
+        use seam_model::{Activity, EventClass, Medium, Outcome};
+        match self {
+            Field::Class => texts(EventClass::ALL, EventClass::as_str),
+            Field::Activity => texts(Activity::ALL, Activity::as_str),
+            Field::Outcome => texts(Outcome::ALL, Outcome::as_str),
+            Field::Medium => texts(Medium::ALL, Medium::as_str),
+            Field::PersonKind => texts(PersonKind::ALL, PersonKind::as_str),
+            Field::PersonStatus => texts(PersonStatus::ALL, PersonStatus::as_str),
+            Field::SiteStatus => texts(SiteStatus::ALL, SiteStatus::as_str),
+            Field::ZoneKind => texts(ZoneKind::ALL, ZoneKind::as_str),
+            Field::ZoneSensitivity | Field::AssetCriticality => texts(Level::ALL, Level::as_str),
+            Field::NetworkKind => texts(NetworkKind::ALL, NetworkKind::as_str),
+            Field::AssetKind => texts(AssetKind::ALL, AssetKind::as_str),
+            Field::ResourceKind => texts(ResourceKind::ALL, ResourceKind::as_str),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

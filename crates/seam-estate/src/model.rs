@@ -94,6 +94,11 @@ macro_rules! vocabulary {
             pub fn parse(text: &str) -> Option<$name> {
                 $name::ALL.iter().copied().find(|value| value.as_str() == text)
             }
+
+            /// Where the value is in [`Self::ALL`].
+            pub const fn position(self) -> usize {
+                self as usize
+            }
         }
 
         impl std::fmt::Display for $name {

@@ -29,6 +29,11 @@ macro_rules! string_enum {
             pub fn parse(text: &str) -> Option<$name> {
                 match text { $($text => Some($name::$variant),)+ _ => None }
             }
+
+            /// Where the value is in [`Self::ALL`].
+            pub const fn position(self) -> usize {
+                self as usize
+            }
         }
 
         impl std::fmt::Display for $name {

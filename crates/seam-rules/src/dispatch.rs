@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::condition::Cond;
 use crate::detection::{Detection, Selection};
 use crate::matcher::{Combine, FieldTest, Number, Shortcut, Target, ValueTest};
-use crate::record::{FieldRef, Record, Value};
+use crate::record::{FieldRef, Record, Value, Word};
 use crate::text::{fold_str, with_text};
 
 /// Most dispatch fields: room for a caller's own (the engine names eight) and for fields chosen
@@ -579,6 +579,9 @@ struct FieldIndex {
     atoms: Atoms,
     /// Whether tests of this field are answered from the ids (there are few enough).
     shortcuts: bool,
+    /// For a field with a vocabulary, the bit set and atom id of each of its texts, by
+    /// position: a record that reports the field as a [`Word`] is placed without reading it.
+    by_word: Vec<(usize, u8)>,
     /// Bit set of the rules this field matters to: constrained by it, or testing it against
     /// literals. When none of an event's candidates is among them, the field is not read.
     relevant: usize,
@@ -618,12 +621,14 @@ pub(crate) struct Dispatch {
 
 impl Dispatch {
     /// `detections` are (rule index, detection) in ascending rule order; `rules` is the total
-    /// number of rules. `None` when no field is worth reading: every rule is then tried.
+    /// number of rules; `vocabulary` gives a field's closed set of texts, if it has one.
+    /// `None` when no field is worth reading: every rule is then tried.
     pub fn build(
         named: &[FieldRef],
         choice: DispatchChoice<'_>,
         rules: usize,
         detections: &[(usize, &Detection)],
+        vocabulary: &dyn Fn(FieldRef) -> Option<Vec<String>>,
     ) -> Option<Dispatch> {
         let any_field = |_: FieldRef| true;
         let automatic: Option<&dyn Fn(FieldRef) -> bool> = match choice {
@@ -700,7 +705,7 @@ impl Dispatch {
                     range.1 = position + 1;
                 }
             }
-            fields.push(FieldIndex {
+            let mut index = FieldIndex {
                 field: plan.field,
                 texts,
                 by_len,
@@ -708,9 +713,18 @@ impl Dispatch {
                 other,
                 other_id: id(other_atom),
                 shortcuts: other_atom < MAX_SHORTCUT_IDS,
+                by_word: Vec::new(),
                 atoms: plan.atoms,
                 relevant,
-            });
+            };
+            // Each text placed now exactly as `candidates` would place it when read.
+            index.by_word = vocabulary(plan.field)
+                .filter(|words| u16::try_from(words.len()).is_ok())
+                .unwrap_or_default()
+                .iter()
+                .map(|word| index.classify(&Value::Str(word)).unwrap_or((all, UNKNOWN)))
+                .collect();
+            fields.push(index);
         }
         Some(Dispatch {
             fields,
@@ -779,10 +793,18 @@ impl Dispatch {
             {
                 continue;
             }
+            let placed = match record.word(index.field) {
+                Word::Missing => Some((index.other, index.other_id)),
+                Word::At(word) => index.by_word.get(usize::from(word)).copied(),
+                Word::Unknown => None,
+            };
             let set;
-            (set, *id) = match record.field(index.field) {
-                None => (index.other, index.other_id),
-                Some(value) => index.classify(&value).unwrap_or((self.all, UNKNOWN)),
+            (set, *id) = match placed {
+                Some(placed) => placed,
+                None => match record.field(index.field) {
+                    None => (index.other, index.other_id),
+                    Some(value) => index.classify(&value).unwrap_or((self.all, UNKNOWN)),
+                },
             };
             for (candidates, admitted) in scratch.iter_mut().zip(self.set(set)) {
                 *candidates &= admitted;

@@ -11,6 +11,25 @@ pub trait Schema {
     /// `Err(reason)` for an unknown or invalid name; the compiler turns it into an error at the
     /// field's file:line:column.
     fn resolve(&self, name: &str) -> Result<FieldRef, String>;
+
+    /// The closed set of texts a field can take, when it has one (an enumeration such as the
+    /// event classes). Records may then report the field's value as a position in it
+    /// ([`Record::word`]), which dispatch reads without comparing text.
+    fn vocabulary(&self, _field: FieldRef) -> Option<Vec<String>> {
+        None
+    }
+}
+
+/// A field with a vocabulary, as one record has it (see [`Record::word`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Word {
+    /// The field is missing: [`Record::field`] would give `None`.
+    Missing,
+    /// The field is the vocabulary's text at this position: [`Record::field`] would give it
+    /// as [`Value::Str`].
+    At(u16),
+    /// The record does not say: read the field with [`Record::field`].
+    Unknown,
 }
 
 /// A field's value as the matcher sees it. `None` from [`Record::field`] means "missing".
@@ -31,6 +50,12 @@ pub enum Value<'a> {
 /// One event as the rules read it.
 pub trait Record {
     fn field(&self, field: FieldRef) -> Option<Value<'_>>;
+
+    /// A field with a vocabulary ([`Schema::vocabulary`]) as a position in it. Must agree
+    /// with [`Record::field`]; the default, [`Word::Unknown`], always does.
+    fn word(&self, _field: FieldRef) -> Word {
+        Word::Unknown
+    }
 
     /// Text searched by keyword selections (a list of bare strings); `None` = no keyword search.
     fn keyword_text(&self) -> Option<&str> {

@@ -190,8 +190,13 @@ impl RuleSet {
                 Compiled::Correlation(_) => None,
             })
             .collect();
-        let dispatch =
-            Dispatch::build(&options.dispatch_fields, dispatch, compiled.len(), &indexed);
+        let dispatch = Dispatch::build(
+            &options.dispatch_fields,
+            dispatch,
+            compiled.len(),
+            &indexed,
+            &|field| schema.vocabulary(field),
+        );
         let mut compiled = compiled;
         if let Some(dispatch) = &dispatch {
             for rule in &mut compiled {
