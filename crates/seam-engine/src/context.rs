@@ -349,6 +349,10 @@ impl<'a> EventContext<'a> {
         if let Some(compliant) = self.event.compliant {
             return Some(compliant);
         }
+        if self.world.posture.is_empty() {
+            // No inventory has reported yet: nothing to normalize the identifiers for.
+            return None;
+        }
         let subject = &self.event.subject;
         let keys = [
             subject

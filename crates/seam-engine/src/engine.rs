@@ -210,6 +210,8 @@ impl Engine {
         directory.extend(events.iter().enumerate().map(|(position, event)| {
             if let Some(ahead) = events.get(position + PREFETCH_AHEAD) {
                 prefetch_directory(estate, ahead);
+                // Its source name is compared on arrival, in `push_resolved`.
+                prefetch_index(ahead.source.as_bytes(), 0);
             }
             resolve_in_directory(estate, event)
         }));
@@ -331,6 +333,14 @@ impl Engine {
             prefetch_index(std::slice::from_ref(&event.door), 0);
             prefetch_index(std::slice::from_ref(&event.src), 0);
             prefetch_index(std::slice::from_ref(&event.raw), 0);
+            // The names its places are looked up by, and its uid, kept as evidence.
+            for name in [&event.door, &event.ap, &event.resource]
+                .into_iter()
+                .flatten()
+            {
+                prefetch_index(name.as_bytes(), 0);
+            }
+            prefetch_index(event.uid.as_bytes(), 0);
         }
         let Some((Some((person, _)), _)) = buffer.ahead(WARM_AHEAD) else {
             return;
