@@ -190,6 +190,17 @@ fn compile_all_ways(files: &[SourceFile]) -> Vec<(String, RuleSet, JsonSchema)> 
     )
     .unwrap();
     compiled.push(("named c, automatic among b".to_owned(), among, schema));
+    // Records that report string values as words of a vocabulary: the words are placed when
+    // the rules compile, so they must land where reading the value would have put it (case,
+    // numeric strings and all).
+    let schema = JsonSchema::with_vocabulary(&[
+        "x", "Y", "X", "z", "wat", "5", "05", "5.0", "+5", "5e0", " 5", "-0", "other", "w",
+    ]);
+    let options = CompileOptions {
+        dispatch_fields: vec![schema.field("a")],
+    };
+    let words = RuleSet::compile_with(files, &schema, &options, DispatchChoice::Automatic).unwrap();
+    compiled.push(("automatic, values as words".to_owned(), words, schema));
     compiled
 }
 

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 use seam_rules::{
     CompileOptions, FieldRef, Input, Match, Record, RuleError, RuleSet, RuleState, Schema,
-    SourceFile, Value,
+    SourceFile, Value, Word,
 };
 
 /// Resolves any well-formed dotted name (or only `allowed` ones) to a path.
@@ -22,6 +22,8 @@ use seam_rules::{
 pub struct JsonSchema {
     names: RefCell<Vec<String>>,
     allowed: Option<BTreeSet<String>>,
+    /// A vocabulary every field has (see [`Schema::vocabulary`]), if any.
+    vocabulary: Option<Vec<String>>,
 }
 
 impl JsonSchema {
@@ -29,7 +31,21 @@ impl JsonSchema {
         JsonSchema {
             names: RefCell::default(),
             allowed: Some(names.iter().map(|name| (*name).to_owned()).collect()),
+            vocabulary: None,
         }
+    }
+
+    /// Every field has `words` as its vocabulary, and records report a string value that is
+    /// one of them as its position.
+    pub fn with_vocabulary(words: &[&str]) -> Self {
+        JsonSchema {
+            vocabulary: Some(words.iter().map(|word| (*word).to_owned()).collect()),
+            ..JsonSchema::default()
+        }
+    }
+
+    pub fn vocabulary(&self) -> Option<Vec<String>> {
+        self.vocabulary.clone()
     }
 
     pub fn paths(&self) -> Vec<String> {
@@ -58,6 +74,10 @@ impl Schema for JsonSchema {
         names.push(name.to_owned());
         Ok(FieldRef((names.len() - 1) as u32))
     }
+
+    fn vocabulary(&self, _field: FieldRef) -> Option<Vec<String>> {
+        self.vocabulary.clone()
+    }
 }
 
 /// A raw JSON event read through resolved paths.
@@ -65,6 +85,8 @@ pub struct JsonRecord<'a> {
     pub paths: &'a [String],
     pub event: &'a serde_json::Value,
     pub keywords: Option<String>,
+    /// The schema's vocabulary: a string value in it is reported as a word.
+    pub vocabulary: Option<&'a [String]>,
 }
 
 impl<'a> JsonRecord<'a> {
@@ -76,6 +98,7 @@ impl<'a> JsonRecord<'a> {
                 .get("_keywords")
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_owned),
+            vocabulary: None,
         }
     }
 }
@@ -139,6 +162,20 @@ impl Record for JsonRecord<'_> {
     fn keyword_text(&self) -> Option<&str> {
         self.keywords.as_deref()
     }
+
+    fn word(&self, field: FieldRef) -> Word {
+        let Some(vocabulary) = self.vocabulary else {
+            return Word::Unknown;
+        };
+        match self.field(field) {
+            None => Word::Missing,
+            Some(Value::Str(text)) => vocabulary
+                .iter()
+                .position(|word| word == text)
+                .map_or(Word::Unknown, |position| Word::At(position as u16)),
+            Some(_) => Word::Unknown,
+        }
+    }
 }
 
 pub fn source(text: &str) -> Vec<SourceFile> {
@@ -176,6 +213,7 @@ fn display_without_path(error: &RuleError) -> String {
 
 /// Drives a rule set over JSON events and watermarks, collecting every match.
 pub struct Runner<'a> {
+    pub vocabulary: Option<Vec<String>>,
     pub rules: &'a RuleSet,
     pub paths: Vec<String>,
     pub state: RuleState,
@@ -186,6 +224,7 @@ pub struct Runner<'a> {
 impl<'a> Runner<'a> {
     pub fn new(rules: &'a RuleSet, schema: &JsonSchema) -> Self {
         Runner {
+            vocabulary: schema.vocabulary(),
             rules,
             paths: schema.paths(),
             state: RuleState::default(),
@@ -202,7 +241,8 @@ impl<'a> Runner<'a> {
     pub fn event_with(&mut self, time: i64, event: serde_json::Value, late: bool) -> Vec<Match> {
         let uid = format!("e{}", self.next_uid);
         self.next_uid += 1;
-        let record = JsonRecord::new(&self.paths, &event);
+        let mut record = JsonRecord::new(&self.paths, &event);
+        record.vocabulary = self.vocabulary.as_deref();
         let mut out = Vec::new();
         self.rules.on_event(
             &mut self.state,
