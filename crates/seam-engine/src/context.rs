@@ -383,6 +383,34 @@ impl<'a> EventContext<'a> {
         }) || self.person.is_some()
     }
 
+    /// The person's kind, from the facts when the caller keeps them.
+    fn person_kind(&self) -> Option<PersonKind> {
+        match &self.facts {
+            Some(facts) => Some(facts.kind),
+            None => self.person.map(|p| self.estate.person(p).kind),
+        }
+    }
+
+    /// The person's status at the event, from the facts when the caller keeps them.
+    fn person_status(&self) -> Option<PersonStatus> {
+        let person = self.person?;
+        let at = self.event.time;
+        Some(match &self.facts {
+            Some(facts) => facts.status_at(self.estate, person, at),
+            None => self.estate.status_at(person, at),
+        })
+    }
+
+    /// Whether the event's site is in use at the event.
+    fn site_status(&self) -> Option<SiteStatus> {
+        let site = self.estate.site(self.places.site?);
+        Some(if site.is_active_at(self.event.time) {
+            SiteStatus::Active
+        } else {
+            SiteStatus::Decommissioned
+        })
+    }
+
     /// An enumerated field as its position in [`Field::vocabulary`]: what [`Self::known`]
     /// gives as text, without the text.
     fn known_word(&self, field: Field) -> Word {
@@ -392,30 +420,14 @@ impl<'a> EventContext<'a> {
         let word = |position: usize| u16::try_from(position).map_or(Word::Unknown, Word::At);
         let of = |position: Option<usize>| position.map_or(Word::Missing, word);
         let zone = || places.zone.map(|z| estate.zone(z));
-        let person_kind = || match &self.facts {
-            Some(facts) => Some(facts.kind),
-            None => self.person.map(|p| estate.person(p).kind),
-        };
         match field {
             Field::Class => word(event.class.position()),
             Field::Activity => word(event.activity.position()),
             Field::Outcome => word(event.outcome.position()),
             Field::Medium => of(event.medium.map(Medium::position)),
-            Field::PersonKind => of(person_kind().map(PersonKind::position)),
-            Field::PersonStatus => of(self.person.map(|person| {
-                match &self.facts {
-                    Some(facts) => facts.status_at(estate, person, event.time),
-                    None => estate.status_at(person, event.time),
-                }
-                .position()
-            })),
-            Field::SiteStatus => of(places.site.map(|site| {
-                if estate.site(site).is_active_at(event.time) {
-                    SiteStatus::Active.position()
-                } else {
-                    SiteStatus::Decommissioned.position()
-                }
-            })),
+            Field::PersonKind => of(self.person_kind().map(PersonKind::position)),
+            Field::PersonStatus => of(self.person_status().map(PersonStatus::position)),
+            Field::SiteStatus => of(self.site_status().map(SiteStatus::position)),
             Field::ZoneKind => of(zone().map(|z| z.kind.position())),
             Field::ZoneSensitivity => of(zone().map(|z| z.sensitivity.position())),
             Field::NetworkKind => of(places.network.map(|n| estate.network(n).kind.position())),
@@ -488,18 +500,10 @@ impl<'a> EventContext<'a> {
                 None => person().map(|(_, p)| Value::Str(p.id.as_str())),
             },
             Field::PersonName => person().map(|(_, p)| Value::Str(p.name.as_str())),
-            Field::PersonKind => match &self.facts {
-                Some(facts) => Some(Value::Str(facts.kind.as_str())),
-                None => person().map(|(_, p)| Value::Str(p.kind.as_str())),
-            },
-            Field::PersonStatus => {
-                let person = self.person?;
-                let status = match &self.facts {
-                    Some(facts) => facts.status_at(estate, person, at),
-                    None => estate.status_at(person, at),
-                };
-                Some(Value::Str(status.as_str()))
-            }
+            Field::PersonKind => self.person_kind().map(|kind| Value::Str(kind.as_str())),
+            Field::PersonStatus => self
+                .person_status()
+                .map(|status| Value::Str(status.as_str())),
             Field::PersonRoles => person().map(|(_, p)| {
                 Value::List(p.roles.iter().map(|r| Value::Str(r.as_str())).collect())
             }),
@@ -545,13 +549,7 @@ impl<'a> EventContext<'a> {
             Field::TravelTo => self.travel().map(|t| Value::Owned(t.to.clone())),
             Field::SiteId => site_id(places.site),
             Field::SiteName => site().map(|s| Value::Str(s.name.as_str())),
-            Field::SiteStatus => site().map(|s| {
-                Value::Str(if s.is_active_at(at) {
-                    "active"
-                } else {
-                    "decommissioned"
-                })
-            }),
+            Field::SiteStatus => self.site_status().map(|status| Value::Str(status.as_str())),
             Field::SiteAfterHours => places.site.map(|s| Value::Bool(estate.after_hours(s, at))),
             Field::ZoneId => zone_id(places.zone),
             Field::ZoneKind => zone().map(|z| Value::Str(z.kind.as_str())),
