@@ -635,12 +635,7 @@ impl Engine {
         }
         let after_zone = state.presence.zone;
         if before_zone != after_zone {
-            if let Some(zone) = before_zone.and_then(|z| self.world.zones.get_mut(z.index())) {
-                zone.placed.remove(&person);
-            }
-            if let Some(zone) = after_zone.and_then(|z| self.world.zones.get_mut(z.index())) {
-                zone.placed.insert(person);
-            }
+            self.world.move_placed(person, before_zone, after_zone);
         }
     }
 
@@ -682,6 +677,7 @@ impl Engine {
             });
         }
         self.world = snapshot.world;
+        self.world.reindex_placed();
         self.rule_state = snapshot.rule_state;
         self.buffer = ReorderBuffer::default();
         for event in snapshot.buffered {

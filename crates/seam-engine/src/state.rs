@@ -1,8 +1,7 @@
 //! Keyed engine state: per person, per zone, per asset, per device. All of it serializable.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
-use foldhash::fast::FixedState;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use seam_estate::{PersonIdx, SiteIdx, ZoneIdx};
@@ -58,6 +57,9 @@ pub struct PersonState {
     pub site_grants: SiteGrants,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bookings: Vec<Booking>,
+    /// Where they are in the list of the zone their presence names (see [`Placed`]).
+    #[serde(skip)]
+    pub zone_slot: ZoneSlot,
 }
 
 impl PersonState {
@@ -206,26 +208,15 @@ pub struct ZoneState {
     pub placed: Placed,
 }
 
-/// A set of people, as a hash set: people move between zones on most badge events, and a
-/// move should not walk a tree. Person indices come from the directory, not from events, so
-/// a fixed hash seed cannot be steered into collisions; the set is only counted and looked
-/// up, and it is written sorted, so no output depends on its order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Placed(HashSet<PersonIdx, FixedState>);
+/// People whose presence was last placed in a zone, in no particular order. Each person's
+/// position in the list is kept in their [`PersonState::zone_slot`], so a move between zones
+/// is a swap-remove and a push: people move on most badge events, and hash-set operations in
+/// sets of tens of thousands of people each cost a cache miss or two. Written sorted, so no
+/// output depends on the order; equal when it holds the same people.
+#[derive(Clone, Debug, Default)]
+pub struct Placed(Vec<PersonIdx>);
 
 impl Placed {
-    pub fn insert(&mut self, person: PersonIdx) -> bool {
-        self.0.insert(person)
-    }
-
-    pub fn remove(&mut self, person: &PersonIdx) -> bool {
-        self.0.remove(person)
-    }
-
-    pub fn contains(&self, person: &PersonIdx) -> bool {
-        self.0.contains(person)
-    }
-
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -234,24 +225,53 @@ impl Placed {
         self.0.is_empty()
     }
 
+    pub fn contains(&self, person: &PersonIdx) -> bool {
+        self.0.contains(person)
+    }
+
     /// The people, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &PersonIdx> {
         self.0.iter()
     }
+
+    fn sorted(&self) -> Vec<PersonIdx> {
+        let mut people = self.0.clone();
+        people.sort_unstable();
+        people
+    }
 }
+
+impl PartialEq for Placed {
+    fn eq(&self, other: &Placed) -> bool {
+        self.len() == other.len() && self.sorted() == other.sorted()
+    }
+}
+
+impl Eq for Placed {}
 
 impl Serialize for Placed {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut people: Vec<PersonIdx> = self.0.iter().copied().collect();
-        people.sort_unstable();
-        serializer.collect_seq(people)
+        serializer.collect_seq(self.sorted())
     }
 }
 
 impl<'de> Deserialize<'de> for Placed {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Placed, D::Error> {
-        let people: Vec<PersonIdx> = Vec::deserialize(deserializer)?;
-        Ok(Placed(people.into_iter().collect()))
+        let mut people: Vec<PersonIdx> = Vec::deserialize(deserializer)?;
+        people.sort_unstable();
+        people.dedup();
+        Ok(Placed(people))
+    }
+}
+
+/// A person's position in their zone's [`Placed`] list. It is derived from the lists (and
+/// rebuilt from them on restore), so it is not written, and it never makes two states differ.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ZoneSlot(u32);
+
+impl PartialEq for ZoneSlot {
+    fn eq(&self, _: &ZoneSlot) -> bool {
+        true
     }
 }
 
@@ -300,6 +320,54 @@ pub struct WorldState {
     pub identity: DynamicIdentity,
 }
 
+impl WorldState {
+    /// Moves a person from the list of the zone they were placed in to the list of the zone
+    /// they are placed in now.
+    pub fn move_placed(&mut self, person: PersonIdx, from: Option<ZoneIdx>, to: Option<ZoneIdx>) {
+        if let Some(placed) = from
+            .and_then(|z| self.zones.get_mut(z.index()))
+            .map(|z| &mut z.placed)
+        {
+            let recorded = self
+                .people
+                .get(person.index())
+                .map(|p| p.zone_slot.0 as usize);
+            let slot = recorded
+                .filter(|slot| placed.0.get(*slot) == Some(&person))
+                .or_else(|| placed.0.iter().position(|p| *p == person));
+            if let Some(slot) = slot {
+                placed.0.swap_remove(slot);
+                if let Some(moved) = placed.0.get(slot)
+                    && let Some(state) = self.people.get_mut(moved.index())
+                {
+                    state.zone_slot = ZoneSlot(u32::try_from(slot).unwrap_or(u32::MAX));
+                }
+            }
+        }
+        if let Some(placed) = to
+            .and_then(|z| self.zones.get_mut(z.index()))
+            .map(|z| &mut z.placed)
+        {
+            let slot = placed.0.len();
+            placed.0.push(person);
+            if let Some(state) = self.people.get_mut(person.index()) {
+                state.zone_slot = ZoneSlot(u32::try_from(slot).unwrap_or(u32::MAX));
+            }
+        }
+    }
+
+    /// Works every person's [`ZoneSlot`] out again from the zones' lists, after a restore.
+    pub fn reindex_placed(&mut self) {
+        for zone in &self.zones {
+            for (slot, person) in zone.placed.0.iter().enumerate() {
+                if let Some(state) = self.people.get_mut(person.index()) {
+                    state.zone_slot = ZoneSlot(u32::try_from(slot).unwrap_or(u32::MAX));
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,14 +395,59 @@ mod tests {
     }
 
     #[test]
-    fn placed_people_are_written_sorted() {
-        let mut placed = Placed::default();
-        for person in [9, 2, 7, 2, 5] {
-            placed.insert(PersonIdx(person));
+    fn placed_people_move_between_zones_like_sets() {
+        // The sets this replaced: a person is in the set of the zone they were last placed in.
+        let zones = 3;
+        let mut world = WorldState {
+            people: vec![PersonState::default(); 40],
+            zones: vec![ZoneState::default(); zones],
+            ..WorldState::default()
+        };
+        let mut reference: Vec<std::collections::BTreeSet<PersonIdx>> =
+            vec![Default::default(); zones];
+        let mut at: Vec<Option<ZoneIdx>> = vec![None; 40];
+        let mut seed = 11u64;
+        for step in 0..5_000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let person = PersonIdx(u32::try_from((seed >> 33) % 40).unwrap());
+            let to = match (seed >> 20) % 4 {
+                3 => None,
+                zone => Some(ZoneIdx(u32::try_from(zone).unwrap())),
+            };
+            let from = at[person.index()];
+            if from == to {
+                continue;
+            }
+            world.move_placed(person, from, to);
+            if let Some(zone) = from {
+                reference[zone.index()].remove(&person);
+            }
+            if let Some(zone) = to {
+                reference[zone.index()].insert(person);
+            }
+            at[person.index()] = to;
+            if step % 500 == 0 {
+                // A restore rebuilds the slots from the lists alone.
+                let text = serde_json::to_string(&world).unwrap();
+                world = serde_json::from_str(&text).unwrap();
+                world.reindex_placed();
+            }
+            for (zone, expected) in world.zones.iter().zip(&reference) {
+                let held: std::collections::BTreeSet<PersonIdx> =
+                    zone.placed.iter().copied().collect();
+                assert_eq!(&held, expected);
+                assert_eq!(zone.placed.len(), expected.len());
+                // Every slot points at its person, so no move falls back to a search.
+                for (slot, person) in zone.placed.iter().enumerate() {
+                    assert_eq!(world.people[person.index()].zone_slot.0 as usize, slot);
+                }
+            }
         }
-        placed.remove(&PersonIdx(7));
+        let mut placed = Placed(vec![PersonIdx(9), PersonIdx(2), PersonIdx(5)]);
         let text = serde_json::to_string(&placed).unwrap();
         assert_eq!(text, "[2,5,9]");
+        assert_eq!(serde_json::from_str::<Placed>(&text).unwrap(), placed);
+        placed.0.reverse();
         assert_eq!(serde_json::from_str::<Placed>(&text).unwrap(), placed);
     }
 }
