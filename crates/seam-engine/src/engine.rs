@@ -214,19 +214,51 @@ impl Engine {
         directory.extend(events.iter().enumerate().map(|(position, event)| {
             if let Some(ahead) = events.get(position + PREFETCH_AHEAD) {
                 prefetch_directory(estate, ahead);
-                // Its source name is compared on arrival, in `push_resolved`.
+                // Its source name is compared on arrival.
                 prefetch_index(ahead.source.as_bytes(), 0);
             }
             resolve_in_directory(estate, event)
         }));
-        for (event, directory) in events.drain(..).zip(directory.drain(..)) {
-            self.push_resolved(Queued { event, directory }, out);
+        if self.can_adopt(events) {
+            for event in events.iter() {
+                self.note_arrival(event);
+            }
+            self.buffer.adopt(events, &mut directory);
+            let watermark = self.current_watermark();
+            if watermark > self.released_through {
+                self.release_through(watermark, out);
+            }
+        } else {
+            for (event, directory) in events.drain(..).zip(directory.drain(..)) {
+                self.push_resolved(Queued { event, directory }, out);
+            }
         }
         self.batch_directory = directory;
     }
 
-    fn push_resolved(&mut self, queued: Queued, out: &mut Output) {
-        let event = &queued.event;
+    /// Whether pushing `events` one by one would only append each to the reorder buffer and
+    /// release what the watermark passes, so that the buffer may take the batch over whole and
+    /// release once at its end, with the same result:
+    ///
+    /// - they are in (time, uid) order, none earlier than what waits in order or has been
+    ///   seen, and later than what has been released: as the watermark is at least the
+    ///   allowed lateness behind the newest event seen, and that lateness is above zero, no
+    ///   event of the batch would have been late when its turn to arrive came;
+    /// - the buffer's bound cannot be reached, so no event would have been released early;
+    /// - the watermark only rises along such a batch, so releasing through its final value
+    ///   processes the same events in the same order, and timers fire before each event due
+    ///   after them either way.
+    fn can_adopt(&self, events: &[Event]) -> bool {
+        self.config.allowed_lateness_ms > 0
+            && self.buffer.len().saturating_add(events.len()) <= self.config.max_buffered
+            && events.first().is_some_and(|first| {
+                first.time > self.released_through && first.time >= self.max_seen
+            })
+            && self.buffer.can_adopt(events)
+    }
+
+    /// Counts an arrival and moves its source's newest time and the newest time seen.
+    fn note_arrival(&mut self, event: &Event) {
         self.counters.events_in += 1;
         let known = match self.sources.get(self.last_source) {
             Some((name, _)) if *name == event.source => Some(self.last_source),
@@ -246,7 +278,11 @@ impl Engine {
             }
         }
         self.max_seen = self.max_seen.max(event.time);
-        if event.time <= self.released_through {
+    }
+
+    fn push_resolved(&mut self, queued: Queued, out: &mut Output) {
+        self.note_arrival(&queued.event);
+        if queued.event.time <= self.released_through {
             self.counters.late += 1;
             self.process_owned(queued, true, out);
             return;

@@ -348,6 +348,82 @@ proptest! {
         prop_assert_eq!(batched.counters(), single.counters());
     }
 
+    /// Batches in order are taken over whole by the reorder buffer (see `Engine::push_batch`);
+    /// mixed with out-of-order ones, repeats, heartbeats, a tight buffer bound and no allowed
+    /// lateness at all, they must still give exactly what pushing one by one gives: the same
+    /// findings, the same events returned with the same flags, the same counters.
+    #[test]
+    fn batches_taken_over_whole_give_what_one_by_one_gives(
+        specs in proptest::collection::vec(event_strategy(), 1..250),
+        delays in proptest::collection::vec(0i64..LATENESS_MS / 2, 1..50),
+        shuffled in any::<bool>(),
+        repeated in proptest::collection::btree_set(0usize..250, 0..10),
+        sizes in proptest::collection::vec(1usize..80, 1..20),
+        lateness in prop_oneof![Just(0i64), Just(1i64), Just(LATENESS_MS)],
+        bound in prop_oneof![Just(1_000_000usize), 1usize..60],
+        heartbeat_every in 0usize..6,
+    ) {
+        let estate = estate();
+        let rules = rules(true);
+        let mut events = make_events(&specs);
+        let repeats: Vec<Event> = repeated.iter().filter_map(|index| events.get(*index).cloned()).collect();
+        events.extend(repeats);
+        events.sort_by(|a, b| (a.time, &a.uid).cmp(&(b.time, &b.uid)));
+        let arrivals = if shuffled { shuffle_within_lateness(&events, &delays) } else { events };
+        let config = EngineConfig {
+            allowed_lateness_ms: lateness,
+            max_buffered: bound,
+            emit_events: true,
+            ..config(lateness)
+        };
+        let mut batches: Vec<Vec<Event>> = Vec::new();
+        let mut rest = arrivals.into_iter().peekable();
+        for size in sizes.iter().cycle() {
+            if rest.peek().is_none() {
+                break;
+            }
+            batches.push(rest.by_ref().take(*size).collect());
+        }
+        // A heartbeat after some batches, a little behind the newest event so far.
+        let heartbeat = |index: usize, batch: &[Event]| {
+            (heartbeat_every > 0 && index.is_multiple_of(heartbeat_every))
+                .then(|| batch.last().map(|event| event.time.minus_millis(lateness / 2)))
+                .flatten()
+        };
+
+        let mut single = Engine::new(Arc::clone(&estate), Arc::clone(&rules), config.clone());
+        let mut expected = Output::default();
+        for (index, batch) in batches.iter().enumerate() {
+            for event in batch.iter().cloned() {
+                single.push(event, &mut expected);
+            }
+            if let Some(at) = heartbeat(index, batch) {
+                single.advance_to(at, &mut expected);
+            }
+        }
+        single.flush(&mut expected);
+
+        let mut batched = Engine::new(Arc::clone(&estate), rules, config);
+        let mut found = Output::default();
+        for (index, batch) in batches.iter().enumerate() {
+            let mut events = batch.clone();
+            batched.push_batch(&mut events, &mut found);
+            prop_assert!(events.is_empty());
+            if let Some(at) = heartbeat(index, batch) {
+                batched.advance_to(at, &mut found);
+            }
+        }
+        batched.flush(&mut found);
+
+        let lines = |out: &Output| -> Vec<String> {
+            out.findings.iter().map(|f| serde_json::to_string(f).unwrap()).collect()
+        };
+        prop_assert_eq!(lines(&found), lines(&expected));
+        prop_assert_eq!(&found.events, &expected.events);
+        prop_assert_eq!(batched.counters(), single.counters());
+        prop_assert_eq!(batched.buffered(), 0);
+    }
+
     #[test]
     fn an_event_sent_twice_counts_once_whatever_the_order_and_batches(
         specs in proptest::collection::vec(event_strategy(), 1..200),
