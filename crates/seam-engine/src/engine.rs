@@ -105,6 +105,10 @@ const WARM_EVENT_AHEAD: usize = 8;
 /// then the event's own lines, fetched [`WARM_EVENT_AHEAD`] events before, have arrived.
 const WARM_NAMES_AHEAD: usize = 3;
 
+/// The smallest batch the reorder buffer takes over whole: a run costs two allocations and
+/// is walked when looking ahead, so a smaller batch is cheaper copied into the current run.
+const MIN_ADOPTED_BATCH: usize = 32;
+
 /// How many events ahead [`Engine::push_batch`] prefetches directory slots.
 const PREFETCH_AHEAD: usize = 16;
 
@@ -249,7 +253,8 @@ impl Engine {
     ///   processes the same events in the same order, and timers fire before each event due
     ///   after them either way.
     fn can_adopt(&self, events: &[Event]) -> bool {
-        self.config.allowed_lateness_ms > 0
+        events.len() >= MIN_ADOPTED_BATCH
+            && self.config.allowed_lateness_ms > 0
             && self.buffer.len().saturating_add(events.len()) <= self.config.max_buffered
             && events.first().is_some_and(|first| {
                 first.time > self.released_through && first.time >= self.max_seen

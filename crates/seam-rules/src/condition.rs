@@ -320,13 +320,13 @@ impl Cond {
     pub fn evaluate(&self, selection: &mut impl FnMut(usize) -> bool) -> bool {
         match self {
             Cond::Selection(index) => selection(*index),
-            Cond::Not(inner) => !inner.evaluate(selection),
-            Cond::And(terms) => terms.iter().all(|term| term.evaluate(selection)),
-            Cond::Or(terms) => terms.iter().any(|term| term.evaluate(selection)),
+            Cond::Not(inner) => !inner.evaluate_term(selection),
+            Cond::And(terms) => terms.iter().all(|term| term.evaluate_term(selection)),
+            Cond::Or(terms) => terms.iter().any(|term| term.evaluate_term(selection)),
             Cond::AtLeast(count, terms) => {
                 let mut matched = 0;
                 for term in terms {
-                    if term.evaluate(selection) {
+                    if term.evaluate_term(selection) {
                         matched += 1;
                         if matched >= *count {
                             return true;
@@ -335,6 +335,16 @@ impl Cond {
                 }
                 false
             }
+        }
+    }
+
+    /// A term of a condition: most are plain selections, asked directly rather than through
+    /// another call of [`Cond::evaluate`] (every candidate rule of every event comes here).
+    #[inline(always)]
+    fn evaluate_term(&self, selection: &mut impl FnMut(usize) -> bool) -> bool {
+        match self {
+            Cond::Selection(index) => selection(*index),
+            _ => self.evaluate(selection),
         }
     }
 }
