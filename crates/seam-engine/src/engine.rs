@@ -8,6 +8,14 @@
 //! (absence deadlines, window ends) fire only when the watermark passes them. An event older
 //! than what was already released is *late*: it is still returned for storage and still
 //! evaluated by single-event rules, flagged as late, but it does not touch state or windows.
+//!
+//! Time is defended. An event may lead its reference time (when it was received, or, for an
+//! input without receive times, the newest event of the other sources) by at most
+//! `max_clock_ahead_ms`. An event further ahead is handled like a late one (stored, evaluated
+//! by single-event rules, flagged) and moves no watermark, so one wrong clock or one forged
+//! date cannot make every other source's events late. A source whose events lead or trail
+//! their receive time beyond the bounds raises one clock-skew finding with the offset, then
+//! stays quiet about it for an hour of event time.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,6 +48,20 @@ pub struct EngineConfig {
     pub max_buffered: usize,
     /// Return processed events (for storage); benchmarks turn this off.
     pub emit_events: bool,
+    /// How far an event may lead its reference time (receive time, or the other sources'
+    /// newest event) and still move its source's watermark.
+    pub max_clock_ahead_ms: i64,
+    /// For an event without a receive time (a replayed file), how far it may lead the newest
+    /// event of the other sources. Far wider than `max_clock_ahead_ms`: without a receive time,
+    /// a source that was quiet for a while cannot be told from a clock that is off.
+    pub max_lead_over_sources_ms: i64,
+    /// How far an event may trail its receive time before its source's clock is reported as
+    /// behind; per source in `source_max_delay_ms` (a source that delivers hourly exports
+    /// declares an hour and more).
+    pub max_clock_behind_ms: i64,
+    /// Per source, how late it may deliver (overrides `max_clock_behind_ms`).
+    #[serde(default)]
+    pub source_max_delay_ms: BTreeMap<String, i64>,
 }
 
 impl Default for EngineConfig {
@@ -49,9 +71,28 @@ impl Default for EngineConfig {
             idle_source_ms: 15 * 60_000,
             max_buffered: 1_000_000,
             emit_events: true,
+            max_clock_ahead_ms: DEFAULT_MAX_CLOCK_AHEAD_MS,
+            max_clock_behind_ms: DEFAULT_MAX_CLOCK_BEHIND_MS,
+            max_lead_over_sources_ms: DEFAULT_MAX_LEAD_OVER_SOURCES_MS,
+            source_max_delay_ms: BTreeMap::new(),
         }
     }
 }
+
+/// The default bound on how far an event may lead its reference time: five minutes covers
+/// the clocks of devices that are not synchronized well, and is far below the fifteen minutes
+/// after which a quiet source stops holding the watermark back.
+pub const DEFAULT_MAX_CLOCK_AHEAD_MS: i64 = 5 * 60_000;
+/// The default bound on how far an event without a receive time may lead the other sources.
+pub const DEFAULT_MAX_LEAD_OVER_SOURCES_MS: i64 = 24 * 3_600_000;
+/// The default bound on how far an event may trail its receive time before its source is
+/// reported as running behind.
+pub const DEFAULT_MAX_CLOCK_BEHIND_MS: i64 = 60 * 60_000;
+/// After a clock-skew finding for a source and direction, the next comes no sooner than this
+/// much later in event time: one finding per episode, not one per event.
+const SKEW_REPEAT_MS: i64 = 60 * 60_000;
+/// The rule id of the engine's own clock-skew findings.
+pub const CLOCK_SKEW_RULE: &str = "seam-clock-skew";
 
 /// An event after processing, for the store.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,6 +100,8 @@ pub struct Processed {
     pub event: Event,
     pub person: Option<String>,
     pub late: bool,
+    /// Dated beyond the allowed clock skew ahead of its reference time (also `late`).
+    pub ahead: bool,
     /// It carried identifiers, and none resolved to a person.
     pub unresolved: bool,
 }
@@ -90,6 +133,9 @@ pub struct EngineSnapshot {
     pub released_through: Ts,
     pub last_released: Option<(Ts, String)>,
     pub counters: Counters,
+    /// When each source's last clock-skew finding was raised, per direction.
+    #[serde(default)]
+    pub skew_raised: BTreeMap<String, Ts>,
 }
 
 const SNAPSHOT_FORMAT: u32 = 1;
@@ -137,6 +183,12 @@ pub struct Engine {
     /// first at the source of the previous event (inputs come in runs from one source).
     sources: Vec<(String, Ts)>,
     last_source: usize,
+    /// The newest source time and its source's index, and the second newest: the reference
+    /// of an event without a receive time is the newest time of the *other* sources.
+    newest_source: Option<(Ts, usize)>,
+    second_newest: Option<Ts>,
+    /// When the last clock-skew finding was raised, by `source/direction`.
+    skew_raised: BTreeMap<String, Ts>,
     max_seen: Ts,
     released_through: Ts,
     last_released: Option<(Ts, String)>,
@@ -167,6 +219,9 @@ impl Engine {
             buffer: ReorderBuffer::default(),
             sources: Vec::new(),
             last_source: 0,
+            newest_source: None,
+            second_newest: None,
+            skew_raised: BTreeMap::new(),
             max_seen: Ts::MIN,
             released_through: Ts::MIN,
             last_released: None,
@@ -225,7 +280,8 @@ impl Engine {
         }));
         if self.can_adopt(events) {
             for event in events.iter() {
-                self.note_arrival(event);
+                let ahead = self.note_arrival(event);
+                debug_assert!(!ahead, "an adopted batch has no event ahead");
             }
             self.buffer.adopt(events, &mut directory);
             let watermark = self.current_watermark();
@@ -260,11 +316,70 @@ impl Engine {
                 first.time > self.released_through && first.time >= self.max_seen
             })
             && self.buffer.can_adopt(events)
+            // Reference times only rise along the batch: an event within the bounds now is
+            // within them at its turn.
+            && events
+                .iter()
+                .all(|event| !self.is_ahead(event) && self.behind_by(event).is_none())
     }
 
-    /// Counts an arrival and moves its source's newest time and the newest time seen.
-    fn note_arrival(&mut self, event: &Event) {
+    /// The time an event's clock is checked against: when it was received, or, for an input
+    /// without receive times, the newest event of the other sources (`None` while there is none).
+    fn reference_time(&self, event: &Event) -> Option<Ts> {
+        if let Some(observed) = event.observed {
+            return Some(observed);
+        }
+        let (newest, index) = self.newest_source?;
+        let own = self
+            .sources
+            .get(index)
+            .is_some_and(|(name, _)| *name == event.source);
+        if own {
+            self.second_newest
+        } else {
+            Some(newest)
+        }
+    }
+
+    /// Whether an event leads its reference time by more than the allowed skew.
+    fn is_ahead(&self, event: &Event) -> bool {
+        let bound = if event.observed.is_some() {
+            self.config.max_clock_ahead_ms
+        } else {
+            self.config.max_lead_over_sources_ms
+        };
+        self.reference_time(event)
+            .is_some_and(|reference| event.time > reference.plus_millis(bound.max(0)))
+    }
+
+    /// How far an event trails its receive time beyond what its source may, if it does.
+    fn behind_by(&self, event: &Event) -> Option<i64> {
+        let observed = event.observed?;
+        let trail = observed.millis().saturating_sub(event.time.millis());
+        if trail <= self.config.max_clock_behind_ms {
+            // The common case, decided without looking the source up.
+            if self.config.source_max_delay_ms.is_empty() {
+                return None;
+            }
+        }
+        let bound = self
+            .config
+            .source_max_delay_ms
+            .get(&event.source)
+            .copied()
+            .unwrap_or(self.config.max_clock_behind_ms);
+        (trail > bound.max(0)).then_some(trail)
+    }
+
+    /// Counts an arrival and, unless it is dated beyond the allowed skew ahead of its
+    /// reference time, moves its source's newest time and the newest time seen. Returns
+    /// whether it is ahead.
+    fn note_arrival(&mut self, event: &Event) -> bool {
         self.counters.events_in += 1;
+        if self.is_ahead(event) {
+            self.counters.ahead += 1;
+            return true;
+        }
         let known = match self.sources.get(self.last_source) {
             Some((name, _)) if *name == event.source => Some(self.last_source),
             _ => self
@@ -272,21 +387,86 @@ impl Engine {
                 .iter()
                 .position(|(name, _)| *name == event.source),
         };
-        match known.and_then(|index| {
+        let index = match known.and_then(|index| {
             self.last_source = index;
             self.sources.get_mut(index).map(|(_, max)| max)
         }) {
-            Some(max) => *max = (*max).max(event.time),
+            Some(max) => {
+                *max = (*max).max(event.time);
+                self.last_source
+            }
             None => {
                 self.last_source = self.sources.len();
                 self.sources.push((event.source.clone(), event.time));
+                self.last_source
+            }
+        };
+        self.note_source_time(index, event.time);
+        self.max_seen = self.max_seen.max(event.time);
+        false
+    }
+
+    /// Keeps the newest and second-newest source times up to date.
+    fn note_source_time(&mut self, index: usize, time: Ts) {
+        match self.newest_source {
+            Some((newest, at)) if at == index => self.newest_source = Some((newest.max(time), at)),
+            Some((newest, _)) if time > newest => {
+                self.second_newest = Some(newest);
+                self.newest_source = Some((time, index));
+            }
+            Some(_) => {
+                self.second_newest = Some(self.second_newest.map_or(time, |s| s.max(time)));
+            }
+            None => self.newest_source = Some((time, index)),
+        }
+    }
+
+    /// Rebuilds the newest and second-newest source times from the sources.
+    fn rebuild_source_times(&mut self) {
+        self.newest_source = None;
+        self.second_newest = None;
+        for index in 0..self.sources.len() {
+            if let Some((_, time)) = self.sources.get(index) {
+                let time = *time;
+                self.note_source_time(index, time);
             }
         }
-        self.max_seen = self.max_seen.max(event.time);
+    }
+
+    /// Raises a clock-skew finding for the event's source, unless one was raised for it in the
+    /// same direction within the last hour of event time.
+    fn report_skew(&mut self, event: &Event, offset_ms: i64, out: &mut Output) {
+        let direction = if offset_ms > 0 { "ahead" } else { "behind" };
+        let at = self.reference_time(event).unwrap_or(event.time);
+        let key = format!("{}/{direction}", event.source);
+        if let Some(last) = self.skew_raised.get(&key)
+            && at.millis().saturating_sub(last.millis()) < SKEW_REPEAT_MS
+            && at >= *last
+        {
+            return;
+        }
+        self.skew_raised.insert(key, at);
+        out.findings.push(clock_skew_finding(event, at, offset_ms));
+        self.counters.findings += 1;
     }
 
     fn push_resolved(&mut self, queued: Queued, out: &mut Output) {
-        self.note_arrival(&queued.event);
+        if self.note_arrival(&queued.event) {
+            let offset = match self.reference_time(&queued.event) {
+                Some(reference) => queued
+                    .event
+                    .time
+                    .millis()
+                    .saturating_sub(reference.millis()),
+                None => 0,
+            };
+            self.report_skew(&queued.event, offset.max(1), out);
+            self.process_owned(queued, true, out);
+            return;
+        }
+        if let Some(trail) = self.behind_by(&queued.event) {
+            self.report_skew(&queued.event, -trail.max(1), out);
+        }
         if queued.event.time <= self.released_through {
             self.counters.late += 1;
             self.process_owned(queued, true, out);
@@ -420,10 +600,13 @@ impl Engine {
         out: &mut Output,
     ) {
         let person = person.map(|p| self.estate.person(p).id.clone());
+        // Nothing a late event does moves a reference time, so this is the answer it had.
+        let ahead = late && self.is_ahead(&event);
         out.events.push(Processed {
             event,
             person,
             late,
+            ahead,
             unresolved,
         });
     }
@@ -696,6 +879,7 @@ impl Engine {
             released_through: self.released_through,
             last_released: self.last_released.clone(),
             counters: self.counters.clone(),
+            skew_raised: self.skew_raised.clone(),
         }
     }
 
@@ -727,6 +911,8 @@ impl Engine {
         }
         self.sources = snapshot.source_max.into_iter().collect();
         self.last_source = 0;
+        self.rebuild_source_times();
+        self.skew_raised = snapshot.skew_raised;
         self.max_seen = snapshot.max_seen;
         self.released_through = snapshot.released_through;
         self.last_released = snapshot.last_released;
@@ -912,6 +1098,91 @@ pub fn make_finding(
         late: matched.late,
         count: matched.count,
     })
+}
+
+/// The engine's own finding for a source whose clock leads (`offset_ms` > 0) or trails its
+/// reference time beyond the bounds, raised at the reference time `at`.
+fn clock_skew_finding(event: &Event, at: Ts, offset_ms: i64) -> Finding {
+    let (direction, title) = if offset_ms > 0 {
+        ("ahead", "A source's clock runs ahead")
+    } else {
+        ("behind", "A source's clock runs behind or it delivers late")
+    };
+    let offset = describe_offset(offset_ms.unsigned_abs());
+    let explanation = if offset_ms > 0 {
+        format!(
+            "Source `{}` sent event `{}` dated {offset} ahead of {}: it was kept and checked by single-event rules, but it moves no watermark, so it cannot make other sources' events late. Check the sender's clock (NTP) and time zone.",
+            event.source,
+            event.uid,
+            if event.observed.is_some() {
+                "the time it was received"
+            } else {
+                "the newest event of the other sources"
+            }
+        )
+    } else {
+        format!(
+            "Source `{}` sent event `{}` dated {offset} before it was received, more than the source may deliver late. Check the sender's clock and time zone, or declare how late this source delivers.",
+            event.source, event.uid
+        )
+    };
+    let group = vec![
+        ("source".to_string(), event.source.clone()),
+        ("direction".to_string(), direction.to_string()),
+        ("offset_ms".to_string(), offset_ms.to_string()),
+    ];
+    let mut digest = Sha256::new();
+    digest.update(CLOCK_SKEW_RULE.as_bytes());
+    digest.update([0]);
+    digest.update(at.millis().to_le_bytes());
+    for (name, value) in &group {
+        digest.update(name.as_bytes());
+        digest.update([0]);
+        digest.update(value.as_bytes());
+        digest.update([0]);
+    }
+    digest.update(event.uid.as_bytes());
+    let uid: String = digest
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Finding::new(FindingParts {
+        uid,
+        rule_id: CLOCK_SKEW_RULE.to_string(),
+        rule_title: title.to_string(),
+        rule_description: "An event's time lies outside what its source's clock and delivery allow; a wrong clock, a wrong time zone, or a forged date.".to_string(),
+        rule_author: "Seam".to_string(),
+        rule_kind: "detection".to_string(),
+        tags: vec!["seam.health".to_string(), "attack.t1070.006".to_string()],
+        severity: Severity::from_level("medium"),
+        time: at,
+        first_seen: at,
+        person_uid: None,
+        person_name: None,
+        group,
+        evidence: vec![event.uid.clone()],
+        explanation,
+        late: false,
+        count: 1,
+    })
+}
+
+/// An offset in words: `6 d 0 h`, `12 min 5 s`, `850 ms`.
+fn describe_offset(ms: u64) -> String {
+    let seconds = ms / 1000;
+    if seconds >= 86_400 {
+        format!("{} d {} h", seconds / 86_400, seconds % 86_400 / 3600)
+    } else if seconds >= 3600 {
+        format!("{} h {} min", seconds / 3600, seconds % 3600 / 60)
+    } else if seconds >= 60 {
+        format!("{} min {} s", seconds / 60, seconds % 60)
+    } else if seconds > 0 {
+        format!("{seconds} s")
+    } else {
+        format!("{ms} ms")
+    }
 }
 
 fn rule_kind_name(kind: RuleKind) -> &'static str {

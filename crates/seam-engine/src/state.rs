@@ -307,6 +307,10 @@ pub struct Counters {
     pub findings: u64,
     pub forced_releases: u64,
     pub identity_conflicts: u64,
+    /// Events dated further ahead of their reference time than the allowed clock skew: stored
+    /// and evaluated like late events, never moving the watermark.
+    #[serde(default)]
+    pub ahead: u64,
 }
 
 /// Everything the engine knows about the world besides rule windows.

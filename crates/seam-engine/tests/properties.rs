@@ -642,3 +642,149 @@ fn snapshots_are_byte_identical_whatever_the_hash_seeds() {
     restored.restore_bytes(&snapshots[0]).unwrap();
     assert_eq!(restored.snapshot_bytes(), snapshots[0]);
 }
+
+/// A badge granted at the office door: with nobody going through, the door rule's deadline
+/// (30 s) makes a finding.
+fn granted_at_office(uid: &str, time: i64, observed: Option<i64>) -> Event {
+    let mut granted = Event::new(
+        uid,
+        Ts(time),
+        "pacs",
+        EventClass::PhysicalAccess,
+        Activity::Granted,
+    );
+    granted.subject.badge = Some("4411".into());
+    granted.door = Some("hq-office-door".into());
+    granted.observed = observed.map(Ts);
+    granted
+}
+
+fn heartbeat_event(uid: &str, source: &str, time: i64, observed: Option<i64>) -> Event {
+    let mut event = Event::new(
+        uid,
+        Ts(time),
+        source,
+        EventClass::DeviceStatus,
+        Activity::Online,
+    );
+    event.asset = Some("hq-pacs".into());
+    event.observed = observed.map(Ts);
+    event
+}
+
+fn count_rule(out: &Output, rule: &str) -> usize {
+    out.findings.iter().filter(|f| f.rule_id() == rule).count()
+}
+
+#[test]
+fn a_forward_dated_event_moves_no_watermark_and_the_attack_after_it_is_seen() {
+    // A source's clock (or a forged record) six days ahead, received now: before the defence it
+    // moved the watermark six days on, and every real event after it was late, so the badge
+    // with nobody entering gave no finding.
+    let estate = estate();
+    let mut engine = Engine::new(Arc::clone(&estate), rules(true), config(60_000));
+    let mut out = Output::default();
+    let now = START_MS;
+    engine.push(heartbeat_event("h1", "bms", now, Some(now)), &mut out);
+    let six_days = 6 * 24 * 3_600_000;
+    engine.push(
+        heartbeat_event("forged", "okta", now + six_days, Some(now + 1_000)),
+        &mut out,
+    );
+    engine.push(
+        heartbeat_event("forged-2", "okta", now + six_days + 5, Some(now + 2_000)),
+        &mut out,
+    );
+    assert_eq!(engine.counters().ahead, 2);
+    assert!(
+        engine.watermark() < Ts(now + 60_000),
+        "{:?}",
+        engine.watermark()
+    );
+    // One clock-skew finding for the episode, with the offset measured.
+    assert_eq!(count_rule(&out, seam_engine::CLOCK_SKEW_RULE), 1);
+    let skew = out
+        .findings
+        .iter()
+        .find(|f| f.rule_id() == seam_engine::CLOCK_SKEW_RULE)
+        .unwrap();
+    let json = serde_json::to_value(skew).unwrap();
+    let text = json.to_string();
+    assert!(text.contains("\"offset_ms\":\"518399000\""), "{text}");
+    assert!(text.contains("5 d 23 h ahead"), "{text}");
+    // The attack right after is on time and correlated.
+    engine.push(
+        granted_at_office("attack", now + 10_000, Some(now + 10_100)),
+        &mut out,
+    );
+    assert_eq!(engine.counters().late, 0);
+    engine.advance_to(Ts(now + 45_000), &mut out);
+    assert_eq!(count_rule(&out, "seam.badge-granted-nobody-entered"), 1);
+    // It holds across a snapshot: the restored engine raises no second skew finding and
+    // keeps the watermark.
+    let snapshot = engine.snapshot_bytes();
+    let mut resumed = Engine::new(Arc::clone(&estate), rules(true), config(60_000));
+    resumed.restore_bytes(&snapshot).unwrap();
+    let mut again = Output::default();
+    resumed.push(
+        heartbeat_event("forged-3", "okta", now + six_days + 9, Some(now + 50_000)),
+        &mut again,
+    );
+    assert_eq!(count_rule(&again, seam_engine::CLOCK_SKEW_RULE), 0);
+    assert_eq!(resumed.counters().ahead, 3);
+    assert!(resumed.watermark() < Ts(now + 60_000));
+}
+
+#[test]
+fn a_forward_dated_event_in_a_replayed_file_does_not_make_the_other_sources_late() {
+    // No receive times: the other sources are the reference.
+    let estate = estate();
+    let mut engine = Engine::new(Arc::clone(&estate), rules(true), config(60_000));
+    let mut out = Output::default();
+    let now = START_MS;
+    engine.push(heartbeat_event("b1", "bms", now, None), &mut out);
+    engine.push(heartbeat_event("o1", "okta", now + 1_000, None), &mut out);
+    engine.push(
+        heartbeat_event("forged", "okta", now + 6 * 24 * 3_600_000, None),
+        &mut out,
+    );
+    assert_eq!(engine.counters().ahead, 1);
+    assert_eq!(count_rule(&out, seam_engine::CLOCK_SKEW_RULE), 1);
+    engine.push(granted_at_office("attack", now + 10_000, None), &mut out);
+    engine.push(heartbeat_event("b2", "bms", now + 200_000, None), &mut out);
+    engine.push(heartbeat_event("o2", "okta", now + 200_000, None), &mut out);
+    engine.flush(&mut out);
+    assert_eq!(engine.counters().late, 0);
+    assert_eq!(count_rule(&out, "seam.badge-granted-nobody-entered"), 1);
+}
+
+#[test]
+fn a_source_delivering_beyond_its_bound_raises_one_behind_finding_per_episode() {
+    let estate = estate();
+    let mut config = config(60_000);
+    config
+        .source_max_delay_ms
+        .insert("pacs-export".into(), 2 * 3_600_000);
+    let mut engine = Engine::new(Arc::clone(&estate), rules(true), config);
+    let mut out = Output::default();
+    let now = START_MS + 5 * 3_600_000;
+    // An hourly export 90 minutes behind: within its declared bound, quiet.
+    engine.push(
+        heartbeat_event("x1", "pacs-export", now - 90 * 60_000, Some(now)),
+        &mut out,
+    );
+    assert_eq!(count_rule(&out, seam_engine::CLOCK_SKEW_RULE), 0);
+    // A live source two hours behind its receive time: over the default hour, reported once.
+    engine.push(
+        heartbeat_event("l1", "bms", now - 2 * 3_600_000, Some(now)),
+        &mut out,
+    );
+    engine.push(
+        heartbeat_event("l2", "bms", now - 2 * 3_600_000 + 10, Some(now + 10)),
+        &mut out,
+    );
+    assert_eq!(count_rule(&out, seam_engine::CLOCK_SKEW_RULE), 1);
+    let text = serde_json::to_value(&out.findings[0]).unwrap().to_string();
+    assert!(text.contains("\"direction\":\"behind\""), "{text}");
+    assert!(text.contains("2 h 0 min before"), "{text}");
+}

@@ -210,7 +210,12 @@ impl<R: BufRead> NdjsonReader<R> {
                             raw: text.to_vec(),
                         });
                     }
-                    out.extend(batch.events.into_iter().map(|e| Line::Event(Box::new(e))));
+                    // A file has no receive time: the context's is a placeholder, and the
+                    // engine bounds the clocks of such events by the other sources instead.
+                    out.extend(batch.events.into_iter().map(|mut event| {
+                        event.observed = None;
+                        Line::Event(Box::new(event))
+                    }));
                 }
                 Err(error) => out.push(Line::Rejected {
                     line,

@@ -447,9 +447,10 @@ fn replay(
     writer.flush().map_err(CliError::Output)?;
     let rate = summary.events as f64 / summary.elapsed.as_secs_f64().max(1e-9);
     eprintln!(
-        "{} events ({} late, {} unresolved, {} duplicates, {} skipped as already processed), {} rejected, {} findings in {:.2}s ({:.0} events/s)",
+        "{} events ({} late, {} dated beyond the clock bounds, {} unresolved, {} duplicates, {} skipped as already processed), {} rejected, {} findings in {:.2}s ({:.0} events/s)",
         summary.events,
         summary.late,
+        summary.ahead,
         summary.unresolved,
         summary.duplicates,
         summary.skipped_lines,

@@ -74,6 +74,8 @@ pub struct Summary {
     pub events: u64,
     pub findings: u64,
     pub late: u64,
+    /// Dated beyond the clock bounds: evaluated like late events, moving no watermark.
+    pub ahead: u64,
     pub unresolved: u64,
     pub dead_letters: u64,
     pub duplicates: u64,
@@ -185,6 +187,7 @@ pub fn run(
     }
     let counters = engine.counters();
     summary.late = counters.late;
+    summary.ahead = counters.ahead;
     summary.unresolved = counters.unresolved;
     summary.duplicates = counters.duplicates;
     summary.elapsed = started.elapsed();
