@@ -484,13 +484,52 @@ async fn healthz() -> Response {
     json_response(StatusCode::OK, "{\"status\":\"ok\"}".into())
 }
 
-async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
-    match shared.not_ready() {
-        None => json_response(StatusCode::OK, "{\"status\":\"ready\"}".into()),
+/// `GET /readyz`: 200 while the service can take input, `degraded` when some source cannot
+/// (each named with its reason); `?source=NAME` asks about one source (503 when it cannot).
+async fn readyz(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Response {
+    let mut troubled = serde_json::Map::new();
+    for source in &shared.sources {
+        if let Some(reason) = shared.source_trouble(source) {
+            troubled.insert(source.config.name.clone(), reason.into());
+        }
+    }
+    let asked = query.get("source").map(String::as_str);
+    if let Some(name) = asked
+        && shared.source_index(name).is_none()
+    {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no source `{}` is configured",
+                name.chars().take(64).collect::<String>()
+            ),
+        );
+    }
+    let reason = shared
+        .not_ready()
+        .or_else(|| asked.and_then(|name| troubled.get(name).and_then(|r| r.as_str())));
+    match reason {
+        None => {
+            let status = if troubled.is_empty() {
+                "ready"
+            } else {
+                "degraded"
+            };
+            let body = if troubled.is_empty() {
+                serde_json::json!({ "status": status })
+            } else {
+                serde_json::json!({ "status": status, "sources": troubled })
+            };
+            json_response(StatusCode::OK, body.to_string())
+        }
         Some(reason) => {
             let mut response = json_response(
                 StatusCode::SERVICE_UNAVAILABLE,
-                serde_json::json!({ "status": "not ready", "reason": reason }).to_string(),
+                serde_json::json!({ "status": "not ready", "reason": reason, "sources": troubled })
+                    .to_string(),
             );
             response
                 .headers_mut()

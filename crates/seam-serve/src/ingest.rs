@@ -138,6 +138,48 @@ pub(crate) fn prepare(
     })
 }
 
+/// An input that cannot be read at all (over the size limit, or refused by its adapter as a
+/// whole): one dead letter with the reason and the first bytes, so that the transport can
+/// acknowledge it instead of receiving it again forever.
+pub(crate) fn dead_letter_only(
+    shared: &Shared,
+    source_index: usize,
+    sample: &[u8],
+    reason: String,
+    origin: &str,
+    observed: Ts,
+) -> Prepared {
+    let name = shared
+        .sources
+        .get(source_index)
+        .map_or_else(String::new, |s| s.config.name.clone());
+    if let Some(counters) = shared.metrics.source(&name) {
+        counters.inputs.fetch_add(1, Ordering::Relaxed);
+        counters.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+    let raw = sample
+        .get(..seam_adapters::MAX_REJECTED_RAW_BYTES)
+        .unwrap_or(sample)
+        .to_vec();
+    Prepared {
+        job: Job {
+            events: Vec::new(),
+            jsons: Vec::new(),
+            dead_letters: vec![DeadLetter {
+                source: name,
+                position: format!("{origin}#1"),
+                observed,
+                reason: reason.clone(),
+                raw,
+            }],
+            reply: None,
+            source: source_index,
+        },
+        skipped: 0,
+        rejected: vec![RejectedRecord { index: 1, reason }],
+    }
+}
+
 fn parse_one(adapter: &Adapter, input: &[u8], ctx: &ParseContext) -> Result<Batch, IngestError> {
     adapter.parse(input, ctx).map_err(|error| match error {
         seam_adapters::BatchError::TooLarge { size, max } => IngestError::TooLarge { size, max },

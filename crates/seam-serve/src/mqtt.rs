@@ -13,8 +13,15 @@ use crate::config::MqttConfig;
 use crate::ingest;
 use crate::server::Shared;
 
-/// The largest MQTT message taken: the adapters' record limit.
-const MAX_PACKET: usize = seam_adapters::MAX_RECORD_BYTES + 1024;
+/// The largest MQTT packet read: the protocol's own maximum (a remaining length of
+/// 268,435,455 bytes plus the fixed header). A smaller client limit would make the client drop
+/// the connection on a larger message, and the broker would deliver it again on every
+/// reconnection, forever: one message could stop all MQTT ingest. Every message is read, and
+/// one over [`MAX_MESSAGE`] becomes a dead letter that is acknowledged. The broker's
+/// `message_size_limit` bounds the memory this can take (`docs/serve.md`).
+const MAX_PACKET: usize = 268_435_455 + 5;
+/// The largest message parsed: the adapters' record limit. Larger ones are dead letters.
+const MAX_MESSAGE: usize = seam_adapters::MAX_RECORD_BYTES;
 /// Messages handed from the event loop to the acknowledging pipeline at most.
 const PIPELINE_DEPTH: usize = 1024;
 
@@ -87,7 +94,7 @@ pub(crate) async fn run(
         options.set_credentials(user.clone(), password);
     }
     let (client, mut eventloop) = AsyncClient::new(options, 256);
-    let (to_pipeline, from_loop) = tokio::sync::mpsc::channel::<(usize, Publish)>(PIPELINE_DEPTH);
+    let (to_pipeline, from_loop) = tokio::sync::mpsc::channel::<Message>(PIPELINE_DEPTH);
     let pipeline = tokio::spawn(pipeline(Arc::clone(&shared), client.clone(), from_loop));
     let filters: Vec<rumqttc::SubscribeFilter> = routes
         .iter()
@@ -132,7 +139,7 @@ pub(crate) async fn run(
                     shared.mqtt_ready.store(true, Ordering::Relaxed);
                 }
             }
-            Ok(Event::Incoming(Packet::Publish(publish))) => {
+            Ok(Event::Incoming(Packet::Publish(mut publish))) => {
                 let Some(sender) = &to_pipeline else {
                     continue; // stopping: not acknowledged, so the broker sends it again
                 };
@@ -140,9 +147,21 @@ pub(crate) async fn run(
                     .iter()
                     .find(|(filter, _)| topic_matches(filter, &publish.topic))
                     .map(|(_, source)| *source);
+                // An oversized message waits in the queue as its first bytes only.
+                let size = publish.payload.len();
+                if size > MAX_MESSAGE {
+                    publish.payload = publish
+                        .payload
+                        .slice(..seam_adapters::MAX_REJECTED_RAW_BYTES.min(size));
+                }
                 match source {
                     Some(source) => {
-                        if sender.send((source, publish)).await.is_err() {
+                        let message = Message {
+                            source,
+                            publish,
+                            size,
+                        };
+                        if sender.send(message).await.is_err() {
                             to_pipeline = None;
                         }
                     }
@@ -180,12 +199,22 @@ pub(crate) async fn run(
     let _ = pipeline.await;
 }
 
+/// One message for the acknowledging pipeline; an oversized one's payload is cut to its
+/// first bytes, and `size` keeps its true length.
+struct Message {
+    source: usize,
+    publish: Publish,
+    size: usize,
+}
+
 /// Takes messages in arrival order, makes each batch durable (one group commit for all the
-/// messages waiting), then acknowledges them in the same order.
+/// messages waiting), then acknowledges them in the same order. A message that cannot be
+/// read becomes a dead letter and is acknowledged like any other: the broker would otherwise
+/// send it again on every connection.
 async fn pipeline(
     shared: Arc<Shared>,
     client: AsyncClient,
-    mut messages: tokio::sync::mpsc::Receiver<(usize, Publish)>,
+    mut messages: tokio::sync::mpsc::Receiver<Message>,
 ) {
     while let Some(first) = messages.recv().await {
         let mut batch = vec![first];
@@ -198,18 +227,44 @@ async fn pipeline(
         let now = Ts(crate::now_ms());
         let mut waiting = Vec::with_capacity(batch.len());
         let mut failed = false;
-        for (source, publish) in &batch {
+        for Message {
+            source,
+            publish,
+            size,
+        } in &batch
+        {
             let origin = format!("mqtt:{}:{}", now.0, shared.next_input());
-            let prepared = match ingest::prepare(
-                &shared,
-                *source,
-                &publish.payload,
-                Some(&publish.topic),
-                &origin,
-                now,
-            ) {
-                Ok(prepared) => prepared,
-                Err(_) => break,
+            let prepared = if *size > MAX_MESSAGE {
+                ingest::dead_letter_only(
+                    &shared,
+                    *source,
+                    &publish.payload,
+                    format!(
+                        "MQTT message on `{}` is {size} bytes, more than the limit of {MAX_MESSAGE}; its first bytes are kept",
+                        publish.topic
+                    ),
+                    &origin,
+                    now,
+                )
+            } else {
+                match ingest::prepare(
+                    &shared,
+                    *source,
+                    &publish.payload,
+                    Some(&publish.topic),
+                    &origin,
+                    now,
+                ) {
+                    Ok(prepared) => prepared,
+                    Err(error) => ingest::dead_letter_only(
+                        &shared,
+                        *source,
+                        &publish.payload,
+                        format!("MQTT message on `{}`: {error}", publish.topic),
+                        &origin,
+                        now,
+                    ),
+                }
             };
             let mut prepared = prepared;
             loop {
@@ -243,7 +298,7 @@ async fn pipeline(
             }
         }
         // Acknowledge the durable prefix in order; the rest the broker sends again.
-        for (_, publish) in batch.iter().take(durable) {
+        for Message { publish, .. } in batch.iter().take(durable) {
             if client.ack(publish).await.is_err() {
                 break;
             }

@@ -77,18 +77,28 @@ impl Shared {
         self.sources.iter().position(|s| s.config.name == name)
     }
 
-    /// Why the service is not ready, if it is not.
+    /// Why the service as a whole is not ready, if it is not. A source's own trouble (its
+    /// broker unreachable) is not here: it never makes another transport refuse; see
+    /// [`Shared::source_trouble`].
     pub(crate) fn not_ready(&self) -> Option<&'static str> {
         if self.broken.load(Ordering::Relaxed) {
             Some("the store failed to write; restart the service")
         } else if !self.recovered.load(Ordering::Relaxed) {
             Some("replaying the event log")
-        } else if !self.mqtt_ready.load(Ordering::Relaxed) {
-            Some("waiting for the MQTT broker")
         } else if *self.shutdown.borrow() {
             Some("stopping")
         } else {
             None
+        }
+    }
+
+    /// Why one source cannot take input now, if it cannot.
+    pub(crate) fn source_trouble(&self, source: &SourceRuntime) -> Option<&'static str> {
+        match source.config.transport {
+            Transport::Mqtt { .. } if !self.mqtt_ready.load(Ordering::Relaxed) => {
+                Some("waiting for the MQTT broker")
+            }
+            _ => None,
         }
     }
 
@@ -289,9 +299,15 @@ impl Server {
         &self.addresses
     }
 
-    /// True once the log is replayed, the store is healthy and MQTT is subscribed.
+    /// True once the log is replayed, the store is healthy and every source can take input
+    /// (MQTT subscribed).
     pub fn is_ready(&self) -> bool {
         self.shared.not_ready().is_none()
+            && self
+                .shared
+                .sources
+                .iter()
+                .all(|s| self.shared.source_trouble(s).is_none())
     }
 
     /// Waits up to `timeout` for [`Server::is_ready`].

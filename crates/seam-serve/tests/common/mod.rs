@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -170,4 +170,94 @@ pub fn unique(prefix: &str) -> String {
             .unwrap()
             .as_nanos()
     )
+}
+
+pub fn require_broker() {
+    if TcpStream::connect_timeout(&"127.0.0.1:1883".parse().unwrap(), Duration::from_secs(2))
+        .is_err()
+    {
+        panic!(
+            "the MQTT tests need Mosquitto on 127.0.0.1:1883 (Debian: apt-get install mosquitto, then start it); it is not reachable"
+        );
+    }
+}
+
+/// Publishes with QoS 1 and waits for the broker's PUBACKs.
+pub fn publish(messages: &[(String, String)]) {
+    let mut options = rumqttc::MqttOptions::new(unique("seam-test-pub"), "127.0.0.1", 1883);
+    options.set_keep_alive(Duration::from_secs(5));
+    // Large enough for the oversized messages of the hostile-sender tests.
+    options.set_max_packet_size(8 << 20, 8 << 20);
+    let (client, mut connection) = rumqttc::Client::new(options, 64);
+    for (topic, payload) in messages {
+        client
+            .publish(
+                topic.clone(),
+                rumqttc::QoS::AtLeastOnce,
+                false,
+                payload.clone().into_bytes(),
+            )
+            .unwrap();
+    }
+    let mut acked = 0;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while acked < messages.len() {
+        assert!(
+            Instant::now() < deadline,
+            "the broker did not acknowledge the test's messages"
+        );
+        match connection.recv_timeout(Duration::from_secs(1)) {
+            Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_)))) => acked += 1,
+            Ok(Err(error)) => panic!("mqtt publish: {error}"),
+            _ => {}
+        }
+    }
+    let _ = client.disconnect();
+}
+
+pub fn mqtt_config(dir: &std::path::Path, client_id: &str, base: &str) -> ServeConfig {
+    let mut zones = seam_adapters::ZoneMap::new();
+    zones.insert("hq-server-radar".into(), "hq-server".into());
+    let mut doors = SourceConfig::new(
+        "doors",
+        AdapterChoice::One(seam_adapters::Adapter::Uhppote),
+        Transport::Mqtt {
+            topics: vec![format!("{base}/uhppoted/gateway/events/#")],
+        },
+    );
+    doors.timezone = Some("UTC".into());
+    let sensors = SourceConfig::new(
+        "sensors",
+        AdapterChoice::One(seam_adapters::Adapter::Zigbee2Mqtt(zones)),
+        Transport::Mqtt {
+            topics: vec![format!("{base}-z2m/#")],
+        },
+    );
+    let mut config = config(dir, vec![doors, sensors]);
+    config.mqtt = Some(seam_serve::MqttConfig {
+        host: "127.0.0.1".into(),
+        port: 1883,
+        client_id: client_id.into(),
+        username: None,
+        password: None,
+        tls: None,
+    });
+    config
+}
+
+pub fn uhppote_swipe(card: u32, event_id: u64, at_ms: i64) -> String {
+    let at = seam_model::Ts(at_ms).to_timestamp().unwrap();
+    serde_json::json!({"message": {"event": {
+        "access-granted": true,
+        "card-number": card,
+        "device-id": 405419896,
+        "direction": 1,
+        "door-id": 1,
+        "event-id": event_id,
+        "event-reason": 1,
+        "event-reason-text": "swipe",
+        "event-type": 1,
+        "timestamp": at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+    }}})
+    .to_string()
 }
