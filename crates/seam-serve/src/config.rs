@@ -29,6 +29,8 @@ pub struct ServeConfig {
     pub engine: EngineSettings,
     pub mqtt: Option<MqttConfig>,
     pub sources: Vec<SourceConfig>,
+    /// Connection hygiene on every TCP listener, and the drain on SIGTERM.
+    pub limits: crate::conn::ConnectionLimits,
 }
 
 /// The HTTP listeners.
@@ -68,6 +70,12 @@ pub struct EngineSettings {
     pub max_backlog_events: usize,
     /// Ingest jobs waiting for the writer; when full, ingest answers 503.
     pub writer_queue_jobs: usize,
+    /// How far an event may lead its receive time and still move the watermark; further
+    /// ahead, it is kept and evaluated like a late event and raises a clock-skew finding.
+    pub max_clock_ahead_ms: i64,
+    /// How far an event may trail its receive time before its source is reported as behind
+    /// (per source: `max_delay_secs`).
+    pub max_clock_behind_ms: i64,
 }
 
 impl Default for EngineSettings {
@@ -80,6 +88,8 @@ impl Default for EngineSettings {
             queue_batches: 64,
             max_backlog_events: 200_000,
             writer_queue_jobs: 256,
+            max_clock_ahead_ms: seam_engine::DEFAULT_MAX_CLOCK_AHEAD_MS,
+            max_clock_behind_ms: seam_engine::DEFAULT_MAX_CLOCK_BEHIND_MS,
         }
     }
 }
@@ -111,6 +121,11 @@ pub struct SourceConfig {
     pub max_ahead_ms: i64,
     /// Events more than this far before their receive time are dead letters.
     pub max_behind_ms: i64,
+    /// How late this source may deliver (an hourly export: over an hour): events within it
+    /// raise no clock-skew finding. `None`: the engine's default.
+    pub max_delay_ms: Option<i64>,
+    /// The addresses and networks the source takes input from (syslog, HTTP); empty: any.
+    pub allow: Vec<crate::conn::Network>,
 }
 
 /// Which adapter reads a source.
@@ -293,6 +308,7 @@ impl ServeConfig {
             engine: EngineSettings::default(),
             mqtt: None,
             sources,
+            limits: crate::conn::ConnectionLimits::default(),
         };
         config.apply(overrides)?;
         Ok(config)
@@ -462,6 +478,8 @@ impl SourceConfig {
             timezone: None,
             max_ahead_ms: seam_adapters::DEFAULT_MAX_AHEAD_MS,
             max_behind_ms: seam_adapters::DEFAULT_MAX_BEHIND_MS,
+            max_delay_ms: None,
+            allow: Vec::new(),
         }
     }
 
@@ -563,6 +581,79 @@ struct RawConfig {
     mqtt: Option<RawMqtt>,
     #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+/// `[limits]`: connection hygiene on every TCP listener, and the drain on SIGTERM.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_connections: Option<usize>,
+    max_connections_per_address: Option<usize>,
+    idle_timeout_secs: Option<u64>,
+    header_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    min_body_bytes_per_sec: Option<u64>,
+    body_grace_secs: Option<u64>,
+    max_unverified_bytes: Option<usize>,
+    drain_secs: Option<u64>,
+}
+
+impl RawLimits {
+    fn resolve(self) -> Result<crate::conn::ConnectionLimits, ConfigError> {
+        let defaults = crate::conn::ConnectionLimits::default();
+        let secs = |what: &str, value: Option<u64>, default: std::time::Duration| match value {
+            Some(0) => Err(invalid(format!("limits.{what} must be at least 1"))),
+            Some(secs) => Ok(std::time::Duration::from_secs(secs)),
+            None => Ok(default),
+        };
+        let count = |what: &str, value: Option<usize>, default: usize| match value {
+            Some(0) => Err(invalid(format!("limits.{what} must be at least 1"))),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        };
+        Ok(crate::conn::ConnectionLimits {
+            max_connections: count(
+                "max_connections",
+                self.max_connections,
+                defaults.max_connections,
+            )?,
+            max_per_address: count(
+                "max_connections_per_address",
+                self.max_connections_per_address,
+                defaults.max_per_address,
+            )?,
+            idle_timeout: secs(
+                "idle_timeout_secs",
+                self.idle_timeout_secs,
+                defaults.idle_timeout,
+            )?,
+            header_timeout: secs(
+                "header_timeout_secs",
+                self.header_timeout_secs,
+                defaults.header_timeout,
+            )?,
+            body_timeout: secs(
+                "body_timeout_secs",
+                self.body_timeout_secs,
+                defaults.body_timeout,
+            )?,
+            min_body_rate: self
+                .min_body_bytes_per_sec
+                .unwrap_or(defaults.min_body_rate),
+            body_grace: secs("body_grace_secs", self.body_grace_secs, defaults.body_grace)?,
+            max_unverified_bytes: count(
+                "max_unverified_bytes",
+                self.max_unverified_bytes,
+                defaults.max_unverified_bytes,
+            )?,
+            // A drain of zero is allowed: stop at once.
+            drain: self
+                .drain_secs
+                .map_or(defaults.drain, std::time::Duration::from_secs),
+        })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -604,6 +695,8 @@ struct RawEngine {
     queue_batches: Option<usize>,
     max_backlog_events: Option<usize>,
     writer_queue_jobs: Option<usize>,
+    max_clock_ahead_secs: Option<i64>,
+    max_clock_behind_secs: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -651,6 +744,9 @@ struct RawSource {
     timezone: Option<String>,
     max_ahead_secs: Option<i64>,
     max_behind_secs: Option<i64>,
+    max_delay_secs: Option<i64>,
+    /// Sender addresses and networks taken (`["10.20.0.0/16", "192.0.2.7"]`).
+    allow: Option<Vec<String>>,
     // syslog
     udp: Option<String>,
     tcp: Option<String>,
@@ -712,6 +808,20 @@ impl RawConfig {
                 .writer_queue_jobs
                 .unwrap_or(defaults.writer_queue_jobs)
                 .max(1),
+            max_clock_ahead_ms: match self.engine.max_clock_ahead_secs {
+                Some(secs) if secs < 0 => {
+                    return Err(invalid("engine.max_clock_ahead_secs is negative"));
+                }
+                Some(secs) => secs.saturating_mul(1000),
+                None => defaults.max_clock_ahead_ms,
+            },
+            max_clock_behind_ms: match self.engine.max_clock_behind_secs {
+                Some(secs) if secs < 0 => {
+                    return Err(invalid("engine.max_clock_behind_secs is negative"));
+                }
+                Some(secs) => secs.saturating_mul(1000),
+                None => defaults.max_clock_behind_ms,
+            },
         };
         let max_body_bytes = self.http.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
         if max_body_bytes == 0 || max_body_bytes > seam_adapters::MAX_BATCH_BYTES {
@@ -779,6 +889,7 @@ impl RawConfig {
             engine,
             mqtt,
             sources,
+            limits: self.limits.resolve()?,
         };
         config.validate()?;
         Ok(config)
@@ -931,6 +1042,19 @@ impl RawSource {
                 self.max_behind_secs,
                 seam_adapters::DEFAULT_MAX_BEHIND_MS,
             )?,
+            max_delay_ms: match self.max_delay_secs {
+                Some(secs) if secs < 0 => return Err(at("`max_delay_secs` is negative".into())),
+                Some(secs) => Some(secs.saturating_mul(1000)),
+                None => None,
+            },
+            allow: self
+                .allow
+                .unwrap_or_default()
+                .iter()
+                .map(|text| {
+                    crate::conn::Network::parse(text).map_err(|e| at(format!("allow: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
             name,
         })
     }

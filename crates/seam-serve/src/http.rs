@@ -29,33 +29,81 @@ use crate::config::{Auth, HmacAuth, Signed, Transport};
 use crate::ingest::{self, IngestError, SourceRuntime};
 use crate::server::Shared;
 
-pub(crate) async fn serve<L>(
-    listener: L,
-    router: Router,
-    shutdown: tokio::sync::watch::Receiver<bool>,
-) where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
-{
-    let result = axum::serve(listener, router)
-        .with_graceful_shutdown(crate::listen::stopped(shutdown))
-        .await;
-    if let Err(error) = result {
-        eprintln!("seam serve: http server stopped: {error}");
-    }
-}
-
-/// A plain listener whose connections send small writes at once: a server-sent finding or a
-/// short answer must not wait for the peer's delayed acknowledgement (Nagle's algorithm holds a
-/// small write back until then, up to 40 ms on Linux).
-pub(crate) fn without_delay(
+/// Serves `router` on `listener` (in the clear or through TLS) until shutdown, with the
+/// connection hygiene of [`crate::conn`]: caps that evict the longest-idle connection, idle,
+/// header and handshake time-outs, and a bounded drain on shutdown.
+pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
-) -> impl axum::serve::Listener<Addr = std::net::SocketAddr> {
-    use axum::serve::ListenerExt;
-    listener.tap_io(|stream| {
-        // Best effort: a socket that refuses it still works, only slower.
+    acceptor: crate::tls::Acceptor,
+    router: Router,
+    registry: Arc<crate::conn::Registry>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = crate::listen::stopped(shutdown.clone()) => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(_) => {
+                // Out of descriptors and the like: wait rather than spin.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(ticket) = registry.admit(peer.ip()) else {
+            drop(stream);
+            continue;
+        };
+        // A server-sent finding or a short answer must not wait for the peer's delayed
+        // acknowledgement (Nagle's algorithm holds a small write back up to 40 ms on Linux).
         let _ = stream.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        let registry = Arc::clone(&registry);
+        let shutdown = shutdown.clone();
+        connections.spawn(async move {
+            let limits = *registry.limits();
+            let serving = async {
+                // The handshake runs in the connection's own task: a slow client holds up no
+                // one, and the idle time-out bounds it too.
+                let Some(stream) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let io = hyper_util::rt::TokioIo::new(crate::conn::Tracked::new(
+                    stream,
+                    Arc::clone(&ticket.activity),
+                ));
+                let service = hyper_util::service::TowerToHyperService::new(router);
+                let mut builder = hyper::server::conn::http1::Builder::new();
+                builder
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(limits.header_timeout)
+                    .max_buf_size(64 * 1024)
+                    .keep_alive(true);
+                let connection = builder.serve_connection(io, service);
+                tokio::pin!(connection);
+                tokio::select! {
+                    _ = connection.as_mut() => {}
+                    _ = crate::listen::stopped(shutdown) => {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = tokio::time::timeout(limits.drain, connection.as_mut()).await;
+                    }
+                }
+            };
+            crate::conn::supervise(&ticket, &registry, serving).await;
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    // Stopping: connections finish what they are doing, within the drain.
+    let drain = registry.limits().drain + Duration::from_millis(200);
+    let _ = tokio::time::timeout(drain, async {
+        while connections.join_next().await.is_some() {}
     })
+    .await;
+    connections.abort_all();
 }
 
 /// Ingest and health: what may face the network.
@@ -262,27 +310,43 @@ fn acceptable_type(content_type: &str) -> bool {
     ) || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Holds part of the in-flight byte budget until dropped.
+/// Holds part of an in-flight byte budget until dropped; it grows as a body's bytes arrive,
+/// so a slow or stalled request holds what it sent, never the whole body limit.
 struct Budget<'a> {
-    shared: &'a Shared,
+    pool: &'a std::sync::atomic::AtomicUsize,
+    max: usize,
     bytes: usize,
 }
 
 impl<'a> Budget<'a> {
-    fn take(shared: &'a Shared, bytes: usize) -> Option<Budget<'a>> {
-        let mut current = shared.inflight_bytes.load(Ordering::Relaxed);
+    fn new(pool: &'a std::sync::atomic::AtomicUsize, max: usize) -> Budget<'a> {
+        Budget {
+            pool,
+            max,
+            bytes: 0,
+        }
+    }
+
+    /// Takes `bytes` more; false when the pool has no room for them.
+    fn grow(&mut self, bytes: usize) -> bool {
+        let mut current = self.pool.load(Ordering::Relaxed);
         loop {
-            let next = current.checked_add(bytes)?;
-            if next > shared.max_inflight_bytes {
-                return None;
+            let Some(next) = current.checked_add(bytes) else {
+                return false;
+            };
+            if next > self.max {
+                return false;
             }
-            match shared.inflight_bytes.compare_exchange_weak(
+            match self.pool.compare_exchange_weak(
                 current,
                 next,
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return Some(Budget { shared, bytes }),
+                Ok(_) => {
+                    self.bytes += bytes;
+                    return true;
+                }
                 Err(actual) => current = actual,
             }
         }
@@ -291,9 +355,59 @@ impl<'a> Budget<'a> {
 
 impl Drop for Budget<'_> {
     fn drop(&mut self) {
-        self.shared
-            .inflight_bytes
-            .fetch_sub(self.bytes, Ordering::AcqRel);
+        self.pool.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+/// Why a request body was not read whole.
+enum BodyError {
+    TooLarge,
+    /// The budget's pool is full: too many bodies in flight.
+    Busy,
+    /// It arrived slower than the minimum rate, or not within the body time-out.
+    TooSlow,
+    Broken,
+}
+
+/// Reads a request body frame by frame: at most `max` bytes, each taken from `budget` as it
+/// arrives, within the body time-out and, after the grace period, at the minimum rate
+/// counted from the start.
+async fn read_body(
+    body: Body,
+    max: usize,
+    budget: &mut Budget<'_>,
+    limits: &crate::conn::ConnectionLimits,
+) -> Result<Vec<u8>, BodyError> {
+    use http_body_util::BodyExt;
+    let started = tokio::time::Instant::now();
+    let mut body = body;
+    let mut received: Vec<u8> = Vec::new();
+    loop {
+        // By the time byte n+1 is due: the grace, plus what the minimum rate allows for n
+        // bytes; never past the body time-out.
+        let allowed = match limits.min_body_rate {
+            0 => limits.body_timeout,
+            rate => limits.body_grace.saturating_add(Duration::from_millis(
+                (received.len() as u64).saturating_mul(1000) / rate,
+            )),
+        };
+        let deadline = started + allowed.min(limits.body_timeout);
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(BodyError::TooSlow),
+            Ok(None) => return Ok(received),
+            Ok(Some(Err(_))) => return Err(BodyError::Broken),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        if received.len().saturating_add(data.len()) > max {
+            return Err(BodyError::TooLarge);
+        }
+        if !budget.grow(data.len()) {
+            return Err(BodyError::Busy);
+        }
+        received.extend_from_slice(&data);
     }
 }
 
@@ -373,26 +487,47 @@ async fn ingest(
     if let Some(reason) = shared.not_ready() {
         return refuse(&shared, source, StatusCode::SERVICE_UNAVAILABLE, reason);
     }
-    let Some(_budget) = Budget::take(&shared, declared.unwrap_or(max)) else {
-        return refuse(
-            &shared,
-            source,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many request bodies in flight; retry shortly",
-        );
+    // A request whose signature covers its body cannot be verified before the body is read:
+    // such bodies draw on a small pool of their own, so that senders without the secret can
+    // never take the budget of those that proved themselves.
+    let mut budget = if matches!(source.config.auth, Auth::Hmac(_)) {
+        Budget::new(&shared.unverified_bytes, shared.limits.max_unverified_bytes)
+    } else {
+        Budget::new(&shared.inflight_bytes, shared.max_inflight_bytes)
     };
-    let body = match axum::body::to_bytes(body, max).await {
+    let body = match read_body(body, max, &mut budget, &shared.limits).await {
         Ok(body) => body,
-        Err(e) => {
-            let text = crate::writer::error_text(&e);
-            if text.contains("length limit") {
-                return refuse(
-                    &shared,
-                    source,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("the body is more than the limit of {max} bytes"),
-                );
+        Err(BodyError::TooLarge) => {
+            return refuse(
+                &shared,
+                source,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is more than the limit of {max} bytes"),
+            );
+        }
+        Err(BodyError::Busy) => {
+            return refuse(
+                &shared,
+                source,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many request bodies in flight; retry shortly",
+            );
+        }
+        Err(BodyError::TooSlow) => {
+            if let Some(counters) = shared.metrics.source(&source.config.name) {
+                counters.refused_slow.fetch_add(1, Ordering::Relaxed);
             }
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the body arrived too slowly (at least {} bytes a second after {} s, all within {} s)",
+                    shared.limits.min_body_rate,
+                    shared.limits.body_grace.as_secs(),
+                    shared.limits.body_timeout.as_secs()
+                ),
+            );
+        }
+        Err(BodyError::Broken) => {
             return error(StatusCode::BAD_REQUEST, "the body could not be read");
         }
     };
@@ -540,12 +675,50 @@ async fn readyz(
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
-    let mut response = shared.metrics.render(crate::now_ms()).into_response();
+    let mut text = shared.metrics.render(crate::now_ms());
+    render_connections(&shared, &mut text);
+    let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     response
+}
+
+/// Every TCP listener's connections: open now, and closed by a cap or a time-out.
+fn render_connections(shared: &Shared, out: &mut String) {
+    use std::fmt::Write;
+    let Ok(registries) = shared.registries.lock() else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "# HELP seam_connections_open Connections open now, per listener.\n# TYPE seam_connections_open gauge"
+    );
+    for (name, registry) in registries.iter() {
+        let _ = writeln!(
+            out,
+            "seam_connections_open{{listener=\"{name}\"}} {}",
+            registry.open_connections()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP seam_connections_closed_total Connections closed by Seam, per listener and reason.\n# TYPE seam_connections_closed_total counter"
+    );
+    for (name, registry) in registries.iter() {
+        for (reason, value) in [
+            ("evicted", &registry.evicted),
+            ("refused", &registry.refused),
+            ("idle", &registry.timed_out),
+        ] {
+            let _ = writeln!(
+                out,
+                "seam_connections_closed_total{{listener=\"{name}\",reason=\"{reason}\"}} {}",
+                value.load(Ordering::Relaxed)
+            );
+        }
+    }
 }
 
 /// The most findings one request returns.

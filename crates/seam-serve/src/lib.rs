@@ -18,6 +18,7 @@
 //! `docs/serve.md` is the operator's guide: configuration, endpoints, guarantees, metrics.
 
 mod config;
+mod conn;
 mod engine_thread;
 mod http;
 mod ingest;
@@ -37,6 +38,7 @@ pub use config::{
     AdapterChoice, Auth, ConfigError, DEFAULT_DATA_DIR, DEFAULT_HTTP, EngineSettings, HmacAuth,
     HttpConfig, MqttConfig, Overrides, Secret, ServeConfig, Signed, SourceConfig, Transport,
 };
+pub use conn::{ConnectionLimits, Network};
 pub use engine_thread::StreamFinding;
 pub use ingest::{IngestError, IngestReport, RejectedRecord};
 pub use mqtt::{FilterError, check_filter, topic_matches};

@@ -8,7 +8,7 @@ use tokio::net::{TcpListener, UdpSocket};
 
 use crate::config::{ServeConfig, Transport};
 use crate::server::{Addresses, ServeError, Shared};
-use crate::tls::{Acceptor, Peer, TlsListener};
+use crate::tls::{Acceptor, Peer};
 
 /// Sockets bound, and certificates read, not yet served.
 pub(crate) struct Listeners {
@@ -143,22 +143,19 @@ pub(crate) fn spawn_all(
     } else {
         ingest
     };
-    match http_tls {
-        Acceptor::Plain => tasks.push(tokio::spawn(crate::http::serve(
-            crate::http::without_delay(http),
-            router,
-            shared.shutdown.clone(),
-        ))),
-        tls => tasks.push(tokio::spawn(crate::http::serve(
-            TlsListener::new(http, tls),
-            router,
-            shared.shutdown.clone(),
-        ))),
-    }
+    tasks.push(tokio::spawn(crate::http::serve(
+        http,
+        http_tls,
+        router,
+        shared.connections("http"),
+        shared.shutdown.clone(),
+    )));
     if let Some(api) = api {
         tasks.push(tokio::spawn(crate::http::serve(
-            crate::http::without_delay(api),
+            api,
+            Acceptor::Plain,
             crate::http::api_router(Arc::clone(shared), true),
+            shared.connections("api"),
             shared.shutdown.clone(),
         )));
     }

@@ -26,6 +26,10 @@ pub struct SourceMetrics {
     pub refused_size: AtomicU64,
     pub refused_type: AtomicU64,
     pub refused_busy: AtomicU64,
+    /// Request bodies cut off for arriving slower than the minimum rate.
+    pub refused_slow: AtomicU64,
+    /// Inputs from an address the source does not allow.
+    pub refused_address: AtomicU64,
     /// UDP datagrams dropped because the writer's queue was full.
     pub udp_dropped: AtomicU64,
     /// Datagrams the kernel dropped on this source's UDP socket (from /proc/net/udp).
@@ -170,6 +174,8 @@ impl Metrics {
                 ("size", &m.refused_size),
                 ("type", &m.refused_type),
                 ("busy", &m.refused_busy),
+                ("slow", &m.refused_slow),
+                ("address", &m.refused_address),
             ] {
                 let _ = writeln!(
                     out,

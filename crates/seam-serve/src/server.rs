@@ -70,6 +70,11 @@ pub(crate) struct Shared {
     pub shutdown: watch::Receiver<bool>,
     /// Numbers inputs, for dead letters' positions.
     pub input_seq: AtomicU64,
+    pub limits: crate::conn::ConnectionLimits,
+    /// Request bodies held before their signature could be checked, in bytes.
+    pub unverified_bytes: AtomicUsize,
+    /// Every TCP listener's connections, by listener name, for the metrics.
+    pub registries: Mutex<Vec<(String, Arc<crate::conn::Registry>)>>,
 }
 
 impl Shared {
@@ -100,6 +105,15 @@ impl Shared {
             }
             _ => None,
         }
+    }
+
+    /// A new connection registry for the listener `name`, listed in the metrics.
+    pub(crate) fn connections(&self, name: &str) -> Arc<crate::conn::Registry> {
+        let registry = crate::conn::Registry::new(self.limits);
+        if let Ok(mut registries) = self.registries.lock() {
+            registries.push((name.to_string(), Arc::clone(&registry)));
+        }
+        registry
     }
 
     pub(crate) fn next_input(&self) -> u64 {
@@ -170,7 +184,11 @@ impl Server {
             max_body_bytes: config.http.max_body_bytes,
             shutdown: shutdown_rx,
             input_seq: AtomicU64::new(0),
+            limits: config.limits,
+            unverified_bytes: AtomicUsize::new(0),
+            registries: Mutex::new(Vec::new()),
         });
+        crate::conn::raise_descriptor_limit();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("seam-serve")
@@ -186,6 +204,13 @@ impl Server {
         let engine_config = EngineConfig {
             allowed_lateness_ms: config.engine.lateness_ms,
             emit_events: true,
+            max_clock_ahead_ms: config.engine.max_clock_ahead_ms,
+            max_clock_behind_ms: config.engine.max_clock_behind_ms,
+            source_max_delay_ms: config
+                .sources
+                .iter()
+                .filter_map(|s| s.max_delay_ms.map(|ms| (s.name.clone(), ms)))
+                .collect(),
             ..EngineConfig::default()
         };
         let engine_settings = EngineLoopSettings {
@@ -355,16 +380,22 @@ impl Server {
         if let Some(runtime) = self.runtime.take() {
             let tasks = std::mem::take(&mut self.tasks);
             runtime.block_on(async {
+                // Each listener drains within the configured bound; one that does not is
+                // left behind, so that a slow client cannot delay the final snapshot.
+                let drain = self.shared.limits.drain + Duration::from_secs(1);
+                let deadline = tokio::time::Instant::now() + drain;
                 for task in tasks {
-                    if tokio::time::timeout(Duration::from_secs(30), task)
-                        .await
-                        .is_err()
-                    {
-                        eprintln!("seam serve: a listener did not stop within 30 s");
+                    let abort = task.abort_handle();
+                    if tokio::time::timeout_at(deadline, task).await.is_err() {
+                        abort.abort();
+                        eprintln!(
+                            "seam serve: a listener did not stop within the drain of {} s",
+                            drain.as_secs()
+                        );
                     }
                 }
             });
-            runtime.shutdown_timeout(Duration::from_secs(5));
+            runtime.shutdown_timeout(Duration::from_secs(1));
         }
         self.stop_writer.store(true, Ordering::Relaxed);
         if let Some(writer) = self.writer.take() {

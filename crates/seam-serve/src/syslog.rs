@@ -22,8 +22,6 @@ const UDP_BATCH_LINES: usize = 1024;
 /// How long a full writer queue may hold a UDP batch back before it is dropped (and counted);
 /// the socket buffer keeps the datagrams that arrive meanwhile.
 const UDP_QUEUE_PATIENCE: Duration = Duration::from_millis(500);
-/// Concurrent TCP connections per listener.
-const MAX_TCP_CONNECTIONS: usize = 256;
 
 pub(crate) async fn udp(shared: Arc<Shared>, index: usize, socket: UdpSocket, max_message: usize) {
     let name = shared
@@ -34,16 +32,27 @@ pub(crate) async fn udp(shared: Arc<Shared>, index: usize, socket: UdpSocket, ma
     let port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
     // The receiving loop only gathers; a second task parses and queues, so datagrams keep
     // being read while a batch is parsed.
-    let (batches, mut to_parse) = tokio::sync::mpsc::channel::<(Vec<u8>, usize)>(4);
+    let (batches, mut to_parse) = tokio::sync::mpsc::channel::<Gathered>(4);
+    let allow = shared
+        .sources
+        .get(index)
+        .map(|s| s.config.allow.clone())
+        .unwrap_or_default();
     let parser = {
         let shared = Arc::clone(&shared);
         let name = name.clone();
         tokio::spawn(async move {
-            while let Some((lines, count)) = to_parse.recv().await {
+            while let Some(Gathered {
+                lines,
+                count,
+                oversize,
+            }) = to_parse.recv().await
+            {
                 let now = Ts(crate::now_ms());
                 let origin = format!("udp:{}:{}", now.0, shared.next_input());
                 let queued = match ingest::prepare(&shared, index, &lines, None, &origin, now) {
-                    Ok(prepared) => {
+                    Ok(mut prepared) => {
+                        add_oversize(&shared, index, &mut prepared, oversize, &origin, now);
                         ingest::submit_no_wait(&shared, prepared, UDP_QUEUE_PATIENCE).await
                     }
                     Err(_) => false,
@@ -57,29 +66,35 @@ pub(crate) async fn udp(shared: Arc<Shared>, index: usize, socket: UdpSocket, ma
         })
     };
     let mut shutdown = shared.shutdown.clone();
+    // Larger than any UDP datagram, so that a datagram's true length is always known.
     let mut buffer = vec![0u8; 65_536];
-    let mut lines: Vec<u8> = Vec::with_capacity(1 << 20);
-    let mut count = 0usize;
+    let mut gathered = Gathered::new();
     let mut last_drop_check = Instant::now();
     loop {
         let received = tokio::select! {
             _ = crate::listen::stopped(shutdown.clone()) => break,
             received = socket.recv_from(&mut buffer) => received,
         };
-        if let Ok((size, _)) = received {
-            add_datagram(
-                &mut lines,
-                &mut count,
+        if let Ok((size, peer)) = received {
+            take_datagram(
+                &shared,
+                &name,
+                &allow,
+                peer,
+                &mut gathered,
                 buffer.get(..size).unwrap_or(&[]),
                 max_message,
             );
         }
-        while count < UDP_BATCH_LINES {
+        while gathered.count + gathered.oversize.len() < UDP_BATCH_LINES {
             match socket.try_recv_from(&mut buffer) {
-                Ok((size, _)) => {
-                    add_datagram(
-                        &mut lines,
-                        &mut count,
+                Ok((size, peer)) => {
+                    take_datagram(
+                        &shared,
+                        &name,
+                        &allow,
+                        peer,
+                        &mut gathered,
                         buffer.get(..size).unwrap_or(&[]),
                         max_message,
                     );
@@ -87,12 +102,11 @@ pub(crate) async fn udp(shared: Arc<Shared>, index: usize, socket: UdpSocket, ma
                 Err(_) => break,
             }
         }
-        if count > 0 {
-            let batch = std::mem::replace(&mut lines, Vec::with_capacity(1 << 20));
-            if batches.send((batch, count)).await.is_err() {
+        if gathered.count > 0 || !gathered.oversize.is_empty() {
+            let batch = std::mem::replace(&mut gathered, Gathered::new());
+            if batches.send(batch).await.is_err() {
                 break;
             }
-            count = 0;
         }
         if last_drop_check.elapsed() >= Duration::from_secs(1) {
             last_drop_check = Instant::now();
@@ -108,20 +122,65 @@ pub(crate) async fn udp(shared: Arc<Shared>, index: usize, socket: UdpSocket, ma
     let _ = parser.await;
 }
 
+/// Datagrams gathered for one parse: their lines, and the first bytes and true length of
+/// those over the message limit (dead letters).
+struct Gathered {
+    lines: Vec<u8>,
+    count: usize,
+    oversize: Vec<(Vec<u8>, usize)>,
+}
+
+impl Gathered {
+    fn new() -> Gathered {
+        Gathered {
+            lines: Vec::with_capacity(1 << 20),
+            count: 0,
+            oversize: Vec::new(),
+        }
+    }
+}
+
+/// Takes one datagram from `peer`, unless the source's allowlist leaves that address out
+/// (counted, not stored: a sender that may not send cannot fill the dead letters either).
+fn take_datagram(
+    shared: &Shared,
+    name: &str,
+    allow: &[crate::conn::Network],
+    peer: std::net::SocketAddr,
+    gathered: &mut Gathered,
+    datagram: &[u8],
+    max_message: usize,
+) {
+    if !crate::conn::allowed(allow, peer.ip()) {
+        if let Some(counters) = shared.metrics.source(name) {
+            counters.refused_address.fetch_add(1, Ordering::Relaxed);
+        }
+        return;
+    }
+    add_datagram(gathered, datagram, max_message);
+}
+
 /// Appends one datagram as a line (or several, if it carries newlines), trimmed of trailing
-/// newlines and NULs. A datagram over the message limit is cut there.
-fn add_datagram(lines: &mut Vec<u8>, count: &mut usize, datagram: &[u8], max_message: usize) {
+/// newlines and NULs. A datagram over the message limit is a dead letter, with its length.
+fn add_datagram(gathered: &mut Gathered, datagram: &[u8], max_message: usize) {
     let mut end = datagram.len();
     while end > 0 && matches!(datagram.get(end - 1), Some(b'\n' | b'\r' | b'\0')) {
         end -= 1;
     }
-    let message = datagram.get(..end.min(max_message)).unwrap_or(&[]);
+    if end > max_message {
+        let prefix = datagram
+            .get(..seam_adapters::MAX_REJECTED_RAW_BYTES.min(end))
+            .unwrap_or(&[]);
+        gathered.oversize.push((prefix.to_vec(), end));
+        return;
+    }
+    let message = datagram.get(..end).unwrap_or(&[]);
     if message.is_empty() {
         return;
     }
-    lines.extend_from_slice(message);
-    lines.push(b'\n');
-    *count += 1;
+    gathered.lines.extend_from_slice(message);
+    gathered.lines.push(b'\n');
+    gathered.count += 1;
 }
 
 /// The kernel's drop count for UDP sockets bound to `port` (Linux; `None` elsewhere).
@@ -154,36 +213,64 @@ pub(crate) async fn tcp(
     acceptor: Acceptor,
     max_message: usize,
 ) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_TCP_CONNECTIONS));
+    let Some(source) = shared.sources.get(index) else {
+        return;
+    };
+    let name = source.config.name.clone();
+    let allow = source.config.allow.clone();
+    let registry = shared.connections(&format!("syslog-tcp:{name}"));
     let mut connections = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
             _ = crate::listen::stopped(shared.shutdown.clone()) => break,
             accepted = listener.accept() => accepted,
         };
-        let Ok((stream, _)) = accepted else {
+        let Ok((stream, peer)) = accepted else {
+            // Out of descriptors and the like: wait rather than spin.
+            tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
-        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-            // Over the limit: closing tells the sender to come back later.
-            drop(stream);
+        if !crate::conn::allowed(&allow, peer.ip()) {
+            if let Some(counters) = shared.metrics.source(&name) {
+                counters.refused_address.fetch_add(1, Ordering::Relaxed);
+            }
+            continue;
+        }
+        // At a cap the longest-idle connection is closed for this one: idle connections can
+        // no longer lock the senders that send out.
+        let Some(ticket) = registry.admit(peer.ip()) else {
             continue;
         };
         let shared = Arc::clone(&shared);
         let acceptor = acceptor.clone();
+        let registry = Arc::clone(&registry);
         connections.spawn(async move {
-            // The handshake runs in the connection's own task: a slow sender holds up no one.
-            if let Some(stream) = acceptor.accept(stream).await {
-                connection(shared, index, stream, max_message).await;
-            }
-            drop(permit);
+            let serving = async {
+                // The handshake runs in the connection's own task: a slow sender holds up
+                // no one.
+                if let Some(stream) = acceptor.accept(stream).await {
+                    let stream = crate::conn::Tracked::new(stream, Arc::clone(&ticket.activity));
+                    connection(shared, index, stream, max_message).await;
+                }
+            };
+            crate::conn::supervise(&ticket, &registry, serving).await;
         });
         while connections.try_join_next().is_some() {}
     }
-    while connections.join_next().await.is_some() {}
+    let drain = registry.limits().drain + Duration::from_millis(200);
+    let _ = tokio::time::timeout(drain, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    connections.abort_all();
 }
 
-async fn connection(shared: Arc<Shared>, index: usize, mut stream: Stream, max_message: usize) {
+async fn connection(
+    shared: Arc<Shared>,
+    index: usize,
+    mut stream: crate::conn::Tracked<Stream>,
+    max_message: usize,
+) {
     let mut framer = Framer::new(max_message);
     let mut chunk = vec![0u8; 64 * 1024];
     let shutdown = shared.shutdown.clone();
@@ -231,6 +318,15 @@ async fn deliver(shared: &Arc<Shared>, index: usize, framer: &mut Framer) -> boo
     ingest::submit_patiently(shared, prepared).await.is_ok()
 }
 
+fn source_limit(transport: &crate::config::Transport) -> usize {
+    match transport {
+        crate::config::Transport::Syslog {
+            max_message_bytes, ..
+        } => *max_message_bytes,
+        _ => 0,
+    }
+}
+
 /// Frames over the size limit become dead letters (their first bytes).
 fn add_oversize(
     shared: &Shared,
@@ -244,7 +340,10 @@ fn add_oversize(
         return;
     };
     for (number, (prefix, size)) in oversize.into_iter().enumerate() {
-        let reason = format!("a syslog message of {size} bytes is over the limit");
+        let reason = format!(
+            "a syslog message of {size} bytes is over the limit of {} bytes; its first bytes are kept",
+            source_limit(&source.config.transport)
+        );
         prepared.job.dead_letters.push(DeadLetter {
             source: source.config.name.clone(),
             position: format!("{origin}#oversize-{}", number + 1),
@@ -515,13 +614,14 @@ mod tests {
     }
 
     #[test]
-    fn datagrams_become_lines() {
-        let mut lines = Vec::new();
-        let mut count = 0;
-        add_datagram(&mut lines, &mut count, b"<1>one\n", 100);
-        add_datagram(&mut lines, &mut count, b"\n\0", 100);
-        add_datagram(&mut lines, &mut count, b"<2>two is long", 8);
-        assert_eq!(lines, b"<1>one\n<2>two i\n");
-        assert_eq!(count, 2);
+    fn datagrams_become_lines_and_oversized_ones_keep_their_length() {
+        let mut gathered = Gathered::new();
+        add_datagram(&mut gathered, b"<1>one\n", 100);
+        add_datagram(&mut gathered, b"\n\0", 100);
+        add_datagram(&mut gathered, b"<2>two is long", 8);
+        add_datagram(&mut gathered, b"<3>three\n", 8);
+        assert_eq!(gathered.lines, b"<1>one\n<3>three\n");
+        assert_eq!(gathered.count, 2);
+        assert_eq!(gathered.oversize, vec![(b"<2>two is long".to_vec(), 14)]);
     }
 }

@@ -112,3 +112,281 @@ fn an_unreachable_broker_does_not_stop_http_ingest() {
     assert_eq!(response.json()["accepted"], 1);
     server.shutdown().unwrap();
 }
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, UdpSocket};
+
+use seam_serve::{AdapterChoice, Auth, HmacAuth, Secret, Signed, SourceConfig, Transport};
+
+fn syslog_source(name: &str, udp: bool, tcp: bool, max_message_bytes: usize) -> SourceConfig {
+    SourceConfig::new(
+        name,
+        AdapterChoice::SyslogAuto,
+        Transport::Syslog {
+            udp: udp.then(|| "127.0.0.1:0".parse().unwrap()),
+            tcp: tcp.then(|| "127.0.0.1:0".parse().unwrap()),
+            tls: None,
+            max_message_bytes,
+        },
+    )
+}
+
+fn hmac_source() -> SourceConfig {
+    let mut source = http_source("envoy", "envoy");
+    source.auth = Auth::Hmac(HmacAuth {
+        secret: Secret::new("a-long-enough-shared-secret"),
+        header: "X-Envoy-Signature".into(),
+        signed: Signed::Body,
+        timestamp_header: None,
+        nonce_header: None,
+        window_ms: 300_000,
+    });
+    source
+}
+
+fn bearer_source() -> SourceConfig {
+    let mut source = http_source("ndjson", "ndjson");
+    source.auth = Auth::Bearer(Secret::new("a-long-enough-bearer-token"));
+    source
+}
+
+/// One NDJSON event the bearer source takes.
+fn ndjson_event(uid: &str) -> String {
+    serde_json::json!({
+        "uid": uid, "time": rfc3339(now_ms() - 1000), "source": "ndjson",
+        "class": "device_status", "activity": "online", "asset": "hq-pacs",
+    })
+    .to_string()
+}
+
+fn post_bearer(client: &mut HttpClient, uid: &str) -> seam_serve::client::Response {
+    client
+        .post(
+            "/v1/ingest/ndjson",
+            &[("Authorization", "Bearer a-long-enough-bearer-token")],
+            ndjson_event(uid).as_bytes(),
+        )
+        .unwrap()
+}
+
+/// Slow uploads used to reserve the whole body limit of the in-flight budget up front, and
+/// had no body time-out: a few connections sending a byte a second made every other request
+/// get 503, even without the HMAC secret. Now the budget is taken as bytes arrive, unverified
+/// bodies draw on a pool of their own, and a body below the minimum rate is cut off.
+#[test]
+fn slow_uploads_take_no_one_elses_budget_and_are_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path(), vec![hmac_source(), bearer_source()]);
+    config.http.max_inflight_bytes = 4 << 20;
+    config.limits.body_grace = Duration::from_secs(1);
+    config.limits.min_body_rate = 1000;
+    let server = start(&config);
+    let http = server.addresses().http;
+    // Twenty slow senders, each announcing a megabyte and sending a byte at a time.
+    let mut slow: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let mut stream = TcpStream::connect(http).unwrap();
+            stream
+                .write_all(
+                    b"POST /v1/ingest/envoy HTTP/1.1\r\nHost: seam\r\nContent-Length: 1048576\r\nX-Envoy-Signature: 00\r\n\r\n{",
+                )
+                .unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    for stream in &mut slow {
+        let _ = stream.write_all(b" ");
+    }
+    let mut client = HttpClient::new(http);
+    let started = Instant::now();
+    let response = post_bearer(&mut client, &unique("ok"));
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // Past the grace, the slow senders are answered 408 and closed.
+    for stream in &mut slow {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    }
+    assert!(
+        metric(
+            server.addresses().api,
+            "seam_inputs_refused_total",
+            "source=\"envoy\",reason=\"slow\""
+        ) >= 20.0
+    );
+    server.shutdown().unwrap();
+}
+
+/// 2,000 idle connections used to stay open for good; at the common 1,024-descriptor limit a
+/// thousand of them made valid requests time out. Now a full listener evicts the longest-idle
+/// connection, and idle ones are closed after the idle time-out.
+#[test]
+fn idle_connection_floods_cannot_lock_out_senders() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(
+        dir.path(),
+        vec![bearer_source(), syslog_source("net", false, true, 8192)],
+    );
+    config.limits.max_connections = 100;
+    config.limits.max_per_address = 1000;
+    config.limits.idle_timeout = Duration::from_secs(2);
+    let server = start(&config);
+    let http = server.addresses().http;
+    let syslog = server.addresses().syslog_tcp["net"];
+    let idle_http: Vec<TcpStream> = (0..300)
+        .map(|_| TcpStream::connect(http).unwrap())
+        .collect();
+    let idle_syslog: Vec<TcpStream> = (0..300)
+        .map(|_| TcpStream::connect(syslog).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut client = HttpClient::new(http);
+    let response = post_bearer(&mut client, &unique("ok"));
+    assert_eq!(response.status, 200, "{}", response.text());
+    // A syslog sender gets through too: its line becomes a dead letter (it is no known format).
+    let mut sender = TcpStream::connect(syslog).unwrap();
+    sender.write_all(b"<14>hello from a sender\n").unwrap();
+    let api = server.addresses().api;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dead_letters(api).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(dead_letters(api).len(), 1);
+    assert!(
+        metric(
+            api,
+            "seam_connections_closed_total",
+            "listener=\"http\",reason=\"evicted\""
+        ) >= 200.0
+    );
+    // The idle time-out closes what is left.
+    std::thread::sleep(Duration::from_secs(3));
+    let mut closed = 0;
+    for mut stream in idle_http.into_iter().chain(idle_syslog) {
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        if matches!(stream.read(&mut byte), Ok(0) | Err(_)) {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 600);
+    server.shutdown().unwrap();
+}
+
+/// A datagram over the message limit used to be cut silently; it is now a dead letter with
+/// its true length. A sender outside the source's allowlist is counted and ignored.
+#[test]
+fn oversized_datagrams_are_dead_letters_and_allowlists_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut closed = syslog_source("closed", true, true, 1000);
+    closed.allow = vec![seam_serve::Network::parse("192.0.2.0/24").unwrap()];
+    let config = config(
+        dir.path(),
+        vec![syslog_source("net", true, false, 1000), closed],
+    );
+    let server = start(&config);
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut datagram = b"<14>".to_vec();
+    datagram.extend(std::iter::repeat_n(b'a', 4996));
+    socket
+        .send_to(&datagram, server.addresses().syslog_udp["net"])
+        .unwrap();
+    socket
+        .send_to(b"<14>not allowed", server.addresses().syslog_udp["closed"])
+        .unwrap();
+    let mut refused = TcpStream::connect(server.addresses().syslog_tcp["closed"]).unwrap();
+    let _ = refused.write_all(b"<14>not allowed either\n");
+    let api = server.addresses().api;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dead_letters(api).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let letters = dead_letters(api);
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let reason = letters[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("5000 bytes"), "{reason}");
+    assert!(reason.contains("limit of 1000"), "{reason}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while metric(
+        api,
+        "seam_inputs_refused_total",
+        "source=\"closed\",reason=\"address\"",
+    ) < 2.0
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        metric(
+            api,
+            "seam_inputs_refused_total",
+            "source=\"closed\",reason=\"address\""
+        ),
+        2.0
+    );
+    server.shutdown().unwrap();
+}
+
+/// One unauthenticated datagram dated six days ahead used to move the watermark six days on.
+/// Now it raises one clock-skew finding and the watermark stays with the wall clock.
+#[test]
+fn a_forward_dated_syslog_datagram_blinds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), vec![syslog_source("net", true, false, 8192)]);
+    let server = start(&config);
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let ahead = now_ms() + 6 * 24 * 3_600_000;
+    let line = format!(
+        "<134>1 {}.000000000 hq-ap-office events type=8021x_auth radio='1' vap='0' client_mac='3C:22:FB:AA:00:01' client_ip='10.10.1.90' identity='heidi@example.com' aid='1'",
+        ahead / 1000
+    );
+    socket
+        .send_to(line.as_bytes(), server.addresses().syslog_udp["net"])
+        .unwrap();
+    let api = server.addresses().api;
+    let skew = wait_findings(api, "rule=seam-clock-skew", 1);
+    assert_eq!(skew.len(), 1);
+    assert_eq!(skew[0]["evidences"][0]["data"]["direction"], "ahead");
+    std::thread::sleep(Duration::from_millis(300));
+    // The watermark is behind the wall clock, not six days ahead of it.
+    let delay = metric(api, "seam_watermark_delay_seconds", "");
+    assert!(
+        delay >= 0.0,
+        "the watermark is {delay} s ahead of the wall clock"
+    );
+    server.shutdown().unwrap();
+}
+
+/// SIGTERM used to wait 30 s for one slow client, so a 30-second orchestrator grace period
+/// killed the service before its final snapshot. The drain is now bounded (10 s by default).
+#[test]
+fn the_drain_on_shutdown_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path(), vec![bearer_source()]);
+    config.limits.drain = Duration::from_secs(1);
+    config.limits.body_grace = Duration::from_secs(60);
+    config.limits.idle_timeout = Duration::from_secs(60);
+    let server = start(&config);
+    let mut slow = TcpStream::connect(server.addresses().http).unwrap();
+    slow.write_all(
+        b"POST /v1/ingest/ndjson HTTP/1.1\r\nHost: seam\r\nAuthorization: Bearer a-long-enough-bearer-token\r\nContent-Length: 1000\r\n\r\n{",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    server.shutdown().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopping took {:?}",
+        started.elapsed()
+    );
+    // The final snapshot was written: a restart finds the store intact and ready.
+    start(&config).shutdown().unwrap();
+}

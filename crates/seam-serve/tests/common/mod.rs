@@ -88,6 +88,7 @@ pub fn config(data_dir: &Path, sources: Vec<SourceConfig>) -> ServeConfig {
         },
         mqtt: None,
         sources,
+        limits: seam_serve::ConnectionLimits::default(),
     }
 }
 
