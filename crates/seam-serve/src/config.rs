@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub sources: Vec<SourceConfig>,
     /// Connection hygiene on every TCP listener, and the drain on SIGTERM.
     pub limits: crate::conn::ConnectionLimits,
+    /// Per source, the rate, quota and retention of dead letters.
+    pub dead_letters: crate::dead_letters::DeadLetterLimits,
 }
 
 /// The HTTP listeners.
@@ -105,6 +107,8 @@ pub struct MqttConfig {
     pub password: Option<Secret>,
     /// TLS to the broker (`mqtts://`).
     pub tls: Option<ClientTlsSettings>,
+    /// Send the password to a broker that is not on loopback without TLS (refused unless set).
+    pub allow_plaintext_credentials: bool,
 }
 
 /// One source: where its records come from, how they are read and authenticated.
@@ -236,6 +240,9 @@ fn invalid(message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid(message.into())
 }
 
+/// The shortest shared secret or token a source's `auth` takes.
+pub const MIN_SECRET_BYTES: usize = 16;
+
 /// The default HTTP address: loopback only.
 pub const DEFAULT_HTTP: &str = "127.0.0.1:8787";
 /// The default data directory, relative to the working directory.
@@ -309,6 +316,7 @@ impl ServeConfig {
             mqtt: None,
             sources,
             limits: crate::conn::ConnectionLimits::default(),
+            dead_letters: crate::dead_letters::DeadLetterLimits::default(),
         };
         config.apply(overrides)?;
         Ok(config)
@@ -384,6 +392,7 @@ impl ServeConfig {
                 username: None,
                 password: None,
                 tls: broker.tls.then(ClientTlsSettings::default),
+                allow_plaintext_credentials: false,
             });
             self.sources
                 .retain(|s| s.name != "uhppote-mqtt" && s.name != "zigbee2mqtt");
@@ -457,6 +466,17 @@ impl ServeConfig {
                 )));
             }
         }
+        if let Some(mqtt) = &self.mqtt
+            && mqtt.password.is_some()
+            && mqtt.tls.is_none()
+            && !host_is_loopback(&mqtt.host)
+            && !mqtt.allow_plaintext_credentials
+        {
+            return Err(invalid(format!(
+                "refusing to send the MQTT password to {} in the clear: use `mqtts://`, or set `allow_plaintext_credentials = true` under [mqtt] if the network is trusted",
+                mqtt.host
+            )));
+        }
         let api = self.http.api.unwrap_or(self.http.listen);
         if !api.ip().is_loopback() {
             return Err(invalid(format!(
@@ -465,6 +485,16 @@ impl ServeConfig {
         }
         Ok(())
     }
+}
+
+/// Whether a broker's host name or address is this machine.
+fn host_is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl SourceConfig {
@@ -583,6 +613,37 @@ struct RawConfig {
     sources: Vec<RawSource>,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    dead_letters: RawDeadLetters,
+}
+
+/// `[dead_letters]`: per source, how many are stored and for how long.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDeadLetters {
+    per_second: Option<u32>,
+    burst: Option<u32>,
+    quota_bytes: Option<u64>,
+    retention_days: Option<u64>,
+    sample_every: Option<u64>,
+}
+
+impl RawDeadLetters {
+    fn resolve(self) -> Result<crate::dead_letters::DeadLetterLimits, ConfigError> {
+        let defaults = crate::dead_letters::DeadLetterLimits::default();
+        if self.retention_days == Some(0) {
+            return Err(invalid("dead_letters.retention_days must be at least 1"));
+        }
+        Ok(crate::dead_letters::DeadLetterLimits {
+            per_second: self.per_second.unwrap_or(defaults.per_second),
+            burst: self.burst.unwrap_or(defaults.burst).max(1),
+            quota_bytes: self.quota_bytes.unwrap_or(defaults.quota_bytes),
+            retention: self.retention_days.map_or(defaults.retention, |days| {
+                std::time::Duration::from_secs(days.saturating_mul(86_400))
+            }),
+            sample_every: self.sample_every.unwrap_or(defaults.sample_every).max(1),
+        })
+    }
 }
 
 /// `[limits]`: connection hygiene on every TCP listener, and the drain on SIGTERM.
@@ -708,6 +769,7 @@ struct RawMqtt {
     password: Option<String>,
     password_env: Option<String>,
     tls: Option<RawClientTls>,
+    allow_plaintext_credentials: Option<bool>,
 }
 
 /// `[mqtt] tls = { ca = "…", cert = "…", key = "…" }`, all optional.
@@ -870,6 +932,7 @@ impl RawConfig {
                     username: raw.username,
                     password,
                     tls,
+                    allow_plaintext_credentials: raw.allow_plaintext_credentials.unwrap_or(false),
                 })
             }
             None => None,
@@ -889,6 +952,7 @@ impl RawConfig {
             engine,
             mqtt,
             sources,
+            dead_letters: self.dead_letters.resolve()?,
             limits: self.limits.resolve()?,
         };
         config.validate()?;
@@ -1065,6 +1129,15 @@ impl RawAuth {
         let at = |message: String| invalid(format!("source `{source}`: auth: {message}"));
         let what = format!("source `{source}` auth");
         let secret = secret_from(&what, self.secret, self.secret_env)?;
+        // A short shared secret can be guessed; signatures and tokens are only as strong as it.
+        if let Some(secret) = &secret
+            && secret.expose().len() < MIN_SECRET_BYTES
+        {
+            return Err(at(format!(
+                "the secret is {} bytes; use at least {MIN_SECRET_BYTES} (random; `openssl rand -hex 32` makes one)",
+                secret.expose().len()
+            )));
+        }
         let need_secret = || {
             secret
                 .clone()
@@ -1156,11 +1229,11 @@ mod tests {
             [[source]]
             name = "okta"
             adapter = "okta"
-            auth = { kind = "okta", secret = "hook-secret" }
+            auth = { kind = "okta", secret = "hook-secret-0123456789" }
             [[source]]
             name = "envoy"
             adapter = "envoy"
-            auth = { kind = "hmac", secret = "s", header = "X-Envoy-Signature" }
+            auth = { kind = "hmac", secret = "s-0123456789abcdef", header = "X-Envoy-Signature" }
             [[source]]
             name = "net"
             adapter = "syslog"
@@ -1245,13 +1318,45 @@ mod tests {
     }
 
     #[test]
+    fn short_secrets_and_clear_passwords_to_remote_brokers_are_refused() {
+        let short = r#"
+            [[source]]
+            name = "hook"
+            adapter = "okta"
+            auth = { kind = "okta", secret = "x" }
+        "#;
+        let error = ServeConfig::from_toml("seam.toml", short, Path::new("."))
+            .map(|_| ())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("at least 16"), "{error}");
+        let clear = r#"
+            [mqtt]
+            url = "mqtt://broker.example:1883"
+            username = "seam"
+            password = "broker-password"
+        "#;
+        let error = ServeConfig::from_toml("seam.toml", clear, Path::new("."))
+            .map(|_| ())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("in the clear"), "{error}");
+        let allowed = format!("{clear}allow_plaintext_credentials = true\n");
+        assert!(ServeConfig::from_toml("seam.toml", &allowed, Path::new(".")).is_ok());
+        let local = clear.replace("broker.example", "127.0.0.1");
+        assert!(ServeConfig::from_toml("seam.toml", &local, Path::new(".")).is_ok());
+    }
+
+    #[test]
     fn secrets_never_show_in_debug() {
         let config = parse(
             r#"
             [[source]]
             name = "okta"
             adapter = "okta"
-            auth = { kind = "bearer", secret = "very-secret-token" }
+            auth = { kind = "bearer", secret = "very-secret-token-0123" }
             "#,
         )
         .unwrap();

@@ -324,6 +324,10 @@ pub(crate) fn enqueue(
         rejected,
     } = prepared;
     let events = job.events.len();
+    // Past its source's rate or quota, a dead letter is counted (and sampled), not stored.
+    shared
+        .dead_letters
+        .admit(&mut job.dead_letters, &shared.metrics);
     let (reply, answer) = tokio::sync::oneshot::channel();
     job.reply = Some(reply);
     match shared.writer.try_submit(job) {
@@ -402,6 +406,9 @@ pub(crate) async fn submit_no_wait(
 ) -> bool {
     let started = std::time::Instant::now();
     let mut job = prepared.job;
+    shared
+        .dead_letters
+        .admit(&mut job.dead_letters, &shared.metrics);
     loop {
         match shared.writer.try_submit(job) {
             Ok(()) => return true,

@@ -19,6 +19,7 @@
 
 mod config;
 mod conn;
+mod dead_letters;
 mod engine_thread;
 mod http;
 mod ingest;
@@ -39,6 +40,7 @@ pub use config::{
     HttpConfig, MqttConfig, Overrides, Secret, ServeConfig, Signed, SourceConfig, Transport,
 };
 pub use conn::{ConnectionLimits, Network};
+pub use dead_letters::DeadLetterLimits;
 pub use engine_thread::StreamFinding;
 pub use ingest::{IngestError, IngestReport, RejectedRecord};
 pub use mqtt::{FilterError, check_filter, topic_matches};

@@ -30,6 +30,10 @@ pub struct SourceMetrics {
     pub refused_slow: AtomicU64,
     /// Inputs from an address the source does not allow.
     pub refused_address: AtomicU64,
+    /// Dead letters not stored whole: over the source's rate (counted, one in N sampled) or
+    /// over its quota (counted only).
+    pub dead_letters_over_rate: AtomicU64,
+    pub dead_letters_over_quota: AtomicU64,
     /// UDP datagrams dropped because the writer's queue was full.
     pub udp_dropped: AtomicU64,
     /// Datagrams the kernel dropped on this source's UDP socket (from /proc/net/udp).
@@ -180,6 +184,25 @@ impl Metrics {
                 let _ = writeln!(
                     out,
                     "seam_inputs_refused_total{{source=\"{}\",reason=\"{reason}\"}} {}",
+                    escape(source),
+                    value.load(Ordering::Relaxed)
+                );
+            }
+        }
+        header(
+            &mut out,
+            "seam_dead_letters_not_stored_total",
+            "counter",
+            "Dead letters not stored whole, by source and reason (rate: sampled; quota: counted only).",
+        );
+        for (source, m) in &self.sources {
+            for (reason, value) in [
+                ("rate", &m.dead_letters_over_rate),
+                ("quota", &m.dead_letters_over_quota),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "seam_dead_letters_not_stored_total{{source=\"{}\",reason=\"{reason}\"}} {}",
                     escape(source),
                     value.load(Ordering::Relaxed)
                 );

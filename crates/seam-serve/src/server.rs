@@ -75,6 +75,8 @@ pub(crate) struct Shared {
     pub unverified_bytes: AtomicUsize,
     /// Every TCP listener's connections, by listener name, for the metrics.
     pub registries: Mutex<Vec<(String, Arc<crate::conn::Registry>)>>,
+    /// Which dead letters are stored: per source, a rate and a quota.
+    pub dead_letters: crate::dead_letters::Gate,
 }
 
 impl Shared {
@@ -121,6 +123,43 @@ impl Shared {
     }
 }
 
+/// Removes the dead letters past their retention and commits; returns what each source
+/// holds then.
+fn prune_dead_letters(
+    store: &mut EmbeddedStore,
+    limits: &crate::dead_letters::DeadLetterLimits,
+) -> Result<Vec<(String, u64)>, String> {
+    use seam_store::Store;
+    let retention = i64::try_from(limits.retention.as_millis()).unwrap_or(i64::MAX);
+    let before = seam_model::Ts(crate::now_ms().saturating_sub(retention));
+    store
+        .prune_dead_letters(before)
+        .and_then(|_| store.commit())
+        .and_then(|()| store.dead_letter_bytes())
+        .map_err(|e| writer::error_text(&e))
+}
+
+/// Applies the dead letters' retention every hour.
+async fn retention(shared: Arc<Shared>) {
+    loop {
+        tokio::select! {
+            _ = crate::listen::stopped(shared.shutdown.clone()) => return,
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+        let limits = *shared.dead_letters.limits();
+        let pruned = match shared.store.lock() {
+            Ok(mut store) => prune_dead_letters(&mut store, &limits),
+            Err(_) => return,
+        };
+        match pruned {
+            Ok(stored) => shared.dead_letters.recount(stored),
+            Err(error) => {
+                eprintln!("seam serve: cannot apply the dead letters' retention: {error}")
+            }
+        }
+    }
+}
+
 /// A running service. Stop it with [`Server::shutdown`] (graceful: stop accepting, drain,
 /// snapshot) or run it until SIGTERM/SIGINT with [`Server::run_until_signal`].
 #[derive(Debug)]
@@ -150,6 +189,10 @@ impl Server {
         if let Some(recovery) = store.tail_recovery() {
             eprintln!("seam serve: the event log had a torn tail after a crash: {recovery:?}");
         }
+        let mut store = store;
+        let dead_letter_gate = prune_dead_letters(&mut store, &config.dead_letters)
+            .map(|stored| crate::dead_letters::Gate::new(config.dead_letters, stored))
+            .map_err(ServeError::Store)?;
         let store = Arc::new(Mutex::new(store));
         let mut sources = Vec::with_capacity(config.sources.len());
         for source in &config.sources {
@@ -187,6 +230,7 @@ impl Server {
             limits: config.limits,
             unverified_bytes: AtomicUsize::new(0),
             registries: Mutex::new(Vec::new()),
+            dead_letters: dead_letter_gate,
         });
         crate::conn::raise_descriptor_limit();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -291,7 +335,9 @@ impl Server {
         };
         let tasks = {
             let _guard = runtime.enter();
-            crate::listen::spawn_all(config, listeners, &shared)
+            let mut tasks = crate::listen::spawn_all(config, listeners, &shared);
+            tasks.push(tokio::spawn(retention(Arc::clone(&shared))));
+            tasks
         };
         eprintln!(
             "seam serve: listening: http {} api {}{}{}",

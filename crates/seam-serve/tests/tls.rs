@@ -430,6 +430,7 @@ fn mqtt_through_a_tls_broker() {
             cert: None,
             key: None,
         }),
+        allow_plaintext_credentials: false,
     });
     let server = start(&config);
 

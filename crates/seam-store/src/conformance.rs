@@ -53,6 +53,10 @@ pub fn conformance_suite(make: impl Fn() -> Box<dyn Store>) {
             dead_letters_keep_raw_bytes,
         ),
         (
+            "dead letters are measured per source and pruned by age",
+            dead_letters_are_measured_and_pruned,
+        ),
+        (
             "unresolved events are listed by time and deduplicated",
             unresolved_events,
         ),
@@ -422,6 +426,42 @@ fn dead_letters_keep_raw_bytes(store: &mut dyn Store) {
     expected.push(other);
     assert_eq!(store.dead_letters(100).expect("dead letters"), expected);
     assert_eq!(store.counts().expect("counts").dead_letters, 5);
+}
+
+fn dead_letters_are_measured_and_pruned(store: &mut dyn Store) {
+    let letter = |source: &str, position: &str, observed: i64, raw: &[u8]| DeadLetter {
+        source: source.to_owned(),
+        position: position.to_owned(),
+        observed: Ts::from_millis(observed),
+        reason: "bad".to_owned(),
+        raw: raw.to_vec(),
+    };
+    store
+        .add_dead_letters(&[
+            letter("a", "1", 10, b"0123456789"),
+            letter("a", "2", 20, b"01234"),
+            letter("b", "1", 30, b""),
+        ])
+        .expect("add");
+    store.commit().expect("commit");
+    assert_eq!(
+        store.dead_letter_bytes().expect("bytes"),
+        [("a".to_owned(), 21), ("b".to_owned(), 3)]
+    );
+    assert_eq!(
+        store
+            .prune_dead_letters(Ts::from_millis(20))
+            .expect("prune"),
+        1
+    );
+    store.commit().expect("commit");
+    let left: Vec<String> = store
+        .dead_letters(10)
+        .expect("dead letters")
+        .into_iter()
+        .map(|l| format!("{}#{}", l.source, l.position))
+        .collect();
+    assert_eq!(left, ["a#2", "b#1"]);
 }
 
 fn unresolved_events(store: &mut dyn Store) {

@@ -181,6 +181,29 @@ impl Database {
         })
     }
 
+    /// Bytes each source's dead letters hold (raw record and reason).
+    pub(crate) fn dead_letter_bytes(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT source, SUM(LENGTH(raw) + LENGTH(reason)) FROM dead_letters GROUP BY source ORDER BY source",
+        )?;
+        let rows = statement.query_map([], |row| {
+            let bytes: i64 = row.get(1)?;
+            Ok((row.get::<_, String>(0)?, u64::try_from(bytes).unwrap_or(0)))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Removes the dead letters received before `before`; returns how many.
+    pub(crate) fn prune_dead_letters(&mut self, before: Ts) -> Result<u64, StoreError> {
+        self.batch(|connection| {
+            let removed = connection.execute(
+                "DELETE FROM dead_letters WHERE observed < ?1",
+                params![before.millis()],
+            )?;
+            Ok(u64::try_from(removed).unwrap_or(0))
+        })
+    }
+
     pub(crate) fn add_unresolved(&mut self, items: &[Unresolved]) -> Result<(), StoreError> {
         self.batch(|connection| {
             let mut statement = connection.prepare_cached(

@@ -4,6 +4,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use seam_model::Ts;
+
 use crate::database::Database;
 use crate::log::EventLog;
 pub use crate::log::TailRecovery;
@@ -151,6 +153,14 @@ impl Store for EmbeddedStore {
 
     fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
         self.database.dead_letters(limit)
+    }
+
+    fn dead_letter_bytes(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.database.dead_letter_bytes()
+    }
+
+    fn prune_dead_letters(&mut self, before: Ts) -> Result<u64, StoreError> {
+        self.database.prune_dead_letters(before)
     }
 
     fn unresolved(&self, limit: usize) -> Result<Vec<Unresolved>, StoreError> {

@@ -155,6 +155,11 @@ pub trait Store: Send {
     fn findings(&self, filter: &FindingFilter) -> Result<Vec<StoredFinding>, StoreError>;
     /// The oldest `limit` dead letters, in the order they were added.
     fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError>;
+    /// Bytes each source's dead letters hold (raw record and reason), by source.
+    fn dead_letter_bytes(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Removes the dead letters received before `before` (their retention); returns how many.
+    /// Like every write, it is durable at the next commit.
+    fn prune_dead_letters(&mut self, before: Ts) -> Result<u64, StoreError>;
     /// At most `limit` unresolved events, ordered by (time, event uid).
     fn unresolved(&self, limit: usize) -> Result<Vec<Unresolved>, StoreError>;
     fn counts(&self) -> Result<Counts, StoreError>;

@@ -89,6 +89,7 @@ pub fn config(data_dir: &Path, sources: Vec<SourceConfig>) -> ServeConfig {
         mqtt: None,
         sources,
         limits: seam_serve::ConnectionLimits::default(),
+        dead_letters: seam_serve::DeadLetterLimits::default(),
     }
 }
 
@@ -242,6 +243,7 @@ pub fn mqtt_config(dir: &std::path::Path, client_id: &str, base: &str) -> ServeC
         username: None,
         password: None,
         tls: None,
+        allow_plaintext_credentials: false,
     });
     config
 }
