@@ -369,7 +369,7 @@ auth = { kind = "bearer", secret_env = "SEAM_TEST_IDP_TOKEN" }
     let server = serve_with_env(
         &["--config", "serve.toml"],
         dir.path(),
-        &[("SEAM_TEST_IDP_TOKEN", "idp-token-1")],
+        &[("SEAM_TEST_IDP_TOKEN", "idp-token-1-0123456789")],
     );
     let mut client = HttpClient::new(server.http);
     let now = seam_model::Ts(
@@ -387,7 +387,7 @@ auth = { kind = "bearer", secret_env = "SEAM_TEST_IDP_TOKEN" }
     let ok = client
         .post(
             "/v1/ingest/idp",
-            &[("Authorization", "Bearer idp-token-1")],
+            &[("Authorization", "Bearer idp-token-1-0123456789")],
             body.as_bytes(),
         )
         .unwrap();
@@ -408,7 +408,7 @@ auth = { kind = "bearer", secret_env = "SEAM_TEST_IDP_TOKEN" }
         "{output}"
     );
     assert!(
-        !output.contains("idp-token-1"),
+        !output.contains("idp-token-1-0123456789"),
         "the secret was printed: {output}"
     );
     assert!(dir.path().join("state/seam.db").exists());
@@ -428,7 +428,7 @@ fn defaults_and_refusals() {
     // The read API has no authentication yet: it is never served off loopback.
     std::fs::write(
         dir.path().join("open.toml"),
-        "[http]\nlisten = \"0.0.0.0:0\"\n[[source]]\nname = \"idp\"\nadapter = \"ndjson\"\nauth = { kind = \"bearer\", secret = \"x\" }\n",
+        "[http]\nlisten = \"0.0.0.0:0\"\n[[source]]\nname = \"idp\"\nadapter = \"ndjson\"\nauth = { kind = \"bearer\", secret = \"x-0123456789abcdef\" }\n",
     )
     .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_seam"))
