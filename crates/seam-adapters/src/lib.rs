@@ -36,8 +36,8 @@ mod zigbee2mqtt;
 pub use okta::{ChallengeError, verification_response as okta_verification_response};
 pub use pacs::{MappingError, PacsMapping};
 pub use webhook::{
-    NonceSet, ReplayError, SignatureError, check_replay, parse_timestamp_header, secrets_match,
-    verify_envoy_signature, verify_hmac_sha256,
+    NonceSet, ReplayError, SignatureError, check_replay, parse_timestamp_header, remember_once,
+    secrets_match, verify_envoy_signature, verify_hmac_sha256,
 };
 
 /// The largest single record (a line, a JSON object, a CSV row) an adapter accepts.

@@ -189,6 +189,39 @@ pub fn check_replay(
     Ok(())
 }
 
+/// Remembers `key` (a body-only signature: nothing in the request says when it was sent) for
+/// `keep_ms` after `now`, refusing it while it is remembered. When the set is full, the oldest
+/// key is forgotten: a flood can shorten how long a signature is remembered, never refuse
+/// every request.
+pub fn remember_once(
+    now: Ts,
+    key: &str,
+    keep_ms: i64,
+    seen: &mut NonceSet,
+) -> Result<(), ReplayError> {
+    if key.is_empty() {
+        return Err(ReplayError::EmptyNonce);
+    }
+    if key.len() > NonceSet::MAX_NONCE_BYTES {
+        return Err(ReplayError::NonceTooLong {
+            max: NonceSet::MAX_NONCE_BYTES,
+        });
+    }
+    seen.forget_before(now.minus_millis(keep_ms.max(0)));
+    if seen.seen.contains_key(key) {
+        return Err(ReplayError::Replayed);
+    }
+    while seen.seen.len() >= seen.capacity.max(1) {
+        let Some(oldest) = seen.by_time.pop_first() else {
+            break;
+        };
+        seen.seen.remove(&oldest.1);
+    }
+    seen.seen.insert(key.to_string(), now);
+    seen.by_time.insert((now, key.to_string()));
+    Ok(())
+}
+
 /// A request timestamp header: epoch seconds (10 digits or fewer), epoch milliseconds
 /// (13 digits) or RFC 3339.
 pub fn parse_timestamp_header(text: &str) -> Option<Ts> {
@@ -305,6 +338,28 @@ mod tests {
         assert!(!secrets_match(b"token-1", b"token-2"));
         assert!(!secrets_match(b"token-1", b"token-10"));
         assert!(!secrets_match(b"", b""));
+    }
+
+    #[test]
+    fn body_only_signatures_are_remembered_and_a_flood_only_shortens_the_memory() {
+        let mut seen = NonceSet::new(2);
+        let day = 86_400_000;
+        assert!(remember_once(Ts(0), "a", day, &mut seen).is_ok());
+        assert_eq!(
+            remember_once(Ts(1), "a", day, &mut seen),
+            Err(ReplayError::Replayed)
+        );
+        assert!(remember_once(Ts(2), "b", day, &mut seen).is_ok());
+        // Full: the oldest is forgotten, nothing is refused.
+        assert!(remember_once(Ts(3), "c", day, &mut seen).is_ok());
+        assert_eq!(seen.len(), 2);
+        assert!(remember_once(Ts(4), "a", day, &mut seen).is_ok());
+        // Past the memory, a key is new again.
+        assert!(remember_once(Ts(day + 10), "c", day, &mut seen).is_ok());
+        assert_eq!(
+            remember_once(Ts(5), "", day, &mut seen),
+            Err(ReplayError::EmptyNonce)
+        );
     }
 
     #[test]

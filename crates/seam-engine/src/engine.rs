@@ -1059,26 +1059,7 @@ pub fn make_finding(
         }),
         None => format!("{title} ({} matching events)", matched.count),
     };
-    let mut digest = Sha256::new();
-    digest.update(rule_id.as_bytes());
-    digest.update([0]);
-    digest.update(matched.time.to_le_bytes());
-    for (name, value) in &matched.group {
-        digest.update(name.as_bytes());
-        digest.update([0]);
-        digest.update(value.as_bytes());
-        digest.update([0]);
-    }
-    for uid in &matched.evidence {
-        digest.update(uid.as_bytes());
-        digest.update([0]);
-    }
-    let uid: String = digest
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let uid = finding_uid(rule_id, matched.time, &matched.group, &matched.evidence);
     Finding::new(FindingParts {
         uid,
         rule_id: rule_id.to_string(),
@@ -1098,6 +1079,36 @@ pub fn make_finding(
         late: matched.late,
         count: matched.count,
     })
+}
+
+/// A finding's id: a digest of its rule, time, group and evidence, so that a replay that
+/// finds the same thing again makes the same id (and stores deduplicate it).
+fn finding_uid(
+    rule_id: &str,
+    time: i64,
+    group: &[(String, String)],
+    evidence: &[String],
+) -> String {
+    let mut digest = Sha256::new();
+    digest.update(rule_id.as_bytes());
+    digest.update([0]);
+    digest.update(time.to_le_bytes());
+    for (name, value) in group {
+        digest.update(name.as_bytes());
+        digest.update([0]);
+        digest.update(value.as_bytes());
+        digest.update([0]);
+    }
+    for uid in evidence {
+        digest.update(uid.as_bytes());
+        digest.update([0]);
+    }
+    digest
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The engine's own finding for a source whose clock leads (`offset_ms` > 0) or trails its
@@ -1131,23 +1142,8 @@ fn clock_skew_finding(event: &Event, at: Ts, offset_ms: i64) -> Finding {
         ("direction".to_string(), direction.to_string()),
         ("offset_ms".to_string(), offset_ms.to_string()),
     ];
-    let mut digest = Sha256::new();
-    digest.update(CLOCK_SKEW_RULE.as_bytes());
-    digest.update([0]);
-    digest.update(at.millis().to_le_bytes());
-    for (name, value) in &group {
-        digest.update(name.as_bytes());
-        digest.update([0]);
-        digest.update(value.as_bytes());
-        digest.update([0]);
-    }
-    digest.update(event.uid.as_bytes());
-    let uid: String = digest
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let evidence = vec![event.uid.clone()];
+    let uid = finding_uid(CLOCK_SKEW_RULE, at.millis(), &group, &evidence);
     Finding::new(FindingParts {
         uid,
         rule_id: CLOCK_SKEW_RULE.to_string(),
@@ -1162,7 +1158,7 @@ fn clock_skew_finding(event: &Event, at: Ts, offset_ms: i64) -> Finding {
         person_uid: None,
         person_name: None,
         group,
-        evidence: vec![event.uid.clone()],
+        evidence,
         explanation,
         late: false,
         count: 1,

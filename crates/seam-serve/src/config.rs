@@ -200,6 +200,8 @@ pub enum Signed {
     Body,
     /// `<timestamp header value>.<body>`.
     TimestampDotBody,
+    /// `<timestamp header value>.<nonce header value>.<body>`: the nonce is signed too.
+    TimestampNonceBody,
 }
 
 /// A secret from the configuration. `Debug` and `Display` never show it.
@@ -1154,12 +1156,21 @@ impl RawAuth {
                 let signed = match self.signed.as_deref().unwrap_or("body") {
                     "body" => Signed::Body,
                     "timestamp.body" => Signed::TimestampDotBody,
+                    "timestamp.nonce.body" => Signed::TimestampNonceBody,
                     other => {
                         return Err(at(format!(
-                            "`signed = \"{other}\"`: use \"body\" or \"timestamp.body\""
+                            "`signed = \"{other}\"`: use \"body\", \"timestamp.body\" or \"timestamp.nonce.body\""
                         )));
                     }
                 };
+                if signed == Signed::TimestampNonceBody
+                    && (self.timestamp_header.is_none() || self.nonce_header.is_none())
+                {
+                    return Err(at(
+                        "`signed = \"timestamp.nonce.body\"` needs `timestamp_header` and `nonce_header`"
+                            .into(),
+                    ));
+                }
                 if signed == Signed::TimestampDotBody && self.timestamp_header.is_none() {
                     return Err(at(
                         "`signed = \"timestamp.body\"` needs `timestamp_header`".into()

@@ -227,6 +227,16 @@ where
     }
 }
 
+/// On stop: lets a listener's connections finish within the drain, then ends the rest.
+pub(crate) async fn drain(mut connections: tokio::task::JoinSet<()>, limits: &ConnectionLimits) {
+    let drain = limits.drain + Duration::from_millis(200);
+    let _ = tokio::time::timeout(drain, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    connections.abort_all();
+}
+
 /// A stream that notes the time of every byte it moves.
 #[derive(Debug)]
 pub(crate) struct Tracked<S> {

@@ -20,7 +20,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use seam_adapters::{ReplayError, check_replay, parse_timestamp_header, secrets_match};
+use seam_adapters::{
+    ReplayError, check_replay, parse_timestamp_header, remember_once, secrets_match,
+};
 use seam_model::Ts;
 use seam_store::{FindingFilter, Store};
 use tokio::sync::broadcast::error::RecvError;
@@ -98,12 +100,7 @@ pub(crate) async fn serve(
         while connections.try_join_next().is_some() {}
     }
     // Stopping: connections finish what they are doing, within the drain.
-    let drain = registry.limits().drain + Duration::from_millis(200);
-    let _ = tokio::time::timeout(drain, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    connections.abort_all();
+    crate::conn::drain(connections, registry.limits()).await;
 }
 
 /// Ingest and health: what may face the network.
@@ -240,10 +237,26 @@ fn check_signature(
         ))?),
         None => None,
     };
-    let verified = match (auth.signed, timestamp) {
-        (Signed::TimestampDotBody, Some(stamp)) => {
+    let nonce = match &auth.nonce_header {
+        Some(name) => Some(header_text(headers, name).ok_or((
+            StatusCode::UNAUTHORIZED,
+            format!("the `{name}` nonce header is required"),
+        ))?),
+        None => None,
+    };
+    let verified = match (auth.signed, timestamp, nonce) {
+        (Signed::TimestampDotBody, Some(stamp), _) => {
             let mut message = Vec::with_capacity(stamp.len() + 1 + body.len());
             message.extend_from_slice(stamp.as_bytes());
+            message.push(b'.');
+            message.extend_from_slice(body);
+            seam_adapters::verify_hmac_sha256(auth.secret.expose(), &message, signature)
+        }
+        (Signed::TimestampNonceBody, Some(stamp), Some(nonce)) => {
+            let mut message = Vec::with_capacity(stamp.len() + nonce.len() + 2 + body.len());
+            message.extend_from_slice(stamp.as_bytes());
+            message.push(b'.');
+            message.extend_from_slice(nonce.as_bytes());
             message.push(b'.');
             message.extend_from_slice(body);
             seam_adapters::verify_hmac_sha256(auth.secret.expose(), &message, signature)
@@ -251,8 +264,25 @@ fn check_signature(
         _ => seam_adapters::verify_hmac_sha256(auth.secret.expose(), body, signature),
     };
     verified.map_err(|e| (StatusCode::FORBIDDEN, e.to_string()))?;
+    let mut nonces = source.nonces.lock().map_err(|_| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error".to_string(),
+        )
+    })?;
+    let replay_status = |e: ReplayError| {
+        let status = match e {
+            ReplayError::Full { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::FORBIDDEN,
+        };
+        (status, e.to_string())
+    };
+    let signature_key = format!("signature:{}", signature.trim());
     let Some(stamp) = timestamp else {
-        return Ok(());
+        // Nothing says when a body-only request was sent: its signature is remembered for a
+        // day, so the same request is refused as a replay while it is remembered.
+        return remember_once(now, &signature_key, BODY_ONLY_REPLAY_MS, &mut nonces)
+            .map_err(replay_status);
     };
     let sent = parse_timestamp_header(stamp).ok_or((
         StatusCode::FORBIDDEN,
@@ -261,29 +291,18 @@ fn check_signature(
             stamp.chars().take(40).collect::<String>()
         ),
     ))?;
-    let nonce = match &auth.nonce_header {
-        Some(name) => header_text(headers, name).ok_or((
-            StatusCode::UNAUTHORIZED,
-            format!("the `{name}` nonce header is required"),
-        ))?,
-        // Without a nonce header the signature is the nonce: the same signed request twice
-        // within the window is a replay.
-        None => signature,
-    };
-    let mut nonces = source.nonces.lock().map_err(|_| {
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error".to_string(),
-        )
-    })?;
-    check_replay(now, sent, nonce.trim(), auth.window_ms, &mut nonces).map_err(|e| {
-        let status = match e {
-            ReplayError::Full { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::FORBIDDEN,
-        };
-        (status, e.to_string())
-    })
+    // The signature covers the timestamp: within the window, the same signature twice is a
+    // replay, whatever nonce came with it (an unsigned nonce can be changed by anyone).
+    check_replay(now, sent, &signature_key, auth.window_ms, &mut nonces).map_err(replay_status)?;
+    if let Some(nonce) = nonce {
+        check_replay(now, sent, nonce.trim(), auth.window_ms, &mut nonces)
+            .map_err(replay_status)?;
+    }
+    Ok(())
 }
+
+/// How long a body-only signature is remembered against replays.
+const BODY_ONLY_REPLAY_MS: i64 = 24 * 3_600_000;
 
 /// Media types an ingest endpoint reads: JSON and NDJSON, CSV, plain text (syslog lines), or
 /// bytes with no claim. Anything else (forms, XML, multipart) is refused with 415.

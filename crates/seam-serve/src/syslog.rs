@@ -257,12 +257,7 @@ pub(crate) async fn tcp(
         });
         while connections.try_join_next().is_some() {}
     }
-    let drain = registry.limits().drain + Duration::from_millis(200);
-    let _ = tokio::time::timeout(drain, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    connections.abort_all();
+    crate::conn::drain(connections, registry.limits()).await;
 }
 
 async fn connection(

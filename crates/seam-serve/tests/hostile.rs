@@ -390,3 +390,109 @@ fn the_drain_on_shutdown_is_bounded() {
     // The final snapshot was written: a restart finds the store intact and ready.
     start(&config).shutdown().unwrap();
 }
+
+fn hmac_envoy(signed: Signed, timestamp: bool, nonce: bool) -> SourceConfig {
+    let mut source = http_source("envoy", "envoy");
+    source.auth = Auth::Hmac(HmacAuth {
+        secret: Secret::new("whsec-envoy-0123456789"),
+        header: "X-Envoy-Signature".into(),
+        signed,
+        timestamp_header: timestamp.then(|| "X-Envoy-Timestamp".into()),
+        nonce_header: nonce.then(|| "X-Envoy-Nonce".into()),
+        window_ms: 300_000,
+    });
+    source
+}
+
+fn send_signed(
+    client: &mut HttpClient,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> seam_serve::client::Response {
+    client
+        .post("/v1/ingest/envoy", headers, body.as_bytes())
+        .unwrap()
+}
+
+/// A captured request used to replay with a fresh nonce (the nonce was not signed), and a
+/// body-only signature replayed forever. The signature is now a replay key of its own within
+/// the window, a form that signs the nonce exists, and body-only signatures are remembered.
+#[test]
+fn captured_signed_requests_cannot_be_replayed() {
+    use seam_serve::client::sign_hmac_sha256_hex as sign;
+    let secret = b"whsec-envoy-0123456789";
+    // The timestamp signed, the nonce not: a new nonce does not make a new request.
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&config(
+        dir.path(),
+        vec![hmac_envoy(Signed::TimestampDotBody, true, true)],
+    ));
+    let mut client = HttpClient::new(server.addresses().http);
+    let body = envoy_body(&unique("ent"), now_ms() - 1000);
+    let stamp = (now_ms() / 1000).to_string();
+    let signature = sign(secret, format!("{stamp}.{body}").as_bytes());
+    let first = [
+        ("X-Envoy-Timestamp", stamp.as_str()),
+        ("X-Envoy-Nonce", "n-1"),
+        ("X-Envoy-Signature", signature.as_str()),
+    ];
+    let ok = send_signed(&mut client, &first, &body);
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let again = [
+        ("X-Envoy-Timestamp", stamp.as_str()),
+        ("X-Envoy-Nonce", "n-2-fresh"),
+        ("X-Envoy-Signature", signature.as_str()),
+    ];
+    let replayed = send_signed(&mut client, &again, &body);
+    assert_eq!(replayed.status, 403, "{}", replayed.text());
+    assert!(
+        replayed.text().contains("already used"),
+        "{}",
+        replayed.text()
+    );
+    server.shutdown().unwrap();
+
+    // The nonce signed too: changing it breaks the signature.
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&config(
+        dir.path(),
+        vec![hmac_envoy(Signed::TimestampNonceBody, true, true)],
+    ));
+    let mut client = HttpClient::new(server.addresses().http);
+    let body = envoy_body(&unique("ent"), now_ms() - 1000);
+    let signature = sign(secret, format!("{stamp}.n-1.{body}").as_bytes());
+    let good = [
+        ("X-Envoy-Timestamp", stamp.as_str()),
+        ("X-Envoy-Nonce", "n-1"),
+        ("X-Envoy-Signature", signature.as_str()),
+    ];
+    assert_eq!(send_signed(&mut client, &good, &body).status, 200);
+    let renonced = [
+        ("X-Envoy-Timestamp", stamp.as_str()),
+        ("X-Envoy-Nonce", "n-2"),
+        ("X-Envoy-Signature", signature.as_str()),
+    ];
+    let refused = send_signed(&mut client, &renonced, &body);
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.text().contains("does not match"),
+        "{}",
+        refused.text()
+    );
+    server.shutdown().unwrap();
+
+    // Body only: the same signed body twice is a replay.
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&config(
+        dir.path(),
+        vec![hmac_envoy(Signed::Body, false, false)],
+    ));
+    let mut client = HttpClient::new(server.addresses().http);
+    let body = envoy_body(&unique("ent"), now_ms() - 1000);
+    let signature = sign(secret, body.as_bytes());
+    let headers = [("X-Envoy-Signature", signature.as_str())];
+    assert_eq!(send_signed(&mut client, &headers, &body).status, 200);
+    let replayed = send_signed(&mut client, &headers, &body);
+    assert_eq!(replayed.status, 403, "{}", replayed.text());
+    server.shutdown().unwrap();
+}

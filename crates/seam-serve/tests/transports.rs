@@ -184,19 +184,6 @@ fn pacs_exports_are_read_through_their_mapping() {
     server.shutdown().unwrap();
 }
 
-fn envoy_body(entry: &str, at: i64) -> String {
-    serde_json::json!({
-        "meta": {"event": "entry_sign_in"},
-        "payload": {"id": entry, "type": "entries", "attributes": {
-            "full-name": "Grace Liu",
-            "email": "grace@visitor.example.org",
-            "signed-in-at": rfc3339(at),
-            "host-email": "alice@example.com",
-        }},
-    })
-    .to_string()
-}
-
 #[test]
 fn envoy_webhooks_are_signed_fresh_and_used_once() {
     let dir = tempfile::tempdir().unwrap();

@@ -264,3 +264,17 @@ pub fn uhppote_swipe(card: u32, event_id: u64, at_ms: i64) -> String {
     }}})
     .to_string()
 }
+
+/// An Envoy visitor sign-in webhook body.
+pub fn envoy_body(entry: &str, at: i64) -> String {
+    serde_json::json!({
+        "meta": {"event": "entry_sign_in"},
+        "payload": {"id": entry, "type": "entries", "attributes": {
+            "full-name": "Grace Liu",
+            "email": "grace@visitor.example.org",
+            "signed-in-at": rfc3339(at),
+            "host-email": "alice@example.com",
+        }},
+    })
+    .to_string()
+}
