@@ -869,11 +869,31 @@ impl Engine {
         let mut buffered: Vec<Event> = self.buffer.iter().cloned().collect();
         buffered.sort_by(|a, b| (a.time, &a.uid).cmp(&(b.time, &b.uid)));
         EngineSnapshot {
+            buffered,
+            ..self.snapshot_without_buffer()
+        }
+    }
+
+    pub fn snapshot_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.snapshot()).unwrap_or_default()
+    }
+
+    /// The state without the events waiting in the reorder buffer, for a caller that keeps
+    /// them itself (the service's event log): its size is bounded by the state, not by the
+    /// traffic. After [`Engine::restore_bytes`], the caller hands the waiting events back with
+    /// [`Engine::push_resumed`], from a position at or before the oldest of them.
+    pub fn snapshot_bytes_without_buffer(&self) -> Vec<u8> {
+        let snapshot = self.snapshot_without_buffer();
+        serde_json::to_vec(&snapshot).unwrap_or_default()
+    }
+
+    fn snapshot_without_buffer(&self) -> EngineSnapshot {
+        EngineSnapshot {
             format: SNAPSHOT_FORMAT,
             estate_people: self.estate.people().len(),
             world: self.world.clone(),
             rule_state: self.rule_state.clone(),
-            buffered,
+            buffered: Vec::new(),
             source_max: self.sources.iter().cloned().collect(),
             max_seen: self.max_seen,
             released_through: self.released_through,
@@ -883,8 +903,20 @@ impl Engine {
         }
     }
 
-    pub fn snapshot_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.snapshot()).unwrap_or_default()
+    /// The oldest time waiting in the reorder buffer.
+    pub fn oldest_buffered(&self) -> Option<Ts> {
+        self.buffer.next().map(|(event, _)| event.time)
+    }
+
+    /// Hands back an event that arrived before a snapshot taken without the buffer: one the
+    /// engine had already processed (released, late, or dated ahead) is skipped; one that was
+    /// waiting waits again. Counters are not counted twice.
+    pub fn push_resumed(&mut self, event: Event, out: &mut Output) {
+        if event.time <= self.released_through || self.is_ahead(&event) {
+            return;
+        }
+        self.counters.events_in = self.counters.events_in.saturating_sub(1);
+        self.push(event, out);
     }
 
     pub fn restore(&mut self, snapshot: EngineSnapshot) -> Result<(), SnapshotError> {

@@ -485,6 +485,52 @@ proptest! {
         let found: Vec<String> = out.findings.iter().map(|f| serde_json::to_string(f).unwrap()).collect();
         prop_assert_eq!(found, expected);
     }
+
+    /// The service's snapshots leave the waiting events in its log: restoring one and handing
+    /// the log back from any position at or before the oldest waiting event continues as if
+    /// nothing had stopped, with shuffled arrivals too.
+    #[test]
+    fn a_snapshot_without_the_buffer_resumes_from_the_log(
+        specs in proptest::collection::vec(event_strategy(), 1..250),
+        delays in proptest::collection::vec(0i64..LATENESS_MS / 2, 1..20),
+        cut in 0usize..250,
+        back in 0usize..250,
+    ) {
+        let estate = estate();
+        let rules = rules(true);
+        let events = shuffle_within_lateness(&make_events(&specs), &delays);
+        let cut = cut.min(events.len());
+        let mut whole = Engine::new(Arc::clone(&estate), Arc::clone(&rules), config(LATENESS_MS));
+        let expected = run(&mut whole, events.clone());
+
+        let mut first = Engine::new(Arc::clone(&estate), Arc::clone(&rules), config(LATENESS_MS));
+        let mut out = Output::default();
+        for event in events[..cut].iter().cloned() {
+            first.push(event, &mut out);
+        }
+        let bytes = first.snapshot_bytes_without_buffer();
+        let watermark = first.watermark();
+        let counters = first.counters().clone();
+        drop(first);
+        // The first arrival still waiting bounds where the log may be read again from.
+        let oldest = events[..cut]
+            .iter()
+            .position(|e| e.time > watermark)
+            .unwrap_or(cut);
+        let from = back.min(oldest);
+        let mut second = Engine::new(Arc::clone(&estate), Arc::clone(&rules), config(LATENESS_MS));
+        second.restore_bytes(&bytes).unwrap();
+        for event in events[from..cut].iter().cloned() {
+            second.push_resumed(event, &mut out);
+        }
+        prop_assert_eq!(second.counters(), &counters);
+        for event in events[cut..].iter().cloned() {
+            second.push(event, &mut out);
+        }
+        second.flush(&mut out);
+        let found: Vec<String> = out.findings.iter().map(|f| serde_json::to_string(f).unwrap()).collect();
+        prop_assert_eq!(found, expected);
+    }
 }
 
 #[test]

@@ -35,6 +35,58 @@ pub struct StreamFinding {
 pub(crate) struct EngineLoopSettings {
     pub snapshot_every: Duration,
     pub snapshot_every_events: u64,
+    /// The engine's bound on how far an event may lead its receive time.
+    pub max_clock_ahead_ms: i64,
+}
+
+/// Where in the log the events still waiting in the engine's reorder buffer start.
+///
+/// Snapshots leave those events out (the log has them): their size is bounded by the state,
+/// not by the traffic. Each stretch of the log handed to the engine is remembered with the
+/// newest time it may have left waiting, until the engine has released past that time; a
+/// restart reads the log again from the oldest stretch remembered.
+#[derive(Debug, Default)]
+pub(crate) struct Waiting {
+    stretches: std::collections::VecDeque<(u64, Ts)>,
+}
+
+impl Waiting {
+    /// Remembers the stretch of the log from `start` holding `events`. An event dated beyond
+    /// the clock bound never waits (the engine handles it at once), so it counts only up to
+    /// the bound.
+    fn note(&mut self, start: u64, events: &[Event], max_clock_ahead_ms: i64) {
+        let newest = events
+            .iter()
+            .map(|e| match e.observed {
+                Some(observed) => e.time.min(observed.plus_millis(max_clock_ahead_ms.max(0))),
+                None => e.time,
+            })
+            .max();
+        if let Some(newest) = newest {
+            match self.stretches.back_mut() {
+                // Contiguous stretches merge while the newer one holds nothing newer.
+                Some((_, last)) if *last >= newest => {}
+                _ => self.stretches.push_back((start, newest)),
+            }
+        }
+    }
+
+    /// The log position a restart reads again from: the oldest stretch that may still hold a
+    /// waiting event, or `end` when none can.
+    fn resume_from(&mut self, engine: &Engine, end: u64) -> u64 {
+        let released = engine.watermark();
+        while self
+            .stretches
+            .front()
+            .is_some_and(|(_, newest)| *newest <= released)
+        {
+            self.stretches.pop_front();
+        }
+        if engine.buffered() == 0 {
+            self.stretches.clear();
+        }
+        self.stretches.front().map_or(end, |(start, _)| *start)
+    }
 }
 
 /// Findings and unresolved events waiting for the store lock.
@@ -128,14 +180,26 @@ pub(crate) fn recover(
     stream: &broadcast::Sender<Arc<StreamFinding>>,
     metrics: &Metrics,
     fresh: &dyn Fn() -> Engine,
-) -> Result<u64, String> {
+    max_clock_ahead_ms: i64,
+) -> Result<(u64, Waiting), String> {
     let mut store = store
         .lock()
         .map_err(|_| "the store lock is poisoned".to_string())?;
     let mut position = 0;
+    // Before this position, events were handed to the engine before its snapshot: only those
+    // still waiting in its buffer are taken again.
+    let mut snapshot_end = 0;
     if let Some(snapshot) = store.latest_snapshot().map_err(|e| error_text(&e))? {
         match engine.restore_bytes(&snapshot.state) {
-            Ok(()) => position = snapshot.log_position,
+            Ok(()) => {
+                snapshot_end = snapshot.log_position;
+                position = snapshot
+                    .positions
+                    .get(RESUME)
+                    .and_then(|p| p.parse::<u64>().ok())
+                    .filter(|p| *p <= snapshot_end)
+                    .unwrap_or(snapshot_end);
+            }
             Err(error) => {
                 // An estate with a different directory cannot take the old state: rebuild it
                 // from the whole log instead (findings are deduplicated by their ids).
@@ -148,6 +212,7 @@ pub(crate) fn recover(
     }
     let started = Instant::now();
     let from = position;
+    let mut waiting = Waiting::default();
     let mut out = Output::default();
     let mut pending = Pending::default();
     loop {
@@ -157,20 +222,29 @@ pub(crate) fn recover(
         if records.is_empty() {
             break;
         }
-        for json in &records {
+        let mut read = Vec::with_capacity(records.len());
+        for (offset, json) in records.iter().enumerate() {
+            // Positions number the log's records, heartbeats included.
+            let at = position + offset as u64;
             if let Some(watermark) = parse_heartbeat(json) {
                 engine.advance_to(watermark, &mut out);
                 continue;
             }
             match serde_json::from_str::<Event>(json) {
                 Ok(event) => {
-                    engine.push(event, &mut out);
-                    metrics.engine_events.fetch_add(1, Ordering::Relaxed);
+                    read.push(event.clone());
+                    if at < snapshot_end {
+                        engine.push_resumed(event, &mut out);
+                    } else {
+                        engine.push(event, &mut out);
+                        metrics.engine_events.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
                 // Another writer's record kind: not ours to read, and nothing to correlate.
                 Err(error) => eprintln!("seam serve: skipping an unreadable log record: {error}"),
             }
         }
+        waiting.note(position, &read, max_clock_ahead_ms);
         position = next;
         take_output(&mut out, &mut pending, stream, metrics);
         pending.write(&mut store)?;
@@ -181,13 +255,17 @@ pub(crate) fn recover(
             position - from,
             started.elapsed().as_secs_f64()
         );
-        save_snapshot(&mut store, engine, position, metrics)?;
+        let resume = waiting.resume_from(engine, position);
+        save_snapshot(&mut store, engine, position, resume, metrics)?;
     }
     metrics.log_end.store(position, Ordering::Relaxed);
     metrics.engine_position.store(position, Ordering::Relaxed);
     publish_watermark(engine, metrics);
-    Ok(position)
+    Ok((position, waiting))
 }
+
+/// The snapshot's position to read the log again from (events still waiting then).
+const RESUME: &str = "resume";
 
 fn publish_watermark(engine: &Engine, metrics: &Metrics) {
     let watermark = engine.watermark();
@@ -196,17 +274,22 @@ fn publish_watermark(engine: &Engine, metrics: &Metrics) {
     }
 }
 
+/// Saves the engine's state without its waiting events: the log has them from `resume` on.
 fn save_snapshot(
     store: &mut EmbeddedStore,
     engine: &mut Engine,
     position: u64,
+    resume: u64,
     metrics: &Metrics,
 ) -> Result<(), String> {
     engine.prune();
     let snapshot = Snapshot {
-        positions: BTreeMap::from([("log".to_string(), position.to_string())]),
+        positions: BTreeMap::from([
+            ("log".to_string(), position.to_string()),
+            (RESUME.to_string(), resume.min(position).to_string()),
+        ]),
         log_position: position,
-        state: engine.snapshot_bytes(),
+        state: engine.snapshot_bytes_without_buffer(),
     };
     store.save_snapshot(&snapshot).map_err(|e| error_text(&e))?;
     metrics.snapshots.fetch_add(1, Ordering::Relaxed);
@@ -221,7 +304,7 @@ fn save_snapshot(
 )]
 pub(crate) fn run(
     mut engine: Engine,
-    mut position: u64,
+    (mut position, mut waiting): (u64, Waiting),
     rx: Receiver<EngineBatch>,
     store: Arc<Mutex<EmbeddedStore>>,
     stream: broadcast::Sender<Arc<StreamFinding>>,
@@ -245,6 +328,7 @@ pub(crate) fn run(
                 metrics.engine_queue.fetch_sub(1, Ordering::Relaxed);
                 let count = batch.events.len() as u64;
                 let backlog = batch.events.len() as i64;
+                waiting.note(position, &batch.events, settings.max_clock_ahead_ms);
                 engine.push_batch(&mut batch.events, &mut out);
                 if let Some(watermark) = batch.heartbeat {
                     engine.advance_to(watermark, &mut out);
@@ -292,9 +376,10 @@ pub(crate) fn run(
         let due = since_snapshot >= settings.snapshot_every_events
             || (last_snapshot.elapsed() >= settings.snapshot_every && position > snapshot_position);
         if due && let Ok(mut guard) = store.lock() {
+            let resume = waiting.resume_from(&engine, position);
             let result = pending
                 .write(&mut guard)
-                .and_then(|()| save_snapshot(&mut guard, &mut engine, position, &metrics));
+                .and_then(|()| save_snapshot(&mut guard, &mut engine, position, resume, &metrics));
             match result {
                 Ok(()) => {
                     pending.dirty = false;
@@ -308,9 +393,10 @@ pub(crate) fn run(
     }
     // The writer has stopped: write the rest and keep the state.
     if let Ok(mut guard) = store.lock() {
+        let resume = waiting.resume_from(&engine, position);
         let result = pending
             .write(&mut guard)
-            .and_then(|()| save_snapshot(&mut guard, &mut engine, position, &metrics));
+            .and_then(|()| save_snapshot(&mut guard, &mut engine, position, resume, &metrics));
         if let Err(reason) = result {
             fail(reason);
         }

@@ -260,7 +260,9 @@ impl Server {
         let engine_settings = EngineLoopSettings {
             snapshot_every: Duration::from_millis(config.engine.snapshot_every_ms.max(100)),
             snapshot_every_events: config.engine.snapshot_every_events.max(1),
+            max_clock_ahead_ms: config.engine.max_clock_ahead_ms,
         };
+        let max_clock_ahead_ms = config.engine.max_clock_ahead_ms;
         let engine_thread = {
             let shared = Arc::clone(&shared);
             let store = Arc::clone(&store);
@@ -283,6 +285,7 @@ impl Server {
                         &stream,
                         &metrics,
                         &fresh,
+                        max_clock_ahead_ms,
                     ) {
                         Ok(position) => position,
                         Err(reason) => {

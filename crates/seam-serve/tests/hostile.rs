@@ -496,3 +496,49 @@ fn captured_signed_requests_cannot_be_replayed() {
     assert_eq!(replayed.status, 403, "{}", replayed.text());
     server.shutdown().unwrap();
 }
+
+/// Snapshots used to serialize the whole reorder buffer, raw records included: memory doubled
+/// at snapshot time and the database grew sixteen times the log. They now hold the state and
+/// the log position the waiting events start at; a restart reads those again from the log.
+#[test]
+fn snapshots_leave_waiting_events_in_the_log_and_a_restart_takes_them_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path(), vec![http_source("ndjson", "ndjson")]);
+    // The event waits: a long lateness, and no heartbeat to move the watermark.
+    config.engine.lateness_ms = 3_600_000;
+    config.engine.heartbeat_ms = 0;
+    config.engine.snapshot_every_ms = 100;
+    let server = start(&config);
+    let uid = unique("waiting");
+    let event = serde_json::json!({
+        "uid": uid, "time": rfc3339(now_ms() - 1000), "source": "ndjson",
+        "class": "physical_access", "activity": "granted",
+        "subject": {"badge": "4415"}, "door": "hq-main",
+    })
+    .to_string();
+    let response = HttpClient::new(server.addresses().http)
+        .post("/v1/ingest/ndjson", &[], event.as_bytes())
+        .unwrap();
+    assert_eq!(response.status, 200, "{}", response.text());
+    std::thread::sleep(Duration::from_millis(400));
+    server.shutdown().unwrap();
+    {
+        use seam_store::Store;
+        let store = seam_store::EmbeddedStore::open(dir.path()).unwrap();
+        let snapshot = store.latest_snapshot().unwrap().unwrap();
+        let text = String::from_utf8_lossy(&snapshot.state);
+        assert!(!text.contains(&uid), "the waiting event is in the snapshot");
+        assert!(
+            snapshot.positions.contains_key("resume"),
+            "{:?}",
+            snapshot.positions
+        );
+    }
+    // Restarted with the watermark moving, the event is released and its finding made.
+    config.engine.lateness_ms = 0;
+    config.engine.heartbeat_ms = 100;
+    let server = start(&config);
+    let found = wait_findings(server.addresses().api, INACTIVE, 1);
+    assert_eq!(related(&found[0]), [uid]);
+    server.shutdown().unwrap();
+}

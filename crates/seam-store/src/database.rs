@@ -80,22 +80,31 @@ pub(crate) struct Database {
     /// Whether the batch transaction that [`Database::commit`] ends is open.
     in_transaction: bool,
     snapshots_kept: usize,
+    /// Rows were deleted in the open batch: give their pages back after the commit.
+    reclaim_after_commit: bool,
 }
 
 impl Database {
     pub(crate) fn open(path: &Path, snapshots_kept: usize) -> Result<Database, StoreError> {
         let mut connection = Connection::open(path)?;
         // FULL: in WAL mode only FULL syncs the WAL on commit, and commit promises durability.
+        // Incremental auto-vacuum lets the pages freed by old snapshots and pruned dead letters
+        // go back to the file system; it takes effect only on a database created with it (it
+        // is set before the first table). The WAL file is cut back to 64 MiB after each
+        // checkpoint instead of keeping its largest size.
         connection.execute_batch(
-            "PRAGMA journal_mode = WAL;
+            "PRAGMA auto_vacuum = INCREMENTAL;
+             PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
-             PRAGMA busy_timeout = 5000;",
+             PRAGMA busy_timeout = 5000;
+             PRAGMA journal_size_limit = 67108864;",
         )?;
         migrate(&mut connection)?;
         Ok(Database {
             connection,
             in_transaction: false,
             snapshots_kept: snapshots_kept.max(1),
+            reclaim_after_commit: false,
         })
     }
 
@@ -111,6 +120,10 @@ impl Database {
         if self.in_transaction {
             self.connection.execute_batch("COMMIT")?;
             self.in_transaction = false;
+        }
+        if self.reclaim_after_commit {
+            self.reclaim_after_commit = false;
+            self.reclaim()?;
         }
         Ok(())
     }
@@ -195,6 +208,7 @@ impl Database {
 
     /// Removes the dead letters received before `before`; returns how many.
     pub(crate) fn prune_dead_letters(&mut self, before: Ts) -> Result<u64, StoreError> {
+        self.reclaim_after_commit = true;
         self.batch(|connection| {
             let removed = connection.execute(
                 "DELETE FROM dead_letters WHERE observed < ?1",
@@ -255,6 +269,17 @@ impl Database {
             params![kept],
         )?;
         transaction.commit()?;
+        self.reclaim()?;
+        Ok(())
+    }
+
+    /// Gives the free pages back to the file system (where the database was created with
+    /// incremental auto-vacuum), so that old snapshots do not keep the file at its largest.
+    pub(crate) fn reclaim(&mut self) -> Result<(), StoreError> {
+        // The pragma frees one page per step: it must be stepped to its end.
+        let mut statement = self.connection.prepare("PRAGMA incremental_vacuum")?;
+        let mut rows = statement.query([])?;
+        while rows.next()?.is_some() {}
         Ok(())
     }
 
@@ -438,6 +463,45 @@ mod tests {
             matches!(error, StoreError::SchemaTooNew { found: 99, .. }),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn old_snapshots_give_their_space_back() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("seam.db");
+        let mut database = Database::open(&path, 2).unwrap();
+        let state = vec![b'x'; 1 << 20];
+        for round in 0..30u64 {
+            database
+                .save_snapshot(
+                    &Snapshot {
+                        positions: BTreeMap::new(),
+                        log_position: round,
+                        state: state.clone(),
+                    },
+                    0,
+                )
+                .unwrap();
+        }
+        // Small snapshots follow: the large ones are dropped, and their pages leave the file.
+        for round in 30..32u64 {
+            database
+                .save_snapshot(
+                    &Snapshot {
+                        positions: BTreeMap::new(),
+                        log_position: round,
+                        state: b"small".to_vec(),
+                    },
+                    0,
+                )
+                .unwrap();
+        }
+        database
+            .connection
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(size < 256 << 10, "the database holds {size} bytes");
     }
 
     #[test]
