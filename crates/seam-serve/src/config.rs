@@ -78,6 +78,9 @@ pub struct EngineSettings {
     /// How far an event may trail its receive time before its source is reported as behind
     /// (per source: `max_delay_secs`).
     pub max_clock_behind_ms: i64,
+    /// Input is refused (not acknowledged) while the data directory's file system has less
+    /// free space than this, and taken again once it has.
+    pub min_free_disk_bytes: u64,
 }
 
 impl Default for EngineSettings {
@@ -92,6 +95,7 @@ impl Default for EngineSettings {
             writer_queue_jobs: 256,
             max_clock_ahead_ms: seam_engine::DEFAULT_MAX_CLOCK_AHEAD_MS,
             max_clock_behind_ms: seam_engine::DEFAULT_MAX_CLOCK_BEHIND_MS,
+            min_free_disk_bytes: 100 << 20,
         }
     }
 }
@@ -760,6 +764,7 @@ struct RawEngine {
     writer_queue_jobs: Option<usize>,
     max_clock_ahead_secs: Option<i64>,
     max_clock_behind_secs: Option<i64>,
+    min_free_disk_mb: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -879,6 +884,12 @@ impl RawConfig {
                 Some(secs) => secs.saturating_mul(1000),
                 None => defaults.max_clock_ahead_ms,
             },
+            min_free_disk_bytes: self
+                .engine
+                .min_free_disk_mb
+                .map_or(defaults.min_free_disk_bytes, |mb| {
+                    mb.saturating_mul(1 << 20)
+                }),
             max_clock_behind_ms: match self.engine.max_clock_behind_secs {
                 Some(secs) if secs < 0 => {
                     return Err(invalid("engine.max_clock_behind_secs is negative"));

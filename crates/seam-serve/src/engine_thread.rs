@@ -96,28 +96,62 @@ struct Pending {
     unresolved: Vec<Unresolved>,
     /// Written since the last commit.
     dirty: bool,
+    /// Written but not yet known to be committed, with the store's durability mark at the
+    /// time: kept until a later commit confirms them, written again if the store was read
+    /// again from disk first (a failed write loses what was not committed).
+    unconfirmed: Vec<Unconfirmed>,
 }
+
+/// Rows written at a durability mark of the store, not yet confirmed by a commit.
+type Unconfirmed = ((u64, u64), Vec<StoredFinding>, Vec<Unresolved>);
 
 impl Pending {
     fn len(&self) -> usize {
         self.findings.len() + self.unresolved.len()
     }
 
+    /// Something to write or to confirm by a commit.
+    fn needs_write(&self) -> bool {
+        self.len() > 0 || self.dirty || !self.unconfirmed.is_empty()
+    }
+
     fn write(&mut self, store: &mut EmbeddedStore) -> Result<(), String> {
+        let (reopens, commits) = store.durability_mark();
+        let mut lost = Vec::new();
+        self.unconfirmed
+            .retain_mut(|((r, c), findings, unresolved)| {
+                if *r != reopens {
+                    lost.push((std::mem::take(findings), std::mem::take(unresolved)));
+                    false
+                } else {
+                    // Confirmed by a later commit: durable.
+                    commits <= *c
+                }
+            });
+        for (findings, unresolved) in lost {
+            // Stores ignore a finding or event they already hold, so writing again is safe.
+            self.findings.extend(findings);
+            self.unresolved.extend(unresolved);
+        }
+        if self.findings.is_empty() && self.unresolved.is_empty() {
+            return Ok(());
+        }
         if !self.findings.is_empty() {
             store
                 .append_findings(&self.findings)
                 .map_err(|e| error_text(&e))?;
-            self.findings.clear();
-            self.dirty = true;
         }
         if !self.unresolved.is_empty() {
             store
                 .add_unresolved(&self.unresolved)
                 .map_err(|e| error_text(&e))?;
-            self.unresolved.clear();
-            self.dirty = true;
         }
+        self.dirty = true;
+        self.unconfirmed.push((
+            (reopens, commits),
+            std::mem::take(&mut self.findings),
+            std::mem::take(&mut self.unresolved),
+        ));
         Ok(())
     }
 }
@@ -310,17 +344,21 @@ pub(crate) fn run(
     stream: broadcast::Sender<Arc<StreamFinding>>,
     metrics: Arc<Metrics>,
     settings: EngineLoopSettings,
-    broken: Arc<AtomicBool>,
+    troubled: Arc<AtomicBool>,
 ) {
     let mut out = Output::default();
     let mut pending = Pending::default();
     let mut last_snapshot = Instant::now();
     let mut since_snapshot: u64 = 0;
     let mut snapshot_position = position;
+    // A failed write keeps what is pending (a failed batch writes nothing): it is written
+    // again with the next batch or the next quiet moment, once the writer has read the store
+    // again. Meanwhile the service refuses input.
     let fail = |reason: String| {
-        broken.store(true, Ordering::Relaxed);
         metrics.store_errors.fetch_add(1, Ordering::Relaxed);
-        eprintln!("seam serve: engine store write failed: {reason}");
+        if !troubled.swap(true, Ordering::Relaxed) {
+            eprintln!("seam serve: engine store write failed: {reason}; retrying");
+        }
     };
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
@@ -359,7 +397,7 @@ pub(crate) fn run(
             Err(RecvTimeoutError::Timeout) => {
                 // Quiet: make what is written durable, so a finding does not wait for the
                 // next event to be committed.
-                if (pending.len() > 0 || pending.dirty)
+                if pending.needs_write()
                     && let Ok(mut guard) = store.lock()
                 {
                     let result = pending

@@ -60,8 +60,14 @@ pub(crate) struct Shared {
     pub metrics: Arc<Metrics>,
     /// The log has been replayed and the writer is running.
     pub recovered: AtomicBool,
-    /// A store write failed: nothing more can be made durable until a restart.
+    /// The engine state could not be recovered at start: nothing can be made durable until a
+    /// restart.
     pub broken: Arc<AtomicBool>,
+    /// A store write failed (a full disk, an I/O error): input is refused until the store has
+    /// been read again from disk, which is retried by itself.
+    pub troubled: Arc<AtomicBool>,
+    /// The data directory's file system has less free space than the minimum.
+    pub disk_low: Arc<AtomicBool>,
     /// MQTT subscriptions confirmed (true when there is no MQTT source).
     pub mqtt_ready: AtomicBool,
     pub inflight_bytes: AtomicUsize,
@@ -89,7 +95,13 @@ impl Shared {
     /// [`Shared::source_trouble`].
     pub(crate) fn not_ready(&self) -> Option<&'static str> {
         if self.broken.load(Ordering::Relaxed) {
-            Some("the store failed to write; restart the service")
+            Some("the engine state could not be recovered; see the service's log")
+        } else if self.troubled.load(Ordering::Relaxed) {
+            Some("the store cannot write (is the disk full?); retrying by itself")
+        } else if self.disk_low.load(Ordering::Relaxed) {
+            Some(
+                "the disk holding the data directory is nearly full; input is refused until there is room",
+            )
         } else if !self.recovered.load(Ordering::Relaxed) {
             Some("replaying the event log")
         } else if *self.shutdown.borrow() {
@@ -137,6 +149,35 @@ fn prune_dead_letters(
         .and_then(|_| store.commit())
         .and_then(|()| store.dead_letter_bytes())
         .map_err(|e| writer::error_text(&e))
+}
+
+/// Free bytes on the file system holding `path`, if the system tells.
+pub(crate) fn free_disk_bytes(path: &std::path::Path) -> Option<u64> {
+    let stats = rustix::fs::statvfs(path).ok()?;
+    Some(stats.f_bavail.saturating_mul(stats.f_frsize))
+}
+
+/// Every second: refuses input while the data directory's file system has less free space
+/// than the minimum (before a write can fail for want of it), and takes it again once it has.
+async fn watch_disk(shared: Arc<Shared>, data_dir: std::path::PathBuf, min_free: u64) {
+    loop {
+        let low = free_disk_bytes(&data_dir).is_some_and(|free| free < min_free);
+        if shared.disk_low.swap(low, Ordering::Relaxed) != low {
+            if low {
+                eprintln!(
+                    "seam serve: less than {} MiB free for {}: refusing input until there is room",
+                    min_free >> 20,
+                    data_dir.display()
+                );
+            } else {
+                eprintln!("seam serve: there is room on the disk again; taking input");
+            }
+        }
+        tokio::select! {
+            _ = crate::listen::stopped(shared.shutdown.clone()) => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
 }
 
 /// Applies the dead letters' retention every hour.
@@ -209,6 +250,8 @@ impl Server {
         let (stream, _) = broadcast::channel(4096);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let broken = Arc::new(AtomicBool::new(false));
+        let troubled = Arc::new(AtomicBool::new(false));
+        let disk_low = Arc::new(AtomicBool::new(false));
         let has_mqtt = config
             .sources
             .iter()
@@ -221,6 +264,8 @@ impl Server {
             metrics: Arc::clone(&metrics),
             recovered: AtomicBool::new(false),
             broken: Arc::clone(&broken),
+            troubled: Arc::clone(&troubled),
+            disk_low: Arc::clone(&disk_low),
             mqtt_ready: AtomicBool::new(!has_mqtt),
             inflight_bytes: AtomicUsize::new(0),
             max_inflight_bytes: config.http.max_inflight_bytes,
@@ -268,6 +313,7 @@ impl Server {
             let store = Arc::clone(&store);
             let metrics = Arc::clone(&metrics);
             let broken = Arc::clone(&broken);
+            let troubled = Arc::clone(&troubled);
             std::thread::Builder::new()
                 .name("seam-engine".into())
                 .spawn(move || {
@@ -306,7 +352,7 @@ impl Server {
                         stream,
                         metrics,
                         engine_settings,
-                        broken,
+                        troubled,
                     );
                 })
                 .map_err(|e| ServeError::Runtime(format!("cannot start the engine thread: {e}")))?
@@ -316,12 +362,13 @@ impl Server {
             let store = Arc::clone(&store);
             let metrics = Arc::clone(&metrics);
             let stop = Arc::clone(&stop_writer);
-            let broken = Arc::clone(&broken);
+            let troubled = Arc::clone(&troubled);
             let settings = WriterSettings {
                 heartbeat_ms: config.engine.heartbeat_ms,
                 lateness_ms: config.engine.lateness_ms,
                 max_events_per_commit: 65_536,
                 max_engine_backlog: config.engine.max_backlog_events.max(1),
+                min_free_disk_bytes: config.engine.min_free_disk_bytes,
             };
             let names: Vec<String> = config.sources.iter().map(|s| s.name.clone()).collect();
             std::thread::Builder::new()
@@ -331,7 +378,7 @@ impl Server {
                         return;
                     }
                     writer::run(
-                        writer_rx, store, engine_tx, settings, metrics, stop, broken, names,
+                        writer_rx, store, engine_tx, settings, metrics, stop, troubled, names,
                     );
                 })
                 .map_err(|e| ServeError::Runtime(format!("cannot start the writer thread: {e}")))?
@@ -340,6 +387,11 @@ impl Server {
             let _guard = runtime.enter();
             let mut tasks = crate::listen::spawn_all(config, listeners, &shared);
             tasks.push(tokio::spawn(retention(Arc::clone(&shared))));
+            tasks.push(tokio::spawn(watch_disk(
+                Arc::clone(&shared),
+                config.data_dir.clone(),
+                config.engine.min_free_disk_bytes,
+            )));
             tasks
         };
         eprintln!(

@@ -105,6 +105,8 @@ pub(crate) struct WriterSettings {
     pub max_events_per_commit: usize,
     /// The most events waiting for the engine; past it the writer waits.
     pub max_engine_backlog: usize,
+    /// After a failed write, the free space the disk needs before input is taken again.
+    pub min_free_disk_bytes: u64,
 }
 
 pub(crate) fn channel(capacity: usize, metrics: Arc<Metrics>) -> (WriterHandle, Receiver<Job>) {
@@ -124,9 +126,15 @@ pub(crate) fn run(
     settings: WriterSettings,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
-    broken: Arc<AtomicBool>,
+    troubled: Arc<AtomicBool>,
     sources: Vec<String>,
 ) {
+    // The end of the log as the engine has been handed it.
+    let mut handed_end = store
+        .lock()
+        .ok()
+        .and_then(|s| s.log_position().ok())
+        .unwrap_or(0);
     // While events arrive (and for the lateness after the last one), a heartbeat every
     // `heartbeat_ms` keeps findings from waiting for the next event; when idle, one in a while
     // still fires the timers that fall due.
@@ -199,17 +207,34 @@ pub(crate) fn run(
         let (results, heartbeat_stored, log_end) = match written {
             Ok(written) => written,
             Err(reason) => {
-                broken.store(true, Ordering::Relaxed);
+                // Nothing of this cycle is acknowledged. The store is read again from disk,
+                // as after a restart, once it can be (the disk has room again): until then the
+                // service is not ready and refuses input, and then resumes by itself.
+                troubled.store(true, Ordering::Relaxed);
                 metrics.store_errors.fetch_add(1, Ordering::Relaxed);
-                eprintln!("seam serve: store write failed: {reason}");
+                eprintln!(
+                    "seam serve: store write failed: {reason}; nothing of it is acknowledged"
+                );
                 for job in jobs {
                     if let Some(reply) = job.reply {
                         let _ = reply.send(Err(reason.clone()));
                     }
                 }
+                if !reopen_store(
+                    &store,
+                    &stop,
+                    &engine,
+                    &metrics,
+                    &mut handed_end,
+                    settings.min_free_disk_bytes,
+                ) {
+                    break;
+                }
+                troubled.store(false, Ordering::Relaxed);
                 continue;
             }
         };
+        troubled.store(false, Ordering::Relaxed);
         metrics.log_end.store(log_end, Ordering::Relaxed);
         let mut batch = Vec::with_capacity(events);
         for (job, result) in jobs.into_iter().zip(results) {
@@ -278,7 +303,98 @@ pub(crate) fn run(
         {
             break;
         }
+        handed_end = log_end;
     }
+}
+
+/// After a failed write: reads the store again from disk until it can be (retrying every half
+/// second, until `stop`), then hands the engine whatever the log holds past what it was given
+/// (a write can reach the disk although its sync failed), in log order with its heartbeats.
+/// False when the engine is gone or the service stops first.
+fn reopen_store(
+    store: &Mutex<EmbeddedStore>,
+    stop: &AtomicBool,
+    engine: &SyncSender<EngineBatch>,
+    metrics: &Metrics,
+    handed_end: &mut u64,
+    min_free: u64,
+) -> bool {
+    let mut attempts: u64 = 0;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        let Ok(mut guard) = store.lock() else {
+            return false;
+        };
+        // Reading the store again costs a pass over the log: only once there is room.
+        let room =
+            crate::server::free_disk_bytes(guard.directory()).is_none_or(|free| free >= min_free);
+        if room {
+            match guard.reopen() {
+                Ok(()) => break,
+                Err(error) => {
+                    attempts += 1;
+                    if attempts == 1 || attempts.is_multiple_of(120) {
+                        eprintln!(
+                            "seam serve: the store cannot be read again yet: {}; retrying",
+                            error_text(&error)
+                        );
+                    }
+                }
+            }
+        }
+        drop(guard);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!("seam serve: the store is writable again; taking input");
+    loop {
+        let read = match store.lock() {
+            Ok(guard) => guard.read_events(*handed_end, 8192),
+            Err(_) => return false,
+        };
+        let Ok((records, next)) = read else {
+            return true;
+        };
+        if records.is_empty() {
+            return true;
+        }
+        let mut events = Vec::new();
+        let mut position = *handed_end;
+        for json in &records {
+            position += 1;
+            if let Some(watermark) = parse_heartbeat(json) {
+                let batch = EngineBatch {
+                    events: std::mem::take(&mut events),
+                    heartbeat: Some(watermark),
+                    log_end: position,
+                };
+                if !hand(engine, metrics, batch) {
+                    return false;
+                }
+                *handed_end = position;
+            } else if let Ok(event) = serde_json::from_str::<Event>(json) {
+                events.push(event);
+            }
+        }
+        let batch = EngineBatch {
+            events,
+            heartbeat: None,
+            log_end: next,
+        };
+        if !hand(engine, metrics, batch) {
+            return false;
+        }
+        *handed_end = next;
+    }
+}
+
+fn hand(engine: &SyncSender<EngineBatch>, metrics: &Metrics, batch: EngineBatch) -> bool {
+    metrics
+        .engine_backlog
+        .fetch_add(batch.events.len() as i64, Ordering::AcqRel);
+    metrics.engine_queue.fetch_add(1, Ordering::Relaxed);
+    engine.send(batch).is_ok()
 }
 
 type JobResult = Result<(Committed, Vec<usize>), String>;

@@ -542,3 +542,120 @@ fn snapshots_leave_waiting_events_in_the_log_and_a_restart_takes_them_back() {
     assert_eq!(related(&found[0]), [uid]);
     server.shutdown().unwrap();
 }
+
+/// A tmpfs of a few MiB mounted for one test, unmounted when dropped (the tests run as root
+/// in CI; without the right to mount, the test fails and says why).
+struct SmallDisk {
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(megabytes: u32) -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("disk");
+        std::fs::create_dir_all(&path).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .expect("run mount");
+        assert!(
+            status.success(),
+            "the disk-full test mounts a small tmpfs and needs root (or CAP_SYS_ADMIN) to do so"
+        );
+        SmallDisk { path, _dir: dir }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.path)
+            .status();
+    }
+}
+
+/// A full disk used to break the service for good: it refused everything until a restart,
+/// and the restart needed the space of a whole snapshot. It now refuses to acknowledge while
+/// the disk is full and takes input again by itself once there is room.
+#[test]
+fn a_full_disk_refuses_input_and_the_service_resumes_by_itself() {
+    let disk = SmallDisk::mount(8);
+    let data = disk.path.join("data");
+    let config = config(&data, vec![http_source("ndjson", "ndjson")]);
+    let server = start(&config);
+    let mut client = HttpClient::new(server.addresses().http);
+    let post = |client: &mut HttpClient, uid: &str| {
+        let event = serde_json::json!({
+            "uid": uid, "time": rfc3339(now_ms() - 1000), "source": "ndjson",
+            "class": "physical_access", "activity": "granted",
+            "subject": {"badge": "4415"}, "door": "hq-main",
+        })
+        .to_string();
+        client.post("/v1/ingest/ndjson", &[], event.as_bytes())
+    };
+    let before = unique("before");
+    assert_eq!(post(&mut client, &before).unwrap().status, 200);
+
+    // Fill the disk to the last byte.
+    let filler = disk.path.join("filler");
+    {
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while file.write_all(&block).is_ok() {}
+        let _ = file.sync_all();
+    }
+    // Input is refused, never acknowledged, and readiness says why.
+    let mut refused = false;
+    for round in 0..200 {
+        let big: String = (0..50)
+            .map(|n| {
+                serde_json::json!({
+                    "uid": format!("full-{round}-{n}"), "time": rfc3339(now_ms() - 1000),
+                    "source": "ndjson", "class": "device_status", "activity": "online",
+                    "asset": "hq-pacs", "note": "x".repeat(2000),
+                })
+                .to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        match client.post("/v1/ingest/ndjson", &[], big.as_bytes()) {
+            Ok(response) if response.status == 200 => {}
+            _ => {
+                refused = true;
+                break;
+            }
+        }
+    }
+    assert!(refused, "the service acknowledged input on a full disk");
+    let ready = HttpClient::new(server.addresses().http)
+        .get("/readyz")
+        .unwrap();
+    assert_eq!(ready.status, 503, "{}", ready.text());
+    assert!(ready.text().contains("disk"), "{}", ready.text());
+
+    // Room again: ready by itself, and input is taken and correlated.
+    std::fs::remove_file(&filler).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut probe = HttpClient::new(server.addresses().http);
+    while probe.get("/readyz").map(|r| r.status).unwrap_or(0) != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "the service did not become ready again"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut client = HttpClient::new(server.addresses().http);
+    let after = unique("after");
+    let response = post(&mut client, &after).unwrap();
+    assert_eq!(response.status, 200, "{}", response.text());
+    let found = wait_findings(server.addresses().api, INACTIVE, 2);
+    let related: Vec<String> = found.iter().flat_map(related).collect();
+    assert!(
+        related.contains(&before) && related.contains(&after),
+        "{related:?}"
+    );
+    server.shutdown().unwrap();
+}

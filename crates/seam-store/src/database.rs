@@ -128,6 +128,17 @@ impl Database {
         Ok(())
     }
 
+    /// After a failed write: ends whatever transaction is left (SQLite may already have rolled
+    /// it back), so the next batch starts clean. Uncommitted rows are lost, as in a crash.
+    pub(crate) fn recover(&mut self) -> Result<(), StoreError> {
+        if !self.connection.is_autocommit() {
+            self.connection.execute_batch("ROLLBACK")?;
+        }
+        self.in_transaction = false;
+        self.reclaim_after_commit = false;
+        Ok(())
+    }
+
     /// Runs `write` inside the batch transaction; a failure undoes that call's rows only.
     fn batch<T>(
         &mut self,

@@ -38,6 +38,11 @@ impl Default for StoreOptions {
 #[derive(Debug)]
 pub struct EmbeddedStore {
     directory: PathBuf,
+    options: StoreOptions,
+    /// How many times the store was read again after a failed write, and how many commits
+    /// succeeded since: see [`EmbeddedStore::durability_mark`].
+    reopens: u64,
+    commits: u64,
     log: EventLog,
     database: Database,
     /// Held open for its lock, released when the store is dropped.
@@ -81,6 +86,9 @@ impl EmbeddedStore {
         let database = Database::open(&directory.join("seam.db"), options.snapshots_kept)?;
         Ok(EmbeddedStore {
             directory: directory.to_owned(),
+            options,
+            reopens: 0,
+            commits: 0,
             log,
             database,
             _lock: lock,
@@ -89,6 +97,25 @@ impl EmbeddedStore {
 
     pub fn directory(&self) -> &Path {
         &self.directory
+    }
+
+    /// After a failed write (a full disk, an I/O error): forgets what was not committed and
+    /// reads the store again from disk, as a restart would, keeping the lock. What was
+    /// committed stays; the event log's tail is checked and cut back to its last whole block
+    /// (see [`EmbeddedStore::tail_recovery`]). Fails, changing nothing more, while the cause
+    /// lasts (cutting the tail needs no free space; reading the database needs little).
+    pub fn reopen(&mut self) -> Result<(), StoreError> {
+        self.database.recover()?;
+        self.log = EventLog::open(&self.directory.join("events"), self.options.segment_bytes)?;
+        self.reopens += 1;
+        Ok(())
+    }
+
+    /// Where the store stands: (reopens, commits). Rows written when the mark was `(r, c)`
+    /// are durable once the mark is `(r, c')` with `c' > c`; if the first number has changed
+    /// first, they were lost with the failed write and must be written again.
+    pub fn durability_mark(&self) -> (u64, u64) {
+        (self.reopens, self.commits)
     }
 
     /// What opening cut off the end of the event log, if a crash had torn it.
@@ -117,7 +144,9 @@ impl Store for EmbeddedStore {
     /// The log first: a finding is never durable while the events behind it are not.
     fn commit(&mut self) -> Result<(), StoreError> {
         self.log.commit()?;
-        self.database.commit()
+        self.database.commit()?;
+        self.commits += 1;
+        Ok(())
     }
 
     fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
