@@ -78,7 +78,22 @@ pub(crate) async fn serve(
                     stream,
                     Arc::clone(&ticket.activity),
                 ));
-                let service = hyper_util::service::TowerToHyperService::new(router);
+                // Each request carries its sender's address, for the sources' allowlists.
+                let service = hyper::service::service_fn(
+                    move |mut request: hyper::Request<hyper::body::Incoming>| {
+                        request
+                            .extensions_mut()
+                            .insert(axum::extract::ConnectInfo(peer));
+                        let mut router = router.clone();
+                        async move {
+                            tower_service::Service::call(
+                                &mut router,
+                                request.map(axum::body::Body::new),
+                            )
+                            .await
+                        }
+                    },
+                );
                 let mut builder = hyper::server::conn::http1::Builder::new();
                 builder
                     .timer(hyper_util::rt::TokioTimer::new())
@@ -101,6 +116,25 @@ pub(crate) async fn serve(
     }
     // Stopping: connections finish what they are doing, within the drain.
     crate::conn::drain(connections, registry.limits()).await;
+}
+
+/// The sender's address, where the connection put it (every connection served here does).
+struct Peer(Option<std::net::SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Peer, Infallible> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0),
+        ))
+    }
 }
 
 /// Ingest and health: what may face the network.
@@ -450,6 +484,7 @@ fn http_source<'a>(shared: &'a Shared, name: &str) -> Result<&'a SourceRuntime, 
 async fn ingest(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -457,6 +492,17 @@ async fn ingest(
         Ok(source) => source,
         Err(message) => return error(StatusCode::NOT_FOUND, message),
     };
+    if let Some(peer) = peer
+        && !crate::conn::allowed(&source.config.allow, peer.ip())
+    {
+        if let Some(counters) = shared.metrics.source(&source.config.name) {
+            counters.refused_address.fetch_add(1, Ordering::Relaxed);
+        }
+        return error(
+            StatusCode::FORBIDDEN,
+            "this address may not send to this source",
+        );
+    }
     let Some(index) = shared.source_index(&name) else {
         return error(StatusCode::NOT_FOUND, "no such source");
     };

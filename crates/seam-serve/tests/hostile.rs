@@ -659,3 +659,34 @@ fn a_full_disk_refuses_input_and_the_service_resumes_by_itself() {
     );
     server.shutdown().unwrap();
 }
+
+/// An HTTP source takes requests only from its allowlist, like a syslog source.
+#[test]
+fn an_http_source_takes_only_its_allowlisted_senders() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut closed = bearer_source();
+    closed.allow = vec![seam_serve::Network::parse("192.0.2.0/24").unwrap()];
+    let mut open = http_source("okta", "okta");
+    open.allow = vec![seam_serve::Network::parse("127.0.0.0/8").unwrap()];
+    let server = start(&config(dir.path(), vec![closed, open]));
+    let mut client = HttpClient::new(server.addresses().http);
+    let refused = post_bearer(&mut client, &unique("refused"));
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    let taken = client
+        .post(
+            "/v1/ingest/okta",
+            &[("Content-Type", "application/json")],
+            b"[]",
+        )
+        .unwrap();
+    assert_ne!(taken.status, 403, "{}", taken.text());
+    assert_eq!(
+        metric(
+            server.addresses().api,
+            "seam_inputs_refused_total",
+            "source=\"ndjson\",reason=\"address\""
+        ),
+        1.0
+    );
+    server.shutdown().unwrap();
+}
