@@ -188,6 +188,15 @@ pub fn require_broker() {
 
 /// Publishes with QoS 1 and waits for the broker's PUBACKs.
 pub fn publish(messages: &[(String, String)]) {
+    let bytes: Vec<(String, Vec<u8>)> = messages
+        .iter()
+        .map(|(topic, payload)| (topic.clone(), payload.clone().into_bytes()))
+        .collect();
+    publish_bytes(&bytes);
+}
+
+/// Publishes any bytes with QoS 1 and waits for the broker's PUBACKs.
+pub fn publish_bytes(messages: &[(String, Vec<u8>)]) {
     let mut options = rumqttc::MqttOptions::new(unique("seam-test-pub"), "127.0.0.1", 1883);
     options.set_keep_alive(Duration::from_secs(5));
     // Large enough for the oversized messages of the hostile-sender tests.
@@ -199,7 +208,7 @@ pub fn publish(messages: &[(String, String)]) {
                 topic.clone(),
                 rumqttc::QoS::AtLeastOnce,
                 false,
-                payload.clone().into_bytes(),
+                payload.clone(),
             )
             .unwrap();
     }
