@@ -46,6 +46,10 @@ pub struct BenchOptions {
     pub syslog: bool,
     /// The allowed lateness of the service started, ms.
     pub lateness_ms: i64,
+    /// Idle connections held open against the service while it is measured (a flood).
+    pub idle_connections: usize,
+    /// Senders that announce a large body and send it a byte a second.
+    pub slow_senders: usize,
 }
 
 /// What HTTP mode measured.
@@ -71,6 +75,11 @@ pub struct HttpReport {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub late_events: u64,
+    pub idle_connections: usize,
+    pub slow_senders: usize,
+    /// From sending a request to its acknowledgement (events durable), per request.
+    pub ack_p50_ms: f64,
+    pub ack_p99_ms: f64,
 }
 
 /// What syslog mode measured.
@@ -241,6 +250,10 @@ const BENIGN_USERS: &[&str] = &["alice@example.com", "bob@example.com", "carol@e
 const TRIGGER_USER: &str = "heidi@example.com";
 
 fn run_http(options: &BenchOptions) -> Result<HttpReport, String> {
+    if options.idle_connections + options.slow_senders > 0 {
+        // Each flood connection takes a descriptor here too.
+        crate::conn::raise_descriptor_limit();
+    }
     let service = match options.target {
         Some(_) => None,
         None => Some(start_service(options)?),
@@ -287,6 +300,16 @@ fn run_http(options: &BenchOptions) -> Result<HttpReport, String> {
         })
     };
     let acked: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
+    let ack_times: Arc<Mutex<Vec<f64>>> = Arc::new(Mutex::new(Vec::new()));
+    let flood = (options.idle_connections > 0 || options.slow_senders > 0).then(|| {
+        let stop = Arc::clone(&stop);
+        let (idle, slow) = (options.idle_connections, options.slow_senders);
+        std::thread::spawn(move || flood_service(addr, idle, slow, &stop))
+    });
+    if flood.is_some() {
+        // Let the flood build up before measuring.
+        std::thread::sleep(Duration::from_secs(2));
+    }
     let events = Arc::new(AtomicU64::new(0));
     let requests = Arc::new(AtomicU64::new(0));
     let retries = Arc::new(AtomicU64::new(0));
@@ -298,6 +321,7 @@ fn run_http(options: &BenchOptions) -> Result<HttpReport, String> {
     let mut workers = Vec::new();
     for connection in 0..connections {
         let acked = Arc::clone(&acked);
+        let ack_times = Arc::clone(&ack_times);
         let events = Arc::clone(&events);
         let requests = Arc::clone(&requests);
         let retries = Arc::clone(&retries);
@@ -345,6 +369,7 @@ fn run_http(options: &BenchOptions) -> Result<HttpReport, String> {
                     }
                 }
                 loop {
+                    let sent = Instant::now();
                     let response = client
                         .post(
                             "/v1/ingest/ndjson",
@@ -356,6 +381,9 @@ fn run_http(options: &BenchOptions) -> Result<HttpReport, String> {
                     match response.status {
                         200 => {
                             let at = Instant::now();
+                            if let Ok(mut times) = ack_times.lock() {
+                                times.push(at.saturating_duration_since(sent).as_secs_f64() * 1000.0);
+                            }
                             let accepted = response.json().get("accepted").and_then(|a| a.as_u64()).unwrap_or(0);
                             events.fetch_add(accepted, Ordering::Relaxed);
                             if let Ok(mut acked) = acked.lock() {
@@ -404,6 +432,15 @@ fn run_http(options: &BenchOptions) -> Result<HttpReport, String> {
     let drain = load_ended.elapsed();
     stop.store(true, Ordering::Relaxed);
     let _ = watcher.join();
+    if let Some(flood) = flood {
+        let _ = flood.join();
+    }
+    let mut ack_times = ack_times.lock().map_err(|_| "lock")?.clone();
+    ack_times.sort_by(f64::total_cmp);
+    let ack_quantile = |q: f64| -> f64 {
+        let index = ((ack_times.len() as f64 - 1.0) * q).round() as usize;
+        ack_times.get(index).copied().unwrap_or(f64::NAN)
+    };
     if let Some(error) = failure {
         return Err(error);
     }
@@ -453,7 +490,75 @@ fn run_http(options: &BenchOptions) -> Result<HttpReport, String> {
         p99_ms: round3(quantile(0.99)),
         max_ms: round3(latencies.last().copied().unwrap_or(f64::NAN)),
         late_events,
+        idle_connections: options.idle_connections,
+        slow_senders: options.slow_senders,
+        ack_p50_ms: round3(ack_quantile(0.5)),
+        ack_p99_ms: round3(ack_quantile(0.99)),
     })
+}
+
+/// A connection to `addr` from the loopback address `127.0.1.N` (N from 1 to 50), so that a
+/// flood comes from several addresses as a real one would, not from the measured sender's.
+fn flood_connection(addr: SocketAddr, n: usize) -> Option<std::net::TcpStream> {
+    let source = SocketAddr::from(([127, 0, 1, (n % 50 + 1) as u8], 0));
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).ok()?;
+    socket.bind(&source.into()).ok()?;
+    socket
+        .connect_timeout(&addr.into(), Duration::from_millis(200))
+        .ok()?;
+    Some(socket.into())
+}
+
+/// Holds `idle` connections open against the service, opening new ones as it closes them,
+/// and keeps `slow` senders trickling a byte a second, until `stop`. Loopback only: `addr` is
+/// the service this benchmark started or was pointed at.
+fn flood_service(addr: SocketAddr, idle: usize, slow: usize, stop: &AtomicBool) {
+    use std::io::{Read, Write};
+    let mut idle_streams: Vec<std::net::TcpStream> = Vec::with_capacity(idle);
+    let mut slow_streams: Vec<std::net::TcpStream> = Vec::with_capacity(slow);
+    let header =
+        b"POST /v1/ingest/ndjson HTTP/1.1\r\nHost: seam\r\nContent-Length: 1048576\r\n\r\n";
+    let mut last_trickle = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        // Drop what the service closed, then fill up again.
+        idle_streams.retain_mut(|stream| {
+            let mut byte = [0u8; 1];
+            !matches!(stream.read(&mut byte), Ok(0))
+        });
+        let mut opened = 0usize;
+        while idle_streams.len() < idle {
+            opened += 1;
+            match flood_connection(addr, opened) {
+                Some(stream) => {
+                    let _ = stream.set_nonblocking(true);
+                    idle_streams.push(stream);
+                }
+                None => break,
+            }
+        }
+        slow_streams.retain_mut(|stream| {
+            let mut byte = [0u8; 1];
+            !matches!(stream.read(&mut byte), Ok(0))
+        });
+        while slow_streams.len() < slow {
+            opened += 1;
+            match flood_connection(addr, opened) {
+                Some(mut stream) => {
+                    let _ = stream.write_all(header);
+                    let _ = stream.set_nonblocking(true);
+                    slow_streams.push(stream);
+                }
+                None => break,
+            }
+        }
+        if last_trickle.elapsed() >= Duration::from_secs(1) {
+            last_trickle = Instant::now();
+            for stream in &mut slow_streams {
+                let _ = stream.write_all(b" ");
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn round3(value: f64) -> f64 {

@@ -120,9 +120,13 @@ impl HttpClient {
         head.push_str("\r\n");
         let stream = connection.get_mut();
         stream.write_all(head.as_bytes())?;
-        stream.write_all(body)?;
-        stream.flush()?;
-        let (status, response_headers) = read_head(&mut connection)?;
+        // A server may answer before the body is sent (413 on the declared length) and close:
+        // the write then fails, and the answer already sent is what to read.
+        let sent = stream.write_all(body).and_then(|()| stream.flush());
+        let (status, response_headers) = match (read_head(&mut connection), sent) {
+            (Ok(head), _) => head,
+            (Err(_), Err(error)) | (Err(error), Ok(())) => return Err(error),
+        };
         let find = |name: &str| {
             response_headers
                 .iter()

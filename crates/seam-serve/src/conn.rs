@@ -62,6 +62,11 @@ impl Default for ConnectionLimits {
 pub(crate) struct Activity {
     epoch: Instant,
     last_ms: AtomicU64,
+    /// The peer has sent at least one byte.
+    spoke: std::sync::atomic::AtomicBool,
+    /// Requests (or deliveries) in flight: such a connection waits on Seam, not on its peer,
+    /// and is never evicted.
+    busy: std::sync::atomic::AtomicU32,
 }
 
 impl Activity {
@@ -69,6 +74,8 @@ impl Activity {
         let activity = Activity {
             epoch,
             last_ms: AtomicU64::new(0),
+            spoke: std::sync::atomic::AtomicBool::new(false),
+            busy: std::sync::atomic::AtomicU32::new(0),
         };
         activity.touch();
         activity
@@ -79,9 +86,40 @@ impl Activity {
         self.last_ms.store(now, Ordering::Relaxed);
     }
 
+    fn heard(&self) {
+        self.spoke.store(true, Ordering::Relaxed);
+        self.touch();
+    }
+
+    /// Marks a request in flight until the guard is dropped.
+    pub(crate) fn busy(self: &Arc<Activity>) -> Busy {
+        self.busy.fetch_add(1, Ordering::Relaxed);
+        Busy(Arc::clone(self))
+    }
+
+    /// How eager eviction is to close this connection: busy ones never; ones that never
+    /// sent a byte (a flood of idle connections) before any that did; then the longest idle.
+    fn eviction_rank(&self) -> Option<(bool, Duration)> {
+        if self.busy.load(Ordering::Relaxed) > 0 {
+            return None;
+        }
+        Some((!self.spoke.load(Ordering::Relaxed), self.idle_for()))
+    }
+
     fn idle_for(&self) -> Duration {
         let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(now.saturating_sub(self.last_ms.load(Ordering::Relaxed)))
+    }
+}
+
+/// A request in flight on a connection; see [`Activity::busy`].
+#[derive(Debug)]
+pub(crate) struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
     }
 }
 
@@ -186,13 +224,20 @@ impl Registry {
     }
 }
 
-/// Tells the longest-idle connection (of `address`, if given) to close and forgets it.
+/// Tells the connection most worth closing (of `address`, if given) to close and forgets it:
+/// one that never sent a byte before one that did, the longest idle first, never one with a
+/// request in flight.
 fn evict_longest_idle(open: &mut HashMap<u64, Entry>, address: Option<IpAddr>) -> bool {
     let victim = open
         .iter()
         .filter(|(_, e)| address.is_none_or(|a| e.address == a))
-        .max_by_key(|(id, e)| (e.activity.idle_for(), std::cmp::Reverse(**id)))
-        .map(|(id, _)| *id);
+        .filter_map(|(id, e)| {
+            e.activity
+                .eviction_rank()
+                .map(|rank| (rank, std::cmp::Reverse(*id)))
+        })
+        .max()
+        .map(|(_, std::cmp::Reverse(id))| id);
     match victim.and_then(|id| open.remove(&id)) {
         Some(entry) => {
             // `notify_one` stores a permit: the connection closes even if it is not waiting yet.
@@ -213,7 +258,9 @@ where
     let watchdog = async {
         loop {
             let idle = ticket.activity.idle_for();
-            if idle >= idle_timeout {
+            // A connection waiting on Seam (a request in flight) is not idle.
+            let waiting_on_us = ticket.activity.busy.load(Ordering::Relaxed) > 0;
+            if idle >= idle_timeout && !waiting_on_us {
                 registry.timed_out.fetch_add(1, Ordering::Relaxed);
                 return;
             }
@@ -248,6 +295,10 @@ impl<S> Tracked<S> {
     pub(crate) fn new(inner: S, activity: Arc<Activity>) -> Tracked<S> {
         Tracked { inner, activity }
     }
+
+    pub(crate) fn activity(&self) -> &Arc<Activity> {
+        &self.activity
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
@@ -259,7 +310,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.activity.touch();
+            self.activity.heard();
         }
         polled
     }
@@ -332,6 +383,9 @@ mod tests {
         if let Some(second) = &second {
             second.activity.touch();
         }
+        if let Some(second) = &second {
+            second.activity.heard();
+        }
         let third = registry.admit(b);
         assert!(third.is_some());
         assert_eq!(registry.open_connections(), 2);
@@ -341,6 +395,31 @@ mod tests {
             .as_ref()
             .is_some_and(|t| !registry.open.lock().is_ok_and(|o| o.contains_key(&t.id)));
         assert!(evicted_first);
+    }
+
+    #[test]
+    fn a_connection_with_a_request_in_flight_is_never_evicted_and_silent_ones_go_first() {
+        let registry = Registry::new(limits(2, 10));
+        let a = IpAddr::from([127, 0, 0, 2]);
+        let Some(working) = registry.admit(a) else {
+            panic!("admitted");
+        };
+        working.activity.heard();
+        let busy = working.activity.busy();
+        std::thread::sleep(Duration::from_millis(5));
+        let Some(silent) = registry.admit(a) else {
+            panic!("admitted");
+        };
+        // The silent one is newer, but it never spoke; the working one is busy.
+        assert!(registry.admit(a).is_some());
+        let open = registry
+            .open
+            .lock()
+            .map(|o| o.contains_key(&silent.id))
+            .unwrap_or(true);
+        assert!(!open, "the silent connection was kept");
+        drop(busy);
+        drop(silent);
     }
 
     #[test]

@@ -78,19 +78,24 @@ pub(crate) async fn serve(
                     stream,
                     Arc::clone(&ticket.activity),
                 ));
-                // Each request carries its sender's address, for the sources' allowlists.
+                // Each request carries its sender's address, for the sources' allowlists; while
+                // it is handled, its connection is busy and never evicted.
+                let activity = Arc::clone(&ticket.activity);
                 let service = hyper::service::service_fn(
                     move |mut request: hyper::Request<hyper::body::Incoming>| {
                         request
                             .extensions_mut()
                             .insert(axum::extract::ConnectInfo(peer));
                         let mut router = router.clone();
+                        let busy = activity.busy();
                         async move {
-                            tower_service::Service::call(
+                            let response = tower_service::Service::call(
                                 &mut router,
                                 request.map(axum::body::Body::new),
                             )
-                            .await
+                            .await;
+                            drop(busy);
+                            response
                         }
                     },
                 );

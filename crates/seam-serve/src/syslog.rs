@@ -283,8 +283,12 @@ async fn connection(
             Ok(size) => size,
         };
         framer.push(chunk.get(..size).unwrap_or(&[]));
-        // Nothing more is read from this connection until what it sent is durable.
-        if !deliver(&shared, index, &mut framer).await {
+        // Nothing more is read from this connection until what it sent is durable; meanwhile
+        // it waits on Seam, not on its sender, and is never evicted.
+        let busy = stream.activity().busy();
+        let delivered = deliver(&shared, index, &mut framer).await;
+        drop(busy);
+        if !delivered {
             break;
         }
     }

@@ -77,6 +77,12 @@ pub struct BenchIngestArgs {
     /// plus the pipeline's.
     #[arg(long, default_value_t = 0.02)]
     pub lateness: f64,
+    /// Idle connections held open against the service meanwhile (a flood; loopback only).
+    #[arg(long, default_value_t = 0)]
+    pub idle_connections: usize,
+    /// Senders trickling a large body at a byte a second meanwhile.
+    #[arg(long, default_value_t = 0)]
+    pub slow_senders: usize,
 }
 
 fn lateness_ms(seconds: f64) -> Result<i64, CliError> {
@@ -136,6 +142,8 @@ pub fn bench_ingest(args: &BenchIngestArgs) -> Result<ExitCode, CliError> {
         trigger_every: args.trigger_every.max(1),
         syslog: args.syslog,
         lateness_ms: lateness_ms(args.lateness)?,
+        idle_connections: args.idle_connections.min(20_000),
+        slow_senders: args.slow_senders.min(10_000),
     };
     let report = seam_serve::bench::run(&options).map_err(CliError::Failed)?;
     let mut stdout = std::io::stdout().lock();
