@@ -64,7 +64,15 @@ fn http_ingest_answers_every_bad_input_clearly_and_keeps_serving() {
     let server = start(&config);
     let http = server.addresses().http;
     let mut client = HttpClient::new(http);
-    let mut rows: Vec<(&str, &str, Vec<(&str, &str)>, Vec<u8>, u16)> = bad_records()
+    // (name, path, headers, body, the status expected)
+    type Row = (
+        &'static str,
+        &'static str,
+        Vec<(&'static str, &'static str)>,
+        Vec<u8>,
+        u16,
+    );
+    let mut rows: Vec<Row> = bad_records()
         .into_iter()
         .map(|(name, body)| (name, "/v1/ingest/ndjson", Vec::new(), body, 400))
         .collect();
