@@ -59,9 +59,17 @@ pub struct EngineConfig {
     /// behind; per source in `source_max_delay_ms` (a source that delivers hourly exports
     /// declares an hour and more).
     pub max_clock_behind_ms: i64,
-    /// Per source, how late it may deliver (overrides `max_clock_behind_ms`).
+    /// Per source, how late it may deliver: the wall clock moves its part of the watermark
+    /// no further than this behind (default: its lateness), and only beyond it is the source
+    /// reported as behind (default there: `max_clock_behind_ms`).
     #[serde(default)]
     pub source_max_delay_ms: BTreeMap<String, i64>,
+    /// Per source, how far behind its own newest event an event may arrive and still be
+    /// ordered (overrides `allowed_lateness_ms`): a source that sends in order needs little,
+    /// an hourly export or a cloud log delivered in batches needs more, and only the rules'
+    /// watermark waits for it.
+    #[serde(default)]
+    pub source_lateness_ms: BTreeMap<String, i64>,
 }
 
 impl Default for EngineConfig {
@@ -75,6 +83,7 @@ impl Default for EngineConfig {
             max_clock_behind_ms: DEFAULT_MAX_CLOCK_BEHIND_MS,
             max_lead_over_sources_ms: DEFAULT_MAX_LEAD_OVER_SOURCES_MS,
             source_max_delay_ms: BTreeMap::new(),
+            source_lateness_ms: BTreeMap::new(),
         }
     }
 }
@@ -182,6 +191,10 @@ pub struct Engine {
     /// Newest event time per source. Few sources, one lookup per event: a vector, checked
     /// first at the source of the previous event (inputs come in runs from one source).
     sources: Vec<(String, Ts)>,
+    /// Each source's lateness, in the order of `sources` (from the configuration).
+    lateness: Vec<i64>,
+    /// The smallest lateness any source has.
+    min_lateness: i64,
     last_source: usize,
     /// The newest source time and its source's index, and the second newest: the reference
     /// of an event without a receive time is the newest time of the *other* sources.
@@ -208,6 +221,13 @@ impl Engine {
         };
         let watchers = watchers_by_zone(&estate);
         let facts = PersonFacts::of_estate(&estate);
+        let min_lateness = config
+            .source_lateness_ms
+            .values()
+            .copied()
+            .chain([config.allowed_lateness_ms])
+            .min()
+            .unwrap_or(config.allowed_lateness_ms);
         Engine {
             estate,
             rules,
@@ -218,6 +238,8 @@ impl Engine {
             rule_state: RuleState::default(),
             buffer: ReorderBuffer::default(),
             sources: Vec::new(),
+            lateness: Vec::new(),
+            min_lateness,
             last_source: 0,
             newest_source: None,
             second_newest: None,
@@ -302,7 +324,7 @@ impl Engine {
     ///
     /// - they are in (time, uid) order, none earlier than what waits in order or has been
     ///   seen, and later than what has been released: as the watermark is at least the
-    ///   allowed lateness behind the newest event seen, and that lateness is above zero, no
+    ///   smallest lateness behind the newest event seen, and that lateness is above zero, no
     ///   event of the batch would have been late when its turn to arrive came;
     /// - the buffer's bound cannot be reached, so no event would have been released early;
     /// - the watermark only rises along such a batch, so releasing through its final value
@@ -310,7 +332,7 @@ impl Engine {
     ///   after them either way.
     fn can_adopt(&self, events: &[Event]) -> bool {
         events.len() >= MIN_ADOPTED_BATCH
-            && self.config.allowed_lateness_ms > 0
+            && self.min_lateness > 0
             && self.buffer.len().saturating_add(events.len()) <= self.config.max_buffered
             && events.first().is_some_and(|first| {
                 first.time > self.released_through && first.time >= self.max_seen
@@ -398,6 +420,7 @@ impl Engine {
             None => {
                 self.last_source = self.sources.len();
                 self.sources.push((event.source.clone(), event.time));
+                self.lateness.push(self.lateness_of(&event.source));
                 self.last_source
             }
         };
@@ -505,18 +528,86 @@ impl Engine {
         }
     }
 
+    /// The wall clock has reached `now` (a heartbeat, written in the log so that a replay
+    /// does the same): each source that has sent is taken to have delivered everything up to
+    /// its maximum delay before `now`, or its lateness behind its newest event, whichever is
+    /// later, and a source with a declared delay that has not sent yet up to that delay; the
+    /// watermark moves to the lowest of those. A source that delivers in order holds it back
+    /// by its small lateness; one declared slow, by its delay (so its late events are still
+    /// correlated in order, and every rule waits for them).
+    pub fn clock(&mut self, now: Ts, out: &mut Output) {
+        let mut lowest: Option<Ts> = None;
+        for ((name, max), lateness) in self.sources.iter().zip(&self.lateness) {
+            let delay = self
+                .config
+                .source_max_delay_ms
+                .get(name)
+                .copied()
+                .unwrap_or(*lateness);
+            let bound = max.minus_millis(*lateness).max(now.minus_millis(delay));
+            lowest = Some(lowest.map_or(bound, |l| l.min(bound)));
+        }
+        // A source declared slow is waited for before it first sends (after a restart, say):
+        // what it delivers late is still within its delay.
+        for (name, delay) in &self.config.source_max_delay_ms {
+            if !self.sources.iter().any(|(seen, _)| seen == name) {
+                let bound = now.minus_millis(*delay);
+                lowest = Some(lowest.map_or(bound, |l| l.min(bound)));
+            }
+        }
+        let watermark = lowest.unwrap_or_else(|| now.minus_millis(self.config.allowed_lateness_ms));
+        self.advance_to(watermark, out);
+    }
+
+    fn lateness_of(&self, source: &str) -> i64 {
+        self.config
+            .source_lateness_ms
+            .get(source)
+            .copied()
+            .unwrap_or(self.config.allowed_lateness_ms)
+    }
+
     fn current_watermark(&self) -> Ts {
         let idle_before = self.max_seen.minus_millis(self.config.idle_source_ms);
-        let lowest_active = self
-            .sources
-            .iter()
-            .map(|(_, max)| max)
-            .filter(|max| **max >= idle_before)
-            .min()
-            .copied();
-        lowest_active
-            .unwrap_or(self.max_seen)
-            .minus_millis(self.config.allowed_lateness_ms)
+        if self.config.source_lateness_ms.is_empty() && self.config.source_max_delay_ms.is_empty() {
+            // Every source has the same lateness: the lowest newest time decides.
+            let lowest_active = self
+                .sources
+                .iter()
+                .map(|(_, max)| max)
+                .filter(|max| **max >= idle_before)
+                .min()
+                .copied();
+            return lowest_active
+                .unwrap_or(self.max_seen)
+                .minus_millis(self.config.allowed_lateness_ms);
+        }
+        // As [`Engine::clock`] does with the wall clock, with the newest event seen standing
+        // for it: a source declared slow holds the watermark by its delay, also while quiet
+        // (it is not idle within its delay) and before it first sends.
+        let mut lowest: Option<Ts> = None;
+        for ((name, max), lateness) in self.sources.iter().zip(&self.lateness) {
+            let delay = self.config.source_max_delay_ms.get(name).copied();
+            let idle_before = match delay {
+                Some(delay) => idle_before.min(self.max_seen.minus_millis(delay)),
+                None => idle_before,
+            };
+            if *max < idle_before {
+                continue;
+            }
+            let mut bound = max.minus_millis(*lateness);
+            if let Some(delay) = delay {
+                bound = bound.max(self.max_seen.minus_millis(delay));
+            }
+            lowest = Some(lowest.map_or(bound, |l| l.min(bound)));
+        }
+        for (name, delay) in &self.config.source_max_delay_ms {
+            if !self.sources.iter().any(|(seen, _)| seen == name) {
+                let bound = self.max_seen.minus_millis(*delay);
+                lowest = Some(lowest.map_or(bound, |l| l.min(bound)));
+            }
+        }
+        lowest.unwrap_or_else(|| self.max_seen.minus_millis(self.config.allowed_lateness_ms))
     }
 
     fn release_through(&mut self, watermark: Ts, out: &mut Output) {
@@ -942,6 +1033,11 @@ impl Engine {
             self.buffer.push(Queued { event, directory });
         }
         self.sources = snapshot.source_max.into_iter().collect();
+        self.lateness = self
+            .sources
+            .iter()
+            .map(|(name, _)| self.lateness_of(name))
+            .collect();
         self.last_source = 0;
         self.rebuild_source_times();
         self.skew_raised = snapshot.skew_raised;

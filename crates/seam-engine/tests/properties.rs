@@ -834,3 +834,60 @@ fn a_source_delivering_beyond_its_bound_raises_one_behind_finding_per_episode() 
     assert!(text.contains("\"direction\":\"behind\""), "{text}");
     assert!(text.contains("2 h 0 min before"), "{text}");
 }
+
+#[test]
+fn a_source_declared_slow_is_waited_for_and_its_late_events_are_ordered() {
+    // An hourly export: its events arrive up to an hour after their time. Declared, they are
+    // correlated in order; undeclared, they are late.
+    let estate = estate();
+    let hour = 3_600_000;
+    let run = |declared: bool| {
+        let mut config = config(500);
+        config.idle_source_ms = 15 * 60_000;
+        if declared {
+            config
+                .source_max_delay_ms
+                .insert("pacs-export".into(), hour);
+            config.source_lateness_ms.insert("pacs-export".into(), hour);
+        }
+        let mut engine = Engine::new(Arc::clone(&estate), rules(true), config);
+        let mut out = Output::default();
+        // The live source sends every minute for 55 minutes, the clock ticking with it.
+        for minute in 0..55 {
+            let now = START_MS + minute * 60_000;
+            engine.push(
+                heartbeat_event(&format!("live-{minute}"), "bms", now, Some(now)),
+                &mut out,
+            );
+            engine.clock(Ts(now), &mut out);
+        }
+        // Then the export arrives, with a badge from minute five.
+        let now = START_MS + 55 * 60_000;
+        engine.push(
+            granted_at_office("export-1", START_MS + 5 * 60_000, Some(now)),
+            &mut out,
+        );
+        engine.clock(Ts(now), &mut out);
+        (engine.counters().late, engine.watermark())
+    };
+    let (late, watermark) = run(true);
+    assert_eq!(late, 0);
+    assert!(watermark <= Ts(START_MS + 5 * 60_000), "{watermark:?}");
+    let (late, _) = run(false);
+    assert_eq!(late, 1);
+}
+
+#[test]
+fn a_source_in_order_is_released_within_its_small_lateness() {
+    let estate = estate();
+    let mut engine = Engine::new(Arc::clone(&estate), rules(true), config(500));
+    let mut out = Output::default();
+    let now = START_MS;
+    engine.push(granted_at_office("g", now, Some(now)), &mut out);
+    // Half a second of wall clock later the event is released; the door's deadline (30 s)
+    // fires 30.5 s later, not two minutes.
+    engine.clock(Ts(now + 600), &mut out);
+    assert_eq!(engine.buffered(), 0);
+    engine.clock(Ts(now + 31_000), &mut out);
+    assert_eq!(count_rule(&out, "seam.badge-granted-nobody-entered"), 1);
+}

@@ -86,7 +86,7 @@ pub struct EngineSettings {
 impl Default for EngineSettings {
     fn default() -> EngineSettings {
         EngineSettings {
-            lateness_ms: 120_000,
+            lateness_ms: 500,
             heartbeat_ms: 100,
             snapshot_every_ms: 30_000,
             snapshot_every_events: 1_000_000,
@@ -134,6 +134,9 @@ pub struct SourceConfig {
     pub max_delay_ms: Option<i64>,
     /// The addresses and networks the source takes input from (syslog, HTTP); empty: any.
     pub allow: Vec<crate::conn::Network>,
+    /// How far behind its own newest event an event of this source may arrive and still be
+    /// ordered. `None`: the engine's `lateness_secs`.
+    pub lateness_ms: Option<i64>,
 }
 
 /// Which adapter reads a source.
@@ -493,6 +496,19 @@ impl ServeConfig {
     }
 }
 
+/// The lateness a source of this adapter needs when its configuration says nothing: cloud
+/// identity providers deliver their logs in batches, minutes out of order; the rest (syslog
+/// lines, controllers, sensors, webhooks) arrive in order and take the engine's default.
+fn default_lateness(adapter: &AdapterChoice) -> Option<i64> {
+    match adapter {
+        AdapterChoice::One(Adapter::Okta | Adapter::Entra) => Some(CLOUD_LATENESS_MS),
+        _ => None,
+    }
+}
+
+/// See [`default_lateness`].
+const CLOUD_LATENESS_MS: i64 = 120_000;
+
 /// Whether a broker's host name or address is this machine.
 fn host_is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
@@ -508,7 +524,6 @@ impl SourceConfig {
     pub fn new(name: &str, adapter: AdapterChoice, transport: Transport) -> SourceConfig {
         SourceConfig {
             name: name.to_string(),
-            adapter,
             transport,
             auth: Auth::None,
             timezone: None,
@@ -516,6 +531,8 @@ impl SourceConfig {
             max_behind_ms: seam_adapters::DEFAULT_MAX_BEHIND_MS,
             max_delay_ms: None,
             allow: Vec::new(),
+            lateness_ms: default_lateness(&adapter),
+            adapter,
         }
     }
 
@@ -652,6 +669,23 @@ impl RawDeadLetters {
     }
 }
 
+/// A number of seconds written as an integer (`30`) or with a fraction (`0.5`).
+#[derive(Deserialize, Clone, Copy)]
+#[serde(untagged)]
+enum Seconds {
+    Whole(i64),
+    Fraction(f64),
+}
+
+impl Seconds {
+    fn get(self) -> f64 {
+        match self {
+            Seconds::Whole(secs) => secs as f64,
+            Seconds::Fraction(secs) => secs,
+        }
+    }
+}
+
 /// `[limits]`: connection hygiene on every TCP listener, and the drain on SIGTERM.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -755,7 +789,7 @@ impl RawTls {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawEngine {
-    lateness_secs: Option<i64>,
+    lateness_secs: Option<Seconds>,
     heartbeat_ms: Option<u64>,
     snapshot_every_secs: Option<u64>,
     snapshot_every_events: Option<u64>,
@@ -814,6 +848,7 @@ struct RawSource {
     max_ahead_secs: Option<i64>,
     max_behind_secs: Option<i64>,
     max_delay_secs: Option<i64>,
+    lateness_secs: Option<Seconds>,
     /// Sender addresses and networks taken (`["10.20.0.0/16", "192.0.2.7"]`).
     allow: Option<Vec<String>>,
     // syslog
@@ -848,9 +883,11 @@ impl RawConfig {
         let path = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
         let defaults = EngineSettings::default();
         let engine = EngineSettings {
-            lateness_ms: match self.engine.lateness_secs {
-                Some(secs) if secs < 0 => return Err(invalid("engine.lateness_secs is negative")),
-                Some(secs) => secs.saturating_mul(1000),
+            lateness_ms: match self.engine.lateness_secs.map(Seconds::get) {
+                Some(secs) if !secs.is_finite() || !(0.0..=86_400.0).contains(&secs) => {
+                    return Err(invalid("engine.lateness_secs must be between 0 and 86400"));
+                }
+                Some(secs) => (secs * 1000.0).round() as i64,
                 None => defaults.lateness_ms,
             },
             heartbeat_ms: self.engine.heartbeat_ms.unwrap_or(defaults.heartbeat_ms),
@@ -1099,6 +1136,13 @@ impl RawSource {
         if let Some(zone) = &self.timezone {
             seam_adapters::timezone(zone).map_err(|e| at(format!("time zone `{zone}`: {e}")))?;
         }
+        let source_lateness = match self.lateness_secs.map(Seconds::get) {
+            Some(secs) if !secs.is_finite() || !(0.0..=86_400.0).contains(&secs) => {
+                return Err(at("`lateness_secs` must be between 0 and 86400".into()));
+            }
+            Some(secs) => Some((secs * 1000.0).round() as i64),
+            None => default_lateness(&adapter),
+        };
         let bound = |what: &str, secs: Option<i64>, default: i64| match secs {
             Some(secs) if secs < 0 => Err(at(format!("`{what}` is negative"))),
             Some(secs) => Ok(secs.saturating_mul(1000)),
@@ -1124,6 +1168,7 @@ impl RawSource {
                 Some(secs) => Some(secs.saturating_mul(1000)),
                 None => None,
             },
+            lateness_ms: source_lateness,
             allow: self
                 .allow
                 .unwrap_or_default()

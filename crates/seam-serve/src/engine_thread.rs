@@ -260,8 +260,8 @@ pub(crate) fn recover(
         for (offset, json) in records.iter().enumerate() {
             // Positions number the log's records, heartbeats included.
             let at = position + offset as u64;
-            if let Some(watermark) = parse_heartbeat(json) {
-                engine.advance_to(watermark, &mut out);
+            if let Some(tick) = parse_heartbeat(json) {
+                tick.apply(engine, &mut out);
                 continue;
             }
             match serde_json::from_str::<Event>(json) {
@@ -368,8 +368,8 @@ pub(crate) fn run(
                 let backlog = batch.events.len() as i64;
                 waiting.note(position, &batch.events, settings.max_clock_ahead_ms);
                 engine.push_batch(&mut batch.events, &mut out);
-                if let Some(watermark) = batch.heartbeat {
-                    engine.advance_to(watermark, &mut out);
+                if let Some(tick) = batch.heartbeat {
+                    tick.apply(&mut engine, &mut out);
                 }
                 metrics.engine_backlog.fetch_sub(backlog, Ordering::AcqRel);
                 position = batch.log_end;

@@ -300,6 +300,11 @@ impl Server {
                 .iter()
                 .filter_map(|s| s.max_delay_ms.map(|ms| (s.name.clone(), ms)))
                 .collect(),
+            source_lateness_ms: config
+                .sources
+                .iter()
+                .filter_map(|s| s.lateness_ms.map(|ms| (s.name.clone(), ms)))
+                .collect(),
             ..EngineConfig::default()
         };
         let engine_settings = EngineLoopSettings {

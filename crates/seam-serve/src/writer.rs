@@ -47,20 +47,56 @@ pub(crate) struct Committed {
 #[derive(Debug)]
 pub(crate) struct EngineBatch {
     pub events: Vec<Event>,
-    /// A heartbeat after the events: move the watermark to this time.
-    pub heartbeat: Option<Ts>,
+    /// A heartbeat after the events.
+    pub heartbeat: Option<Tick>,
     pub log_end: u64,
 }
 
+/// A heartbeat record in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tick {
+    /// The wall clock reached this time: the engine moves each source's part of the watermark
+    /// by that source's delay ([`seam_engine::Engine::clock`]).
+    Clock(Ts),
+    /// Written by earlier versions: move the watermark to this time.
+    Watermark(Ts),
+}
+
+impl Tick {
+    pub(crate) fn time(self) -> Ts {
+        match self {
+            Tick::Clock(time) | Tick::Watermark(time) => time,
+        }
+    }
+
+    /// Applies the tick to the engine.
+    pub(crate) fn apply(self, engine: &mut seam_engine::Engine, out: &mut seam_engine::Output) {
+        match self {
+            Tick::Clock(now) => engine.clock(now, out),
+            Tick::Watermark(watermark) => engine.advance_to(watermark, out),
+        }
+    }
+}
+
 /// The JSON of a heartbeat record: never a valid event (events deny unknown fields).
-pub(crate) fn heartbeat_json(watermark: Ts) -> String {
-    format!("{{\"heartbeat\":{}}}", watermark.0)
+pub(crate) fn heartbeat_json(tick: Tick) -> String {
+    match tick {
+        Tick::Clock(now) => format!("{{\"clock\":{}}}", now.0),
+        Tick::Watermark(watermark) => format!("{{\"heartbeat\":{}}}", watermark.0),
+    }
 }
 
 /// Reads a heartbeat record back.
-pub(crate) fn parse_heartbeat(json: &str) -> Option<Ts> {
+pub(crate) fn parse_heartbeat(json: &str) -> Option<Tick> {
+    if let Some(rest) = json.strip_prefix("{\"clock\":") {
+        return rest
+            .strip_suffix('}')?
+            .parse()
+            .ok()
+            .map(|t| Tick::Clock(Ts(t)));
+    }
     let rest = json.strip_prefix("{\"heartbeat\":")?.strip_suffix('}')?;
-    rest.parse().ok().map(Ts)
+    rest.parse().ok().map(|t| Tick::Watermark(Ts(t)))
 }
 
 /// Why a job was not queued.
@@ -185,11 +221,11 @@ pub(crate) fn run(
         let every = interval(last_append);
         let heartbeat = if settings.heartbeat_ms > 0 && last_heartbeat.elapsed() >= every {
             last_heartbeat = Instant::now();
-            let watermark = Ts(crate::now_ms()).minus_millis(settings.lateness_ms);
-            // The wall clock may step back; the watermark never does.
-            (watermark > last_heartbeat_ts).then(|| {
-                last_heartbeat_ts = watermark;
-                watermark
+            let now = Ts(crate::now_ms());
+            // The wall clock may step back; the heartbeats never do.
+            (now > last_heartbeat_ts).then(|| {
+                last_heartbeat_ts = now;
+                Tick::Clock(now)
             })
         } else {
             None
@@ -363,10 +399,10 @@ fn reopen_store(
         let mut position = *handed_end;
         for json in &records {
             position += 1;
-            if let Some(watermark) = parse_heartbeat(json) {
+            if let Some(tick) = parse_heartbeat(json) {
                 let batch = EngineBatch {
                     events: std::mem::take(&mut events),
-                    heartbeat: Some(watermark),
+                    heartbeat: Some(tick),
                     log_end: position,
                 };
                 if !hand(engine, metrics, batch) {
@@ -405,7 +441,7 @@ type JobResult = Result<(Committed, Vec<usize>), String>;
 fn write_cycle(
     store: &mut EmbeddedStore,
     jobs: &[Job],
-    heartbeat: Option<Ts>,
+    heartbeat: Option<Tick>,
     metrics: &Metrics,
 ) -> Result<(Vec<JobResult>, bool, u64), String> {
     let failed = |error: StoreError| error_text(&error);
@@ -449,13 +485,13 @@ fn write_cycle(
         store.add_dead_letters(&letters).map_err(failed)?;
     }
     let mut heartbeat_stored = false;
-    if let Some(watermark) = heartbeat {
-        let uid = format!("seam-heartbeat-{}", watermark.0);
-        let json = heartbeat_json(watermark);
+    if let Some(tick) = heartbeat {
+        let uid = format!("seam-clock-{}", tick.time().0);
+        let json = heartbeat_json(tick);
         let outcome = store
             .append_events(&[StoredEvent {
                 uid: &uid,
-                time: watermark,
+                time: tick.time(),
                 observed: Ts(crate::now_ms()),
                 source: HEARTBEAT_SOURCE,
                 class: "heartbeat",
@@ -522,10 +558,20 @@ mod tests {
 
     #[test]
     fn heartbeats_round_trip_and_are_never_events() {
-        let json = heartbeat_json(Ts(1_772_445_600_000));
-        assert_eq!(parse_heartbeat(&json), Some(Ts(1_772_445_600_000)));
-        assert!(serde_json::from_str::<Event>(&json).is_err());
+        for tick in [
+            Tick::Clock(Ts(1_772_445_600_000)),
+            Tick::Watermark(Ts(1_772_445_600_000)),
+            Tick::Clock(Ts(-5)),
+        ] {
+            let json = heartbeat_json(tick);
+            assert_eq!(parse_heartbeat(&json), Some(tick));
+            assert!(serde_json::from_str::<Event>(&json).is_err());
+        }
         assert_eq!(parse_heartbeat("{\"uid\":\"x\"}"), None);
-        assert_eq!(parse_heartbeat(&heartbeat_json(Ts(-5))), Some(Ts(-5)));
+        // Logs written by earlier versions keep their meaning.
+        assert_eq!(
+            parse_heartbeat("{\"heartbeat\":42}"),
+            Some(Tick::Watermark(Ts(42)))
+        );
     }
 }

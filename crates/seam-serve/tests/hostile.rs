@@ -690,3 +690,67 @@ fn an_http_source_takes_only_its_allowlisted_senders() {
     );
     server.shutdown().unwrap();
 }
+
+/// An hour-old badge and a foreign sign-in used to be answered "accepted" and never
+/// correlated: the badge came late, behind the watermark. A source that declares how late it
+/// delivers is waited for, so its events are correlated as if they had come on time.
+#[test]
+fn a_late_export_from_a_source_that_declares_its_delay_is_correlated() {
+    let run = |declared: bool| -> usize {
+        let dir = tempfile::tempdir().unwrap();
+        let mut export = http_source("pacs-export", "ndjson");
+        let idp = http_source("idp", "ndjson");
+        if declared {
+            export.max_delay_ms = Some(2 * 3_600_000);
+        }
+        let server = start(&config(dir.path(), vec![export, idp]));
+        let mut client = HttpClient::new(server.addresses().http);
+        let now = now_ms();
+        // The sign-in from abroad comes first, live.
+        let signin = serde_json::json!({
+            "uid": unique("signin"), "time": rfc3339(now - 10 * 60_000), "source": "idp",
+            "class": "authentication", "activity": "logon", "outcome": "success",
+            "subject": {"user": "alice@example.com"},
+            "src": {"ip": "185.220.101.7", "country": "Romania"},
+        });
+        let response = client
+            .post("/v1/ingest/idp", &[], signin.to_string().as_bytes())
+            .unwrap();
+        assert_eq!(response.status, 200, "{}", response.text());
+        std::thread::sleep(Duration::from_millis(500));
+        // Then the export, with Alice's badge from half an hour ago.
+        let export = [
+            serde_json::json!({
+                "uid": unique("badge"), "time": rfc3339(now - 30 * 60_000), "source": "pacs-export",
+                "class": "physical_access", "activity": "granted",
+                "subject": {"badge": "4411"}, "door": "hq-main",
+            }),
+            serde_json::json!({
+                "uid": unique("tail"), "time": rfc3339(now - 1000), "source": "pacs-export",
+                "class": "device_status", "activity": "online", "asset": "hq-pacs",
+            }),
+        ]
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+        let response = client
+            .post("/v1/ingest/pacs-export", &[], export.as_bytes())
+            .unwrap();
+        assert_eq!(response.status, 200, "{}", response.text());
+        let found = if declared {
+            wait_findings(server.addresses().api, "rule=seam.onsite-offsite-signin", 1).len()
+        } else {
+            std::thread::sleep(Duration::from_millis(1500));
+            let response = HttpClient::new(server.addresses().api)
+                .get("/v1/findings?rule=seam.onsite-offsite-signin")
+                .unwrap();
+            response.json()["findings"].as_array().map_or(0, Vec::len)
+        };
+        server.shutdown().unwrap();
+        found
+    };
+    assert_eq!(run(true), 1);
+    // Undeclared, the badge is late: stored and counted, but it places no one.
+    assert_eq!(run(false), 0);
+}

@@ -37,7 +37,8 @@ pub struct ServeArgs {
     /// Also subscribe to uhppoted and Zigbee2MQTT topics on this broker (mqtt://host:port).
     #[arg(long)]
     pub mqtt: Option<String>,
-    /// How late an event may arrive and still be ordered, in seconds (default 120).
+    /// How far behind its source's newest event an event may arrive and still be ordered, in
+    /// seconds (default 0.5; sources may set their own).
     #[arg(long)]
     pub lateness: Option<f64>,
     /// How often the wall clock moves the watermark, in ms (0: only event time moves it).
