@@ -111,6 +111,10 @@ pub struct Batch {
     pub rejected: Vec<Rejected>,
     /// Records that parsed but describe nothing Seam uses.
     pub skipped: usize,
+    /// For sources that number their records (a controller's event ids), each record's
+    /// stream and number, events and skips alike: a gap in a stream is a record lost on the
+    /// way (a broker that dropped messages while Seam was down).
+    pub sequences: Vec<(String, u64)>,
 }
 
 /// One record that could not be read: a dead letter.

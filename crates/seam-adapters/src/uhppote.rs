@@ -31,7 +31,23 @@ const REASON_FORCED_OPEN: i64 = 0x26;
 const EVENT_TYPE_SWIPE: i64 = 1;
 
 pub(crate) fn parse(input: &[u8], ctx: &ParseContext) -> Batch {
-    common::parse_json(input, ctx, &[], |value, raw| parse_record(value, raw, ctx))
+    let mut sequences = Vec::new();
+    let mut batch = common::parse_json(input, ctx, &[], |value, raw| {
+        if let Some(sequence) = sequence_of(value) {
+            sequences.push(sequence);
+        }
+        parse_record(value, raw, ctx)
+    });
+    batch.sequences = sequences;
+    batch
+}
+
+/// A controller numbers its events: the stream is the controller, the number its event id.
+fn sequence_of(value: &Value) -> Option<(String, u64)> {
+    let event = find_event(value)?;
+    let device = event.get("device-id")?.as_u64()?;
+    let id = event.get("event-id")?.as_u64()?;
+    Some((device.to_string(), id))
 }
 
 #[derive(Debug, Default, Deserialize)]

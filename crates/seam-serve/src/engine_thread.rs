@@ -37,6 +37,28 @@ pub(crate) struct EngineLoopSettings {
     pub snapshot_every_events: u64,
     /// The engine's bound on how far an event may lead its receive time.
     pub max_clock_ahead_ms: i64,
+    /// The numbered streams' last numbers, saved with each snapshot.
+    pub sequences: crate::server::Sequences,
+}
+
+/// The snapshot position names that carry the numbered streams' last numbers.
+const SEQUENCE_PREFIX: &str = "sequence\u{1f}";
+
+/// The numbered streams' last numbers saved in a snapshot's positions.
+pub(crate) fn sequences_of(
+    positions: &BTreeMap<String, String>,
+) -> std::collections::HashMap<(String, String), u64> {
+    positions
+        .iter()
+        .filter_map(|(key, value)| {
+            let rest = key.strip_prefix(SEQUENCE_PREFIX)?;
+            let (source, stream) = rest.split_once('\u{1f}')?;
+            Some((
+                (source.to_string(), stream.to_string()),
+                value.parse().ok()?,
+            ))
+        })
+        .collect()
 }
 
 /// Where in the log the events still waiting in the engine's reorder buffer start.
@@ -214,8 +236,9 @@ pub(crate) fn recover(
     stream: &broadcast::Sender<Arc<StreamFinding>>,
     metrics: &Metrics,
     fresh: &dyn Fn() -> Engine,
-    max_clock_ahead_ms: i64,
+    settings: &EngineLoopSettings,
 ) -> Result<(u64, Waiting), String> {
+    let max_clock_ahead_ms = settings.max_clock_ahead_ms;
     let mut store = store
         .lock()
         .map_err(|_| "the store lock is poisoned".to_string())?;
@@ -290,7 +313,14 @@ pub(crate) fn recover(
             started.elapsed().as_secs_f64()
         );
         let resume = waiting.resume_from(engine, position);
-        save_snapshot(&mut store, engine, position, resume, metrics)?;
+        save_snapshot(
+            &mut store,
+            engine,
+            position,
+            resume,
+            &settings.sequences,
+            metrics,
+        )?;
     }
     metrics.log_end.store(position, Ordering::Relaxed);
     metrics.engine_position.store(position, Ordering::Relaxed);
@@ -314,14 +344,24 @@ fn save_snapshot(
     engine: &mut Engine,
     position: u64,
     resume: u64,
+    sequences: &crate::server::Sequences,
     metrics: &Metrics,
 ) -> Result<(), String> {
     engine.prune();
+    let mut positions = BTreeMap::from([
+        ("log".to_string(), position.to_string()),
+        (RESUME.to_string(), resume.min(position).to_string()),
+    ]);
+    if let Ok(sequences) = sequences.lock() {
+        for ((source, stream), number) in sequences.iter() {
+            positions.insert(
+                format!("{SEQUENCE_PREFIX}{source}\u{1f}{stream}"),
+                number.to_string(),
+            );
+        }
+    }
     let snapshot = Snapshot {
-        positions: BTreeMap::from([
-            ("log".to_string(), position.to_string()),
-            (RESUME.to_string(), resume.min(position).to_string()),
-        ]),
+        positions,
         log_position: position,
         state: engine.snapshot_bytes_without_buffer(),
     };
@@ -415,9 +455,16 @@ pub(crate) fn run(
             || (last_snapshot.elapsed() >= settings.snapshot_every && position > snapshot_position);
         if due && let Ok(mut guard) = store.lock() {
             let resume = waiting.resume_from(&engine, position);
-            let result = pending
-                .write(&mut guard)
-                .and_then(|()| save_snapshot(&mut guard, &mut engine, position, resume, &metrics));
+            let result = pending.write(&mut guard).and_then(|()| {
+                save_snapshot(
+                    &mut guard,
+                    &mut engine,
+                    position,
+                    resume,
+                    &settings.sequences,
+                    &metrics,
+                )
+            });
             match result {
                 Ok(()) => {
                     pending.dirty = false;
@@ -432,9 +479,16 @@ pub(crate) fn run(
     // The writer has stopped: write the rest and keep the state.
     if let Ok(mut guard) = store.lock() {
         let resume = waiting.resume_from(&engine, position);
-        let result = pending
-            .write(&mut guard)
-            .and_then(|()| save_snapshot(&mut guard, &mut engine, position, resume, &metrics));
+        let result = pending.write(&mut guard).and_then(|()| {
+            save_snapshot(
+                &mut guard,
+                &mut engine,
+                position,
+                resume,
+                &settings.sequences,
+                &metrics,
+            )
+        });
         if let Err(reason) = result {
             fail(reason);
         }

@@ -84,6 +84,7 @@ pub(crate) fn prepare(
         AdapterChoice::One(adapter) => parse_one(adapter, input, &ctx)?,
         AdapterChoice::SyslogAuto => parse_syslog_auto(input, &ctx)?,
     };
+    shared.note_sequences(source_index, &batch.sequences);
     if let Some(counters) = shared.metrics.source(&source.config.name) {
         counters.inputs.fetch_add(1, Ordering::Relaxed);
         counters

@@ -34,6 +34,8 @@ pub struct SourceMetrics {
     /// over its quota (counted only).
     pub dead_letters_over_rate: AtomicU64,
     pub dead_letters_over_quota: AtomicU64,
+    /// Records missing from a numbered stream (a controller's event ids): lost upstream.
+    pub sequence_gaps: AtomicU64,
     /// UDP datagrams dropped because the writer's queue was full.
     pub udp_dropped: AtomicU64,
     /// Datagrams the kernel dropped on this source's UDP socket (from /proc/net/udp).
@@ -65,6 +67,8 @@ pub struct Metrics {
     pub stream_clients: AtomicI64,
     pub stream_lagged: AtomicU64,
     pub store_errors: AtomicU64,
+    /// Connections to the MQTT broker that found no session kept for Seam.
+    pub mqtt_sessions_lost: AtomicU64,
 }
 
 impl Metrics {
@@ -191,6 +195,20 @@ impl Metrics {
         }
         header(
             &mut out,
+            "seam_sequence_gaps_total",
+            "counter",
+            "Records missing from sources that number them (lost before they reached Seam).",
+        );
+        for (source, m) in &self.sources {
+            let _ = writeln!(
+                out,
+                "seam_sequence_gaps_total{{source=\"{}\"}} {}",
+                escape(source),
+                m.sequence_gaps.load(Ordering::Relaxed)
+            );
+        }
+        header(
+            &mut out,
             "seam_dead_letters_not_stored_total",
             "counter",
             "Dead letters not stored whole, by source and reason (rate: sampled; quota: counted only).",
@@ -232,7 +250,7 @@ impl Metrics {
         let log_end = self.log_end.load(Ordering::Relaxed);
         let position = self.engine_position.load(Ordering::Relaxed);
         let commits = self.commits.load(Ordering::Relaxed);
-        let singles: [(&str, &str, &str, String); 15] = [
+        let singles: [(&str, &str, &str, String); 16] = [
             (
                 "seam_engine_events_total",
                 "counter",
@@ -331,6 +349,12 @@ impl Metrics {
                 "counter",
                 "Failed store writes.",
                 self.store_errors.load(Ordering::Relaxed).to_string(),
+            ),
+            (
+                "seam_mqtt_sessions_lost_total",
+                "counter",
+                "Connections to the MQTT broker that found no session kept for Seam.",
+                self.mqtt_sessions_lost.load(Ordering::Relaxed).to_string(),
             ),
         ];
         for (name, kind, help, value) in singles {

@@ -120,8 +120,20 @@ pub(crate) async fn run(
             }
         };
         match polled {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 failures = 0;
+                // Without a session the broker kept nothing for us while we were away: say so
+                // (on the very first start there was nothing to keep).
+                if !ack.session_present {
+                    shared
+                        .metrics
+                        .mqtt_sessions_lost
+                        .fetch_add(1, Ordering::Relaxed);
+                    eprintln!(
+                        "seam serve: mqtt: the broker has no session for client id `{}`: messages published while Seam was not connected were not kept (expected on a first start; otherwise check the broker's persistence and its `persistent_client_expiration`)",
+                        config.client_id
+                    );
+                }
                 // Subscribing again on every connection is harmless and covers a broker
                 // that lost the session.
                 if client.try_subscribe_many(filters.clone()).is_err() {

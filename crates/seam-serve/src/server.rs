@@ -38,6 +38,13 @@ pub enum ServeError {
     Runtime(String),
 }
 
+/// The last number seen per numbered stream, by (source name, stream).
+pub(crate) type Sequences = Arc<Mutex<std::collections::HashMap<(String, String), u64>>>;
+
+/// A number this far below the last one seen starts a stream's count anew (a controller
+/// reset), rather than being a straggler.
+const SEQUENCE_RESTART: u64 = 1000;
+
 /// Where the service listens, with the ports the system chose for `:0` addresses.
 #[derive(Debug, Clone)]
 pub struct Addresses {
@@ -83,6 +90,9 @@ pub(crate) struct Shared {
     pub registries: Mutex<Vec<(String, Arc<crate::conn::Registry>)>>,
     /// Which dead letters are stored: per source, a rate and a quota.
     pub dead_letters: crate::dead_letters::Gate,
+    /// The last number seen per numbered stream (source name, stream), to count gaps; kept in
+    /// the snapshots, so that what a broker lost while Seam was down is counted too.
+    pub sequences: Sequences,
 }
 
 impl Shared {
@@ -128,6 +138,46 @@ impl Shared {
             registries.push((name.to_string(), Arc::clone(&registry)));
         }
         registry
+    }
+
+    /// Counts the records missing between the numbers a source's streams carry. A number at or
+    /// below the last is a repeat, a reordering or a controller that restarted its count: the
+    /// count goes on from it without a gap.
+    pub(crate) fn note_sequences(&self, source: usize, sequences: &[(String, u64)]) {
+        if sequences.is_empty() {
+            return;
+        }
+        let Some(name) = self.sources.get(source).map(|s| s.config.name.clone()) else {
+            return;
+        };
+        let Ok(mut last) = self.sequences.lock() else {
+            return;
+        };
+        let mut missing = 0u64;
+        for (stream, number) in sequences {
+            let key = (name.clone(), stream.clone());
+            match last.get_mut(&key) {
+                Some(previous) if *number > *previous => {
+                    missing += number - *previous - 1;
+                    *previous = *number;
+                }
+                Some(previous) if previous.saturating_sub(*number) > SEQUENCE_RESTART => {
+                    *previous = *number;
+                }
+                Some(_) => {}
+                None => {
+                    last.insert(key, *number);
+                }
+            }
+        }
+        if missing > 0
+            && let Some(counters) = self
+                .sources
+                .get(source)
+                .and_then(|s| self.metrics.source(&s.config.name))
+        {
+            counters.sequence_gaps.fetch_add(missing, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn next_input(&self) -> u64 {
@@ -234,6 +284,13 @@ impl Server {
         let dead_letter_gate = prune_dead_letters(&mut store, &config.dead_letters)
             .map(|stored| crate::dead_letters::Gate::new(config.dead_letters, stored))
             .map_err(ServeError::Store)?;
+        let sequences: Sequences = Arc::new(Mutex::new(
+            seam_store::Store::latest_snapshot(&store)
+                .ok()
+                .flatten()
+                .map(|snapshot| crate::engine_thread::sequences_of(&snapshot.positions))
+                .unwrap_or_default(),
+        ));
         let store = Arc::new(Mutex::new(store));
         let mut sources = Vec::with_capacity(config.sources.len());
         for source in &config.sources {
@@ -276,6 +333,7 @@ impl Server {
             unverified_bytes: AtomicUsize::new(0),
             registries: Mutex::new(Vec::new()),
             dead_letters: dead_letter_gate,
+            sequences: Arc::clone(&sequences),
         });
         crate::conn::raise_descriptor_limit();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -311,8 +369,9 @@ impl Server {
             snapshot_every: Duration::from_millis(config.engine.snapshot_every_ms.max(100)),
             snapshot_every_events: config.engine.snapshot_every_events.max(1),
             max_clock_ahead_ms: config.engine.max_clock_ahead_ms,
+            sequences: Arc::clone(&sequences),
         };
-        let max_clock_ahead_ms = config.engine.max_clock_ahead_ms;
+        let recover_settings = engine_settings.clone();
         let engine_thread = {
             let shared = Arc::clone(&shared);
             let store = Arc::clone(&store);
@@ -336,7 +395,7 @@ impl Server {
                         &stream,
                         &metrics,
                         &fresh,
-                        max_clock_ahead_ms,
+                        &recover_settings,
                     ) {
                         Ok(position) => position,
                         Err(reason) => {

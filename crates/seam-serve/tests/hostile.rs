@@ -754,3 +754,58 @@ fn a_late_export_from_a_source_that_declares_its_delay_is_correlated() {
     // Undeclared, the badge is late: stored and counted, but it places no one.
     assert_eq!(run(false), 0);
 }
+
+/// A broker keeps a finite queue for a persistent session and drops the rest silently while
+/// Seam is down. Controllers number their events: the numbers missing are counted, also
+/// across a restart (the last numbers are kept in the snapshot).
+#[test]
+fn messages_lost_upstream_are_counted_from_the_controllers_numbers() {
+    require_broker();
+    let dir = tempfile::tempdir().unwrap();
+    let base = unique("seam-test");
+    let config = mqtt_config(dir.path(), &unique("seam-serve-test"), &base);
+    let topic = format!("{base}/uhppoted/gateway/events");
+    let first = (now_ms() % 1_000_000_000) as u64 * 10;
+    let server = start(&config);
+    publish(&[
+        (topic.clone(), uhppote_swipe(4411, first, now_ms() - 3000)),
+        (
+            topic.clone(),
+            uhppote_swipe(4411, first + 1, now_ms() - 2000),
+        ),
+    ]);
+    let api = server.addresses().api;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric(api, "seam_events_stored_total", "source=\"doors\"") < 2.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the first events were not stored"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        metric(api, "seam_sequence_gaps_total", "source=\"doors\""),
+        0.0
+    );
+    server.shutdown().unwrap();
+    // Down: the controller's events 2 to 4 are lost on the way; 5 arrives.
+    publish(&[(
+        topic.clone(),
+        uhppote_swipe(4411, first + 5, now_ms() - 1000),
+    )]);
+    let server = start(&config);
+    let api = server.addresses().api;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric(api, "seam_events_stored_total", "source=\"doors\"") < 1.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the event after the restart was not stored"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        metric(api, "seam_sequence_gaps_total", "source=\"doors\""),
+        3.0
+    );
+    server.shutdown().unwrap();
+}
