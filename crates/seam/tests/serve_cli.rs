@@ -122,8 +122,22 @@ name = "idp"
 adapter = "ndjson"
 "#;
 
-const EVENTS: usize = 2400;
 const BATCH: usize = 20;
+
+/// How many times the service is killed: once in CI; the long variant outside it sets
+/// `SEAM_KILL9_ROUNDS` (`SEAM_KILL9_ROUNDS=100 cargo test -p seam --test serve_cli kill_9`).
+fn kill_rounds() -> usize {
+    std::env::var("SEAM_KILL9_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, 10_000)
+}
+
+/// The events sent: 2,400 for one kill, 2,400 more for every two further kills.
+fn total_events() -> usize {
+    2400 * kill_rounds().div_ceil(2).max(1)
+}
 
 /// The test's event stream: sign-ins one second apart (so the log is in time order), every
 /// tenth by a suspended person (a single-event finding), the others by people whose sign-ins
@@ -175,7 +189,7 @@ fn send(
     acked_batches: &AtomicUsize,
 ) -> usize {
     let mut client = HttpClient::new(http).with_timeout(Duration::from_secs(10));
-    for batch in first..EVENTS / BATCH {
+    for batch in first..total_events() / BATCH {
         let text = body(batch, start_ms);
         let mut tries = 0;
         loop {
@@ -203,7 +217,7 @@ fn send(
             }
         }
     }
-    EVENTS / BATCH
+    total_events() / BATCH
 }
 
 #[test]
@@ -219,33 +233,39 @@ fn kill_9_loses_nothing_acknowledged_and_misses_or_repeats_no_finding() {
     let acked = Arc::new(Mutex::new(Vec::new()));
     let acked_batches = Arc::new(AtomicUsize::new(0));
 
-    // First run: sustained ingest, then kill -9 in the middle of it.
-    let mut first = serve(&args, dir.path());
-    let sender = {
-        let (http, acked, acked_batches) =
-            (first.http, Arc::clone(&acked), Arc::clone(&acked_batches));
-        std::thread::spawn(move || send(http, 0, start_ms, &acked, &acked_batches))
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while acked_batches.load(Ordering::SeqCst) < 47 {
-        assert!(Instant::now() < deadline, "ingest is too slow");
-        std::thread::sleep(Duration::from_millis(1));
+    // Sustained ingest, killed with SIGKILL in the middle of it, as many times as asked;
+    // each restart resends from the first batch not acknowledged.
+    let batches = total_events() / BATCH;
+    let mut resume_at = 0;
+    for round in 0..kill_rounds() {
+        let mut run = serve(&args, dir.path());
+        let sender = {
+            let (http, acked, acked_batches) =
+                (run.http, Arc::clone(&acked), Arc::clone(&acked_batches));
+            let from = resume_at;
+            std::thread::spawn(move || send(http, from, start_ms, &acked, &acked_batches))
+        };
+        // The first kill comes after 47 batches (as it always has); the next ones after a
+        // varying few, never after the last batch.
+        let kill_after = if round == 0 { 47 } else { 3 + (round * 7) % 11 };
+        let target = (resume_at + kill_after).min(batches - 1);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while acked_batches.load(Ordering::SeqCst) < target {
+            assert!(Instant::now() < deadline, "ingest is too slow");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        run.child.kill().unwrap(); // SIGKILL
+        run.child.wait().unwrap();
+        resume_at = sender.join().unwrap();
+        assert!(resume_at < batches, "the kill came after the last batch");
+        assert!(acked.lock().unwrap().len() >= target * BATCH);
     }
-    first.child.kill().unwrap(); // SIGKILL
-    first.child.wait().unwrap();
-    let resume_at = sender.join().unwrap();
-    assert!(
-        resume_at < EVENTS / BATCH,
-        "the kill came after the last batch"
-    );
-    let acked_before_kill = acked.lock().unwrap().len();
-    assert!(acked_before_kill >= 47 * BATCH);
 
-    // Second run on the same data: the sender resends from its first unacknowledged batch.
-    let second = serve(&args, dir.path());
-    let finished = send(second.http, resume_at, start_ms, &acked, &acked_batches);
-    assert_eq!(finished, EVENTS / BATCH);
-    let (stopped, output) = second.terminate();
+    // The last run on the same data: the sender resends from its first unacknowledged batch.
+    let last = serve(&args, dir.path());
+    let finished = send(last.http, resume_at, start_ms, &acked, &acked_batches);
+    assert_eq!(finished, batches);
+    let (stopped, output) = last.terminate();
     assert!(stopped, "{output}");
 
     // Every event is in the log exactly once, and every acknowledged one among them.
@@ -269,7 +289,7 @@ fn kill_9_loses_nothing_acknowledged_and_misses_or_repeats_no_finding() {
     for event in &events {
         *copies.entry(event.uid.as_str()).or_default() += 1;
     }
-    assert_eq!(events.len(), EVENTS, "events stored");
+    assert_eq!(events.len(), total_events(), "events stored");
     assert!(copies.values().all(|n| *n == 1));
     for uid in acked.lock().unwrap().iter() {
         assert_eq!(
