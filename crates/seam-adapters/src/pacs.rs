@@ -490,18 +490,30 @@ fn compile(loader: &mut Loader<'_>, raw: RawMapping) -> Option<PacsMapping> {
     for (code, activity) in raw.codes.get_ref() {
         match Activity::parse(activity.get_ref()) {
             Some(parsed) => codes.push((code.clone(), parsed)),
-            None => loader.error(
-                activity,
-                format!(
-                    "unknown activity `{}` for code `{code}`; known: {}",
-                    activity.get_ref(),
-                    Activity::ALL
-                        .iter()
-                        .map(|a| a.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ),
+            None => {
+                // A door controller's codes are door decisions, door states and device
+                // states: those are the words worth listing.
+                let known: Vec<&str> = Activity::ALL
+                    .iter()
+                    .filter(|a| {
+                        EventClass::PhysicalAccess.admits(**a)
+                            || EventClass::DeviceStatus.admits(**a)
+                    })
+                    .map(|a| a.as_str())
+                    .collect();
+                loader.error(
+                    activity,
+                    format!(
+                        "unknown activity `{}` for code `{code}`; known: {}{}",
+                        activity.get_ref(),
+                        known.join(", "),
+                        seam_model::text::did_you_mean(
+                            activity.get_ref(),
+                            Activity::ALL.iter().map(|a| a.as_str())
+                        )
+                    ),
+                )
+            }
         }
     }
     // Longest first, so that a prefix match finds the most specific key.
@@ -918,7 +930,7 @@ GRANT = "granted"
             [
                 "site.toml:2:8: mapping name `Site HQ` must be 1-64 lowercase letters, digits, `-` or `_`",
                 "site.toml:7:10: time format `%H:%M` is not `rfc3339`, `epoch_s`, `epoch_ms` or a strftime pattern with a date and a time of day",
-                "site.toml:14:9: unknown activity `grant` for code `GRANT`; known: logon, logoff, mfa, connect, disconnect, traffic, assign, release, posture, read, write, delete, granted, denied, door_used, door_not_used, forced, held_open, tamper, anti_passback, duress, request_to_exit, count, check_in, check_out, booked, cancelled, online, offline, config_change",
+                "site.toml:14:9: unknown activity `grant` for code `GRANT`; known: granted, denied, door_used, door_not_used, forced, held_open, tamper, anti_passback, duress, request_to_exit, online, offline, config_change",
             ]
         );
     }

@@ -58,6 +58,9 @@ string_enum! {
         Visitor = "visitor",
         Booking = "booking",
         DeviceStatus = "device_status",
+        AccountChange = "account_change",
+        EntityManagement = "entity_management",
+        ApiActivity = "api_activity",
     }
 }
 
@@ -75,6 +78,9 @@ impl EventClass {
             EventClass::Visitor => 9102,
             EventClass::Booking => 9103,
             EventClass::DeviceStatus => 9104,
+            EventClass::AccountChange => 3001,
+            EventClass::EntityManagement => 3004,
+            EventClass::ApiActivity => 6003,
         }
     }
 
@@ -82,7 +88,9 @@ impl EventClass {
     pub fn admits(self, activity: Activity) -> bool {
         use Activity as A;
         match self {
-            EventClass::Authentication => matches!(activity, A::Logon | A::Logoff | A::Mfa),
+            EventClass::Authentication => {
+                matches!(activity, A::Logon | A::Logoff | A::Mfa | A::AuthOther)
+            }
             EventClass::NetworkSession => matches!(activity, A::Connect | A::Disconnect),
             EventClass::NetworkActivity => matches!(activity, A::Traffic),
             EventClass::Dhcp => matches!(activity, A::Assign | A::Release),
@@ -107,6 +115,33 @@ impl EventClass {
             EventClass::DeviceStatus => {
                 matches!(activity, A::Online | A::Offline | A::ConfigChange)
             }
+            EventClass::AccountChange => matches!(
+                activity,
+                A::AccountCreated
+                    | A::AccountEnabled
+                    | A::PasswordChanged
+                    | A::PasswordReset
+                    | A::AccountDisabled
+                    | A::AccountDeleted
+                    | A::AccountLocked
+                    | A::AccountUnlocked
+                    | A::MfaEnrolled
+                    | A::MfaRemoved
+                    | A::PolicyAttached
+                    | A::PolicyDetached
+                    | A::AccountOther
+            ),
+            EventClass::EntityManagement => matches!(
+                activity,
+                A::EntityCreated
+                    | A::EntityRead
+                    | A::EntityUpdated
+                    | A::EntityDeleted
+                    | A::EntityEnabled
+                    | A::EntityDisabled
+                    | A::EntityOther
+            ),
+            EventClass::ApiActivity => matches!(activity, A::ApiCall),
         }
     }
 }
@@ -144,6 +179,28 @@ string_enum! {
         Online = "online",
         Offline = "offline",
         ConfigChange = "config_change",
+        AuthOther = "auth_other",
+        AccountCreated = "account_created",
+        AccountEnabled = "account_enabled",
+        PasswordChanged = "password_changed",
+        PasswordReset = "password_reset",
+        AccountDisabled = "account_disabled",
+        AccountDeleted = "account_deleted",
+        AccountLocked = "account_locked",
+        AccountUnlocked = "account_unlocked",
+        MfaEnrolled = "mfa_enrolled",
+        MfaRemoved = "mfa_removed",
+        PolicyAttached = "policy_attached",
+        PolicyDetached = "policy_detached",
+        AccountOther = "account_other",
+        EntityCreated = "entity_created",
+        EntityRead = "entity_read",
+        EntityUpdated = "entity_updated",
+        EntityDeleted = "entity_deleted",
+        EntityEnabled = "entity_enabled",
+        EntityDisabled = "entity_disabled",
+        EntityOther = "entity_other",
+        ApiCall = "api_call",
     }
 }
 

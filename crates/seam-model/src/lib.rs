@@ -4,6 +4,7 @@
 
 pub mod event;
 pub mod finding;
+pub mod text;
 pub mod time;
 
 pub use event::{
