@@ -13,8 +13,26 @@ use seam_model::{Activity, Event, EventClass, Ts};
 
 use crate::{Batch, MAX_RECORD_BYTES, MAX_REJECTED_RAW_BYTES, ParseContext, Rejected};
 
-/// What one record turned into: an event, nothing Seam uses, or a reason to reject it.
-pub(crate) type RecordResult = Result<Option<Event>, String>;
+/// What one record turned into: an event, a skip with its reason (nothing Seam uses), or a
+/// reason to reject it.
+pub(crate) type RecordResult = Result<Read, String>;
+
+/// A record read: an event, or a record skipped for the reason given (counted per reason).
+#[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "returned once per record and consumed at once, as `Option<Event>` was; a box would add an allocation per event"
+)]
+pub(crate) enum Read {
+    Event(Event),
+    Skip(&'static str),
+}
+
+impl From<Event> for Read {
+    fn from(event: Event) -> Read {
+        Read::Event(event)
+    }
+}
 
 /// Gathers the results of one input's records into a [`Batch`], checking every event on the
 /// way: the time within the context's bounds, the receive time and source set, the event
@@ -55,8 +73,15 @@ impl<'c> Collector<'c> {
 
     pub(crate) fn record(&mut self, index: usize, raw: &[u8], result: RecordResult) {
         match result {
-            Ok(Some(event)) => self.accept(index, raw, event),
-            Ok(None) => self.batch.skipped += 1,
+            Ok(Read::Event(event)) => self.accept(index, raw, event),
+            Ok(Read::Skip(reason)) => {
+                self.batch.skipped += 1;
+                *self
+                    .batch
+                    .skip_reasons
+                    .entry(reason.to_string())
+                    .or_default() += 1;
+            }
             Err(reason) => self.reject(index, raw, reason),
         }
     }

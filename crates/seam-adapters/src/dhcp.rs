@@ -13,7 +13,7 @@
 
 use seam_model::{Activity, EventClass};
 
-use crate::common::{self, RecordResult};
+use crate::common::{self, Read, RecordResult};
 use crate::{Batch, ParseContext, syslog, timefmt};
 
 const NAME: &str = "dhcp";
@@ -46,7 +46,9 @@ fn parse_line(line: &str, raw: &[u8], ctx: &ParseContext) -> RecordResult {
     } else if let Some(at) = message.find("DHCP4_RELEASE ") {
         kea(message.get(at..).unwrap_or_default(), Activity::Release)?
     } else {
-        return Ok(None);
+        return Ok(Read::Skip(
+            "a DHCP message other than a lease or its release",
+        ));
     };
     let uid = common::digest_uid(NAME, &[raw]);
     let mut event = common::new_event(ctx, uid, time, EventClass::Dhcp, lease.activity);
@@ -58,7 +60,7 @@ fn parse_line(line: &str, raw: &[u8], ctx: &ParseContext) -> RecordResult {
         .filter(|seconds| (1..=MAX_LEASE_SECONDS).contains(seconds))
         .map(|seconds| time.plus_millis(seconds * 1000));
     event.raw = Some(serde_json::Value::String(line.to_string()));
-    Ok(Some(event))
+    Ok(Read::Event(event))
 }
 
 struct Lease {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use seam_model::{Activity, EventClass, Outcome};
 
-use crate::common::{self, RecordResult};
+use crate::common::{self, Read, RecordResult};
 use crate::{Batch, ParseContext, timefmt};
 
 const NAME: &str = "entra";
@@ -100,7 +100,9 @@ fn parse_record(value: &Value, raw: &[u8], ctx: &ParseContext) -> RecordResult {
         .as_deref()
         .is_some_and(|category| !category.ends_with("SignInLogs"))
     {
-        return Ok(None);
+        return Ok(Read::Skip(
+            "an Azure Monitor category other than sign-in logs",
+        ));
     }
     let sign_in: SignIn = match &envelope.properties {
         Some(properties) => common::typed(properties)?,
@@ -168,5 +170,5 @@ fn parse_record(value: &Value, raw: &[u8], ctx: &ParseContext) -> RecordResult {
             .map(|_| true),
     };
     out.raw = Some(value.clone());
-    Ok(Some(out))
+    Ok(Read::Event(out))
 }

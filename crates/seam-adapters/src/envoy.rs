@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use seam_model::{Activity, EventClass};
 
-use crate::common::{self, RecordResult};
+use crate::common::{self, Read, RecordResult};
 use crate::{Batch, ParseContext, timefmt};
 
 const NAME: &str = "envoy";
@@ -64,7 +64,11 @@ fn parse_record(value: &Value, raw: &[u8], ctx: &ParseContext) -> RecordResult {
     let activity = match event_name.as_str() {
         "entry_sign_in" => Activity::CheckIn,
         "entry_sign_out" => Activity::CheckOut,
-        _ => return Ok(None),
+        _ => {
+            return Ok(Read::Skip(
+                "an Envoy webhook other than an entry sign-in or sign-out",
+            ));
+        }
     };
     let entry = hook.payload.ok_or("no `payload` entry")?;
     let attributes = entry.attributes.unwrap_or_default();
@@ -84,5 +88,5 @@ fn parse_record(value: &Value, raw: &[u8], ctx: &ParseContext) -> RecordResult {
     let mut out = common::new_event(ctx, uid, time, EventClass::Visitor, activity);
     out.subject.user = common::clean(attributes.email.as_deref());
     out.raw = Some(value.clone());
-    Ok(Some(out))
+    Ok(Read::Event(out))
 }

@@ -10,12 +10,16 @@
 //! High Res Timestamp, …
 //! ```
 //!
-//! Tunnel set-up and `gateway-connected` become a VPN connect, `gateway-logout` a
-//! disconnect, a failed `gateway-auth` a failed connect; the other stages are skipped.
+//! Every stage is kept (see [`stage`]): the sign-ins to the portal and the gateway are
+//! authentication, a failed gateway sign-in also a failed VPN connect; fetching the gateway's
+//! configuration, registering and setting up the tunnel are a VPN connect (the session the
+//! rules see, even where a firewall logs no `gateway-connected`); logging out and releasing the
+//! configuration a disconnect; the host information checks are device posture. Tunnel latency
+//! and agent messages carry nothing about the session and are skipped, each with its reason.
 
 use seam_model::{Activity, EventClass, Medium, Outcome, Ts};
 
-use crate::common::{self, RecordResult};
+use crate::common::{self, Read, RecordResult};
 use crate::{Batch, ParseContext, csv, timefmt};
 
 const NAME: &str = "globalprotect";
@@ -72,14 +76,19 @@ fn parse_line(line: &str, raw: &[u8], ctx: &ParseContext) -> RecordResult {
     }
     let event_id = field(EVENT_ID).unwrap_or_default();
     let status = field(STATUS).unwrap_or_default();
-    let (activity, outcome) = match (event_id, status) {
-        ("gateway-connected" | "gateway-setup-ipsec" | "gateway-setup-ssl", "success") => {
-            (Activity::Connect, Outcome::Success)
-        }
-        ("gateway-connected" | "gateway-setup-ipsec" | "gateway-setup-ssl", "failure")
-        | ("gateway-auth", "failure") => (Activity::Connect, Outcome::Failure),
-        ("gateway-logout", _) => (Activity::Disconnect, Outcome::Unknown),
-        _ => return Ok(None),
+    let outcome = match status {
+        "success" => Outcome::Success,
+        "failure" => Outcome::Failure,
+        _ => Outcome::Unknown,
+    };
+    let (class, activity) = match stage(event_id, outcome) {
+        Ok(kind) => kind,
+        Err(reason) => return Ok(Read::Skip(reason)),
+    };
+    let outcome = if activity == Activity::Disconnect {
+        Outcome::Unknown
+    } else {
+        outcome
     };
     let time = time(field(HIGH_RES_TIME), field(GENERATED_TIME), ctx)?;
     let vendor_id = match (field(SERIAL), field(SEQUENCE)) {
@@ -87,9 +96,20 @@ fn parse_line(line: &str, raw: &[u8], ctx: &ParseContext) -> RecordResult {
         _ => None,
     };
     let uid = common::uid_or_digest(vendor_id.as_deref(), NAME, raw);
-    let mut event = common::new_event(ctx, uid, time, EventClass::NetworkSession, activity);
+    let mut event = common::new_event(ctx, uid, time, class, activity);
     event.outcome = outcome;
-    event.medium = Some(Medium::Vpn);
+    match class {
+        EventClass::NetworkSession => event.medium = Some(Medium::Vpn),
+        EventClass::Authentication => event.app = Some(format!("globalprotect-{event_id}")),
+        EventClass::DeviceInventory if event_id == "gateway-hip-check" => {
+            event.compliant = match outcome {
+                Outcome::Success => Some(true),
+                Outcome::Failure => Some(false),
+                Outcome::Unknown => None,
+            };
+        }
+        _ => {}
+    }
     // `DOMAIN\user` → `user`: the directory knows people by user name or UPN.
     event.subject.user = field(SOURCE_USER)
         .map(|user| user.rsplit('\\').next().unwrap_or(user))
@@ -101,14 +121,41 @@ fn parse_line(line: &str, raw: &[u8], ctx: &ParseContext) -> RecordResult {
     event.src.country = field(SOURCE_REGION)
         .filter(|region| region.len() == 2 && region.bytes().all(|b| b.is_ascii_alphabetic()))
         .map(str::to_string);
-    if outcome == Outcome::Failure || activity == Activity::Disconnect {
+    if event.outcome == Outcome::Failure || activity == Activity::Disconnect {
         event.reason = field(ERROR)
             .or(field(REASON))
             .or(field(DESCRIPTION))
             .map(str::to_string);
     }
     event.raw = Some(serde_json::Value::String(line.to_string()));
-    Ok(Some(event))
+    Ok(Read::Event(event))
+}
+
+/// What a GlobalProtect stage (the log's Event ID) is, or why it is skipped.
+fn stage(event_id: &str, outcome: Outcome) -> Result<(EventClass, Activity), &'static str> {
+    use Activity as A;
+    use EventClass as C;
+    Ok(match event_id {
+        // A failed gateway sign-in is a failed VPN connect, as rules on VPN failures expect.
+        "gateway-auth" if outcome == Outcome::Failure => (C::NetworkSession, A::Connect),
+        "portal-auth" | "gateway-auth" => (C::Authentication, A::Logon),
+        "portal-prelogin" | "gateway-prelogin" | "portal-getconfig" => {
+            (C::Authentication, A::AuthOther)
+        }
+        "gateway-getconfig"
+        | "gateway-register"
+        | "gateway-connected"
+        | "gateway-setup-ipsec"
+        | "gateway-setup-ssl"
+        | "gateway-switch-to-ssl"
+        | "gateway-ip-change" => (C::NetworkSession, A::Connect),
+        "gateway-logout" | "gateway-config-release" => (C::NetworkSession, A::Disconnect),
+        "gateway-hip-report" | "gateway-hip-check" => (C::DeviceInventory, A::Posture),
+        "gateway-tunnel-latency" => return Err("a GlobalProtect tunnel latency measurement"),
+        "gateway-agent-msg" => return Err("a GlobalProtect agent message"),
+        "" => return Err("a GlobalProtect record without an Event ID"),
+        _ => return Err("a GlobalProtect stage Seam does not know"),
+    })
 }
 
 /// The high-resolution timestamp (with its offset) when the firewall filled it in, else the

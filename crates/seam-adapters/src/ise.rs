@@ -11,7 +11,7 @@
 
 use seam_model::{Activity, EventClass, Medium, Outcome, Ts};
 
-use crate::common::{self, RecordResult};
+use crate::common::{self, Read, RecordResult};
 use crate::{Batch, ParseContext, syslog, timefmt};
 
 const NAME: &str = "ise";
@@ -154,17 +154,19 @@ fn split_items(body: &str) -> Vec<String> {
 fn parse_line(line: &str, raw: &[u8], ctx: &ParseContext) -> RecordResult {
     let header = syslog::header(line).ok_or("not a syslog line")?;
     let Some(message) = split_message(header.rest)? else {
-        return Ok(None);
+        return Ok(Read::Skip(
+            "a continuation segment of a multi-part ISE message",
+        ));
     };
     let (activity, outcome) = match message.category {
         "CISE_RADIUS_Accounting" => match message.get("Acct-Status-Type") {
             Some("Start") => (Activity::Connect, Outcome::Success),
             Some("Stop") => (Activity::Disconnect, Outcome::Unknown),
-            _ => return Ok(None),
+            _ => return Ok(Read::Skip("RADIUS accounting other than a start or a stop")),
         },
         "CISE_Passed_Authentications" => (Activity::Connect, Outcome::Success),
         "CISE_Failed_Attempts" => (Activity::Connect, Outcome::Failure),
-        _ => return Ok(None),
+        _ => return Ok(Read::Skip("an ISE message category Seam does not read")),
     };
     let uid = common::digest_uid(NAME, &[raw]);
     let mut out = common::new_event(ctx, uid, message.time, EventClass::NetworkSession, activity);
@@ -231,7 +233,7 @@ fn parse_line(line: &str, raw: &[u8], ctx: &ParseContext) -> RecordResult {
         _ => None,
     };
     out.raw = Some(serde_json::Value::String(line.to_string()));
-    Ok(Some(out))
+    Ok(Read::Event(out))
 }
 
 /// How the client reached the network: NAS-Port-Type first, then ISE's flow type.

@@ -115,6 +115,8 @@ pub struct Batch {
     /// stream and number, events and skips alike: a gap in a stream is a record lost on the
     /// way (a broker that dropped messages while Seam was down).
     pub sequences: Vec<(String, u64)>,
+    /// Why records were skipped, with how many each reason covers (adding up to `skipped`).
+    pub skip_reasons: std::collections::BTreeMap<String, usize>,
 }
 
 /// One record that could not be read: a dead letter.

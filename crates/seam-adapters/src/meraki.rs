@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use seam_model::{Activity, Event, EventClass, Medium, Outcome, Ts};
 
-use crate::common::{self, RecordResult};
+use crate::common::{self, Read, RecordResult};
 use crate::{Batch, ParseContext, syslog};
 
 const NAME: &str = "meraki";
@@ -31,7 +31,9 @@ fn parse_line(line: &str, raw: &[u8], ctx: &ParseContext) -> RecordResult {
         return Err("no device name and feed after the Meraki timestamp".to_string());
     }
     if feed != "events" {
-        return Ok(None);
+        return Ok(Read::Skip(
+            "a Meraki feed other than `events` (flows, URLs, IDS alerts)",
+        ));
     }
     let draft = Draft {
         ctx,
@@ -41,9 +43,15 @@ fn parse_line(line: &str, raw: &[u8], ctx: &ParseContext) -> RecordResult {
     };
     if body.starts_with("type=") {
         let pairs = pairs(body)?;
-        return Ok(wireless_or_session(&draft, device, &pairs));
+        return Ok(wireless_or_session(&draft, device, &pairs).map_or(
+            Read::Skip("a Meraki event type Seam does not read"),
+            Read::Event,
+        ));
     }
-    Ok(free_text(&draft, body))
+    Ok(free_text(&draft, body).map_or(
+        Read::Skip("a Meraki free-text event Seam does not read"),
+        Read::Event,
+    ))
 }
 
 struct Draft<'a> {

@@ -5,7 +5,7 @@
 
 use seam_model::Event;
 
-use crate::common::{self, RecordResult};
+use crate::common::{self, Read, RecordResult};
 use crate::{Batch, ParseContext};
 
 pub(crate) fn parse(input: &[u8], ctx: &ParseContext) -> Batch {
@@ -15,5 +15,5 @@ pub(crate) fn parse(input: &[u8], ctx: &ParseContext) -> Batch {
 fn parse_record(value: &serde_json::Value) -> RecordResult {
     let event: Event = common::typed(value)?;
     event.validate().map_err(|error| error.to_string())?;
-    Ok(Some(event))
+    Ok(Read::Event(event))
 }

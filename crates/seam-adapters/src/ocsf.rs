@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use seam_model::{Activity, EventClass, Outcome};
 
-use crate::common::{self, RecordResult};
+use crate::common::{self, Read, RecordResult};
 use crate::{Batch, ParseContext, timefmt};
 
 const NAME: &str = "ocsf";
@@ -77,7 +77,9 @@ fn parse_record(value: &Value, raw: &[u8], ctx: &ParseContext) -> RecordResult {
     let class_uid = integer(value, "/class_uid")?.ok_or("no `class_uid`: not an OCSF event")?;
     let activity_id = integer(value, "/activity_id")?.ok_or("no `activity_id`")?;
     let Some((class, activity, forced_outcome)) = class_and_activity(class_uid, activity_id) else {
-        return Ok(None);
+        return Ok(Read::Skip(
+            "an OCSF class or activity Seam has no class for",
+        ));
     };
     let time = match integer(value, "/time")? {
         Some(millis) => timefmt::epoch_millis(millis)?,
@@ -165,5 +167,5 @@ fn parse_record(value: &Value, raw: &[u8], ctx: &ParseContext) -> RecordResult {
         _ => {}
     }
     event.raw = Some(value.clone());
-    Ok(Some(event))
+    Ok(Read::Event(event))
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use seam_model::{Activity, EventClass, Outcome};
 
-use crate::common::{self, RecordResult};
+use crate::common::{self, Read, RecordResult};
 use crate::{Batch, ParseContext, timefmt};
 
 const NAME: &str = "okta";
@@ -251,7 +251,7 @@ fn parse_record(value: &Value, raw: &[u8], ctx: &ParseContext) -> RecordResult {
         });
     }
     out.raw = Some(value.clone());
-    Ok(Some(out))
+    Ok(Read::Event(out))
 }
 
 /// Why a verification challenge cannot be answered.

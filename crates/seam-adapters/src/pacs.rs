@@ -37,7 +37,7 @@ use toml::Spanned;
 
 use seam_model::{Activity, Event, EventClass};
 
-use crate::common::{self, Collector, RecordResult};
+use crate::common::{self, Collector, Read, RecordResult};
 use crate::{Batch, MAX_RECORD_BYTES, ParseContext, csv, timefmt};
 
 /// The mappings built into Seam: (name, TOML text). `pacs-<name>` selects one.
@@ -812,7 +812,7 @@ impl PacsMapping {
                     timefmt::shorten(&code)
                 ));
             }
-            return Ok(None);
+            return Ok(Read::Skip("a code the mapping leaves out"));
         };
         let Some(class) = EventClass::ALL
             .iter()
@@ -856,7 +856,7 @@ impl PacsMapping {
             event.count = Some(count);
         }
         event.raw = Some(raw_value);
-        Ok(Some(event))
+        Ok(Read::Event(event))
     }
 }
 

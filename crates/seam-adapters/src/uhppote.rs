@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use seam_model::{Activity, EventClass, Ts};
 
-use crate::common::{self, RecordResult};
+use crate::common::{self, Read, RecordResult};
 use crate::{Batch, ParseContext, timefmt};
 
 const NAME: &str = "uhppote";
@@ -88,7 +88,9 @@ fn parse_record(value: &Value, raw: &[u8], ctx: &ParseContext) -> RecordResult {
         // The gateway's own requests and other replies share the topics.
         if value.pointer("/message/request").is_some() || value.pointer("/message/reply").is_some()
         {
-            return Ok(None);
+            return Ok(Read::Skip(
+                "a uhppoted gateway request or reply, not an event",
+            ));
         }
         return Err("no `event` object: not a uhppoted event".to_string());
     };
@@ -106,7 +108,11 @@ fn parse_record(value: &Value, raw: &[u8], ctx: &ParseContext) -> RecordResult {
             match (swipe, event.access_granted) {
                 (true, Some(true)) => Activity::Granted,
                 (true, Some(false)) => Activity::Denied,
-                _ => return Ok(None),
+                _ => {
+                    return Ok(Read::Skip(
+                        "a controller event that is neither a card swipe nor a door event",
+                    ));
+                }
             }
         }
     };
@@ -127,7 +133,7 @@ fn parse_record(value: &Value, raw: &[u8], ctx: &ParseContext) -> RecordResult {
             .or_else(|| (reason != 0).then(|| format!("reason {reason}")));
     }
     out.raw = Some(value.clone());
-    Ok(Some(out))
+    Ok(Read::Event(out))
 }
 
 /// `2026-03-02 08:50:00`, optionally followed by a zone abbreviation or an offset.

@@ -10,9 +10,9 @@
 
 use serde_json::Value;
 
-use seam_model::{Activity, Event, EventClass};
+use seam_model::{Activity, EventClass};
 
-use crate::common::{self, Collector};
+use crate::common::{self, Collector, Read};
 use crate::{Batch, MAX_RECORD_BYTES, ParseContext, ZoneMap, timefmt};
 
 const NAME: &str = "zigbee2mqtt";
@@ -50,23 +50,19 @@ fn friendly_name(topic: &str) -> Option<&str> {
     Some(name)
 }
 
-fn parse_message(
-    payload: &[u8],
-    ctx: &ParseContext,
-    zones: &ZoneMap,
-) -> Result<Option<Event>, String> {
+fn parse_message(payload: &[u8], ctx: &ParseContext, zones: &ZoneMap) -> Result<Read, String> {
     let topic = ctx
         .topic
         .as_deref()
         .ok_or("no MQTT topic: the caller must pass the topic with the payload")?;
     let Some(device) = friendly_name(topic) else {
-        return Ok(None);
+        return Ok(Read::Skip("a Zigbee2MQTT bridge topic, not a device"));
     };
     let value: Value =
         serde_json::from_slice(payload).map_err(|error| format!("invalid JSON: {error}"))?;
     let Value::Object(state) = &value else {
         // Some devices publish plain values on sub-topics (`…/occupancy` → `true`).
-        return Ok(None);
+        return Ok(Read::Skip("a plain value on a device's sub-topic"));
     };
     let count = match people_count(state)? {
         Some(count) => count,
@@ -75,7 +71,7 @@ fn parse_message(
             .find_map(|key| state.get(*key).and_then(Value::as_bool))
         {
             Some(occupied) => i64::from(occupied),
-            None => return Ok(None),
+            None => return Ok(Read::Skip("a device message without occupancy")),
         },
     };
     let zone = zones.get(device).ok_or_else(|| {
@@ -104,7 +100,7 @@ fn parse_message(
     event.zone = Some(zone.clone());
     event.count = Some(count);
     event.raw = Some(serde_json::json!({ "topic": topic, "payload": value }));
-    Ok(Some(event))
+    Ok(Read::Event(event))
 }
 
 fn people_count(state: &serde_json::Map<String, Value>) -> Result<Option<i64>, String> {

@@ -65,6 +65,14 @@ fn check_contract(adapter: &Adapter, input: &[u8], ctx: &ParseContext, batch: &B
         assert!(rejected.index >= 1);
         assert!(!rejected.reason.is_empty());
     }
+    // Every skip has its reason, and the reasons account for every skip.
+    assert_eq!(
+        batch.skip_reasons.values().sum::<usize>(),
+        batch.skipped,
+        "{}: skips without a reason",
+        adapter.name()
+    );
+    assert!(batch.skip_reasons.keys().all(|reason| !reason.is_empty()));
     let again = adapter.parse(input, ctx).unwrap();
     assert_eq!(&again, batch, "{} is not deterministic", adapter.name());
 }
@@ -83,7 +91,9 @@ fn render(batch: &Batch) -> String {
         out.push_str(&line.to_string());
         out.push('\n');
     }
-    out.push_str(&serde_json::json!({ "skipped": batch.skipped }).to_string());
+    out.push_str(
+        &serde_json::json!({ "skipped": batch.skipped, "because": batch.skip_reasons }).to_string(),
+    );
     out.push('\n');
     out
 }
@@ -178,8 +188,9 @@ fn meraki() {
 #[test]
 fn globalprotect() {
     let batch = golden(Adapter::GlobalProtect, "globalprotect.log");
-    assert_eq!(counts(&batch), (4, 2, 2));
-    assert_eq!(batch.events[0].time.to_string(), "2026-03-02T02:00:00.000Z");
+    // Every stage is kept: the gateway sign-in and the portal's pre-login too.
+    assert_eq!(counts(&batch), (6, 2, 0));
+    assert_eq!(batch.events[1].time.to_string(), "2026-03-02T02:00:00.000Z");
 }
 
 #[test]
@@ -263,6 +274,9 @@ fn zigbee2mqtt() {
                 rejected
             }));
         all.skipped += batch.skipped;
+        for (reason, count) in batch.skip_reasons {
+            *all.skip_reasons.entry(reason).or_default() += count;
+        }
     }
     compare("zigbee2mqtt", &render(&all));
     assert_eq!(counts(&all), (3, 2, 2));

@@ -9,8 +9,7 @@
 //! than what was already released is *late*: it is still returned for storage and still
 //! evaluated by single-event rules, flagged as late, but it does not touch state or windows.
 //!
-//! Time is defended. An event may lead its reference time (when it was received, or, for an
-//! input without receive times, the newest event of the other sources) by at most
+//! Time is defended. An event may lead the time it was received by at most
 //! `max_clock_ahead_ms`. An event further ahead is handled like a late one (stored, evaluated
 //! by single-event rules, flagged) and moves no watermark, so one wrong clock or one forged
 //! date cannot make every other source's events late. A source whose events lead or trail
@@ -51,10 +50,6 @@ pub struct EngineConfig {
     /// How far an event may lead its reference time (receive time, or the other sources'
     /// newest event) and still move its source's watermark.
     pub max_clock_ahead_ms: i64,
-    /// For an event without a receive time (a replayed file), how far it may lead the newest
-    /// event of the other sources. Far wider than `max_clock_ahead_ms`: without a receive time,
-    /// a source that was quiet for a while cannot be told from a clock that is off.
-    pub max_lead_over_sources_ms: i64,
     /// How far an event may trail its receive time before its source's clock is reported as
     /// behind; per source in `source_max_delay_ms` (a source that delivers hourly exports
     /// declares an hour and more).
@@ -81,7 +76,6 @@ impl Default for EngineConfig {
             emit_events: true,
             max_clock_ahead_ms: DEFAULT_MAX_CLOCK_AHEAD_MS,
             max_clock_behind_ms: DEFAULT_MAX_CLOCK_BEHIND_MS,
-            max_lead_over_sources_ms: DEFAULT_MAX_LEAD_OVER_SOURCES_MS,
             source_max_delay_ms: BTreeMap::new(),
             source_lateness_ms: BTreeMap::new(),
         }
@@ -92,8 +86,6 @@ impl Default for EngineConfig {
 /// the clocks of devices that are not synchronized well, and is far below the fifteen minutes
 /// after which a quiet source stops holding the watermark back.
 pub const DEFAULT_MAX_CLOCK_AHEAD_MS: i64 = 5 * 60_000;
-/// The default bound on how far an event without a receive time may lead the other sources.
-pub const DEFAULT_MAX_LEAD_OVER_SOURCES_MS: i64 = 24 * 3_600_000;
 /// The default bound on how far an event may trail its receive time before its source is
 /// reported as running behind.
 pub const DEFAULT_MAX_CLOCK_BEHIND_MS: i64 = 60 * 60_000;
@@ -196,10 +188,7 @@ pub struct Engine {
     /// The smallest lateness any source has.
     min_lateness: i64,
     last_source: usize,
-    /// The newest source time and its source's index, and the second newest: the reference
-    /// of an event without a receive time is the newest time of the *other* sources.
-    newest_source: Option<(Ts, usize)>,
-    second_newest: Option<Ts>,
+
     /// When the last clock-skew finding was raised, by `source/direction`.
     skew_raised: BTreeMap<String, Ts>,
     max_seen: Ts,
@@ -241,8 +230,7 @@ impl Engine {
             lateness: Vec::new(),
             min_lateness,
             last_source: 0,
-            newest_source: None,
-            second_newest: None,
+
             skew_raised: BTreeMap::new(),
             max_seen: Ts::MIN,
             released_through: Ts::MIN,
@@ -345,33 +333,16 @@ impl Engine {
                 .all(|event| !self.is_ahead(event) && self.behind_by(event).is_none())
     }
 
-    /// The time an event's clock is checked against: when it was received, or, for an input
-    /// without receive times, the newest event of the other sources (`None` while there is none).
-    fn reference_time(&self, event: &Event) -> Option<Ts> {
-        if let Some(observed) = event.observed {
-            return Some(observed);
-        }
-        let (newest, index) = self.newest_source?;
-        let own = self
-            .sources
-            .get(index)
-            .is_some_and(|(name, _)| *name == event.source);
-        if own {
-            self.second_newest
-        } else {
-            Some(newest)
-        }
-    }
-
     /// Whether an event leads its reference time by more than the allowed skew.
+    ///
+    /// Only events with a receive time are checked: in a file replayed without one, a quiet
+    /// weekend or a source whose export covers a later period cannot be told from a wrong
+    /// clock, and the file is the operator's own.
     fn is_ahead(&self, event: &Event) -> bool {
-        let bound = if event.observed.is_some() {
-            self.config.max_clock_ahead_ms
-        } else {
-            self.config.max_lead_over_sources_ms
+        let Some(observed) = event.observed else {
+            return false;
         };
-        self.reference_time(event)
-            .is_some_and(|reference| event.time > reference.plus_millis(bound.max(0)))
+        event.time > observed.plus_millis(self.config.max_clock_ahead_ms.max(0))
     }
 
     /// How far an event trails its receive time beyond what its source may, if it does.
@@ -409,58 +380,26 @@ impl Engine {
                 .iter()
                 .position(|(name, _)| *name == event.source),
         };
-        let index = match known.and_then(|index| {
+        match known.and_then(|index| {
             self.last_source = index;
             self.sources.get_mut(index).map(|(_, max)| max)
         }) {
-            Some(max) => {
-                *max = (*max).max(event.time);
-                self.last_source
-            }
+            Some(max) => *max = (*max).max(event.time),
             None => {
                 self.last_source = self.sources.len();
                 self.sources.push((event.source.clone(), event.time));
                 self.lateness.push(self.lateness_of(&event.source));
-                self.last_source
             }
-        };
-        self.note_source_time(index, event.time);
+        }
         self.max_seen = self.max_seen.max(event.time);
         false
-    }
-
-    /// Keeps the newest and second-newest source times up to date.
-    fn note_source_time(&mut self, index: usize, time: Ts) {
-        match self.newest_source {
-            Some((newest, at)) if at == index => self.newest_source = Some((newest.max(time), at)),
-            Some((newest, _)) if time > newest => {
-                self.second_newest = Some(newest);
-                self.newest_source = Some((time, index));
-            }
-            Some(_) => {
-                self.second_newest = Some(self.second_newest.map_or(time, |s| s.max(time)));
-            }
-            None => self.newest_source = Some((time, index)),
-        }
-    }
-
-    /// Rebuilds the newest and second-newest source times from the sources.
-    fn rebuild_source_times(&mut self) {
-        self.newest_source = None;
-        self.second_newest = None;
-        for index in 0..self.sources.len() {
-            if let Some((_, time)) = self.sources.get(index) {
-                let time = *time;
-                self.note_source_time(index, time);
-            }
-        }
     }
 
     /// Raises a clock-skew finding for the event's source, unless one was raised for it in the
     /// same direction within the last hour of event time.
     fn report_skew(&mut self, event: &Event, offset_ms: i64, out: &mut Output) {
         let direction = if offset_ms > 0 { "ahead" } else { "behind" };
-        let at = self.reference_time(event).unwrap_or(event.time);
+        let at = event.observed.unwrap_or(event.time);
         let key = format!("{}/{direction}", event.source);
         if let Some(last) = self.skew_raised.get(&key)
             && at.millis().saturating_sub(last.millis()) < SKEW_REPEAT_MS
@@ -475,12 +414,8 @@ impl Engine {
 
     fn push_resolved(&mut self, queued: Queued, out: &mut Output) {
         if self.note_arrival(&queued.event) {
-            let offset = match self.reference_time(&queued.event) {
-                Some(reference) => queued
-                    .event
-                    .time
-                    .millis()
-                    .saturating_sub(reference.millis()),
+            let offset = match queued.event.observed {
+                Some(observed) => queued.event.time.millis().saturating_sub(observed.millis()),
                 None => 0,
             };
             self.report_skew(&queued.event, offset.max(1), out);
@@ -1039,7 +974,6 @@ impl Engine {
             .map(|(name, _)| self.lateness_of(name))
             .collect();
         self.last_source = 0;
-        self.rebuild_source_times();
         self.skew_raised = snapshot.skew_raised;
         self.max_seen = snapshot.max_seen;
         self.released_through = snapshot.released_through;
@@ -1250,14 +1184,8 @@ fn clock_skew_finding(event: &Event, at: Ts, offset_ms: i64) -> Finding {
     let offset = describe_offset(offset_ms.unsigned_abs());
     let explanation = if offset_ms > 0 {
         format!(
-            "Source `{}` sent event `{}` dated {offset} ahead of {}: it was kept and checked by single-event rules, but it moves no watermark, so it cannot make other sources' events late. Check the sender's clock (NTP) and time zone.",
-            event.source,
-            event.uid,
-            if event.observed.is_some() {
-                "the time it was received"
-            } else {
-                "the newest event of the other sources"
-            }
+            "Source `{}` sent event `{}` dated {offset} ahead of the time it was received: it was kept and checked by single-event rules, but it moves no watermark, so it cannot make other sources' events late. Check the sender's clock (NTP) and time zone.",
+            event.source, event.uid
         )
     } else {
         format!(

@@ -96,6 +96,13 @@ pub(crate) fn prepare(
         counters
             .skipped
             .fetch_add(batch.skipped as u64, Ordering::Relaxed);
+        if !batch.skip_reasons.is_empty()
+            && let Ok(mut reasons) = counters.skip_reasons.lock()
+        {
+            for (reason, count) in &batch.skip_reasons {
+                *reasons.entry(reason.clone()).or_default() += *count as u64;
+            }
+        }
     }
     let mut jsons = Vec::with_capacity(batch.events.len());
     let mut events = Vec::with_capacity(batch.events.len());
@@ -270,6 +277,9 @@ fn parse_syslog_auto(input: &[u8], ctx: &ParseContext) -> Result<Batch, IngestEr
         let mut parsed = parse_one(&adapter, &text, &group_ctx)?;
         batch.events.append(&mut parsed.events);
         batch.skipped += parsed.skipped;
+        for (reason, count) in parsed.skip_reasons {
+            *batch.skip_reasons.entry(reason).or_default() += count;
+        }
         for mut rejected in parsed.rejected {
             rejected.index = numbers
                 .get(rejected.index.saturating_sub(1))

@@ -34,6 +34,8 @@ pub struct SourceMetrics {
     /// over its quota (counted only).
     pub dead_letters_over_rate: AtomicU64,
     pub dead_letters_over_quota: AtomicU64,
+    /// Skipped records by reason.
+    pub skip_reasons: std::sync::Mutex<BTreeMap<String, u64>>,
     /// Records missing from a numbered stream (a controller's event ids): lost upstream.
     pub sequence_gaps: AtomicU64,
     /// UDP datagrams dropped because the writer's queue was full.
@@ -191,6 +193,24 @@ impl Metrics {
                     escape(source),
                     value.load(Ordering::Relaxed)
                 );
+            }
+        }
+        header(
+            &mut out,
+            "seam_records_skipped_by_reason_total",
+            "counter",
+            "Records that parsed but carry nothing Seam uses, by source and the reason.",
+        );
+        for (source, m) in &self.sources {
+            if let Ok(reasons) = m.skip_reasons.lock() {
+                for (reason, count) in reasons.iter() {
+                    let _ = writeln!(
+                        out,
+                        "seam_records_skipped_by_reason_total{{source=\"{}\",reason=\"{}\"}} {count}",
+                        escape(source),
+                        escape(reason)
+                    );
+                }
             }
         }
         header(

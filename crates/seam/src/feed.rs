@@ -150,6 +150,19 @@ impl Feed {
         Ok(reader.pop().map(|line| (reader.name.as_str(), line)))
     }
 
+    /// The records each input's adapter skipped, by reason: (input, reason) → count.
+    pub fn skips(&self) -> std::collections::BTreeMap<(String, String), u64> {
+        let mut skips = std::collections::BTreeMap::new();
+        for reader in &self.readers {
+            for (reason, count) in reader.lines.skips() {
+                *skips
+                    .entry((reader.name.clone(), reason.clone()))
+                    .or_default() += count;
+            }
+        }
+        skips
+    }
+
     /// Each input's position: lines whose events were all handed on.
     pub fn positions(&self) -> impl Iterator<Item = (&str, u64)> {
         self.readers

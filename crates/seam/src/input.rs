@@ -61,6 +61,8 @@ pub struct NdjsonReader<R> {
     line: u64,
     buffer: Vec<u8>,
     format: Format,
+    /// Records the adapter skipped, by reason.
+    skips: std::collections::BTreeMap<String, u64>,
 }
 
 impl<R: BufRead> NdjsonReader<R> {
@@ -70,7 +72,13 @@ impl<R: BufRead> NdjsonReader<R> {
             line: 0,
             buffer: Vec::with_capacity(1024),
             format,
+            skips: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// The records the adapter skipped so far, by reason.
+    pub fn skips(&self) -> &std::collections::BTreeMap<String, u64> {
+        &self.skips
     }
 
     /// Lines read so far (the position to resume from).
@@ -203,6 +211,9 @@ impl<R: BufRead> NdjsonReader<R> {
             let mut out = Vec::new();
             match adapter.parse(&record, context) {
                 Ok(batch) => {
+                    for (reason, count) in batch.skip_reasons {
+                        *self.skips.entry(reason).or_default() += count as u64;
+                    }
                     for rejected in batch.rejected {
                         out.push(Line::Rejected {
                             line,

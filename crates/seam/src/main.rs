@@ -459,6 +459,13 @@ fn replay(
         summary.elapsed.as_secs_f64(),
         rate
     );
+    let skipped: u64 = summary.skipped_records.values().sum();
+    if skipped > 0 {
+        eprintln!("{skipped} records skipped (parsed, nothing Seam uses):");
+        for ((input, reason), count) in &summary.skipped_records {
+            eprintln!("  {input}: {count} {reason}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

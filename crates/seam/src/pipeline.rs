@@ -80,6 +80,8 @@ pub struct Summary {
     pub dead_letters: u64,
     pub duplicates: u64,
     pub skipped_lines: u64,
+    /// Records the adapters skipped, by (input, reason): counted, never silent.
+    pub skipped_records: BTreeMap<(String, String), u64>,
     pub elapsed: Duration,
 }
 
@@ -188,6 +190,7 @@ pub fn run(
     let counters = engine.counters();
     summary.late = counters.late;
     summary.ahead = counters.ahead;
+    summary.skipped_records = feed.skips();
     summary.unresolved = counters.unresolved;
     summary.duplicates = counters.duplicates;
     summary.elapsed = started.elapsed();
