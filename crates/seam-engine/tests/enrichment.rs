@@ -223,3 +223,32 @@ fn person_facts_answer_as_the_directory_does() {
         }
     }
 }
+
+#[test]
+fn a_misspelt_word_of_a_closed_vocabulary_is_an_error_with_a_suggestion() {
+    let rule = |class: &str| {
+        format!(
+            "title: t\nid: test.words\nlogsource: {{product: seam}}\ndetection:\n  sel:\n    class: {class}\n  condition: sel\n"
+        )
+    };
+    let error = CompiledRules::compile(&[SourceFile {
+        path: "test.yml".into(),
+        text: rule("physical_acess"),
+    }])
+    .map(|_| ())
+    .unwrap_err();
+    let text = format!("{error:?}");
+    assert!(text.contains("did you mean `physical_access`"), "{text}");
+    assert!(text.contains("test.yml"), "{text}");
+    // Words that are known, in any case, and patterns stay allowed.
+    for ok in ["physical_access", "Physical_Access", "physical_*"] {
+        assert!(
+            CompiledRules::compile(&[SourceFile {
+                path: "test.yml".into(),
+                text: rule(ok),
+            }])
+            .is_ok(),
+            "{ok}"
+        );
+    }
+}

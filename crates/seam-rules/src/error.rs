@@ -90,6 +90,13 @@ pub(crate) enum Problem {
     },
     #[error("unknown field `{name}`: {reason}")]
     UnknownField { name: String, reason: String },
+    #[error("`{field}` is never `{value}`: it takes {known}{suggestion}")]
+    UnknownWord {
+        field: String,
+        value: String,
+        known: String,
+        suggestion: String,
+    },
     #[error("invalid regular expression `{pattern}`: {reason}")]
     BadRegex { pattern: String, reason: String },
     #[error("invalid cidr `{0}`")]

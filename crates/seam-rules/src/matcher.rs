@@ -588,6 +588,9 @@ pub(crate) fn compile_field_test(
             },
         ));
     }
+    if let Target::Field(field) = target {
+        check_words(field, field_name, &value_nodes, &modifiers, schema)?;
+    }
     let mut groups = Vec::with_capacity(value_nodes.len());
     for node in value_nodes {
         groups.push(compile_value(node, &modifiers, target, &key.name, schema)?);
@@ -602,6 +605,54 @@ pub(crate) fn compile_field_test(
         combine,
         shortcut: None,
     })
+}
+
+/// A field with a closed vocabulary (the event classes, the activities) compared for equality
+/// with a word it never takes can never match: a misspelling (`physical_acess`) is an error at
+/// load, with the known words and the nearest one. Patterns and other modifiers are left alone.
+fn check_words(
+    field: FieldRef,
+    field_name: &str,
+    values: &[&Node],
+    modifiers: &Modifiers,
+    schema: &dyn Schema,
+) -> Result<(), Located> {
+    let plain = modifiers.position.is_none()
+        && !modifiers.regex
+        && !modifiers.cidr
+        && modifiers.compare.is_none()
+        && !modifiers.exists
+        && !modifiers.fieldref
+        && modifiers.special.is_none()
+        && modifiers.shaping.is_none();
+    if !plain {
+        return Ok(());
+    }
+    let Some(vocabulary) = schema.vocabulary(field) else {
+        return Ok(());
+    };
+    for node in values {
+        let NodeKind::Str(text) = &node.kind else {
+            continue;
+        };
+        let value = text.value.as_str();
+        if value.contains(['*', '?']) || vocabulary.iter().any(|w| w.eq_ignore_ascii_case(value)) {
+            continue;
+        }
+        return Err(Located::new(
+            node.position,
+            Problem::UnknownWord {
+                field: field_name.to_owned(),
+                value: value.to_owned(),
+                known: vocabulary.join(", "),
+                suggestion: seam_model::text::did_you_mean(
+                    value,
+                    vocabulary.iter().map(String::as_str),
+                ),
+            },
+        ));
+    }
+    Ok(())
 }
 
 /// A keyword selection entry: a bare string searched in the record's keyword text.
