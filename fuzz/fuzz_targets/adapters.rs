@@ -8,6 +8,7 @@ use seam_model::Ts;
 
 const NAMES: &[&str] = &[
     "okta",
+    "linux-auth",
     "entra",
     "ise",
     "meraki",

@@ -22,6 +22,7 @@ mod entra;
 mod envoy;
 mod globalprotect;
 mod ise;
+mod linux_auth;
 mod meraki;
 mod ndjson;
 mod ocsf;
@@ -177,6 +178,8 @@ pub enum Adapter {
     Ocsf,
     /// Seam's own normalized NDJSON.
     Ndjson,
+    /// Linux authentication syslog: sshd, PAM sessions, sudo.
+    LinuxAuth,
 }
 
 impl Adapter {
@@ -195,6 +198,7 @@ impl Adapter {
         "zigbee2mqtt",
         "ocsf",
         "ndjson",
+        "linux-auth",
     ];
 
     /// The adapter behind an endpoint name. `pacs-<name>` uses the built-in mapping of that
@@ -213,6 +217,7 @@ impl Adapter {
             "zigbee2mqtt" => Adapter::Zigbee2Mqtt(ZoneMap::new()),
             "ocsf" => Adapter::Ocsf,
             "ndjson" => Adapter::Ndjson,
+            "linux-auth" => Adapter::LinuxAuth,
             _ => {
                 if let Some(mapping) = name.strip_prefix("pacs-") {
                     return match PacsMapping::builtin(mapping) {
@@ -256,6 +261,7 @@ impl Adapter {
             Adapter::Zigbee2Mqtt(_) => "zigbee2mqtt",
             Adapter::Ocsf => "ocsf",
             Adapter::Ndjson => "ndjson",
+            Adapter::LinuxAuth => "linux-auth",
         }
     }
 
@@ -290,6 +296,7 @@ impl Adapter {
             Adapter::Zigbee2Mqtt(zones) => zigbee2mqtt::parse(input, ctx, zones),
             Adapter::Ocsf => ocsf::parse(input, ctx),
             Adapter::Ndjson => ndjson::parse(input, ctx),
+            Adapter::LinuxAuth => linux_auth::parse(input, ctx),
         })
     }
 }

@@ -194,6 +194,15 @@ fn globalprotect() {
 }
 
 #[test]
+fn linux_auth() {
+    let batch = golden(Adapter::LinuxAuth, "linux-auth.log");
+    // 13 events; the connection closed before authentication is skipped; cron and a line that
+    // is not syslog are rejected.
+    assert_eq!(counts(&batch), (13, 2, 1));
+    assert!(batch.events.iter().all(|e| e.asset.is_some()));
+}
+
+#[test]
 fn dhcp() {
     let batch = golden(Adapter::Dhcp, "dhcp.log");
     assert_eq!(counts(&batch), (6, 2, 3));

@@ -207,6 +207,9 @@ pub(crate) fn classify_syslog(line: &[u8]) -> Option<Adapter> {
     {
         return Some(Adapter::Dhcp);
     }
+    if has(b" sshd[") || has(b" sshd ") || has(b" sudo:") || has(b" sudo[") || has(b"pam_unix(") {
+        return Some(Adapter::LinuxAuth);
+    }
     // Meraki: `<PRI>1 <epoch>.<fraction> <device> <feed> …`.
     let text = std::str::from_utf8(line).ok()?;
     let rest = text.strip_prefix('<')?;
@@ -250,7 +253,7 @@ fn parse_syslog_auto(input: &[u8], ctx: &ParseContext) -> Result<Batch, IngestEr
                     .get(..seam_adapters::MAX_REJECTED_RAW_BYTES)
                     .unwrap_or(line)
                     .to_vec(),
-                reason: "no syslog adapter recognizes this line (ISE, Meraki, GlobalProtect, DHCP)"
+                reason: "no syslog adapter recognizes this line (ISE, Meraki, GlobalProtect, DHCP, Linux authentication)"
                     .into(),
             });
             continue;
@@ -458,6 +461,11 @@ mod tests {
             name("<14>Mar  2 08:00:00 fw1 1,2026/03/02 08:00:00,0123,GLOBALPROTECT,0,2561")
                 .as_deref(),
             Some("globalprotect")
+        );
+        assert_eq!(
+            name("<38>Mar  2 22:14:05 db01 sshd[4121]: Accepted password for bob from 10.10.1.22 port 40110 ssh2")
+                .as_deref(),
+            Some("linux-auth")
         );
         assert_eq!(
             name("<14>1 2026-03-02T08:00:00Z host app - - - hello"),

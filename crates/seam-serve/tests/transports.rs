@@ -638,3 +638,47 @@ settle_ms = 100
     assert!(inbox.join("done/export.csv").exists());
     server.shutdown().unwrap();
 }
+
+#[test]
+fn server_sign_ins_over_syslog_are_read_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&config(
+        dir.path(),
+        vec![SourceConfig::new(
+            "net",
+            AdapterChoice::SyslogAuto,
+            Transport::Syslog {
+                udp: Some("127.0.0.1:0".parse().unwrap()),
+                tcp: None,
+                tls: None,
+                max_message_bytes: 8192,
+            },
+        )],
+    ));
+    let stamp = seam_model::Ts(now_ms() - 2000)
+        .to_timestamp()
+        .unwrap()
+        .strftime("%b %e %H:%M:%S")
+        .to_string();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for line in [
+        format!(
+            "<38>{stamp} db01 sshd[4121]: Accepted publickey for alice from 192.0.2.44 port 51234 ssh2"
+        ),
+        format!(
+            "<85>{stamp} db01 sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id"
+        ),
+    ] {
+        socket
+            .send_to(line.as_bytes(), server.addresses().syslog_udp["net"])
+            .unwrap();
+    }
+    let api = server.addresses().api;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric(api, "seam_events_stored_total", "source=\"net\"") < 2.0 {
+        assert!(Instant::now() < deadline, "the sign-ins were not stored");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(dead_letters(api).is_empty());
+    server.shutdown().unwrap();
+}
