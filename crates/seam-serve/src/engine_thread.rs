@@ -454,17 +454,15 @@ pub(crate) fn run(
         let due = since_snapshot >= settings.snapshot_every_events
             || (last_snapshot.elapsed() >= settings.snapshot_every && position > snapshot_position);
         if due && let Ok(mut guard) = store.lock() {
-            let resume = waiting.resume_from(&engine, position);
-            let result = pending.write(&mut guard).and_then(|()| {
-                save_snapshot(
-                    &mut guard,
-                    &mut engine,
-                    position,
-                    resume,
-                    &settings.sequences,
-                    &metrics,
-                )
-            });
+            let result = write_and_snapshot(
+                &mut guard,
+                &mut engine,
+                &mut pending,
+                &mut waiting,
+                position,
+                &settings,
+                &metrics,
+            );
             match result {
                 Ok(()) => {
                     pending.dirty = false;
@@ -478,19 +476,39 @@ pub(crate) fn run(
     }
     // The writer has stopped: write the rest and keep the state.
     if let Ok(mut guard) = store.lock() {
-        let resume = waiting.resume_from(&engine, position);
-        let result = pending.write(&mut guard).and_then(|()| {
-            save_snapshot(
-                &mut guard,
-                &mut engine,
-                position,
-                resume,
-                &settings.sequences,
-                &metrics,
-            )
-        });
+        let result = write_and_snapshot(
+            &mut guard,
+            &mut engine,
+            &mut pending,
+            &mut waiting,
+            position,
+            &settings,
+            &metrics,
+        );
         if let Err(reason) = result {
             fail(reason);
         }
     }
+}
+
+/// Writes what is pending, then saves a snapshot at `position`.
+fn write_and_snapshot(
+    store: &mut EmbeddedStore,
+    engine: &mut Engine,
+    pending: &mut Pending,
+    waiting: &mut Waiting,
+    position: u64,
+    settings: &EngineLoopSettings,
+    metrics: &Metrics,
+) -> Result<(), String> {
+    let resume = waiting.resume_from(engine, position);
+    pending.write(store)?;
+    save_snapshot(
+        store,
+        engine,
+        position,
+        resume,
+        &settings.sequences,
+        metrics,
+    )
 }
