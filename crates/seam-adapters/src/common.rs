@@ -373,6 +373,17 @@ pub(crate) fn parse_json(
     envelopes: &[&[&str]],
     mut parse_record: impl FnMut(&Value, &[u8]) -> RecordResult,
 ) -> Batch {
+    parse_json_owned(input, ctx, envelopes, |value, raw| parse_record(&value, raw))
+}
+
+/// [`parse_json`] handing each record's value over, so that an adapter keeping the whole
+/// record as `raw` moves it instead of copying it.
+pub(crate) fn parse_json_owned(
+    input: &[u8],
+    ctx: &ParseContext,
+    envelopes: &[&[&str]],
+    mut parse_record: impl FnMut(Value, &[u8]) -> RecordResult,
+) -> Batch {
     let mut collector = Collector::new(ctx);
     for record in json_records(input, envelopes) {
         if record.bytes.len() > MAX_RECORD_BYTES {
@@ -381,7 +392,7 @@ pub(crate) fn parse_json(
         }
         match record.value {
             Ok(value) => {
-                let result = parse_record(&value, record.bytes);
+                let result = parse_record(value, record.bytes);
                 collector.record(record.index, record.bytes, result);
             }
             Err(reason) => collector.reject(record.index, record.bytes, reason),

@@ -12,7 +12,7 @@ use crate::{Batch, ParseContext, timefmt};
 const NAME: &str = "okta";
 
 pub(crate) fn parse(input: &[u8], ctx: &ParseContext) -> Batch {
-    common::parse_json(input, ctx, &[&["data", "events"]], |value, raw| {
+    common::parse_json_owned(input, ctx, &[&["data", "events"]], |value, raw| {
         parse_record(value, raw, ctx)
     })
 }
@@ -185,11 +185,11 @@ fn entity_activity(event_type: &str) -> Activity {
     }
 }
 
-fn parse_record(value: &Value, raw: &[u8], ctx: &ParseContext) -> RecordResult {
+fn parse_record(value: Value, raw: &[u8], ctx: &ParseContext) -> RecordResult {
     if !value.is_object() {
         return Err("an Okta log event must be a JSON object".to_string());
     }
-    let event: LogEvent = common::typed(value)?;
+    let event: LogEvent = common::typed(&value)?;
     let event_type = event
         .event_type
         .as_deref()
@@ -250,7 +250,7 @@ fn parse_record(value: &Value, raw: &[u8], ctx: &ParseContext) -> RecordResult {
                 .flatten()
         });
     }
-    out.raw = Some(value.clone());
+    out.raw = Some(value);
     Ok(Read::Event(out))
 }
 

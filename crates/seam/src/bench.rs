@@ -305,6 +305,77 @@ pub fn engine(
     print_report(&report, json)
 }
 
+/// Parses the lines of `file` through adapter `name`, repeated up to `records` records, in
+/// batches of 1,000 lines; reports records per CPU-second.
+pub fn adapter(
+    name: &str,
+    file: &std::path::Path,
+    records: usize,
+    json: bool,
+) -> Result<ExitCode, CliError> {
+    let adapter = seam_adapters::Adapter::from_name(name)
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    let text = std::fs::read(file).map_err(|source| CliError::Io {
+        path: file.display().to_string(),
+        source,
+    })?;
+    let lines: Vec<&[u8]> = text
+        .split(|b| *b == b'\n')
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .collect();
+    if lines.is_empty() {
+        return Err(CliError::Failed(format!(
+            "{} has no records",
+            file.display()
+        )));
+    }
+    const BATCH: usize = 1000;
+    let mut batches: Vec<Vec<u8>> = Vec::new();
+    let mut batch = Vec::new();
+    for index in 0..BATCH.max(lines.len()) {
+        if let Some(line) = lines.get(index % lines.len()) {
+            batch.extend_from_slice(line);
+            batch.push(b'\n');
+        }
+    }
+    batches.push(std::mem::take(&mut batch));
+    let mut context = seam_adapters::ParseContext::new(name.to_string(), seam_model::Ts(0));
+    context.max_ahead_ms = i64::MAX;
+    context.max_behind_ms = i64::MAX;
+    let per_batch = BATCH.max(lines.len());
+    let rounds = records.div_ceil(per_batch).max(1);
+    let (mut events, mut rejected, mut skipped) = (0usize, 0usize, 0usize);
+    let cpu_start = thread_cpu_ns();
+    let started = Instant::now();
+    for _ in 0..rounds {
+        for input in &batches {
+            let parsed = adapter
+                .parse(input, &context)
+                .map_err(|e| CliError::Failed(e.to_string()))?;
+            events += parsed.events.len();
+            rejected += parsed.rejected.len();
+            skipped += parsed.skipped;
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = match (cpu_start, thread_cpu_ns()) {
+        (Some(start), Some(end)) => end.saturating_sub(start) as f64 / 1e9,
+        _ => wall,
+    };
+    let parsed = rounds * per_batch;
+    let report = serde_json::json!({
+        "adapter": name,
+        "records": parsed,
+        "events": events,
+        "rejected": rejected,
+        "skipped": skipped,
+        "cpu_seconds": cpu,
+        "records_per_cpu_sec": (parsed as f64 / cpu.max(1e-9)).round(),
+        "records_per_sec": (parsed as f64 / wall.max(1e-9)).round(),
+    });
+    print_report(&report, json)
+}
+
 pub fn replay(people: usize, events: usize, json: bool) -> Result<ExitCode, CliError> {
     let rules = load::rules(None)?;
     let estate = Arc::new(synthetic_estate(people)?);

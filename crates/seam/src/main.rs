@@ -250,6 +250,19 @@ enum BenchCommand {
         #[command(flatten)]
         args: serve::BenchIngestArgs,
     },
+    /// One adapter's parse rate on one core: the records of FILE (one per line), repeated,
+    /// parsed in batches of 1,000 lines as a syslog listener hands them over.
+    Adapter {
+        /// The adapter (`okta`, `linux-auth`, `globalprotect`, …).
+        name: String,
+        /// Sample records, one per line.
+        file: PathBuf,
+        /// Records to parse.
+        #[arg(long, default_value_t = 1_000_000)]
+        records: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// `seam replay` end to end: NDJSON parsing, engine, findings.
     Replay {
         #[arg(long, default_value_t = 10_000)]
@@ -362,6 +375,15 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
                     json,
                 },
         } => bench::replay(people, events, json),
+        Command::Bench {
+            command:
+                BenchCommand::Adapter {
+                    name,
+                    file,
+                    records,
+                    json,
+                },
+        } => bench::adapter(&name, &file, records, json),
     }
 }
 
