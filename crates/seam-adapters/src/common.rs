@@ -373,7 +373,9 @@ pub(crate) fn parse_json(
     envelopes: &[&[&str]],
     mut parse_record: impl FnMut(&Value, &[u8]) -> RecordResult,
 ) -> Batch {
-    parse_json_owned(input, ctx, envelopes, |value, raw| parse_record(&value, raw))
+    parse_json_owned(input, ctx, envelopes, |value, raw| {
+        parse_record(&value, raw)
+    })
 }
 
 /// [`parse_json`] handing each record's value over, so that an adapter keeping the whole

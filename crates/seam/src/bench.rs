@@ -313,8 +313,8 @@ pub fn adapter(
     records: usize,
     json: bool,
 ) -> Result<ExitCode, CliError> {
-    let adapter = seam_adapters::Adapter::from_name(name)
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+    let adapter =
+        seam_adapters::Adapter::from_name(name).map_err(|e| CliError::Failed(e.to_string()))?;
     let text = std::fs::read(file).map_err(|source| CliError::Io {
         path: file.display().to_string(),
         source,

@@ -249,6 +249,33 @@ fn bench_engine_prints_one_json_object() {
 }
 
 #[test]
+fn bench_adapter_counts_every_record_it_parses() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../seam-adapters/tests/fixtures/linux-auth.log")
+        .display()
+        .to_string();
+    let run = seam(&[
+        "bench",
+        "adapter",
+        "linux-auth",
+        &fixture,
+        "--records",
+        "2000",
+        "--json",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let report: serde_json::Value = serde_json::from_str(text(&run.stdout).trim()).unwrap();
+    let records = report["records"].as_u64().unwrap();
+    let counted = report["events"].as_u64().unwrap()
+        + report["rejected"].as_u64().unwrap()
+        + report["skipped"].as_u64().unwrap();
+    assert_eq!(counted, records);
+    assert!(report["records_per_cpu_sec"].as_f64().unwrap() > 0.0);
+    let unknown = seam(&["bench", "adapter", "nosuch", &fixture]);
+    assert!(!unknown.status.success());
+}
+
+#[test]
 fn sim_replay_and_eval_score_the_labelled_attacks() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sim");
