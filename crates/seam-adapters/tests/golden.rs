@@ -149,7 +149,8 @@ fn okta_event_hook() {
 #[test]
 fn entra_azure_monitor_export() {
     let batch = golden(Adapter::Entra, "entra-monitor.jsonl");
-    assert_eq!(counts(&batch), (3, 0, 1));
+    // The audit record on the same hub is kept (a directory audit), not skipped.
+    assert_eq!(counts(&batch), (4, 0, 0));
     assert_eq!(batch.events[0].mfa, Some(true));
     assert_eq!(batch.events[0].time.to_string(), "2026-03-02T07:56:02.123Z");
     assert_eq!(
@@ -191,6 +192,32 @@ fn globalprotect() {
     // Every stage is kept: the gateway sign-in and the portal's pre-login too.
     assert_eq!(counts(&batch), (6, 2, 0));
     assert_eq!(batch.events[1].time.to_string(), "2026-03-02T02:00:00.000Z");
+}
+
+#[test]
+fn entra_directory_audits() {
+    use seam_model::{Activity, EventClass};
+    let batch = golden(Adapter::Entra, "entra-audit.json");
+    assert_eq!(counts(&batch), (4, 0, 0));
+    let kinds: Vec<(EventClass, Activity)> =
+        batch.events.iter().map(|e| (e.class, e.activity)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (EventClass::AccountChange, Activity::PasswordReset),
+            (EventClass::AccountChange, Activity::PolicyAttached),
+            (EventClass::EntityManagement, Activity::EntityCreated),
+            (EventClass::AccountChange, Activity::AccountDeleted),
+        ]
+    );
+    // An account change names the account changed; the administrator stays in the record.
+    assert_eq!(
+        batch.events[0].subject.user.as_deref(),
+        Some("alice@example.com")
+    );
+    let monitor = golden(Adapter::Entra, "entra-audit-monitor.jsonl");
+    assert_eq!(counts(&monitor), (1, 0, 1));
+    assert_eq!(monitor.events[0].activity, Activity::AccountDisabled);
 }
 
 #[test]

@@ -16,6 +16,11 @@ const FIXTURES: &[(&str, &[u8])] = &[
     ("okta", include_bytes!("fixtures/okta-hook.json")),
     ("entra", include_bytes!("fixtures/entra-monitor.jsonl")),
     ("entra", include_bytes!("fixtures/entra-graph.json")),
+    ("entra", include_bytes!("fixtures/entra-audit.json")),
+    (
+        "entra",
+        include_bytes!("fixtures/entra-audit-monitor.jsonl"),
+    ),
     ("ise", include_bytes!("fixtures/ise.log")),
     ("meraki", include_bytes!("fixtures/meraki.log")),
     (
