@@ -252,3 +252,50 @@ fn a_misspelt_word_of_a_closed_vocabulary_is_an_error_with_a_suggestion() {
         );
     }
 }
+
+#[test]
+fn a_vpn_session_leases_its_pool_address_to_the_person_until_she_logs_out() {
+    let mut engine = engine_with(
+        "title: any traffic\nid: test.traffic\ndetection:\n  s:\n    class: network_activity\n    person.uid|exists: true\n  condition: s\n",
+    );
+    let mut out = Output::default();
+    let vpn = |uid: &str, time: &str, activity: Activity| {
+        let mut event = Event::new(
+            uid,
+            Ts::parse(time).unwrap(),
+            "globalprotect",
+            EventClass::NetworkSession,
+            activity,
+        );
+        event.medium = Some(seam_model::Medium::Vpn);
+        event.outcome = seam_model::Outcome::Success;
+        event.subject.user = Some("judy@example.com".into());
+        event.subject.ip = Some([10, 99, 0, 41].into());
+        event
+    };
+    let flow = |uid: &str, time: &str| {
+        let mut flow = Event::new(
+            uid,
+            Ts::parse(time).unwrap(),
+            "netflow",
+            EventClass::NetworkActivity,
+            Activity::Traffic,
+        );
+        flow.subject.ip = Some([10, 99, 0, 41].into());
+        flow.bytes_out = Some(5_000_000);
+        flow
+    };
+    engine.push(
+        vpn("c", "2026-03-02T08:00:00Z", Activity::Connect),
+        &mut out,
+    );
+    engine.push(flow("in-session", "2026-03-02T09:00:00Z"), &mut out);
+    engine.push(
+        vpn("d", "2026-03-02T10:00:00Z", Activity::Disconnect),
+        &mut out,
+    );
+    engine.push(flow("after-logout", "2026-03-02T11:00:00Z"), &mut out);
+    engine.flush(&mut out);
+    let people: Vec<Option<&str>> = out.findings.iter().map(|f| f.person_uid()).collect();
+    assert_eq!(people, vec![Some("judy")]);
+}
