@@ -255,7 +255,7 @@ mod tests {
         let make = || Input {
             name: "export.csv".into(),
             reader: Box::new(std::io::Cursor::new(csv.as_bytes().to_vec())),
-            format: Format::vendor(adapter.clone(), jiff::tz::TimeZone::UTC),
+            format: Format::vendor(adapter.clone(), jiff::tz::TimeZone::UTC, None),
         };
         let (mut feed, _) = Feed::new(vec![make()], true, &|_| 0).unwrap();
         let all = drain(&mut feed);

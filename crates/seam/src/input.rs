@@ -40,10 +40,11 @@ pub enum Format {
 
 impl Format {
     /// A vendor format read in replay: the records' own times are taken as they are (there is
-    /// no receive time to bound them by), naive local times are read in `timezone`.
-    pub fn vendor(adapter: Adapter, timezone: jiff::tz::TimeZone) -> Format {
-        let mut context =
-            ParseContext::new(adapter.name().to_string(), Ts(0)).with_timezone(timezone);
+    /// no receive time to bound them by), naive local times are read in `timezone`, and
+    /// year-less stamps take the year nearest `received` (when the file came; `None`: 1970).
+    pub fn vendor(adapter: Adapter, timezone: jiff::tz::TimeZone, received: Option<Ts>) -> Format {
+        let mut context = ParseContext::new(adapter.name().to_string(), received.unwrap_or(Ts(0)))
+            .with_timezone(timezone);
         context.max_ahead_ms = i64::MAX;
         context.max_behind_ms = i64::MAX;
         Format::Vendor {

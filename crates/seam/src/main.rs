@@ -89,6 +89,10 @@ enum Command {
         /// The time zone of vendor records written in local time without an offset.
         #[arg(long, default_value = "UTC")]
         timezone: String,
+        /// When the vendor files were received (RFC 3339): syslog stamps without a year take
+        /// the year nearest it. Default: each file's modification time.
+        #[arg(long)]
+        received: Option<String>,
         /// `FILE` (normalized NDJSON) or `ADAPTER=FILE`.
         #[arg(required = true)]
         inputs: Vec<String>,
@@ -300,6 +304,7 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
             lateness,
             merge,
             timezone,
+            received,
             inputs,
         } => replay(
             &estate,
@@ -311,6 +316,7 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
                 specs: &inputs,
                 merge,
                 timezone: &timezone,
+                received: received.as_deref(),
             },
         ),
         Command::Check { estate, rules } => check(&estate, rules.as_deref()),
@@ -387,11 +393,19 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
     }
 }
 
+/// When a file was last written, as event time.
+fn modified_time(path: &str) -> Option<seam_model::Ts> {
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(since.as_millis()).ok().map(seam_model::Ts)
+}
+
 /// What `seam replay` reads and how.
 struct ReplayInputs<'a> {
     specs: &'a [String],
     merge: bool,
     timezone: &'a str,
+    received: Option<&'a str>,
 }
 
 /// Splits `ADAPTER=FILE` (an adapter name has no `=` and no path separator); anything else is a
@@ -417,6 +431,13 @@ fn replay(
     let rules = load::rules(rules)?;
     let timezone = seam_adapters::timezone(inputs.timezone)
         .map_err(|e| CliError::Failed(format!("--timezone: {e}")))?;
+    let received = match inputs.received {
+        Some(text) => Some(
+            seam_model::Ts::parse(text)
+                .map_err(|e| CliError::Failed(format!("--received `{text}`: {e}")))?,
+        ),
+        None => None,
+    };
     let mut readers = Vec::with_capacity(inputs.specs.len());
     let mut any_vendor = false;
     for spec in inputs.specs {
@@ -426,7 +447,10 @@ fn replay(
                 any_vendor = true;
                 let adapter = seam_adapters::Adapter::from_name(name)
                     .map_err(|e| CliError::Failed(format!("`{spec}`: {e}")))?;
-                input::Format::vendor(adapter, timezone.clone())
+                // Year-less stamps take the year nearest the receive time: the one given, or
+                // when the file was last written (an export ends about then), never 1970.
+                let received = received.or_else(|| modified_time(path));
+                input::Format::vendor(adapter, timezone.clone(), received)
             }
             None => input::Format::Ndjson,
         };

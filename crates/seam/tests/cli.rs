@@ -550,3 +550,40 @@ fn a_simulation_in_vendor_formats_replays_through_the_adapters_to_the_same_findi
     }
     assert_eq!(reports[0], reports[1]);
 }
+
+#[test]
+fn year_less_syslog_stamps_take_the_year_of_the_receive_time_never_1970() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    std::fs::write(
+        &log,
+        "<38>Mar  2 22:14:05 db01 sshd[4121]: Accepted password for bob from 10.10.1.22 port 40110 ssh2\n",
+    )
+    .unwrap();
+    let estate = repo().join("examples/estate").display().to_string();
+    let years = |extra: &[&str]| {
+        let data = dir.path().join(format!("data-{}", extra.len()));
+        let mut args = vec!["replay", "--estate", &estate, "--data-dir"];
+        let data_text = data.display().to_string();
+        args.push(&data_text);
+        args.extend_from_slice(extra);
+        let input = format!("linux-auth={}", log.display());
+        args.push(&input);
+        let run = seam(&args);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        let store = seam_store::EmbeddedStore::open(&data).unwrap();
+        let (records, _) = seam_store::Store::read_events(&store, 0, 10).unwrap();
+        records
+            .iter()
+            .map(|r| serde_json::from_str::<serde_json::Value>(r).unwrap()["time"].to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        years(&["--received", "2025-03-05T00:00:00Z"]),
+        ["\"2025-03-02T22:14:05.000Z\""]
+    );
+    // Without it, the file's modification time (now): this year or the last, never 1970.
+    let times = years(&[]);
+    assert_eq!(times.len(), 1);
+    assert!(!times[0].contains("1970"), "{times:?}");
+}
