@@ -10,6 +10,7 @@ pub mod context;
 pub mod engine;
 pub mod identity;
 pub mod presence;
+pub mod references;
 mod reorder;
 pub mod rules;
 pub mod schema;

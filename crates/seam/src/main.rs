@@ -103,6 +103,13 @@ enum Command {
         estate: PathBuf,
         #[arg(long)]
         rules: Option<PathBuf>,
+        /// The time zone of vendor records written in local time without an offset.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// Sample exports (`ADAPTER=FILE` or normalized NDJSON): every reader, door, access
+        /// point, switch port, asset, zone and site they name that the estate does not know
+        /// is listed, with the nearest known name.
+        inputs: Vec<String>,
     },
     /// List what a data directory holds: findings, unresolved events or dead letters.
     Inspect {
@@ -319,7 +326,12 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
                 received: received.as_deref(),
             },
         ),
-        Command::Check { estate, rules } => check(&estate, rules.as_deref()),
+        Command::Check {
+            estate,
+            rules,
+            timezone,
+            inputs,
+        } => check(&estate, rules.as_deref(), &timezone, &inputs),
         Command::Serve { args } => serve::run(&args),
         Command::Twin { command } => match command {
             TwinCommand::Paths {
@@ -400,6 +412,41 @@ fn modified_time(path: &str) -> Option<seam_model::Ts> {
     i64::try_from(since.as_millis()).ok().map(seam_model::Ts)
 }
 
+/// Opens `FILE` and `ADAPTER=FILE` inputs; also says whether any is in a vendor format.
+fn open_inputs(
+    specs: &[String],
+    timezone: &jiff::tz::TimeZone,
+    received: Option<seam_model::Ts>,
+) -> Result<(Vec<pipeline::Input>, bool), CliError> {
+    let mut readers = Vec::with_capacity(specs.len());
+    let mut any_vendor = false;
+    for spec in specs {
+        let (adapter, path) = input_spec(spec);
+        let format = match adapter {
+            Some(name) => {
+                any_vendor = true;
+                let adapter = seam_adapters::Adapter::from_name(name)
+                    .map_err(|e| CliError::Failed(format!("`{spec}`: {e}")))?;
+                // Year-less stamps take the year nearest the receive time: the one given, or
+                // when the file was last written (an export ends about then), never 1970.
+                let received = received.or_else(|| modified_time(path));
+                input::Format::vendor(adapter, timezone.clone(), received)
+            }
+            None => input::Format::Ndjson,
+        };
+        let file = std::fs::File::open(path).map_err(|e| CliError::Io {
+            path: path.to_string(),
+            source: e,
+        })?;
+        readers.push(pipeline::Input {
+            name: path.to_string(),
+            reader: Box::new(std::io::BufReader::with_capacity(1 << 16, file)),
+            format,
+        });
+    }
+    Ok((readers, any_vendor))
+}
+
 /// What `seam replay` reads and how.
 struct ReplayInputs<'a> {
     specs: &'a [String],
@@ -438,32 +485,7 @@ fn replay(
         ),
         None => None,
     };
-    let mut readers = Vec::with_capacity(inputs.specs.len());
-    let mut any_vendor = false;
-    for spec in inputs.specs {
-        let (adapter, path) = input_spec(spec);
-        let format = match adapter {
-            Some(name) => {
-                any_vendor = true;
-                let adapter = seam_adapters::Adapter::from_name(name)
-                    .map_err(|e| CliError::Failed(format!("`{spec}`: {e}")))?;
-                // Year-less stamps take the year nearest the receive time: the one given, or
-                // when the file was last written (an export ends about then), never 1970.
-                let received = received.or_else(|| modified_time(path));
-                input::Format::vendor(adapter, timezone.clone(), received)
-            }
-            None => input::Format::Ndjson,
-        };
-        let file = std::fs::File::open(path).map_err(|e| CliError::Io {
-            path: path.to_string(),
-            source: e,
-        })?;
-        readers.push(pipeline::Input {
-            name: path.to_string(),
-            reader: Box::new(std::io::BufReader::with_capacity(1 << 16, file)),
-            format,
-        });
-    }
+    let (readers, any_vendor) = open_inputs(inputs.specs, &timezone, received)?;
     let stdout_is_terminal = std::io::stdout().is_terminal();
     let writer: Box<dyn Write> = match out {
         Some(path) => Box::new(std::fs::File::create(path).map_err(|e| CliError::Io {
@@ -568,7 +590,12 @@ fn inspect(data_dir: &std::path::Path, what: InspectWhat) -> Result<ExitCode, Cl
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(estate: &std::path::Path, rules: Option<&std::path::Path>) -> Result<ExitCode, CliError> {
+fn check(
+    estate: &std::path::Path,
+    rules: Option<&std::path::Path>,
+    timezone: &str,
+    inputs: &[String],
+) -> Result<ExitCode, CliError> {
     let estate = load::estate(Some(estate))?;
     let rules = load::rules(rules)?;
     let untested: Vec<&str> = rules
@@ -592,7 +619,52 @@ fn check(estate: &std::path::Path, rules: Option<&std::path::Path>) -> Result<Ex
     if !untested.is_empty() {
         say!("warning: rules without test cases: {}", untested.join(", "));
     }
-    Ok(ExitCode::SUCCESS)
+    if inputs.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let timezone = seam_adapters::timezone(timezone)
+        .map_err(|e| CliError::Failed(format!("--timezone: {e}")))?;
+    let (readers, _) = open_inputs(inputs, &timezone, None)?;
+    let (mut feed, _) = feed::Feed::new(readers, false, &|_| 0)?;
+    // (kind, name) → (records naming it, the first input that did)
+    let mut unknown: std::collections::BTreeMap<
+        (seam_engine::references::Reference, String),
+        (u64, String),
+    > = std::collections::BTreeMap::new();
+    let mut events = 0u64;
+    while let Some((input, line)) = feed.next()? {
+        let input::Line::Event(event) = line else {
+            continue;
+        };
+        events += 1;
+        for (kind, name) in seam_engine::references::unknown_references(&estate, &event) {
+            let entry = unknown
+                .entry((kind, name.to_string()))
+                .or_insert_with(|| (0, input.to_string()));
+            entry.0 += 1;
+        }
+    }
+    if unknown.is_empty() {
+        say!("ok: the {events} events of the samples name nothing the estate does not know");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for ((kind, name), (count, input)) in &unknown {
+        let known = kind.known(&estate);
+        say!(
+            "{input}: unknown {} `{name}` in {count} record{}{}",
+            kind.as_str(),
+            if *count == 1 { "" } else { "s" },
+            seam_model::text::did_you_mean(name, known.iter().map(String::as_str))
+        );
+    }
+    say!(
+        "{} unknown to the estate: their events get no place, and place-based rules cannot see them",
+        match unknown.len() {
+            1 => "1 name in the samples is".to_string(),
+            n => format!("{n} names in the samples are"),
+        }
+    );
+    Ok(ExitCode::from(2))
 }
 
 fn rules_test(

@@ -552,6 +552,35 @@ fn a_simulation_in_vendor_formats_replays_through_the_adapters_to_the_same_findi
 }
 
 #[test]
+fn check_lists_what_sample_exports_name_that_the_estate_does_not_know() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    std::fs::write(
+        &log,
+        "<38>Mar  2 22:14:05 hq-db2 sshd[1]: Accepted password for bob from 10.10.1.22 port 4 ssh2\n<38>Mar  2 22:14:06 hq-db1 sshd[2]: Accepted password for bob from 10.10.1.22 port 5 ssh2\n",
+    )
+    .unwrap();
+    let estate = repo().join("examples/estate").display().to_string();
+    let input = format!("linux-auth={}", log.display());
+    let run = seam(&["check", "--estate", &estate, &input]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stdout));
+    let out = text(&run.stdout);
+    assert!(
+        out.contains("unknown asset `hq-db2` in 1 record; did you mean `hq-db1`?"),
+        "{out}"
+    );
+    let known = dir.path().join("known.log");
+    std::fs::write(
+        &known,
+        "<38>Mar  2 22:14:06 hq-db1 sshd[2]: Accepted password for bob from 10.10.1.22 port 5 ssh2\n",
+    )
+    .unwrap();
+    let input = format!("linux-auth={}", known.display());
+    let run = seam(&["check", "--estate", &estate, &input]);
+    assert!(run.status.success(), "{}", text(&run.stdout));
+}
+
+#[test]
 fn year_less_syslog_stamps_take_the_year_of_the_receive_time_never_1970() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("auth.log");
