@@ -123,9 +123,13 @@ fn wireless_or_session(
 ) -> Option<Event> {
     let kind = pairs.get("type").copied().unwrap_or_default();
     let (activity, outcome) = match kind {
-        "association" | "8021x_auth" => (Activity::Connect, Outcome::Success),
-        "8021x_eap_failure" => (Activity::Connect, Outcome::Failure),
-        "disassociation" => (Activity::Disconnect, Outcome::Unknown),
+        "association" | "8021x_auth" | "wpa_auth" | "8021x_client_auth" => {
+            (Activity::Connect, Outcome::Success)
+        }
+        "8021x_eap_failure" | "wpa_auth_failure" => (Activity::Connect, Outcome::Failure),
+        "disassociation" | "wpa_deauth" | "8021x_deauth" | "8021x_client_deauth" => {
+            (Activity::Disconnect, Outcome::Unknown)
+        }
         "anyconnect_vpn_session_manager" => return anyconnect_session(draft, pairs),
         _ => return None,
     };
@@ -138,7 +142,7 @@ fn wireless_or_session(
         .iter()
         .find_map(|key| common::ip(pairs.get(key).copied()));
     event.subject.user = identity(pairs);
-    if kind == "disassociation" {
+    if activity == Activity::Disconnect {
         event.reason = pairs
             .get("reason")
             .map(|code| format!("802.11 reason {code}"));
