@@ -9,6 +9,7 @@ use seam_model::Ts;
 const NAMES: &[&str] = &[
     "okta",
     "linux-auth",
+    "servicenow",
     "entra",
     "ise",
     "meraki",

@@ -28,6 +28,7 @@ mod ndjson;
 mod ocsf;
 mod okta;
 pub mod pacs;
+mod servicenow;
 mod syslog;
 mod timefmt;
 mod uhppote;
@@ -180,6 +181,8 @@ pub enum Adapter {
     Ndjson,
     /// Linux authentication syslog: sshd, PAM sessions, sudo.
     LinuxAuth,
+    /// ServiceNow change requests (Table API records, pulled or pushed).
+    ServiceNow,
 }
 
 impl Adapter {
@@ -199,6 +202,7 @@ impl Adapter {
         "ocsf",
         "ndjson",
         "linux-auth",
+        "servicenow",
     ];
 
     /// The adapter behind an endpoint name. `pacs-<name>` uses the built-in mapping of that
@@ -218,6 +222,7 @@ impl Adapter {
             "ocsf" => Adapter::Ocsf,
             "ndjson" => Adapter::Ndjson,
             "linux-auth" => Adapter::LinuxAuth,
+            "servicenow" => Adapter::ServiceNow,
             _ => {
                 if let Some(mapping) = name.strip_prefix("pacs-") {
                     return match PacsMapping::builtin(mapping) {
@@ -262,6 +267,7 @@ impl Adapter {
             Adapter::Ocsf => "ocsf",
             Adapter::Ndjson => "ndjson",
             Adapter::LinuxAuth => "linux-auth",
+            Adapter::ServiceNow => "servicenow",
         }
     }
 
@@ -297,6 +303,7 @@ impl Adapter {
             Adapter::Ocsf => ocsf::parse(input, ctx),
             Adapter::Ndjson => ndjson::parse(input, ctx),
             Adapter::LinuxAuth => linux_auth::parse(input, ctx),
+            Adapter::ServiceNow => servicenow::parse(input, ctx),
         })
     }
 }

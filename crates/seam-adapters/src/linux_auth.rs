@@ -75,6 +75,10 @@ fn parse_line(line: &str, raw: &[u8], ctx: &ParseContext) -> RecordResult {
         match program {
             "sshd" => sshd(message),
             "sudo" => sudo(message),
+            // The console program's own notes repeat what its PAM session lines record.
+            "login" => {
+                Err("the login program's note of a console sign-in (its PAM lines record it)")
+            }
             _ => return Err(format!("`{program}` is not sshd, sudo or PAM")),
         }
     };
@@ -173,19 +177,43 @@ fn sshd(message: &str) -> Result<Sign, &'static str> {
     Err("an sshd message that is not a sign-in, a failure or a sign-out")
 }
 
+/// PAM services through which a person signs in at the machine itself (a text console, a
+/// graphical greeter): their session is the sign-in, no other line records it.
+const CONSOLE_SERVICES: &[&str] = &[
+    "login",
+    "gdm-password",
+    "gdm-fingerprint",
+    "gdm-smartcard",
+    "lightdm",
+    "sddm",
+    "xdm",
+    "kdm",
+];
+
 /// `pam_unix(SERVICE:TYPE): …`.
 fn pam_unix(rest: &str) -> Result<Sign, &'static str> {
-    let (_, message) = rest
+    let (service, message) = rest
         .split_once("): ")
         .ok_or("a pam_unix message without its text")?;
+    let service = service.split(':').next().unwrap_or(service);
     if let Some(after) = message.strip_prefix("session opened for user ") {
-        let mut sign = Sign::new(Activity::AuthOther, Outcome::Success);
+        let console = CONSOLE_SERVICES.contains(&service);
+        let activity = if console {
+            Activity::Logon
+        } else {
+            Activity::AuthOther
+        };
+        let mut sign = Sign::new(activity, Outcome::Success);
         sign.user = after
             .split(['(', ' '])
             .next()
             .filter(|u| !u.is_empty())
             .map(str::to_string);
-        sign.reason = Some("session opened".to_string());
+        sign.reason = Some(if console {
+            "console session opened".to_string()
+        } else {
+            "session opened".to_string()
+        });
         return Ok(sign);
     }
     if let Some(after) = message.strip_prefix("session closed for user ") {
@@ -326,6 +354,25 @@ mod tests {
             event.reason.as_deref(),
             Some("3 incorrect password attempts")
         );
+    }
+
+    #[test]
+    fn a_console_session_is_a_sign_in_and_the_login_programs_notes_are_skipped() {
+        let event = one(
+            "<86>Mar  2 23:10:00 hq-db1 login[812]: pam_unix(login:session): session opened for user root(uid=0) by LOGIN(uid=0)",
+        );
+        assert_eq!(
+            (event.activity, event.outcome),
+            (Activity::Logon, Outcome::Success)
+        );
+        assert_eq!(event.app.as_deref(), Some("pam:login"));
+        assert_eq!(event.src.ip, None);
+        let ctx = ParseContext::new("linux-auth", seam_model::Ts(1_772_500_000_000));
+        let batch = parse(
+            b"<86>Mar  2 23:10:00 hq-db1 login[812]: ROOT LOGIN  on '/dev/tty1'\n",
+            &ctx,
+        );
+        assert_eq!((batch.events.len(), batch.skipped), (0, 1));
     }
 
     #[test]

@@ -224,9 +224,10 @@ fn entra_directory_audits() {
 #[test]
 fn linux_auth() {
     let batch = golden(Adapter::LinuxAuth, "linux-auth.log");
-    // 13 events; the connection closed before authentication is skipped; cron and a line that
-    // is not syslog are rejected.
-    assert_eq!(counts(&batch), (13, 2, 1));
+    // 14 events (a console session at hq-db1 among them); the connection closed before
+    // authentication and the login program's own note are skipped; cron and a line that is not
+    // syslog are rejected.
+    assert_eq!(counts(&batch), (14, 2, 2));
     assert!(batch.events.iter().all(|e| e.asset.is_some()));
 }
 
@@ -317,4 +318,24 @@ fn zigbee2mqtt() {
     }
     compare("zigbee2mqtt", &render(&all));
     assert_eq!(counts(&all), (3, 2, 2));
+}
+
+#[test]
+fn servicenow_change_requests() {
+    use seam_model::Activity;
+    let batch = golden(Adapter::ServiceNow, "servicenow.json");
+    // An end before the start, an unknown state and a string are dead letters; a record of
+    // another table is skipped.
+    assert_eq!(counts(&batch), (5, 3, 1));
+    let activities: Vec<Activity> = batch.events.iter().map(|e| e.activity).collect();
+    assert_eq!(
+        activities,
+        [
+            Activity::ChangeScheduled,
+            Activity::ChangeScheduled,
+            Activity::ChangePending,
+            Activity::ChangeClosed,
+            Activity::ChangeCancelled
+        ]
+    );
 }

@@ -134,6 +134,36 @@ pub struct Places {
 }
 
 impl Places {
+    /// Places an event whose address the directory does not know on the asset that held the
+    /// address by DHCP lease at the time (a flow from a workstation with a dynamic address).
+    pub fn with_leased_asset(
+        mut self,
+        estate: &Estate,
+        world: &WorldState,
+        event: &Event,
+    ) -> Places {
+        if self.asset.is_some() {
+            return self;
+        }
+        let Some(ip) = event.subject.ip else {
+            return self;
+        };
+        let Some(asset) = world
+            .identity
+            .leased_mac(ip, event.time)
+            .and_then(|mac| estate.asset_by_mac(mac))
+        else {
+            return self;
+        };
+        self.asset = Some(asset);
+        if self.zone.is_none() {
+            let zone = estate.asset(asset).zone;
+            self.zone = Some(zone);
+            self.site = self.site.or(Some(estate.zone(zone).site));
+        }
+        self
+    }
+
     pub fn of(estate: &Estate, event: &Event) -> Places {
         let door = event
             .door
@@ -314,6 +344,19 @@ impl<'a> EventContext<'a> {
             ),
         }?;
         Some(value_text(&value))
+    }
+
+    /// The approved change that covers this event's person at its asset or zone, if any.
+    pub fn approved_change(&self) -> Option<&'a str> {
+        let person = self.person?;
+        let world: &'a WorldState = self.world;
+        world.changes.covering(
+            self.estate,
+            person,
+            self.places.asset,
+            self.places.zone,
+            self.event.time,
+        )
     }
 
     fn zone_present(&self, zone: ZoneIdx) -> i64 {
@@ -620,6 +663,8 @@ impl<'a> EventContext<'a> {
                 site_id(Some(estate.zone(booking.zone).site))
             }
             Field::ApbViolation => self.apb_violation().map(Value::Str),
+            Field::ChangeApproved => boolean(self.approved_change().is_some()),
+            Field::ChangeNumber => self.approved_change().map(Value::Str),
             Field::BadgedSiteToday => {
                 let site = places.site?;
                 let state = self.person_state();

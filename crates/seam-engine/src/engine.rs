@@ -27,7 +27,7 @@ use seam_estate::{AssetIdx, Estate, PersonIdx};
 use seam_model::{
     Activity, Event, EventClass, Finding, FindingParts, Medium, Outcome, Severity, Ts,
 };
-use seam_rules::{Input, Match, RuleKind, RuleState};
+use seam_rules::{ChangePolicy, Input, Match, RuleKind, RuleState};
 
 use crate::context::{EventContext, PersonFacts, Places, event_location, place_name};
 use crate::identity::{prefetch_directory, resolve_in_directory};
@@ -687,7 +687,8 @@ impl Engine {
         if unresolved {
             self.counters.unresolved += 1;
         }
-        let places = Places::of(&self.estate, event);
+        let places =
+            Places::of(&self.estate, event).with_leased_asset(&self.estate, &self.world, event);
         {
             let Engine {
                 estate,
@@ -717,6 +718,16 @@ impl Engine {
             };
             rules.set.on_event(rule_state, &input, matches);
             for matched in matches.drain(..) {
+                let silenced = rules
+                    .set
+                    .rules()
+                    .get(matched.rule)
+                    .is_some_and(|meta| meta.change == ChangePolicy::Silence)
+                    && context.approved_change().is_some();
+                if silenced {
+                    counters.silenced_by_change += 1;
+                    continue;
+                }
                 out.findings
                     .push(make_finding(rules, estate, &matched, Some(&context)));
                 counters.findings += 1;
@@ -724,6 +735,15 @@ impl Engine {
         }
         if !late {
             self.apply(event, person, &places);
+        }
+        // A change ticket is context, not a step in anyone's movements: it counts even when it
+        // arrives late (a change system is polled minutes after the fact), newest update wins.
+        if let Some(change) = &event.change
+            && event.class == EventClass::ChangeRequest
+        {
+            let changes = &mut self.world.changes;
+            changes.record(&self.estate, event.activity, change, event.time);
+            changes.prune(self.released_through.max(event.time));
         }
         Some((person, unresolved))
     }
@@ -1121,6 +1141,15 @@ pub fn make_finding(
         }),
         None => format!("{title} ({} matching events)", matched.count),
     };
+    // An approved change covering the matched activity is named; rules that it silences never
+    // get here (see `Engine::process`).
+    let change = context
+        .and_then(EventContext::approved_change)
+        .map(str::to_string);
+    let explanation = match &change {
+        Some(number) => format!("{explanation} (during approved change {number})"),
+        None => explanation,
+    };
     let uid = finding_uid(rule_id, matched.time, &matched.group, &matched.evidence);
     Finding::new(FindingParts {
         uid,
@@ -1140,6 +1169,7 @@ pub fn make_finding(
         explanation,
         late: matched.late,
         count: matched.count,
+        change,
     })
 }
 
@@ -1218,6 +1248,7 @@ fn clock_skew_finding(event: &Event, at: Ts, offset_ms: i64) -> Finding {
         explanation,
         late: false,
         count: 1,
+        change: None,
     })
 }
 

@@ -211,6 +211,14 @@ impl DynamicIdentity {
 
     /// What [`resolve`](Self::resolve) gives for an event whose directory identifiers
     /// resolved to nothing ([`resolve_in_directory`]): the bindings learned from events.
+    /// The MAC address leased `ip` at `at`, if a DHCP lease says so.
+    pub fn leased_mac(&self, ip: IpAddr, at: Ts) -> Option<&str> {
+        self.leases
+            .get(&ip)
+            .filter(|lease| lease.from <= at && at < lease.until)
+            .map(|lease| lease.mac.as_str())
+    }
+
     pub fn resolve_learned(
         &self,
         estate: &Estate,

@@ -6,6 +6,7 @@
 //! same input gives byte-identical findings whatever the batch sizes and, within the allowed
 //! lateness, the arrival order.
 
+pub mod changes;
 pub mod context;
 pub mod engine;
 pub mod identity;

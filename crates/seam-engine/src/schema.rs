@@ -129,6 +129,8 @@ fields! {
     BookingSite = "booking.site",
     ApbViolation = "apb.violation",
     BadgedSiteToday = "site_badge.today",
+    ChangeApproved = "change.approved",
+    ChangeNumber = "change.number",
 }
 
 /// Raw paths are numbered after the fixed fields.
@@ -218,6 +220,7 @@ const ENRICHMENT_NAMESPACES: &[&str] = &[
     "booking.",
     "apb.",
     "site_badge.",
+    "change.",
     "subject.",
     "src.",
     "dst.",

@@ -311,6 +311,10 @@ pub struct Counters {
     /// and evaluated like late events, never moving the watermark.
     #[serde(default)]
     pub ahead: u64,
+    /// Findings not raised because an approved change covered them (rules with
+    /// `change: silence`).
+    #[serde(default)]
+    pub silenced_by_change: u64,
 }
 
 /// Everything the engine knows about the world besides rule windows.
@@ -322,6 +326,9 @@ pub struct WorldState {
     /// Device posture by normalized MAC or device id, from inventory events.
     pub posture: BTreeMap<String, bool>,
     pub identity: DynamicIdentity,
+    /// Approved change requests, by number.
+    #[serde(default)]
+    pub changes: crate::changes::Changes,
 }
 
 impl WorldState {

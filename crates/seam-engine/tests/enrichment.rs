@@ -299,3 +299,145 @@ fn a_vpn_session_leases_its_pool_address_to_the_person_until_she_logs_out() {
     let people: Vec<Option<&str>> = out.findings.iter().map(|f| f.person_uid()).collect();
     assert_eq!(people, vec![Some("judy")]);
 }
+
+fn change(uid: &str, updated: &str, activity: Activity, assignee: &str) -> Event {
+    let mut event = Event::new(
+        uid,
+        Ts::parse(updated).unwrap(),
+        "servicenow",
+        EventClass::ChangeRequest,
+        activity,
+    );
+    event.change = Some(Box::new(seam_model::ChangeDetails {
+        number: "CHG0030012".into(),
+        start: Ts::parse("2026-03-02T22:00:00Z").unwrap(),
+        end: Ts::parse("2026-03-03T01:00:00Z").unwrap(),
+        items: vec!["hq-db1".into()],
+        assignees: vec![assignee.into()],
+        groups: vec![],
+    }));
+    event
+}
+
+fn server_signin(uid: &str, time: &str, user: &str) -> Event {
+    let mut event = Event::new(
+        uid,
+        Ts::parse(time).unwrap(),
+        "linux-auth",
+        EventClass::Authentication,
+        Activity::Logon,
+    );
+    event.outcome = seam_model::Outcome::Success;
+    event.subject.user = Some(user.into());
+    event.asset = Some("hq-db1".into());
+    event
+}
+
+const ANY_SERVER_SIGNIN: &str = "title: server sign-in\nid: test.server\ndetection:\n  s:\n    class: authentication\n    asset.id: hq-db1\n  condition: s\n";
+
+#[test]
+fn a_finding_inside_an_approved_change_names_it_unless_its_rule_is_silenced() {
+    let mut engine = engine_with(ANY_SERVER_SIGNIN);
+    let mut out = Output::default();
+    engine.push(
+        change(
+            "c1",
+            "2026-03-01T09:00:00Z",
+            Activity::ChangeScheduled,
+            "bob",
+        ),
+        &mut out,
+    );
+    engine.push(server_signin("in", "2026-03-02T22:10:00Z", "bob"), &mut out);
+    engine.push(
+        server_signin("other", "2026-03-02T22:20:00Z", "dan"),
+        &mut out,
+    );
+    engine.push(
+        server_signin("after", "2026-03-03T02:00:00Z", "bob"),
+        &mut out,
+    );
+    engine.flush(&mut out);
+    let changes: Vec<Option<&str>> = out
+        .findings
+        .iter()
+        .map(|f| f.unmapped.change.as_deref())
+        .collect();
+    assert_eq!(changes, [Some("CHG0030012"), None, None]);
+    assert!(
+        out.findings[0]
+            .message
+            .ends_with("(during approved change CHG0030012)")
+    );
+
+    let silenced = format!("{ANY_SERVER_SIGNIN}change: silence\n");
+    let mut engine = engine_with(&silenced);
+    let mut out = Output::default();
+    engine.push(
+        change(
+            "c1",
+            "2026-03-01T09:00:00Z",
+            Activity::ChangeScheduled,
+            "bob",
+        ),
+        &mut out,
+    );
+    engine.push(server_signin("in", "2026-03-02T22:10:00Z", "bob"), &mut out);
+    engine.flush(&mut out);
+    assert!(out.findings.is_empty());
+    assert_eq!(engine.counters().silenced_by_change, 1);
+}
+
+#[test]
+fn a_change_polled_late_still_counts_and_an_older_update_never_revives_a_cancelled_one() {
+    let silenced = format!("{ANY_SERVER_SIGNIN}change: silence\n");
+    let mut engine = engine_with(&silenced);
+    let mut out = Output::default();
+    // The badge system's clock has moved past the change's last update by the time the change
+    // system is polled: the change arrives late, and still covers the work.
+    engine.push(
+        server_signin("early", "2026-03-02T21:00:00Z", "bob"),
+        &mut out,
+    );
+    engine.push(
+        change(
+            "c1",
+            "2026-03-02T20:00:00Z",
+            Activity::ChangeScheduled,
+            "bob",
+        ),
+        &mut out,
+    );
+    engine.push(server_signin("in", "2026-03-02T22:10:00Z", "bob"), &mut out);
+    assert_eq!(engine.counters().silenced_by_change, 1);
+    // Cancelled at 22:15, then the older approved update is delivered again.
+    engine.push(
+        change(
+            "c2",
+            "2026-03-02T22:15:00Z",
+            Activity::ChangeCancelled,
+            "bob",
+        ),
+        &mut out,
+    );
+    engine.push(
+        change(
+            "c1",
+            "2026-03-02T20:00:00Z",
+            Activity::ChangeScheduled,
+            "bob",
+        ),
+        &mut out,
+    );
+    engine.push(
+        server_signin("late", "2026-03-02T22:30:00Z", "bob"),
+        &mut out,
+    );
+    engine.flush(&mut out);
+    let uids: Vec<&str> = out
+        .findings
+        .iter()
+        .flat_map(|f| f.finding_info.related_events.iter().map(|e| e.uid.as_str()))
+        .collect();
+    assert_eq!(uids, ["early", "late"]);
+}

@@ -61,6 +61,7 @@ string_enum! {
         AccountChange = "account_change",
         EntityManagement = "entity_management",
         ApiActivity = "api_activity",
+        ChangeRequest = "change_request",
     }
 }
 
@@ -81,6 +82,7 @@ impl EventClass {
             EventClass::AccountChange => 3001,
             EventClass::EntityManagement => 3004,
             EventClass::ApiActivity => 6003,
+            EventClass::ChangeRequest => 9105,
         }
     }
 
@@ -142,6 +144,10 @@ impl EventClass {
                     | A::EntityOther
             ),
             EventClass::ApiActivity => matches!(activity, A::ApiCall),
+            EventClass::ChangeRequest => matches!(
+                activity,
+                A::ChangeScheduled | A::ChangePending | A::ChangeClosed | A::ChangeCancelled
+            ),
         }
     }
 }
@@ -201,6 +207,10 @@ string_enum! {
         EntityDisabled = "entity_disabled",
         EntityOther = "entity_other",
         ApiCall = "api_call",
+        ChangeScheduled = "change_scheduled",
+        ChangePending = "change_pending",
+        ChangeClosed = "change_closed",
+        ChangeCancelled = "change_cancelled",
     }
 }
 
@@ -293,6 +303,28 @@ impl Destination {
     }
 }
 
+/// A change request as a change-management system records it: approved work on named
+/// configuration items, by named people, inside a planned window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeDetails {
+    /// The ticket's number (`CHG0030001`).
+    pub number: String,
+    /// The planned window.
+    pub start: Ts,
+    pub end: Ts,
+    /// The configuration items it touches, by the names the change system gives them (host
+    /// names, asset ids, application names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<String>,
+    /// The people assigned, by login name or e-mail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assignees: Vec<String>,
+    /// The assignment groups; a person belongs to one when it is among her roles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
 fn is_false(value: &bool) -> bool {
     !*value
 }
@@ -359,6 +391,9 @@ pub struct Event {
     /// The end of what the event opens: a DHCP lease, a booking, a session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<Ts>,
+    /// A change request's ticket, window, items and assignees (class `change_request`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Box<ChangeDetails>>,
     /// The original record, as received (parsed JSON, or a JSON string for text formats).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<serde_json::Value>,
@@ -427,6 +462,7 @@ impl Event {
             mfa: None,
             compliant: None,
             until: None,
+            change: None,
             raw: None,
         }
     }

@@ -122,6 +122,9 @@ pub struct SeamFacts {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub late: bool,
     pub count: u64,
+    /// The approved change request that covered the matched activity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
 }
 
 /// One OCSF Detection Finding.
@@ -169,6 +172,7 @@ pub struct FindingParts {
     pub explanation: String,
     pub late: bool,
     pub count: u64,
+    pub change: Option<String>,
 }
 
 pub const OCSF_VERSION: &str = "1.4.0";
@@ -232,6 +236,7 @@ impl Finding {
                 rule_kind: parts.rule_kind,
                 late: parts.late,
                 count: parts.count,
+                change: parts.change,
             },
         }
     }

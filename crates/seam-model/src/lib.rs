@@ -8,7 +8,8 @@ pub mod text;
 pub mod time;
 
 pub use event::{
-    Activity, Destination, Event, EventClass, EventError, Medium, Outcome, Source, Subject,
+    Activity, ChangeDetails, Destination, Event, EventClass, EventError, Medium, Outcome, Source,
+    Subject,
 };
 pub use finding::{Finding, FindingParts, Severity};
 pub use time::{Ts, TsError, parse_duration_millis};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::detection::{Detection, compile_detection};
 use crate::error::{Located, Problem};
 use crate::explain::check_template;
-use crate::meta::{Level, Logsource, RuleKind, RuleMeta, RuleTest};
+use crate::meta::{ChangePolicy, Level, Logsource, RuleKind, RuleMeta, RuleTest};
 use crate::record::Schema;
 use crate::yaml::{Key, Node, NodeKind, Position, to_json};
 
@@ -196,6 +196,7 @@ pub(crate) fn parse_document(
         group_by: Vec::new(),
         timespan_ms: None,
         sources: Vec::new(),
+        change: ChangePolicy::default(),
         custom: BTreeMap::new(),
         path: path.to_owned(),
         line: node.position.line,
@@ -266,6 +267,20 @@ pub(crate) fn parse_document(
                 meta.explanation = Some(template);
                 Ok(())
             })),
+            "change" => {
+                collect(scalar(key_name, value).and_then(|policy| {
+                    match ChangePolicy::parse(&policy) {
+                        Some(parsed) => {
+                            meta.change = parsed;
+                            Ok(())
+                        }
+                        None => Err(Located::new(
+                            value.position,
+                            Problem::UnknownChangePolicy(policy),
+                        )),
+                    }
+                }))
+            }
             "detection" => detection_node = Some(value),
             "correlation" => correlation_node = Some(value),
             "tests" => tests_node = Some(value),

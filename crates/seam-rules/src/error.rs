@@ -68,6 +68,8 @@ pub(crate) enum Problem {
         "unknown status `{0}` (expected stable, test, experimental, deprecated or unsupported)"
     )]
     UnknownStatus(String),
+    #[error("unknown change policy `{0}` (expected silence or annotate)")]
+    UnknownChangePolicy(String),
     #[error("unknown key `{0}` in `{1}`")]
     UnknownKey(String, &'static str),
     #[error("empty selection `{0}`")]

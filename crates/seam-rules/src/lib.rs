@@ -24,7 +24,7 @@ pub use dispatch::{DispatchChoice, MAX_DISPATCH_FIELDS};
 pub use error::RuleError;
 pub use explain::render_explanation;
 pub use matcher::MAX_REGEX_SIZE;
-pub use meta::{Level, Logsource, Match, RuleKind, RuleMeta, RuleTest};
+pub use meta::{ChangePolicy, Level, Logsource, Match, RuleKind, RuleMeta, RuleTest};
 pub use record::{FieldRef, Input, Record, Schema, Value, Word};
 pub use ruleset::{CompileOptions, MAX_CHAIN_DEPTH, MAX_FILE_BYTES, RuleSet, SourceFile};
 pub use state::RuleState;

@@ -65,6 +65,28 @@ pub struct Logsource {
     pub definition: Option<String>,
 }
 
+/// What an approved change request covering a match does to the finding (the `change:` key).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangePolicy {
+    /// The finding is raised and names the change (the default): an analyst sees that the
+    /// work was planned, and judges.
+    #[default]
+    Annotate,
+    /// No finding: the work was approved, by these people, on these items, at this time.
+    Silence,
+}
+
+impl ChangePolicy {
+    pub(crate) fn parse(text: &str) -> Option<ChangePolicy> {
+        match text {
+            "annotate" => Some(ChangePolicy::Annotate),
+            "silence" => Some(ChangePolicy::Silence),
+            _ => None,
+        }
+    }
+}
+
 /// One compiled rule's description; `Match::rule` indexes [`crate::RuleSet::rules`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RuleMeta {
@@ -96,6 +118,9 @@ pub struct RuleMeta {
     /// Correlations: the rules they read, as indices into `RuleSet::rules` (triggers and
     /// absent rules included, in the order written).
     pub sources: Vec<usize>,
+    /// Seam extension (`change:`): what an approved change covering the matched event does.
+    #[serde(default)]
+    pub change: ChangePolicy,
     /// Top-level keys Sigma leaves to the rule writer, as JSON.
     pub custom: BTreeMap<String, serde_json::Value>,
     pub path: String,

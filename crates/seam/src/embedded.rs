@@ -28,6 +28,8 @@ pub const RULES: &[(&str, &str)] = files!("rules":
     "onsite-offsite-signin.yml",
     "onsite-resource-offsite.yml",
     "rogue-device-empty-zone.yml",
+    "server-console-no-badge.yml",
+    "server-signin-failure-burst.yml",
     "tailgating-occupancy.yml",
     "visitor-overstay.yml",
     "wifi-without-badge.yml",
