@@ -171,6 +171,8 @@ pub enum Transport {
         /// A file is read once its size and modification time have not changed for this long.
         settle_ms: u64,
     },
+    /// Pulled on a schedule from the vendor's API (ServiceNow's Table API).
+    Pull(crate::pull::PullSettings),
 }
 
 /// How an HTTP source proves its requests are its own.
@@ -863,6 +865,24 @@ struct RawSource {
     poll_ms: Option<u64>,
     settle_ms: Option<u64>,
     auth: Option<RawAuth>,
+    // pull
+    url: Option<String>,
+    every_secs: Option<u64>,
+    page_size: Option<u32>,
+    credentials: Option<RawCredentials>,
+    /// The CA an `https` URL's certificate chains to (PEM); default: the system's CAs.
+    ca: Option<PathBuf>,
+}
+
+/// How a pulled source signs in to the vendor's API.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCredentials {
+    /// `basic` (a user and its password) or `bearer` (an OAuth access token).
+    kind: String,
+    user: Option<String>,
+    secret: Option<String>,
+    secret_env: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -1123,9 +1143,66 @@ impl RawSource {
                 poll_ms: self.poll_ms.unwrap_or(1_000).max(10),
                 settle_ms: self.settle_ms.unwrap_or(1_000),
             },
+            "pull" => {
+                if self.adapter != "servicenow" {
+                    return Err(at(
+                        "`transport = \"pull\"` reads ServiceNow's Table API: it goes with `adapter = \"servicenow\"`".into(),
+                    ));
+                }
+                let url = self
+                    .url
+                    .clone()
+                    .ok_or_else(|| at("a pulled source needs `url`".into()))?;
+                crate::pull::Target::parse(&url).map_err(at)?;
+                let credentials = match &self.credentials {
+                    None => crate::pull::Credentials::None,
+                    Some(raw) => {
+                        let secret = match (&raw.secret, &raw.secret_env) {
+                            (Some(secret), None) => Secret::new(secret.as_bytes()),
+                            (None, Some(var)) => Secret::new(
+                                std::env::var(var)
+                                    .map_err(|_| {
+                                        at(format!("environment variable `{var}` is not set"))
+                                    })?
+                                    .into_bytes(),
+                            ),
+                            _ => {
+                                return Err(at(
+                                    "`credentials` needs one of `secret` and `secret_env`".into(),
+                                ));
+                            }
+                        };
+                        match raw.kind.as_str() {
+                            "basic" => crate::pull::Credentials::Basic {
+                                user: raw.user.clone().ok_or_else(|| {
+                                    at("`credentials` of kind basic need `user`".into())
+                                })?,
+                                password: secret,
+                            },
+                            "bearer" => crate::pull::Credentials::Bearer(secret),
+                            other => {
+                                return Err(at(format!(
+                                    "unknown credentials kind `{other}`; known: basic, bearer"
+                                )));
+                            }
+                        }
+                    }
+                };
+                Transport::Pull(crate::pull::PullSettings {
+                    url,
+                    every_ms: self.every_secs.unwrap_or(60).clamp(1, 86_400) * 1000,
+                    credentials,
+                    tls: ClientTlsSettings {
+                        ca: self.ca.clone().map(path),
+                        cert: None,
+                        key: None,
+                    },
+                    page_size: self.page_size.unwrap_or(500).clamp(1, 10_000),
+                })
+            }
             other => {
                 return Err(at(format!(
-                    "unknown transport `{other}`; known: http, syslog, mqtt, directory"
+                    "unknown transport `{other}`; known: http, syslog, mqtt, directory, pull"
                 )));
             }
         };

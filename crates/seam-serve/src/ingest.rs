@@ -19,6 +19,8 @@ pub(crate) struct SourceRuntime {
     pub context: ParseContext,
     /// Nonces seen within the replay window (HMAC sources).
     pub nonces: std::sync::Mutex<seam_adapters::NonceSet>,
+    /// A pulled source whose last pull failed.
+    pub pull_failing: std::sync::atomic::AtomicBool,
 }
 
 /// One rejected record, for the sender.

@@ -194,6 +194,14 @@ pub(crate) fn spawn_all(
         )));
     }
     for (index, source) in config.sources.iter().enumerate() {
+        if let Transport::Pull(settings) = &source.transport {
+            tasks.push(tokio::spawn(crate::pull::run(
+                Arc::clone(shared),
+                index,
+                settings.clone(),
+                config.data_dir.clone(),
+            )));
+        }
         if let Transport::Directory {
             path,
             poll_ms,

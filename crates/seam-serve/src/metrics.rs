@@ -42,6 +42,8 @@ pub struct SourceMetrics {
     pub udp_dropped: AtomicU64,
     /// Datagrams the kernel dropped on this source's UDP socket (from /proc/net/udp).
     pub udp_kernel_drops: AtomicU64,
+    /// Scheduled pulls that failed (unreachable, refused, an answer that is not the API's).
+    pub pull_failures: AtomicU64,
 }
 
 /// Everything `/metrics` shows.
@@ -110,7 +112,7 @@ impl Metrics {
     /// The Prometheus text exposition. `now_ms` is the wall clock, for the watermark delay.
     pub fn render(&self, now_ms: i64) -> String {
         let mut out = String::with_capacity(4096);
-        let per_source: [Series; 9] = [
+        let per_source: [Series; 10] = [
             (
                 "seam_inputs_total",
                 "counter",
@@ -158,6 +160,12 @@ impl Metrics {
                 "gauge",
                 "Datagrams the kernel dropped on the source's UDP socket.",
                 |s| s.udp_kernel_drops.load(Ordering::Relaxed),
+            ),
+            (
+                "seam_pull_failures_total",
+                "counter",
+                "Scheduled pulls of the source that failed.",
+                |s| s.pull_failures.load(Ordering::Relaxed),
             ),
             ("seam_sources", "gauge", "Configured sources.", |_| 1),
         ];

@@ -127,6 +127,9 @@ impl Shared {
             Transport::Mqtt { .. } if !self.mqtt_ready.load(Ordering::Relaxed) => {
                 Some("waiting for the MQTT broker")
             }
+            Transport::Pull(_) if source.pull_failing.load(Ordering::Relaxed) => {
+                Some("the last pull failed; retrying")
+            }
             _ => None,
         }
     }
@@ -298,6 +301,7 @@ impl Server {
                 context: source.context(seam_model::Ts(0))?,
                 config: source.clone(),
                 nonces: Mutex::new(seam_adapters::NonceSet::new(100_000)),
+                pull_failing: std::sync::atomic::AtomicBool::new(false),
             });
         }
         let metrics = Arc::new(Metrics::new(config.sources.iter().map(|s| s.name.as_str())));
