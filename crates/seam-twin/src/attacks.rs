@@ -128,6 +128,12 @@ pub const KINDS: &[AttackKind] = &[
             "seam.contractor-outside-window",
         ],
     ),
+    // Added later: last, so that the kinds above keep their schedule.
+    kind("console-signin-no-badge", &["seam.server-console-no-badge"]),
+    kind(
+        "server-password-guessing",
+        &["seam.server-signin-failure-burst"],
+    ),
 ];
 
 /// Runs one attack of `kind` into the day; false when no victim fits.
@@ -158,6 +164,8 @@ pub(crate) fn run<S: Stage>(stage: &mut S, kind: &AttackKind, rng: &mut Rng) -> 
         "insider-classified-upload" => attack.exfil(stage, true),
         "camera-blinded-door-forced" => attack.controller_down(stage, true),
         "dismissed-contractor" => attack.dismissed_contractor(stage),
+        "console-signin-no-badge" => attack.console_no_badge(stage),
+        "server-password-guessing" => attack.password_guessing(stage),
         _ => false,
     }
 }
@@ -656,6 +664,10 @@ impl Attack<'_, '_> {
         let Some(badge) = victim.badge_at(t).map(str::to_string) else {
             return false;
         };
+        // Night work under an approved change is not an attack.
+        if stage.under_change(victim.username.as_deref().unwrap_or_default(), t) {
+            return false;
+        }
         let Some(site) = Self::site(stage, victim.site).cloned() else {
             return false;
         };
@@ -680,6 +692,80 @@ impl Attack<'_, '_> {
             stage.badge(t + 40 * MINUTE_MS, &site.id, &badge, out, true);
         }
         stage.occupancy(room.zone, t + 40 * MINUTE_MS + 5_000, -1);
+        stage.end();
+        true
+    }
+
+    /// Someone at a server's console after hours under an administrator's account, with no
+    /// badge into the server room: a tailgated or propped door, or a borrowed account.
+    fn console_no_badge<S: Stage>(mut self, stage: &mut S) -> bool {
+        let Some(victim) = self.anyone(stage, |p| p.sysadmin && p.username.is_some()) else {
+            return false;
+        };
+        let m0 = stage.day_midnight(victim.site);
+        let t = m0 + self.rng.between(19 * 60 + 30, 23 * 60 + 45) * MINUTE_MS;
+        let user = victim.username.clone().unwrap_or_default();
+        if !victim.is_active_at(t) || stage.under_change(&user, t) {
+            return false;
+        }
+        let Some(site) = Self::site(stage, victim.site).cloned() else {
+            return false;
+        };
+        if site.server_room.is_none() {
+            return false;
+        }
+        let Some(server) = self.rng.pick(&site.servers).cloned() else {
+            return false;
+        };
+        self.begin(stage, vec![victim.id.clone()]);
+        stage.console(t, &user, &server);
+        stage.end();
+        true
+    }
+
+    /// Passwords guessed against one server from inside: a compromised workstation trying
+    /// administrators' and default accounts, ten to twenty-five times in a few minutes.
+    fn password_guessing<S: Stage>(mut self, stage: &mut S) -> bool {
+        let sites: Vec<usize> = stage
+            .twin()
+            .sites
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.servers.is_empty())
+            .map(|(i, _)| i)
+            .collect();
+        let Some(site_index) = self.rng.pick(&sites).copied() else {
+            return false;
+        };
+        let Some(site) = Self::site(stage, site_index).cloned() else {
+            return false;
+        };
+        let Some(server) = self.rng.pick(&site.servers).cloned() else {
+            return false;
+        };
+        // The guessing machine: a colleague's workstation at that site.
+        let from = self
+            .anyone(stage, |p| p.site == site_index && p.workstation.is_some())
+            .and_then(|p| p.workstation.map(|(_, ip)| ip));
+        let Some(from) = from else {
+            return false;
+        };
+        const NAMES: &[&str] = &[
+            "root", "admin", "administrator", "oracle", "postgres", "backup", "test", "ubuntu",
+            "deploy", "ansible", "git", "jenkins", "www-data", "support", "guest",
+        ];
+        let m0 = stage.day_midnight(site_index);
+        let t = m0 + self.rng.between(8 * 60, 23 * 60) * MINUTE_MS;
+        let attempts = self.rng.between(10, 25);
+        let spread = self.rng.between(2, 8) * MINUTE_MS;
+        self.begin(stage, Vec::new());
+        for n in 0..attempts {
+            let user = NAMES
+                .get(self.rng.below(NAMES.len() as u64) as usize)
+                .copied()
+                .unwrap_or("root");
+            stage.ssh(t + n * spread / attempts, user, &from, &server, false);
+        }
         stage.end();
         true
     }

@@ -231,6 +231,8 @@ struct DayGen<'a> {
     /// The scenario currently collecting event uids.
     recording: Option<usize>,
     skipped: Vec<&'static str>,
+    /// Approved changes today: (user name, start, end).
+    changes: Vec<(String, i64, i64)>,
 }
 
 /// Simulates day `day` (0-based) of the run.
@@ -253,6 +255,7 @@ pub fn simulate_day(twin: &Twin, spec: &SimSpec, day: u32) -> DayOutput {
         scenarios: Vec::new(),
         recording: None,
         skipped: Vec::new(),
+        changes: Vec::new(),
     };
     let mut person_days = 0;
     for (index, persona) in twin.people.iter().enumerate() {
@@ -484,6 +487,145 @@ impl<'a> DayGen<'a> {
         event.subject.user = Some(user.to_string());
         event.dst.ip = server.ip.parse().ok();
         event.dst.host = Some(server.hostname.clone());
+    }
+
+    /// A sign-in at a server's own console (a text login: its PAM session line).
+    fn console_signin(&mut self, t: i64, user: &str, server: &crate::twin::Server) {
+        let event = self.push(t, "linux-auth", EventClass::Authentication, Activity::Logon);
+        event.outcome = Outcome::Success;
+        event.reason = Some("console session opened".into());
+        event.app = Some("pam:login".into());
+        event.subject.user = Some(user.to_string());
+        event.asset = Some(server.hostname.clone());
+    }
+
+    /// An SSH sign-in to a server, by password or key, from `from`.
+    fn ssh_signin(&mut self, t: i64, user: &str, from: &str, server: &crate::twin::Server, ok: bool) {
+        let event = self.push(t, "linux-auth", EventClass::Authentication, Activity::Logon);
+        if ok {
+            event.outcome = Outcome::Success;
+            event.app = Some("sshd:publickey".into());
+        } else {
+            event.outcome = Outcome::Failure;
+            event.app = Some("sshd:password".into());
+            event.reason = Some("failed password".into());
+        }
+        event.subject.user = Some(user.to_string());
+        event.src.ip = from.parse().ok();
+        event.asset = Some(server.hostname.clone());
+    }
+
+    /// A change request as the change system records it when it is approved.
+    #[allow(clippy::too_many_arguments)]
+    fn change_ticket(
+        &mut self,
+        updated: i64,
+        number: &str,
+        window: (i64, i64),
+        item: &str,
+        assignee: Option<&str>,
+        group: Option<&str>,
+        user: &str,
+    ) {
+        let event = self.push(
+            updated,
+            "servicenow",
+            EventClass::ChangeRequest,
+            Activity::ChangeScheduled,
+        );
+        event.outcome = Outcome::Success;
+        event.reason = Some(format!("Maintenance on {item}"));
+        event.change = Some(Box::new(seam_model::ChangeDetails {
+            number: number.to_string(),
+            start: Ts(window.0),
+            end: Ts(window.1),
+            items: vec![item.to_string()],
+            assignees: assignee.map(str::to_string).into_iter().collect(),
+            groups: group.map(str::to_string).into_iter().collect(),
+        }));
+        self.changes.push((user.to_string(), window.0, window.1));
+    }
+
+    /// What a system administrator does on the servers beside the daytime server-room visit:
+    /// mistyped passwords, on-call work from home at night, and maintenance at night under an
+    /// approved change. A stream of its own, so the rest of the day draws as before.
+    fn admin_work(&mut self, persona: &Persona, site_index: usize, trace: &Trace) {
+        let (Some(user), true) = (persona.username.clone(), persona.sysadmin) else {
+            return;
+        };
+        if site_index != persona.site {
+            return;
+        }
+        let mut rng = Rng::stream(
+            self.spec.seed,
+            &[0xad1, persona.number as u64, u64::from(self.day)],
+        );
+        let Some(site) = self.site(site_index).cloned() else {
+            return;
+        };
+        if site.servers.is_empty() {
+            return;
+        }
+        let m0 = self.midnight(site_index);
+        let desk_ip = persona
+            .workstation
+            .as_ref()
+            .map(|(_, ip)| ip.clone())
+            .or_else(|| self.laptop_ip(&site, persona));
+        // A password mistyped once or twice, then a sign-in with the key.
+        if rng.chance(0.3)
+            && let (Some(ip), Some(server)) = (&desk_ip, rng.pick(&site.servers).cloned())
+        {
+            let t = trace.arrive + rng.between(20, 240) * MINUTE_MS;
+            let typos = rng.between(1, 3);
+            for n in 0..typos {
+                self.ssh_signin(t + n * 9_000, &user, ip, &server, false);
+            }
+            self.ssh_signin(t + typos * 9_000 + 20_000, &user, ip, &server, true);
+        }
+        // On call: a look at a server from home late in the evening.
+        if rng.chance(0.2)
+            && let Some(server) = rng.pick(&site.servers).cloned()
+        {
+            let (home, _) = self.home(persona);
+            let t = m0 + rng.between(21 * 60, 23 * 60 + 30) * MINUTE_MS;
+            self.ssh_signin(t, &user, &home, &server, true);
+        }
+        // Maintenance at night, approved the same morning: into the server room, the console.
+        if rng.chance(0.08)
+            && let (Some(main), Some(room), Some(server), Some(badge)) = (
+                site.main.clone(),
+                site.server_room.clone(),
+                rng.pick(&site.servers).cloned(),
+                persona.badge_at(m0 + 22 * HOUR_MS).map(str::to_string),
+            )
+        {
+            let start = m0 + 22 * HOUR_MS;
+            let end = start + rng.between(90, 119) * MINUTE_MS;
+            let number = format!("CHG{:07}", u64::from(self.day) * 100_000 + persona.number as u64);
+            let updated = m0 + rng.between(9 * 60, 11 * 60) * MINUTE_MS;
+            let by_group = rng.chance(0.4);
+            self.change_ticket(
+                updated,
+                &number,
+                (start, end),
+                &server.hostname,
+                (!by_group).then_some(user.as_str()),
+                by_group.then_some("sysadmin"),
+                &user,
+            );
+            let t = start + rng.between(0, 20) * MINUTE_MS;
+            self.badge(t, &site.id, &badge, &main.door, true);
+            self.badge(t + 3 * MINUTE_MS, &site.id, &badge, &room.door_in, true);
+            self.occupancy_change(room.zone, t + 3 * MINUTE_MS + 5_000, 1);
+            self.console_signin(t + 8 * MINUTE_MS, &user, &server);
+            self.privileged_signin(t + 9 * MINUTE_MS, &user, &server);
+            let out = t + rng.between(40, 70) * MINUTE_MS;
+            if let Some(door) = &room.door_out {
+                self.badge(out, &site.id, &badge, door, true);
+            }
+            self.occupancy_change(room.zone, out + 5_000, -1);
+        }
     }
 
     fn laptop_ip(&self, site: &SiteView, persona: &Persona) -> Option<String> {
@@ -887,6 +1029,9 @@ impl<'a> DayGen<'a> {
                 );
             }
         }
+        if persona.is_active_at(leave) {
+            self.admin_work(persona, site_index, &trace);
+        }
         Some(trace)
     }
 
@@ -1239,6 +1384,10 @@ pub(crate) mod access {
         fn posture(&mut self, t: i64, mac: &str, compliant: bool);
         fn booking(&mut self, t: i64, user: &str, zone: seam_estate::ZoneIdx, until: i64);
         fn privileged(&mut self, t: i64, user: &str, server: &crate::twin::Server);
+        fn console(&mut self, t: i64, user: &str, server: &crate::twin::Server);
+        fn ssh(&mut self, t: i64, user: &str, from: &str, server: &crate::twin::Server, ok: bool);
+        /// Whether an approved change covers `user` at `t` (with the engine's grace).
+        fn under_change(&self, user: &str, t: i64) -> bool;
         fn occupancy(&mut self, zone: seam_estate::ZoneIdx, t: i64, change: i64);
         fn outage(&mut self, device: &str, from: i64, until: i64);
         /// Whether the device already has an outage overlapping `from..until` today.
@@ -1334,6 +1483,18 @@ pub(crate) mod access {
         }
         fn privileged(&mut self, t: i64, user: &str, server: &crate::twin::Server) {
             self.privileged_signin(t, user, server);
+        }
+        fn console(&mut self, t: i64, user: &str, server: &crate::twin::Server) {
+            self.console_signin(t, user, server);
+        }
+        fn ssh(&mut self, t: i64, user: &str, from: &str, server: &crate::twin::Server, ok: bool) {
+            self.ssh_signin(t, user, from, server, ok);
+        }
+        fn under_change(&self, user: &str, t: i64) -> bool {
+            let grace = 30 * MINUTE_MS;
+            self.changes
+                .iter()
+                .any(|(who, start, end)| who == user && t >= start - grace && t <= end + grace)
         }
         fn occupancy(&mut self, zone: seam_estate::ZoneIdx, t: i64, change: i64) {
             self.occupancy_change(zone, t, change);
