@@ -23,6 +23,7 @@ const NAMES: &[&str] = &[
     "zigbee2mqtt",
     "ocsf",
     "ndjson",
+    "windows",
 ];
 
 fuzz_target!(|data: &[u8]| {

@@ -32,6 +32,8 @@ mod syslog;
 mod timefmt;
 mod uhppote;
 pub mod webhook;
+mod windows;
+mod xml;
 mod zigbee2mqtt;
 
 pub use okta::{ChallengeError, verification_response as okta_verification_response};
@@ -180,6 +182,8 @@ pub enum Adapter {
     Ndjson,
     /// Linux authentication syslog: sshd, PAM sessions, sudo.
     LinuxAuth,
+    /// Windows Security event log: Winlogbeat JSON or the events' XML.
+    Windows,
 }
 
 impl Adapter {
@@ -199,6 +203,7 @@ impl Adapter {
         "ocsf",
         "ndjson",
         "linux-auth",
+        "windows",
     ];
 
     /// The adapter behind an endpoint name. `pacs-<name>` uses the built-in mapping of that
@@ -218,6 +223,7 @@ impl Adapter {
             "ocsf" => Adapter::Ocsf,
             "ndjson" => Adapter::Ndjson,
             "linux-auth" => Adapter::LinuxAuth,
+            "windows" => Adapter::Windows,
             _ => {
                 if let Some(mapping) = name.strip_prefix("pacs-") {
                     return match PacsMapping::builtin(mapping) {
@@ -262,6 +268,7 @@ impl Adapter {
             Adapter::Ocsf => "ocsf",
             Adapter::Ndjson => "ndjson",
             Adapter::LinuxAuth => "linux-auth",
+            Adapter::Windows => "windows",
         }
     }
 
@@ -297,6 +304,7 @@ impl Adapter {
             Adapter::Ocsf => ocsf::parse(input, ctx),
             Adapter::Ndjson => ndjson::parse(input, ctx),
             Adapter::LinuxAuth => linux_auth::parse(input, ctx),
+            Adapter::Windows => windows::parse(input, ctx),
         })
     }
 }
