@@ -24,6 +24,7 @@ const NAMES: &[&str] = &[
     "ocsf",
     "ndjson",
     "windows",
+    "panos",
 ];
 
 fuzz_target!(|data: &[u8]| {

@@ -28,6 +28,7 @@ mod ndjson;
 mod ocsf;
 mod okta;
 pub mod pacs;
+mod panos;
 mod syslog;
 mod timefmt;
 mod uhppote;
@@ -184,6 +185,8 @@ pub enum Adapter {
     LinuxAuth,
     /// Windows Security event log: Winlogbeat JSON or the events' XML.
     Windows,
+    /// PAN-OS syslog (CSV): TRAFFIC and THREAT, and GlobalProtect as `globalprotect` reads it.
+    Panos,
 }
 
 impl Adapter {
@@ -204,6 +207,7 @@ impl Adapter {
         "ndjson",
         "linux-auth",
         "windows",
+        "panos",
     ];
 
     /// The adapter behind an endpoint name. `pacs-<name>` uses the built-in mapping of that
@@ -224,6 +228,7 @@ impl Adapter {
             "ndjson" => Adapter::Ndjson,
             "linux-auth" => Adapter::LinuxAuth,
             "windows" => Adapter::Windows,
+            "panos" => Adapter::Panos,
             _ => {
                 if let Some(mapping) = name.strip_prefix("pacs-") {
                     return match PacsMapping::builtin(mapping) {
@@ -269,6 +274,7 @@ impl Adapter {
             Adapter::Ndjson => "ndjson",
             Adapter::LinuxAuth => "linux-auth",
             Adapter::Windows => "windows",
+            Adapter::Panos => "panos",
         }
     }
 
@@ -305,6 +311,7 @@ impl Adapter {
             Adapter::Ndjson => ndjson::parse(input, ctx),
             Adapter::LinuxAuth => linux_auth::parse(input, ctx),
             Adapter::Windows => windows::parse(input, ctx),
+            Adapter::Panos => panos::parse(input, ctx),
         })
     }
 }

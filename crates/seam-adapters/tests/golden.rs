@@ -385,3 +385,33 @@ fn windows_xml() {
         )
     );
 }
+
+#[test]
+fn panos() {
+    let batch = golden(Adapter::Panos, "panos.log");
+    // SYSTEM and CONFIG records are skipped; a cut TRAFFIC line, a line that is not PAN-OS and
+    // a record with an impossible time are rejected.
+    assert_eq!(counts(&batch), (10, 3, 2));
+    // Only the end of a session counts bytes.
+    let with_bytes: Vec<u64> = batch.events.iter().filter_map(|e| e.bytes_out).collect();
+    assert_eq!(with_bytes, [812, 734_003_200]);
+    // The GlobalProtect line reads exactly as the `globalprotect` adapter reads it.
+    let text = std::fs::read_to_string(dir("fixtures").join("panos.log")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains(",GLOBALPROTECT,"))
+        .unwrap();
+    let ctx = context("panos");
+    let mut expected = Adapter::GlobalProtect
+        .parse(line.as_bytes(), &ctx)
+        .unwrap()
+        .events;
+    let from_panos: Vec<_> = batch
+        .events
+        .iter()
+        .filter(|e| e.uid == expected[0].uid)
+        .cloned()
+        .collect();
+    expected[0].source = "panos".to_string();
+    assert_eq!(from_panos, expected);
+}

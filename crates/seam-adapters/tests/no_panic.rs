@@ -46,6 +46,7 @@ const FIXTURES: &[(&str, &[u8])] = &[
     ("linux-auth", include_bytes!("fixtures/linux-auth.log")),
     ("windows", include_bytes!("fixtures/windows.jsonl")),
     ("windows", include_bytes!("fixtures/windows-xml.xml")),
+    ("panos", include_bytes!("fixtures/panos.log")),
 ];
 
 fn adapter(name: &str) -> Adapter {
