@@ -24,6 +24,8 @@ const NAMES: &[&str] = &[
     "zigbee2mqtt",
     "ocsf",
     "ndjson",
+    "windows",
+    "panos",
 ];
 
 fuzz_target!(|data: &[u8]| {

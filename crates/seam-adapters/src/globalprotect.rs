@@ -58,7 +58,8 @@ fn csv_part(line: &str) -> Option<&str> {
     line.get(start..)
 }
 
-fn parse_line(line: &str, raw: &[u8], ctx: &ParseContext) -> RecordResult {
+/// Reads one GlobalProtect line; `panos` reads its `GLOBALPROTECT` lines through this too.
+pub(crate) fn parse_line(line: &str, raw: &[u8], ctx: &ParseContext) -> RecordResult {
     let record = csv_part(line).ok_or("no `GLOBALPROTECT` record in the line")?;
     let fields = csv::split_line(record, ',')?;
     let field = |index: usize| {
@@ -160,7 +161,11 @@ fn stage(event_id: &str, outcome: Outcome) -> Result<(EventClass, Activity), &'s
 
 /// The high-resolution timestamp (with its offset) when the firewall filled it in, else the
 /// generated time: `YYYY/MM/DD hh:mm:ss` in the firewall's zone, or RFC 3339.
-fn time(high_res: Option<&str>, generated: Option<&str>, ctx: &ParseContext) -> Result<Ts, String> {
+pub(crate) fn time(
+    high_res: Option<&str>,
+    generated: Option<&str>,
+    ctx: &ParseContext,
+) -> Result<Ts, String> {
     if let Some(ts) = high_res.and_then(|text| timefmt::rfc3339(text).ok())
         && ts.0 > 86_400_000
     {

@@ -28,11 +28,14 @@ mod ndjson;
 mod ocsf;
 mod okta;
 pub mod pacs;
+mod panos;
 mod servicenow;
 mod syslog;
 mod timefmt;
 mod uhppote;
 pub mod webhook;
+mod windows;
+mod xml;
 mod zigbee2mqtt;
 
 pub use okta::{ChallengeError, verification_response as okta_verification_response};
@@ -183,6 +186,10 @@ pub enum Adapter {
     LinuxAuth,
     /// ServiceNow change requests (Table API records, pulled or pushed).
     ServiceNow,
+    /// Windows Security event log: Winlogbeat JSON or the events' XML.
+    Windows,
+    /// PAN-OS syslog (CSV): TRAFFIC and THREAT, and GlobalProtect as `globalprotect` reads it.
+    Panos,
 }
 
 impl Adapter {
@@ -203,6 +210,8 @@ impl Adapter {
         "ndjson",
         "linux-auth",
         "servicenow",
+        "windows",
+        "panos",
     ];
 
     /// The adapter behind an endpoint name. `pacs-<name>` uses the built-in mapping of that
@@ -223,6 +232,8 @@ impl Adapter {
             "ndjson" => Adapter::Ndjson,
             "linux-auth" => Adapter::LinuxAuth,
             "servicenow" => Adapter::ServiceNow,
+            "windows" => Adapter::Windows,
+            "panos" => Adapter::Panos,
             _ => {
                 if let Some(mapping) = name.strip_prefix("pacs-") {
                     return match PacsMapping::builtin(mapping) {
@@ -268,6 +279,8 @@ impl Adapter {
             Adapter::Ndjson => "ndjson",
             Adapter::LinuxAuth => "linux-auth",
             Adapter::ServiceNow => "servicenow",
+            Adapter::Windows => "windows",
+            Adapter::Panos => "panos",
         }
     }
 
@@ -304,6 +317,8 @@ impl Adapter {
             Adapter::Ndjson => ndjson::parse(input, ctx),
             Adapter::LinuxAuth => linux_auth::parse(input, ctx),
             Adapter::ServiceNow => servicenow::parse(input, ctx),
+            Adapter::Windows => windows::parse(input, ctx),
+            Adapter::Panos => panos::parse(input, ctx),
         })
     }
 }

@@ -339,3 +339,98 @@ fn servicenow_change_requests() {
         ]
     );
 }
+fn windows_winlogbeat() {
+    use seam_model::Activity;
+    let batch = golden(Adapter::Windows, "windows.jsonl");
+    // The desktop window manager, a service account's and SYSTEM's service logons and SYSTEM's
+    // privileges are skipped as noise, with a process creation and a System-log record; a
+    // record without its user, one with a garbled event id and a cut line are rejected.
+    assert_eq!(counts(&batch), (14, 3, 6));
+    assert_eq!(batch.skip_reasons.get("service or system logon"), Some(&4));
+    // A machine account stays a machine account.
+    assert!(
+        batch
+            .events
+            .iter()
+            .any(|e| e.subject.user.as_deref() == Some("HQ-WS-DAN$"))
+    );
+    // Only the special-privileges record is privileged.
+    let privileged: Vec<&str> = batch
+        .events
+        .iter()
+        .filter(|e| e.privileged)
+        .map(|e| e.uid.as_str())
+        .collect();
+    assert_eq!(privileged, ["windows-hq-db1.corp.example-5528302"]);
+    assert!(
+        batch
+            .events
+            .iter()
+            .any(|e| e.activity == Activity::AccountLocked)
+    );
+}
+
+#[test]
+fn windows_xml() {
+    let batch = golden(Adapter::Windows, "windows-xml.xml");
+    // A record cut short, one with mismatched tags, a line that is not XML and a sign-in
+    // without its user are rejected, each on the line it starts on; SYSTEM's service logon
+    // and the log-cleared record are skipped.
+    assert_eq!(counts(&batch), (8, 4, 2));
+    let lines: Vec<usize> = batch.rejected.iter().map(|r| r.index).collect();
+    assert_eq!(lines, [12, 13, 14, 15]);
+    // The same record read from Winlogbeat and from XML has the same uid.
+    let json = Adapter::Windows
+        .parse(
+            &std::fs::read(dir("fixtures").join("windows.jsonl")).unwrap(),
+            &context("windows"),
+        )
+        .unwrap();
+    let uid = "windows-hq-db1.corp.example-5528301";
+    let from_xml = batch.events.iter().find(|e| e.uid == uid).unwrap();
+    let from_json = json.events.iter().find(|e| e.uid == uid).unwrap();
+    assert_eq!(
+        (
+            from_xml.time,
+            &from_xml.subject,
+            &from_xml.src,
+            &from_xml.app
+        ),
+        (
+            from_json.time,
+            &from_json.subject,
+            &from_json.src,
+            &from_json.app
+        )
+    );
+}
+
+#[test]
+fn panos() {
+    let batch = golden(Adapter::Panos, "panos.log");
+    // SYSTEM and CONFIG records are skipped; a cut TRAFFIC line, a line that is not PAN-OS and
+    // a record with an impossible time are rejected.
+    assert_eq!(counts(&batch), (10, 3, 2));
+    // Only the end of a session counts bytes.
+    let with_bytes: Vec<u64> = batch.events.iter().filter_map(|e| e.bytes_out).collect();
+    assert_eq!(with_bytes, [812, 734_003_200]);
+    // The GlobalProtect line reads exactly as the `globalprotect` adapter reads it.
+    let text = std::fs::read_to_string(dir("fixtures").join("panos.log")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains(",GLOBALPROTECT,"))
+        .unwrap();
+    let ctx = context("panos");
+    let mut expected = Adapter::GlobalProtect
+        .parse(line.as_bytes(), &ctx)
+        .unwrap()
+        .events;
+    let from_panos: Vec<_> = batch
+        .events
+        .iter()
+        .filter(|e| e.uid == expected[0].uid)
+        .cloned()
+        .collect();
+    expected[0].source = "panos".to_string();
+    assert_eq!(from_panos, expected);
+}

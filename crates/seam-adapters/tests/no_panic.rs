@@ -44,6 +44,9 @@ const FIXTURES: &[(&str, &[u8])] = &[
     ("ocsf", include_bytes!("fixtures/ocsf.ndjson")),
     ("ndjson", include_bytes!("fixtures/ndjson.ndjson")),
     ("linux-auth", include_bytes!("fixtures/linux-auth.log")),
+    ("windows", include_bytes!("fixtures/windows.jsonl")),
+    ("windows", include_bytes!("fixtures/windows-xml.xml")),
+    ("panos", include_bytes!("fixtures/panos.log")),
 ];
 
 fn adapter(name: &str) -> Adapter {

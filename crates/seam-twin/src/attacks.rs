@@ -751,8 +751,21 @@ impl Attack<'_, '_> {
             return false;
         };
         const NAMES: &[&str] = &[
-            "root", "admin", "administrator", "oracle", "postgres", "backup", "test", "ubuntu",
-            "deploy", "ansible", "git", "jenkins", "www-data", "support", "guest",
+            "root",
+            "admin",
+            "administrator",
+            "oracle",
+            "postgres",
+            "backup",
+            "test",
+            "ubuntu",
+            "deploy",
+            "ansible",
+            "git",
+            "jenkins",
+            "www-data",
+            "support",
+            "guest",
         ];
         let m0 = stage.day_midnight(site_index);
         let t = m0 + self.rng.between(8 * 60, 23 * 60) * MINUTE_MS;

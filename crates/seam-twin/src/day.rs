@@ -500,7 +500,14 @@ impl<'a> DayGen<'a> {
     }
 
     /// An SSH sign-in to a server, by password or key, from `from`.
-    fn ssh_signin(&mut self, t: i64, user: &str, from: &str, server: &crate::twin::Server, ok: bool) {
+    fn ssh_signin(
+        &mut self,
+        t: i64,
+        user: &str,
+        from: &str,
+        server: &crate::twin::Server,
+        ok: bool,
+    ) {
         let event = self.push(t, "linux-auth", EventClass::Authentication, Activity::Logon);
         if ok {
             event.outcome = Outcome::Success;
@@ -602,7 +609,10 @@ impl<'a> DayGen<'a> {
         {
             let start = m0 + 22 * HOUR_MS;
             let end = start + rng.between(90, 119) * MINUTE_MS;
-            let number = format!("CHG{:07}", u64::from(self.day) * 100_000 + persona.number as u64);
+            let number = format!(
+                "CHG{:07}",
+                u64::from(self.day) * 100_000 + persona.number as u64
+            );
             let updated = m0 + rng.between(9 * 60, 11 * 60) * MINUTE_MS;
             let by_group = rng.chance(0.4);
             self.change_ticket(
