@@ -25,15 +25,18 @@ mod ise;
 mod linux_auth;
 mod meraki;
 mod ndjson;
+pub mod netflow;
 mod ocsf;
 mod okta;
 pub mod pacs;
+mod pcap;
 mod syslog;
 mod timefmt;
 mod uhppote;
 pub mod webhook;
 mod zigbee2mqtt;
 
+pub use netflow::{FlowDecoder, FlowLimits, FlowStats, synthetic_flow_datagrams};
 pub use okta::{ChallengeError, verification_response as okta_verification_response};
 pub use pacs::{MappingError, PacsMapping};
 pub use webhook::{
@@ -180,6 +183,9 @@ pub enum Adapter {
     Ndjson,
     /// Linux authentication syslog: sshd, PAM sessions, sudo.
     LinuxAuth,
+    /// NetFlow v5, v9 and IPFIX export datagrams in a classic pcap file (the UDP listener
+    /// decodes datagrams itself with a long-lived [`FlowDecoder`]).
+    Netflow,
 }
 
 impl Adapter {
@@ -199,6 +205,7 @@ impl Adapter {
         "ocsf",
         "ndjson",
         "linux-auth",
+        "netflow",
     ];
 
     /// The adapter behind an endpoint name. `pacs-<name>` uses the built-in mapping of that
@@ -218,6 +225,7 @@ impl Adapter {
             "ocsf" => Adapter::Ocsf,
             "ndjson" => Adapter::Ndjson,
             "linux-auth" => Adapter::LinuxAuth,
+            "netflow" => Adapter::Netflow,
             _ => {
                 if let Some(mapping) = name.strip_prefix("pacs-") {
                     return match PacsMapping::builtin(mapping) {
@@ -262,6 +270,7 @@ impl Adapter {
             Adapter::Ocsf => "ocsf",
             Adapter::Ndjson => "ndjson",
             Adapter::LinuxAuth => "linux-auth",
+            Adapter::Netflow => "netflow",
         }
     }
 
@@ -272,6 +281,12 @@ impl Adapter {
             Adapter::Pacs(mapping) => mapping.has_header_line(),
             _ => false,
         }
+    }
+
+    /// Whether a file of this format is read as a whole rather than line by line (a binary
+    /// capture): false for `netflow`, whose input is a pcap file.
+    pub fn is_line_format(&self) -> bool {
+        !matches!(self, Adapter::Netflow)
     }
 
     /// Reads one input (a request body, a batch of syslog lines, an MQTT payload). Pure and
@@ -297,6 +312,7 @@ impl Adapter {
             Adapter::Ocsf => ocsf::parse(input, ctx),
             Adapter::Ndjson => ndjson::parse(input, ctx),
             Adapter::LinuxAuth => linux_auth::parse(input, ctx),
+            Adapter::Netflow => netflow::parse(input, ctx),
         })
     }
 }

@@ -293,6 +293,33 @@ fn ndjson() {
     assert_eq!(counts(&batch), (2, 3, 0));
 }
 
+#[test]
+fn netflow_pcap() {
+    use seam_model::{Activity, EventClass};
+    let batch = golden(Adapter::Netflow, "netflow.pcap");
+    // v5: 3 flows; v9: 2 after the template; IPFIX: 2. The data before its template, the
+    // flow from the future, the set without a template, the fragment and the DNS packet are
+    // dead letters; ARP, TCP and the options record are skipped.
+    assert_eq!(counts(&batch), (7, 5, 3));
+    assert!(
+        batch
+            .events
+            .iter()
+            .all(|e| e.class == EventClass::NetworkActivity
+                && e.activity == Activity::Traffic
+                && e.subject.ip == e.src.ip)
+    );
+    let streams: std::collections::BTreeSet<&str> = batch
+        .sequences
+        .iter()
+        .map(|(stream, _)| stream.as_str())
+        .collect();
+    assert_eq!(
+        streams,
+        ["10.10.0.1/0/v5", "10.20.0.1/1/v9", "10.30.0.1/5/v10"].into()
+    );
+}
+
 /// MQTT: one payload per message, its topic beside it (`topic<TAB>payload` per fixture line).
 #[test]
 fn zigbee2mqtt() {

@@ -44,6 +44,7 @@ const FIXTURES: &[(&str, &[u8])] = &[
     ("ocsf", include_bytes!("fixtures/ocsf.ndjson")),
     ("ndjson", include_bytes!("fixtures/ndjson.ndjson")),
     ("linux-auth", include_bytes!("fixtures/linux-auth.log")),
+    ("netflow", include_bytes!("fixtures/netflow.pcap")),
 ];
 
 fn adapter(name: &str) -> Adapter {
