@@ -26,6 +26,7 @@ mod linux_auth;
 mod meraki;
 mod ndjson;
 pub mod netflow;
+mod nfdump;
 mod ocsf;
 mod okta;
 pub mod pacs;
@@ -186,6 +187,8 @@ pub enum Adapter {
     /// NetFlow v5, v9 and IPFIX export datagrams in a classic pcap file (the UDP listener
     /// decodes datagrams itself with a long-lived [`FlowDecoder`]).
     Netflow,
+    /// nfdump's CSV export of flows (`nfdump -r FILE -o csv`).
+    Nfdump,
 }
 
 impl Adapter {
@@ -206,6 +209,7 @@ impl Adapter {
         "ndjson",
         "linux-auth",
         "netflow",
+        "nfdump",
     ];
 
     /// The adapter behind an endpoint name. `pacs-<name>` uses the built-in mapping of that
@@ -226,6 +230,7 @@ impl Adapter {
             "ndjson" => Adapter::Ndjson,
             "linux-auth" => Adapter::LinuxAuth,
             "netflow" => Adapter::Netflow,
+            "nfdump" => Adapter::Nfdump,
             _ => {
                 if let Some(mapping) = name.strip_prefix("pacs-") {
                     return match PacsMapping::builtin(mapping) {
@@ -271,6 +276,7 @@ impl Adapter {
             Adapter::Ndjson => "ndjson",
             Adapter::LinuxAuth => "linux-auth",
             Adapter::Netflow => "netflow",
+            Adapter::Nfdump => "nfdump",
         }
     }
 
@@ -279,6 +285,7 @@ impl Adapter {
     pub fn has_header_line(&self) -> bool {
         match self {
             Adapter::Pacs(mapping) => mapping.has_header_line(),
+            Adapter::Nfdump => true,
             _ => false,
         }
     }
@@ -313,6 +320,7 @@ impl Adapter {
             Adapter::Ndjson => ndjson::parse(input, ctx),
             Adapter::LinuxAuth => linux_auth::parse(input, ctx),
             Adapter::Netflow => netflow::parse(input, ctx),
+            Adapter::Nfdump => nfdump::parse(input, ctx),
         })
     }
 }

@@ -29,7 +29,7 @@ use crate::common::{self, Collector, Read, RecordResult};
 use crate::pcap::{self, Packet};
 use crate::{Batch, MAX_REJECTED_RAW_BYTES, ParseContext, Rejected};
 
-mod elements;
+pub(crate) mod elements;
 mod synth;
 #[cfg(test)]
 mod tests;

@@ -45,6 +45,8 @@ const FIXTURES: &[(&str, &[u8])] = &[
     ("ndjson", include_bytes!("fixtures/ndjson.ndjson")),
     ("linux-auth", include_bytes!("fixtures/linux-auth.log")),
     ("netflow", include_bytes!("fixtures/netflow.pcap")),
+    ("nfdump", include_bytes!("fixtures/nfdump.csv")),
+    ("nfdump", include_bytes!("fixtures/nfdump-17.csv")),
 ];
 
 fn adapter(name: &str) -> Adapter {
