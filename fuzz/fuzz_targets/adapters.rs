@@ -23,6 +23,8 @@ const NAMES: &[&str] = &[
     "zigbee2mqtt",
     "ocsf",
     "ndjson",
+    "netflow",
+    "nfdump",
 ];
 
 fuzz_target!(|data: &[u8]| {
