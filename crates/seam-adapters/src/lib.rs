@@ -290,8 +290,9 @@ impl Adapter {
         }
     }
 
-    /// Whether a file of this format is read as a whole rather than line by line (a binary
-    /// capture): false for `netflow`, whose input is a pcap file.
+    /// Whether a file of this format can be read line by line, each line (behind the header
+    /// line, if any) parsed on its own. False for `netflow`: a binary pcap capture, parsed
+    /// whole.
     pub fn is_line_format(&self) -> bool {
         !matches!(self, Adapter::Netflow)
     }
