@@ -432,17 +432,19 @@ impl FlowDecoder {
         let mut records = 0u32;
         while let Some(rest) = body.get(pos..).filter(|rest| !rest.is_empty()) {
             index += 1;
+            // Zeros to the end are padding (no set has id 0 and length 0).
+            if rest.iter().all(|byte| *byte == 0) {
+                return;
+            }
             let (Some(id), Some(length)) = (be16(rest, 0), be16(rest, 2)) else {
-                if rest.iter().any(|byte| *byte != 0) {
-                    out.collector.reject(
-                        index,
-                        rest,
-                        format!(
-                            "{} bytes after the last {unit} are neither a {unit} nor zero padding",
-                            rest.len()
-                        ),
-                    );
-                }
+                out.collector.reject(
+                    index,
+                    rest,
+                    format!(
+                        "{} bytes after the last {unit} are neither a {unit} nor zero padding",
+                        rest.len()
+                    ),
+                );
                 return;
             };
             let length = usize::from(length);
@@ -841,7 +843,7 @@ fn specifiers_of(
     for number in 0..count {
         let cut = || {
             format!(
-                "cut short at field {} of {count} ({} bytes in the set)",
+                "cut short at field {} of {count} ({} bytes left in the set)",
                 number + 1,
                 record.len()
             )

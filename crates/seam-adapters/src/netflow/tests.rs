@@ -658,7 +658,7 @@ fn absurd_templates_are_refused_and_the_set_goes_on() {
     let batch = decode(&mut decoder, &v9(3, 0, &[set(0, &cut)]));
     assert_eq!(
         reasons(&batch),
-        ["template 261: cut short at field 3 of 40 (12 bytes in the set)"]
+        ["template 261: cut short at field 3 of 40 (12 bytes left in the set)"]
     );
 }
 
@@ -1519,5 +1519,108 @@ fn times_print_as_ts_does() {
         MAX_MILLIS,
     ] {
         assert_eq!(time_value(millis), Value::String(Ts(millis).to_string()));
+    }
+}
+
+// ------------------------------------------------------------------------ damaged input
+
+/// Valid datagrams of every kind, to damage.
+fn samples() -> Vec<Vec<u8>> {
+    let options = cat(&[
+        &n(300, 2),
+        &n(2, 2),
+        &n(1, 2),
+        &n(149, 2),
+        &n(4, 2),
+        &n(160, 2),
+        &n(8, 2),
+    ]);
+    vec![
+        sample_v5(),
+        v9(
+            1,
+            0,
+            &[
+                set(0, &template(256, V9_FIELDS)),
+                set(256, &cat(&[&v9_record(31, 1, 0), &v9_record(32, 9, 5)])),
+            ],
+        ),
+        v9(2, 0, &[set(256, &v9_record(33, 1, 0))]),
+        ipfix(
+            0,
+            0,
+            &[
+                set(3, &options),
+                set(
+                    2,
+                    &template_e(
+                        256,
+                        &[
+                            (8, 4, 0),
+                            (12, 4, 0),
+                            (96, VARIABLE, 0),
+                            (1, 4, REVERSE_PEN),
+                            (21, 4, 0),
+                        ],
+                    ),
+                ),
+                set(300, &cat(&[&n(0, 4), &n(1_772_000_000_000, 8)])),
+                set(
+                    256,
+                    &cat(&[
+                        &[10, 10, 1, 31],
+                        &[52, 1, 2, 3],
+                        &[255],
+                        &n(3, 2),
+                        b"abc",
+                        &n(7, 4),
+                        &n(9, 4),
+                    ]),
+                ),
+            ],
+        ),
+        ipfix(
+            1,
+            0,
+            &[set(2, &template(256, &[])), set(2, &template(2, &[]))],
+        ),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// Sequences of damaged datagrams into one decoder with small limits: no panic, valid
+    /// events, the limits held.
+    #[test]
+    fn damaged_datagram_sequences(
+        picks in proptest::collection::vec((0usize..5, 0u8..3, proptest::collection::vec((0usize..512, proptest::prelude::any::<u8>()), 0..6), 0usize..600), 1..12),
+    ) {
+        let samples = samples();
+        let mut decoder = FlowDecoder::with_limits(FlowLimits {
+            templates_per_exporter: 2,
+            exporters: 2,
+            template_fields: 16,
+        });
+        for (which, exporter, edits, cut) in picks {
+            let mut datagram = samples[which].clone();
+            for (position, byte) in edits {
+                let position = position % datagram.len();
+                datagram[position] = byte;
+            }
+            datagram.truncate(cut.max(1));
+            let from = IpAddr::V4(Ipv4Addr::new(10, 0, 0, exporter));
+            let batch = decoder.decode(from, &datagram, &ctx());
+            for event in &batch.events {
+                proptest::prop_assert_eq!(event.validate(), Ok(()));
+            }
+            proptest::prop_assert!(decoder.exporters() <= 2);
+            proptest::prop_assert!(decoder.templates() <= 4);
+            proptest::prop_assert_eq!(decoder.template_order.len(), decoder.templates());
+            let kept: usize = decoder.exporters.values().map(|state| state.templates.len()).sum();
+            proptest::prop_assert_eq!(kept, decoder.templates());
+            let fields: usize = decoder.exporters.values().flat_map(|state| state.templates.values()).map(|t| t.fields.len()).sum();
+            proptest::prop_assert_eq!(fields, decoder.fields);
+        }
     }
 }
