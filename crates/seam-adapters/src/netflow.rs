@@ -277,9 +277,11 @@ impl FlowDecoder {
         self.exporters.len()
     }
 
-    /// Decodes one UDP datagram from `exporter`. Rejections are indexed by the set's
+    /// Decodes one UDP datagram from `exporter` (an IPv4-mapped IPv6 address, as a dual-stack
+    /// socket reports it, is taken as the IPv4 address). Rejections are indexed by the set's
     /// position in the datagram (v5: the flow's), 1-based; 0 is the datagram's header.
     pub fn decode(&mut self, exporter: IpAddr, datagram: &[u8], ctx: &ParseContext) -> Batch {
+        let exporter = exporter.to_canonical();
         let mut out = Out {
             collector: Collector::new(ctx),
             sequences: Vec::new(),

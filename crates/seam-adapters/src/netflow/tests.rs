@@ -282,6 +282,11 @@ fn v9_template_and_data_in_one_packet_and_later_ones() {
             vec![("10.0.0.1/7/v9".to_string(), u64::from(sequence))]
         );
     }
+    // The same exporter through a dual-stack socket.
+    let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+    let batch = decoder.decode(mapped, &v9(5, 7, &[set(256, &v9_record(40, 1, 0))]), &ctx());
+    assert_eq!(batch.events.len(), 1);
+    assert_eq!(batch.sequences, vec![("10.0.0.1/7/v9".to_string(), 5)]);
     // Another domain of the same exporter has no template 256.
     let other = decode(&mut decoder, &v9(1, 8, &[set(256, &v9_record(40, 1, 0))]));
     assert_eq!(
