@@ -26,6 +26,8 @@ const NAMES: &[&str] = &[
     "ndjson",
     "windows",
     "panos",
+    "netflow",
+    "nfdump",
 ];
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,6 @@
 //! record digests, and the small normalizations of identifiers.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use serde_json::Value;
@@ -167,8 +166,13 @@ pub(crate) fn digest_uid(adapter: &str, parts: &[&[u8]]) -> String {
     let mut uid = String::with_capacity(adapter.len() + 33);
     uid.push_str(adapter);
     uid.push('-');
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for byte in digest.iter().take(16) {
-        let _ = write!(uid, "{byte:02x}");
+        for nibble in [byte >> 4, byte & 0x0f] {
+            if let Some(digit) = HEX.get(usize::from(nibble)) {
+                uid.push(char::from(*digit));
+            }
+        }
     }
     uid
 }

@@ -25,10 +25,13 @@ mod ise;
 mod linux_auth;
 mod meraki;
 mod ndjson;
+pub mod netflow;
+mod nfdump;
 mod ocsf;
 mod okta;
 pub mod pacs;
 mod panos;
+mod pcap;
 mod servicenow;
 mod syslog;
 mod timefmt;
@@ -38,6 +41,7 @@ mod windows;
 mod xml;
 mod zigbee2mqtt;
 
+pub use netflow::{FlowDecoder, FlowLimits, FlowStats, synthetic_flow_datagrams};
 pub use okta::{ChallengeError, verification_response as okta_verification_response};
 pub use pacs::{MappingError, PacsMapping};
 pub use webhook::{
@@ -190,6 +194,11 @@ pub enum Adapter {
     Windows,
     /// PAN-OS syslog (CSV): TRAFFIC and THREAT, and GlobalProtect as `globalprotect` reads it.
     Panos,
+    /// NetFlow v5, v9 and IPFIX export datagrams in a classic pcap file (the UDP listener
+    /// decodes datagrams itself with a long-lived [`FlowDecoder`]).
+    Netflow,
+    /// nfdump's CSV export of flows (`nfdump -r FILE -o csv`).
+    Nfdump,
 }
 
 impl Adapter {
@@ -212,6 +221,8 @@ impl Adapter {
         "servicenow",
         "windows",
         "panos",
+        "netflow",
+        "nfdump",
     ];
 
     /// The adapter behind an endpoint name. `pacs-<name>` uses the built-in mapping of that
@@ -234,6 +245,8 @@ impl Adapter {
             "servicenow" => Adapter::ServiceNow,
             "windows" => Adapter::Windows,
             "panos" => Adapter::Panos,
+            "netflow" => Adapter::Netflow,
+            "nfdump" => Adapter::Nfdump,
             _ => {
                 if let Some(mapping) = name.strip_prefix("pacs-") {
                     return match PacsMapping::builtin(mapping) {
@@ -281,6 +294,8 @@ impl Adapter {
             Adapter::ServiceNow => "servicenow",
             Adapter::Windows => "windows",
             Adapter::Panos => "panos",
+            Adapter::Netflow => "netflow",
+            Adapter::Nfdump => "nfdump",
         }
     }
 
@@ -289,8 +304,16 @@ impl Adapter {
     pub fn has_header_line(&self) -> bool {
         match self {
             Adapter::Pacs(mapping) => mapping.has_header_line(),
+            Adapter::Nfdump => true,
             _ => false,
         }
+    }
+
+    /// Whether a file of this format can be read line by line, each line (behind the header
+    /// line, if any) parsed on its own. False for `netflow`: a binary pcap capture, parsed
+    /// whole.
+    pub fn is_line_format(&self) -> bool {
+        !matches!(self, Adapter::Netflow)
     }
 
     /// Reads one input (a request body, a batch of syslog lines, an MQTT payload). Pure and
@@ -319,6 +342,8 @@ impl Adapter {
             Adapter::ServiceNow => servicenow::parse(input, ctx),
             Adapter::Windows => windows::parse(input, ctx),
             Adapter::Panos => panos::parse(input, ctx),
+            Adapter::Netflow => netflow::parse(input, ctx),
+            Adapter::Nfdump => nfdump::parse(input, ctx),
         })
     }
 }

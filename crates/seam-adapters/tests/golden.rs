@@ -294,6 +294,54 @@ fn ndjson() {
     assert_eq!(counts(&batch), (2, 3, 0));
 }
 
+#[test]
+fn netflow_pcap() {
+    use seam_model::{Activity, EventClass};
+    let batch = golden(Adapter::Netflow, "netflow.pcap");
+    // v5: 3 flows; v9: 2 after the template; IPFIX: 2. The data before its template, the
+    // flow from the future, the set without a template, the fragment and the DNS packet are
+    // dead letters; ARP, TCP and the options record are skipped.
+    assert_eq!(counts(&batch), (7, 5, 3));
+    assert!(
+        batch
+            .events
+            .iter()
+            .all(|e| e.class == EventClass::NetworkActivity
+                && e.activity == Activity::Traffic
+                && e.subject.ip == e.src.ip)
+    );
+    let streams: std::collections::BTreeSet<&str> = batch
+        .sequences
+        .iter()
+        .map(|(stream, _)| stream.as_str())
+        .collect();
+    assert_eq!(
+        streams,
+        ["10.10.0.1/0/v5", "10.20.0.1/1/v9", "10.30.0.1/5/v10"].into()
+    );
+}
+
+#[test]
+fn nfdump_csv() {
+    let batch = golden(Adapter::Nfdump, "nfdump.csv");
+    // Five flows (TCP, UDP, ICMP, IPv6, GRE); a bad address, an end before the start, a
+    // negative byte count and a short row rejected; the summary's three lines skipped.
+    assert_eq!(counts(&batch), (5, 4, 3));
+    assert_eq!(batch.events[0].time.to_string(), "2026-03-02T09:20:30.000Z");
+    assert_eq!(batch.events[0].bytes_out, Some(95_000));
+    assert_eq!(batch.events[0].subject.mac, None);
+    assert_eq!(
+        batch.events[1].subject.mac.as_deref(),
+        Some("3c:22:fb:00:00:01")
+    );
+    assert_eq!(batch.events[4].dst.port, None, "GRE has no ports");
+    let newer = golden(Adapter::Nfdump, "nfdump-17.csv");
+    // 1.7's long names in another order: two flows; a byte count past u64, an absurd one and
+    // a zero time rejected; the four lines of the text summary skipped.
+    assert_eq!(counts(&newer), (2, 3, 4));
+    assert_eq!(newer.events[0].time.to_string(), "2026-03-02T09:46:30.750Z");
+}
+
 /// MQTT: one payload per message, its topic beside it (`topic<TAB>payload` per fixture line).
 #[test]
 fn zigbee2mqtt() {
@@ -339,6 +387,8 @@ fn servicenow_change_requests() {
         ]
     );
 }
+
+#[test]
 fn windows_winlogbeat() {
     use seam_model::Activity;
     let batch = golden(Adapter::Windows, "windows.jsonl");

@@ -47,6 +47,9 @@ const FIXTURES: &[(&str, &[u8])] = &[
     ("windows", include_bytes!("fixtures/windows.jsonl")),
     ("windows", include_bytes!("fixtures/windows-xml.xml")),
     ("panos", include_bytes!("fixtures/panos.log")),
+    ("netflow", include_bytes!("fixtures/netflow.pcap")),
+    ("nfdump", include_bytes!("fixtures/nfdump.csv")),
+    ("nfdump", include_bytes!("fixtures/nfdump-17.csv")),
 ];
 
 fn adapter(name: &str) -> Adapter {
