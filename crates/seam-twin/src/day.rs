@@ -466,10 +466,13 @@ impl<'a> DayGen<'a> {
         event.resource = Some(resource.to_string());
     }
 
-    fn traffic(&mut self, t: i64, device: &str, ip: &str, bytes: u64, rng: &mut Rng) {
+    /// A flow as a flow exporter sees it: addresses, port and bytes, no device name (the
+    /// engine finds the workstation by its address).
+    fn traffic(&mut self, t: i64, _device: &str, ip: &str, bytes: u64, rng: &mut Rng) {
         let event = self.push(t, "netflow", EventClass::NetworkActivity, Activity::Traffic);
-        event.subject.device = Some(device.to_string());
         event.subject.ip = ip.parse().ok();
+        event.src.ip = event.subject.ip;
+        event.app = Some("tcp".into());
         event.dst.ip = public_ip(52, rng.below(1 << 20) as usize).parse().ok();
         event.dst.port = Some(443);
         event.bytes_out = Some(bytes);

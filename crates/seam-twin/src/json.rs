@@ -114,6 +114,11 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event) {
         out.extend_from_slice(b",\"until\":");
         time(out, until);
     }
+    // Rare (a change ticket a day at most): serde writes it.
+    if let Some(change) = &event.change {
+        out.extend_from_slice(b",\"change\":");
+        let _ = serde_json::to_writer(&mut *out, change);
+    }
     if let Some(raw) = &event.raw {
         out.extend_from_slice(b",\"raw\":");
         let _ = serde_json::to_writer(&mut *out, raw);
@@ -304,6 +309,14 @@ mod tests {
         event.mfa = Some(false);
         event.compliant = Some(true);
         event.until = Some(Ts(0));
+        event.change = Some(Box::new(seam_model::ChangeDetails {
+            number: "CHG1".into(),
+            start: Ts(0),
+            end: Ts(1),
+            items: vec!["db".into()],
+            assignees: vec![],
+            groups: vec!["ops".into()],
+        }));
         event.raw = Some(serde_json::json!({"k": [1, 2.5, null]}));
         same_as_serde(&event);
         // A source with only a city is empty to serde (it checks ip, country and lat).

@@ -13,9 +13,13 @@
 //! | `pacs-*` door activity | `pacs-verkada` | access event webhook, one JSON object per line |
 //! | `visitors` | `envoy` | `entry_sign_in` / `entry_sign_out` webhook, one JSON object per line |
 //! | `bms` occupancy | `zigbee2mqtt` | people-count state on `zigbee2mqtt/<zone id>` |
+//! | `linux-auth` console and SSH sign-ins | `linux-auth` | sshd and `login` PAM lines under an RFC 3339 stamp |
+//! | `servicenow` change requests | `servicenow` | Table API `change_request` records, one per line |
+//! | `netflow` flows | `nfdump` | nfdump CSV rows under a header line |
 //!
-//! Everything else (bookings, device status, flow records, file access, MDM posture, Linux
-//! sign-ins) has no vendor adapter and stays Seam NDJSON ([`Rendered::Ndjson`]).
+//! Everything else (bookings, device status, file access, MDM posture, privileged sign-ins a
+//! syslog line cannot mark as such) has no vendor adapter and stays Seam NDJSON
+//! ([`Rendered::Ndjson`]).
 //!
 //! Every time is written in UTC to the millisecond. What a format cannot carry is listed on
 //! each renderer; values are made safe for their format (control characters become spaces,
@@ -35,7 +39,19 @@ use serde_json::{Value, json};
 use seam_model::{Activity, Event, EventClass, Medium, Outcome, Ts};
 
 /// The adapters [`render`] writes for, besides `ndjson`.
-pub const ADAPTERS: &[&str] = &[OKTA, MERAKI, ISE, GLOBALPROTECT, DHCP, PACS, ENVOY, ZIGBEE];
+pub const ADAPTERS: &[&str] = &[
+    OKTA,
+    MERAKI,
+    ISE,
+    GLOBALPROTECT,
+    DHCP,
+    PACS,
+    ENVOY,
+    ZIGBEE,
+    LINUX_AUTH,
+    SERVICENOW,
+    NFDUMP,
+];
 
 const OKTA: &str = "okta";
 const MERAKI: &str = "meraki";
@@ -45,6 +61,13 @@ const DHCP: &str = "dhcp";
 const PACS: &str = "pacs-verkada";
 const ENVOY: &str = "envoy";
 const ZIGBEE: &str = "zigbee2mqtt";
+const LINUX_AUTH: &str = "linux-auth";
+const SERVICENOW: &str = "servicenow";
+const NFDUMP: &str = "nfdump";
+
+/// The columns of the flow files: an nfdump custom CSV (`-o fmt:…`), the columns the
+/// `nfdump` adapter reads by name.
+const NFDUMP_HEADER: &str = "ts,te,td,sa,da,sp,dp,pr,ipkt,ibyt";
 
 /// The base topic of occupancy sensors. Each sensor's friendly name is its zone id, so the
 /// `zigbee2mqtt` adapter's zone map names every zone id as its own device.
@@ -99,11 +122,10 @@ pub enum VendorUid {
     Digest,
 }
 
-/// The first line a file of `adapter`'s records needs before them (a CSV header). `None` for
-/// every format [`render`] writes: they are syslog lines and JSON objects, one per line.
-/// Kept so that writers need not know which formats have one.
-pub fn header(_adapter: &str) -> Option<&'static [u8]> {
-    None
+/// The first line a file of `adapter`'s records needs before them (a CSV header): the flow
+/// files' columns; `None` for the other formats (syslog lines and JSON objects).
+pub fn header(adapter: &str) -> Option<&'static [u8]> {
+    (adapter == NFDUMP).then_some(NFDUMP_HEADER.as_bytes())
 }
 
 /// The record `event`'s source would have sent, or why it stays Seam NDJSON. Pure,
@@ -123,10 +145,13 @@ pub fn render(event: &Event) -> Rendered {
         }
         ("visitors", EventClass::Visitor) => envoy(event, &clock),
         ("bms", EventClass::Occupancy) => zigbee(event, &clock),
+        ("linux-auth", EventClass::Authentication) => linux_auth(event, &clock),
+        ("servicenow", EventClass::ChangeRequest) => servicenow(event),
+        ("netflow", EventClass::NetworkActivity) => nfdump(event, &clock),
         (_, class) => keep(match class {
             EventClass::Booking => "room bookings have no vendor adapter",
             EventClass::DeviceStatus => "device status has no vendor adapter",
-            EventClass::NetworkActivity => "flow records have no vendor adapter",
+            EventClass::NetworkActivity => "only flows of the `netflow` source have a format here",
             EventClass::ResourceAccess => "file access has no vendor adapter",
             EventClass::DeviceInventory => "device posture has no vendor adapter",
             EventClass::Authentication => "only Okta sign-ins have a vendor format here",
@@ -718,6 +743,151 @@ fn dhcp(event: &Event, clock: &Clock) -> Rendered {
     vendor(DHCP, line.into_bytes(), VendorUid::Digest)
 }
 
+// ------------------------------------------------------------------------- linux-auth
+
+/// An sshd or console `login` line as rsyslog forwards it with an RFC 3339 stamp. Only what a
+/// line says is written: a sign-in the twin marks privileged (a root shell at a server) has
+/// no line that says so, and stays NDJSON.
+fn linux_auth(event: &Event, clock: &Clock) -> Rendered {
+    if event.privileged {
+        return keep("a privileged sign-in: no sshd or login line marks it as such");
+    }
+    let (Some(user), Some(host)) = (event.subject.user.as_deref(), event.asset.as_deref()) else {
+        return keep("a server sign-in without its user or server");
+    };
+    if !is_token(user) || !is_token(host) || user.contains(['(', ')']) {
+        return keep("a user or server name a syslog line cannot hold");
+    }
+    let pid = 1000 + event.time.millis().rem_euclid(30_000);
+    let from = event.src.ip;
+    let message = match (event.app.as_deref(), event.outcome, from) {
+        (Some("pam:login"), Outcome::Success, None) => {
+            format!(
+                "login[{pid}]: pam_unix(login:session): session opened for user {user}(uid=1000) by LOGIN(uid=0)"
+            )
+        }
+        (Some("sshd:publickey"), Outcome::Success, Some(ip)) => format!(
+            "sshd[{pid}]: Accepted publickey for {user} from {ip} port {} ssh2: ED25519 SHA256:q3n0Zb2Tz0mJ5sVh9Kx1",
+            40_000 + pid
+        ),
+        (Some("sshd:password"), Outcome::Failure, Some(ip)) => format!(
+            "sshd[{pid}]: Failed password for {user} from {ip} port {} ssh2",
+            40_000 + pid
+        ),
+        _ => return keep("a server sign-in of a kind the twin does not write as a line"),
+    };
+    let line = format!("<86>{} {host} {message}", clock.rfc3339());
+    vendor(LINUX_AUTH, line.into_bytes(), VendorUid::Digest)
+}
+
+// ------------------------------------------------------------------------- servicenow
+
+/// A Table API `change_request` record read with `sysparm_display_value=all` (references and
+/// times as `{display_value, value}`) and the dot-walked `assigned_to.user_name`. Times are
+/// whole seconds (the API has no milliseconds). The uid becomes the adapter's own
+/// (`servicenow-<sys_id>-<update ms>`).
+fn servicenow(event: &Event) -> Rendered {
+    let Some(change) = event.change.as_deref() else {
+        return keep("a change request without its ticket");
+    };
+    let whole = |ts: Ts| ts.millis().rem_euclid(1000) == 0;
+    if !whole(event.time) || !whole(change.start) || !whole(change.end) {
+        return keep("a change time with milliseconds, which the Table API does not write");
+    }
+    if change.assignees.len() > 1 || change.groups.len() > 1 || change.items.len() > 1 {
+        return keep("a change with more than one assignee, group or item");
+    }
+    let digits: String = change.number.chars().filter(char::is_ascii_digit).collect();
+    if digits.is_empty() || digits.len() > 32 {
+        return keep("a change number without digits");
+    }
+    let sys_id = format!("{digits:0>32}");
+    let (Some(updated), Some(start), Some(end)) = (
+        table_time(event.time),
+        table_time(change.start),
+        table_time(change.end),
+    ) else {
+        return keep("a change time outside the years the Table API writes");
+    };
+    let (state, approval) = match event.activity {
+        Activity::ChangeScheduled => (("-2", "Scheduled"), "approved"),
+        Activity::ChangePending => (("-3", "Authorize"), "requested"),
+        Activity::ChangeClosed => (("3", "Closed"), "approved"),
+        Activity::ChangeCancelled => (("4", "Canceled"), "approved"),
+        _ => return keep("not a change request activity"),
+    };
+    let both = |value: &str| json!({ "display_value": value, "value": value });
+    let reference =
+        |name: &str| json!({ "display_value": name, "value": format!("{:0>32x}", name.len()) });
+    let mut record = json!({
+        "sys_id": sys_id,
+        "sys_class_name": "change_request",
+        "number": change.number,
+        "state": { "display_value": state.1, "value": state.0 },
+        "approval": both(approval),
+        "start_date": both(&start),
+        "end_date": both(&end),
+        "sys_updated_on": both(&updated),
+    });
+    if let Some(object) = record.as_object_mut() {
+        if let Some(item) = change.items.first() {
+            object.insert("cmdb_ci".into(), reference(item));
+        }
+        if let Some(user) = change.assignees.first() {
+            object.insert("assigned_to.user_name".into(), json!(user));
+        }
+        if let Some(group) = change.groups.first() {
+            object.insert("assignment_group".into(), reference(group));
+        }
+        if let Some(reason) = &event.reason {
+            object.insert("short_description".into(), json!(one_line(reason)));
+        }
+    }
+    let uid = format!("servicenow-{sys_id}-{}", event.time.millis());
+    json_line(SERVICENOW, &record, VendorUid::Becomes(uid))
+}
+
+/// `2026-03-02 21:00:00`, UTC.
+fn table_time(ts: Ts) -> Option<String> {
+    let clock = Clock::of(ts)?;
+    Some(format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        clock.year, clock.month, clock.day, clock.hour, clock.minute, clock.second
+    ))
+}
+
+// ------------------------------------------------------------------------------ flows
+
+/// One nfdump CSV row (the columns of [`NFDUMP_HEADER`]), times in UTC with milliseconds. The
+/// flow starts a few seconds before it ends; its packets are estimated from its bytes. Lost:
+/// the device name (a flow knows addresses only; the engine finds the workstation by its
+/// address).
+fn nfdump(event: &Event, clock: &Clock) -> Rendered {
+    let (Some(from), Some(to), Some(bytes)) = (event.subject.ip, event.dst.ip, event.bytes_out)
+    else {
+        return keep("a flow without its addresses or bytes");
+    };
+    if event.src.ip.is_some_and(|src| src != from) {
+        return keep("a flow whose source differs from its subject's address");
+    }
+    let Some(port) = event.dst.port else {
+        return keep("a flow without a destination port");
+    };
+    let seconds = (bytes / 5_000_000).clamp(1, 600) as i64;
+    let Some(start) = Clock::of(event.time.minus_millis(seconds * 1000)) else {
+        return keep("a flow that starts before 1970");
+    };
+    let packets = bytes.div_ceil(1_400).max(1);
+    let line = format!(
+        "{},{},{}.000,{from},{to},{},{port},TCP,{packets},{bytes}",
+        start.nfdump(),
+        clock.nfdump(),
+        seconds,
+        49_152 + event.time.millis().rem_euclid(16_000),
+    );
+    vendor(NFDUMP, line.into_bytes(), VendorUid::Digest)
+}
+
 // ------------------------------------------------------------------------------- pacs
 
 /// A Verkada-style access event webhook (the built-in `verkada` mapping): `event_id` ← uid,
@@ -1021,6 +1191,14 @@ impl Clock {
         )
     }
 
+    /// `2026-03-02 07:55:00.412`: nfdump's CSV, in UTC.
+    fn nfdump(&self) -> String {
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second, self.millis
+        )
+    }
+
     /// `2026/03/02 07:55:00`: PAN-OS.
     fn pan(&self) -> String {
         format!(
@@ -1080,6 +1258,9 @@ pub const FILE_STREAMS: &[(&str, &str)] = &[
     (DHCP, "log"),
     (PACS, "jsonl"),
     (ENVOY, "jsonl"),
+    (LINUX_AUTH, "log"),
+    (SERVICENOW, "jsonl"),
+    (NFDUMP, "csv"),
 ];
 
 impl Default for VendorFiles {
@@ -1108,7 +1289,15 @@ impl VendorFiles {
         let mut context = seam_adapters::ParseContext::new(adapter.to_string(), time);
         context.max_ahead_ms = i64::MAX;
         context.max_behind_ms = i64::MAX;
-        let batch = reader.parse(bytes, &context).ok()?;
+        let batch = match header(adapter) {
+            Some(header) => {
+                let mut input = header.to_vec();
+                input.push(b'\n');
+                input.extend_from_slice(bytes);
+                reader.parse(&input, &context).ok()?
+            }
+            None => reader.parse(bytes, &context).ok()?,
+        };
         batch.events.into_iter().next().map(|event| event.uid)
     }
 }
@@ -1343,8 +1532,9 @@ mod tests {
             ..event("okta", EventClass::Authentication, Activity::Logon)
         };
         assert_eq!(render(&early).adapter(), "ndjson");
+        // Only the flow files start with a header line.
         for adapter in ADAPTERS {
-            assert_eq!(header(adapter), None);
+            assert_eq!(header(adapter).is_some(), *adapter == NFDUMP, "{adapter}");
         }
     }
 

@@ -138,7 +138,12 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, CliError> {
         for (name, extension) in files {
             let path = events_dir.join(format!("{name}.{extension}"));
             let handle = std::fs::File::create(&path).map_err(io_error(&path))?;
-            writers.push((path, BufWriter::with_capacity(1 << 20, handle), 0u64));
+            let mut writer = BufWriter::with_capacity(1 << 20, handle);
+            if let Some(header) = seam_twin::vendor::header(name) {
+                writer.write_all(header).map_err(io_error(&path))?;
+                writer.write_all(b"\n").map_err(io_error(&path))?;
+            }
+            writers.push((path, writer, 0u64));
         }
         let render = seam_twin::vendor::VendorFiles::new();
         let summary = seam_twin::simulate_with(&twin, &spec, threads, &render, |file| {
