@@ -31,7 +31,11 @@ pub struct ActiveChange {
     pub people: Vec<PersonIdx>,
     pub groups: Vec<String>,
     pub assets: Vec<AssetIdx>,
+    /// The zones of its assets and the zones it names itself.
     pub zones: Vec<ZoneIdx>,
+    /// The zones it names itself (a room): every asset in them is one of its items.
+    #[serde(default)]
+    pub rooms: Vec<ZoneIdx>,
 }
 
 /// The approved changes, by number.
@@ -90,6 +94,7 @@ impl Changes {
         }
         let mut assets = Vec::new();
         let mut zones = Vec::new();
+        let mut rooms = Vec::new();
         for item in change.items.iter().filter(|_| approved) {
             let asset = estate
                 .asset_idx(item)
@@ -107,10 +112,13 @@ impl Changes {
                 if !zones.contains(&zone) {
                     zones.push(zone);
                 }
-            } else if let Some(zone) = estate.zone_idx(item)
-                && !zones.contains(&zone)
-            {
-                zones.push(zone);
+            } else if let Some(zone) = estate.zone_idx(item) {
+                if !zones.contains(&zone) {
+                    zones.push(zone);
+                }
+                if !rooms.contains(&zone) {
+                    rooms.push(zone);
+                }
             }
         }
         self.by_number.insert(
@@ -124,12 +132,15 @@ impl Changes {
                 groups: change.groups.clone(),
                 assets,
                 zones,
+                rooms,
             },
         );
     }
 
     /// The number of an approved change that covers `person` working at `asset` or in `zone`
-    /// at `at`; the earliest-numbered when several do.
+    /// at `at`; the earliest-numbered when several do. Work on an asset is covered when the
+    /// asset is one of the change's items or stands in a room the change names; an event with
+    /// no asset (a badge at the room's door) when its zone holds one of the items.
     pub fn covering(
         &self,
         estate: &Estate,
@@ -141,8 +152,13 @@ impl Changes {
         self.by_number.iter().find_map(|(number, change)| {
             let in_window = at >= change.start.minus_millis(CHANGE_GRACE_MS)
                 && at <= change.end.plus_millis(CHANGE_GRACE_MS);
-            let on_item = asset.is_some_and(|a| change.assets.contains(&a))
-                || zone.is_some_and(|z| change.zones.contains(&z));
+            let on_item = match asset {
+                Some(asset) => {
+                    change.assets.contains(&asset)
+                        || change.rooms.contains(&estate.asset(asset).zone)
+                }
+                None => zone.is_some_and(|z| change.zones.contains(&z)),
+            };
             let assigned = change.people.contains(&person)
                 || (!change.groups.is_empty()
                     && estate.person(person).roles.iter().any(|role| {

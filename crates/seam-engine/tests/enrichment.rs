@@ -441,3 +441,41 @@ fn a_change_polled_late_still_counts_and_an_older_update_never_revives_a_cancell
         .collect();
     assert_eq!(uids, ["early", "late"]);
 }
+
+#[test]
+fn a_change_for_a_group_covers_its_members_on_its_items_only() {
+    let rule = "title: server-room sign-in\nid: test.room\ndetection:\n  s:\n    class: authentication\n    zone.id: hq-server\n  condition: s\nchange: silence\n";
+    let mut engine = engine_with(rule);
+    let mut out = Output::default();
+    let mut ticket = change(
+        "c1",
+        "2026-03-01T09:00:00Z",
+        Activity::ChangeScheduled,
+        "nobody",
+    );
+    if let Some(details) = ticket.change.as_deref_mut() {
+        details.assignees.clear();
+        details.groups = vec!["Sysadmin".into()];
+    }
+    engine.push(ticket, &mut out);
+    // Bob is a sysadmin: covered on hq-db1. On hq-pacs, in the same room, he is not; nor is
+    // Alice, an engineer, on hq-db1.
+    engine.push(
+        server_signin("bob-db", "2026-03-02T22:10:00Z", "bob"),
+        &mut out,
+    );
+    let mut pacs = server_signin("bob-pacs", "2026-03-02T22:20:00Z", "bob");
+    pacs.asset = Some("hq-pacs".into());
+    engine.push(pacs, &mut out);
+    engine.push(
+        server_signin("alice-db", "2026-03-02T22:30:00Z", "alice"),
+        &mut out,
+    );
+    engine.flush(&mut out);
+    let uids: Vec<&str> = out
+        .findings
+        .iter()
+        .flat_map(|f| f.finding_info.related_events.iter().map(|e| e.uid.as_str()))
+        .collect();
+    assert_eq!(uids, ["bob-pacs", "alice-db"]);
+}

@@ -664,10 +664,6 @@ impl Attack<'_, '_> {
         let Some(badge) = victim.badge_at(t).map(str::to_string) else {
             return false;
         };
-        // Night work under an approved change is not an attack.
-        if stage.under_change(victim.username.as_deref().unwrap_or_default(), t) {
-            return false;
-        }
         let Some(site) = Self::site(stage, victim.site).cloned() else {
             return false;
         };
@@ -679,6 +675,14 @@ impl Attack<'_, '_> {
         let Some(server) = self.rng.pick(&site.servers).cloned() else {
             return false;
         };
+        // Night work under an approved change is not an attack.
+        if stage.under_change(
+            victim.username.as_deref().unwrap_or_default(),
+            &server.hostname,
+            t,
+        ) {
+            return false;
+        }
         self.begin(stage, vec![victim.id.clone()]);
         stage.badge(t, &site.id, &badge, &main.door, true);
         if let Some(door) = &office.door {
@@ -705,7 +709,7 @@ impl Attack<'_, '_> {
         let m0 = stage.day_midnight(victim.site);
         let t = m0 + self.rng.between(19 * 60 + 30, 23 * 60 + 45) * MINUTE_MS;
         let user = victim.username.clone().unwrap_or_default();
-        if !victim.is_active_at(t) || stage.under_change(&user, t) {
+        if !victim.is_active_at(t) {
             return false;
         }
         let Some(site) = Self::site(stage, victim.site).cloned() else {
@@ -717,6 +721,9 @@ impl Attack<'_, '_> {
         let Some(server) = self.rng.pick(&site.servers).cloned() else {
             return false;
         };
+        if stage.under_change(&user, &server.hostname, t) {
+            return false;
+        }
         self.begin(stage, vec![victim.id.clone()]);
         stage.console(t, &user, &server);
         stage.end();

@@ -231,8 +231,9 @@ struct DayGen<'a> {
     /// The scenario currently collecting event uids.
     recording: Option<usize>,
     skipped: Vec<&'static str>,
-    /// Approved changes today: (user name, start, end).
-    changes: Vec<(String, i64, i64)>,
+    /// Approved changes today: (the user it names, or any administrator for a change assigned
+    /// to their group; the server; start; end).
+    changes: Vec<(Option<String>, String, i64, i64)>,
 }
 
 /// Simulates day `day` (0-based) of the run.
@@ -553,7 +554,9 @@ impl<'a> DayGen<'a> {
             assignees: assignee.map(str::to_string).into_iter().collect(),
             groups: group.map(str::to_string).into_iter().collect(),
         }));
-        self.changes.push((user.to_string(), window.0, window.1));
+        let who = assignee.is_some().then(|| user.to_string());
+        self.changes
+            .push((who, item.to_string(), window.0, window.1));
     }
 
     /// What a system administrator does on the servers beside the daytime server-room visit:
@@ -593,15 +596,8 @@ impl<'a> DayGen<'a> {
             }
             self.ssh_signin(t + typos * 9_000 + 20_000, &user, ip, &server, true);
         }
-        // On call: a look at a server from home late in the evening.
-        if rng.chance(0.2)
-            && let Some(server) = rng.pick(&site.servers).cloned()
-        {
-            let (home, _) = self.home(persona);
-            let t = m0 + rng.between(21 * 60, 23 * 60 + 30) * MINUTE_MS;
-            self.ssh_signin(t, &user, &home, &server, true);
-        }
         // Maintenance at night, approved the same morning: into the server room, the console.
+        let mut maintained = false;
         if rng.chance(0.08)
             && let (Some(main), Some(room), Some(server), Some(badge)) = (
                 site.main.clone(),
@@ -610,6 +606,7 @@ impl<'a> DayGen<'a> {
                 persona.badge_at(m0 + 22 * HOUR_MS).map(str::to_string),
             )
         {
+            maintained = true;
             let start = m0 + 22 * HOUR_MS;
             let end = start + rng.between(90, 119) * MINUTE_MS;
             let number = format!(
@@ -638,6 +635,16 @@ impl<'a> DayGen<'a> {
                 self.badge(out, &site.id, &badge, door, true);
             }
             self.occupancy_change(room.zone, out + 5_000, -1);
+        }
+        // On call: a look at a server from home late in the evening.
+        // Not on a night spent in the server room.
+        if !maintained
+            && rng.chance(0.2)
+            && let Some(server) = rng.pick(&site.servers).cloned()
+        {
+            let (home, _) = self.home(persona);
+            let t = m0 + rng.between(21 * 60, 23 * 60 + 30) * MINUTE_MS;
+            self.ssh_signin(t, &user, &home, &server, true);
         }
     }
 
@@ -1399,8 +1406,9 @@ pub(crate) mod access {
         fn privileged(&mut self, t: i64, user: &str, server: &crate::twin::Server);
         fn console(&mut self, t: i64, user: &str, server: &crate::twin::Server);
         fn ssh(&mut self, t: i64, user: &str, from: &str, server: &crate::twin::Server, ok: bool);
-        /// Whether an approved change covers `user` at `t` (with the engine's grace).
-        fn under_change(&self, user: &str, t: i64) -> bool;
+        /// Whether an approved change covers `user` on `server` at `t` (with the engine's
+        /// grace).
+        fn under_change(&self, user: &str, server: &str, t: i64) -> bool;
         fn occupancy(&mut self, zone: seam_estate::ZoneIdx, t: i64, change: i64);
         fn outage(&mut self, device: &str, from: i64, until: i64);
         /// Whether the device already has an outage overlapping `from..until` today.
@@ -1503,11 +1511,14 @@ pub(crate) mod access {
         fn ssh(&mut self, t: i64, user: &str, from: &str, server: &crate::twin::Server, ok: bool) {
             self.ssh_signin(t, user, from, server, ok);
         }
-        fn under_change(&self, user: &str, t: i64) -> bool {
+        fn under_change(&self, user: &str, server: &str, t: i64) -> bool {
             let grace = 30 * MINUTE_MS;
-            self.changes
-                .iter()
-                .any(|(who, start, end)| who == user && t >= start - grace && t <= end + grace)
+            self.changes.iter().any(|(who, item, start, end)| {
+                who.as_deref().is_none_or(|who| who == user)
+                    && item == server
+                    && t >= start - grace
+                    && t <= end + grace
+            })
         }
         fn occupancy(&mut self, zone: seam_estate::ZoneIdx, t: i64, change: i64) {
             self.occupancy_change(zone, t, change);
