@@ -527,6 +527,12 @@ fn replay(
         summary.elapsed.as_secs_f64(),
         rate
     );
+    if summary.silenced_by_change > 0 {
+        eprintln!(
+            "{} matches not raised: an approved change covered them",
+            summary.silenced_by_change
+        );
+    }
     let skipped: u64 = summary.skipped_records.values().sum();
     if skipped > 0 {
         eprintln!("{skipped} records skipped (parsed, nothing Seam uses):");

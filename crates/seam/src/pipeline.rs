@@ -76,6 +76,8 @@ pub struct Summary {
     pub late: u64,
     /// Dated beyond the clock bounds: evaluated like late events, moving no watermark.
     pub ahead: u64,
+    /// Matches of rules with `change: silence` that an approved change covered.
+    pub silenced_by_change: u64,
     pub unresolved: u64,
     pub dead_letters: u64,
     pub duplicates: u64,
@@ -190,6 +192,7 @@ pub fn run(
     let counters = engine.counters();
     summary.late = counters.late;
     summary.ahead = counters.ahead;
+    summary.silenced_by_change = counters.silenced_by_change;
     summary.skipped_records = feed.skips();
     summary.unresolved = counters.unresolved;
     summary.duplicates = counters.duplicates;
