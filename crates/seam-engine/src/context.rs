@@ -203,7 +203,7 @@ impl Places {
             .switch_port
             .as_deref()
             .and_then(|id| estate.switch_port_idx(id));
-        let ap = event.ap.as_deref().and_then(|id| estate.ap_idx(id));
+        let ap = event.ap.as_deref().and_then(|id| estate.ap_by_reference(id));
         let zone = event
             .zone
             .as_deref()

@@ -66,7 +66,7 @@ pub fn unknown_references<'e>(estate: &Estate, event: &'e Event) -> Vec<(Referen
         unknown.push((Reference::Reader, reader));
     }
     if let Some(ap) = event.ap.as_deref()
-        && estate.ap_idx(ap).is_none()
+        && estate.ap_by_reference(ap).is_none()
     {
         unknown.push((Reference::AccessPoint, ap));
     }

@@ -276,6 +276,24 @@ impl Estate {
             .copied()
     }
 
+    /// The access point a source names: by its id, or by one of its radios' MACs (BSSIDs) in
+    /// any usual notation, with or without the `:SSID` that Cisco ISE's Called-Station-ID and
+    /// RADIUS add (`AA-BB-CC-DD-EE-FF:CorpWiFi`).
+    pub fn ap_by_reference(&self, reference: &str) -> Option<ApIdx> {
+        if let Some(ap) = self.ap_idx(reference) {
+            return Some(ap);
+        }
+        if let Some(ap) = self.ap_by_bssid(reference) {
+            return Some(ap);
+        }
+        // A MAC in colon or dash form is 17 characters, in dotted form 14; an SSID follows.
+        let reference = reference.trim();
+        [17, 14].into_iter().find_map(|len| {
+            let (mac, rest) = (reference.get(..len)?, reference.get(len..)?);
+            rest.starts_with(':').then(|| self.ap_by_bssid(mac)).flatten()
+        })
+    }
+
     /// The access point that owns a radio MAC, written in any usual MAC notation.
     pub fn ap_by_bssid(&self, bssid: &str) -> Option<ApIdx> {
         self.lookup

@@ -715,3 +715,21 @@ fn a_broken_copy_of_the_example_reports_every_problem_in_place() {
         ]
     );
 }
+
+#[test]
+fn an_access_point_is_found_by_id_or_by_a_radio_in_any_vendor_spelling() {
+    let estate = example();
+    let office = estate.ap_idx("hq-ap-office").unwrap();
+    for reference in [
+        "hq-ap-office",
+        "70:3a:0e:11:22:31",
+        "70-3A-0E-11-22-30",
+        "703a.0e11.2230",
+        "70-3A-0E-11-22-31:CorpWiFi",
+        "703a.0e11.2231:CorpWiFi",
+    ] {
+        assert_eq!(estate.ap_by_reference(reference), Some(office), "{reference}");
+    }
+    assert_eq!(estate.ap_by_reference("70-3A-0E-11-22-39:CorpWiFi"), None);
+    assert_eq!(estate.ap_by_reference("hq-ap-nowhere"), None);
+}
