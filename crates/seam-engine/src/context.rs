@@ -131,6 +131,9 @@ pub struct Places {
     /// The site whose public egress the source address is.
     pub src_egress_site: Option<SiteIdx>,
     pub network: Option<NetworkIdx>,
+    /// The kinds of place the event names that the estate does not know
+    /// ([`crate::references::Unknown`] bits), found on the way at no extra lookup.
+    pub unknown: u8,
 }
 
 impl Places {
@@ -165,24 +168,34 @@ impl Places {
     }
 
     pub fn of(estate: &Estate, event: &Event) -> Places {
-        let door = event
-            .door
-            .as_deref()
-            .and_then(|id| estate.door_idx(id))
-            .or_else(|| {
-                event
-                    .reader
-                    .as_deref()
-                    .and_then(|reader| estate.door_by_reader(reader))
-            });
-        let asset = event
-            .asset
-            .as_deref()
-            .and_then(|id| {
-                estate
-                    .asset_idx(id)
-                    .or_else(|| estate.asset_by_hostname(id))
-            })
+        use crate::references::Unknown;
+        let mut unknown = 0u8;
+        let mut flag = |named: bool, found: bool, bit: u8| {
+            if named && !found {
+                unknown |= bit;
+            }
+        };
+        let door_by_id = event.door.as_deref().and_then(|id| estate.door_idx(id));
+        flag(event.door.is_some(), door_by_id.is_some(), Unknown::DOOR);
+        let door = door_by_id.or_else(|| {
+            let by_reader = event
+                .reader
+                .as_deref()
+                .and_then(|reader| estate.door_by_reader(reader));
+            flag(
+                event.reader.is_some() && event.door.is_none(),
+                by_reader.is_some(),
+                Unknown::READER,
+            );
+            by_reader
+        });
+        let named_asset = event.asset.as_deref().and_then(|id| {
+            estate
+                .asset_idx(id)
+                .or_else(|| estate.asset_by_hostname(id))
+        });
+        flag(event.asset.is_some(), named_asset.is_some(), Unknown::ASSET);
+        let asset = named_asset
             .or_else(|| {
                 event
                     .subject
@@ -203,11 +216,19 @@ impl Places {
             .switch_port
             .as_deref()
             .and_then(|id| estate.switch_port_idx(id));
-        let ap = event.ap.as_deref().and_then(|id| estate.ap_by_reference(id));
-        let zone = event
-            .zone
+        flag(
+            event.switch_port.is_some(),
+            port.is_some(),
+            Unknown::SWITCH_PORT,
+        );
+        let ap = event
+            .ap
             .as_deref()
-            .and_then(|id| estate.zone_idx(id))
+            .and_then(|id| estate.ap_by_reference(id));
+        flag(event.ap.is_some(), ap.is_some(), Unknown::ACCESS_POINT);
+        let named_zone = event.zone.as_deref().and_then(|id| estate.zone_idx(id));
+        flag(event.zone.is_some(), named_zone.is_some(), Unknown::ZONE);
+        let zone = named_zone
             .or_else(|| door.and_then(|d| estate.door(d).to))
             .or_else(|| ap.map(|a| estate.ap(a).zone))
             .or_else(|| port.map(|p| estate.switch_port(p).zone))
@@ -217,10 +238,9 @@ impl Places {
         let network = port
             .map(|p| estate.switch_port(p).network)
             .or_else(|| event.subject.ip.and_then(|ip| estate.network_for_ip(ip)));
-        let site = event
-            .site
-            .as_deref()
-            .and_then(|id| estate.site_idx(id))
+        let named_site = event.site.as_deref().and_then(|id| estate.site_idx(id));
+        flag(event.site.is_some(), named_site.is_some(), Unknown::SITE);
+        let site = named_site
             .or_else(|| zone.map(|z| estate.zone(z).site))
             .or_else(|| door.map(|d| estate.door(d).site));
         let resource = event
@@ -237,6 +257,7 @@ impl Places {
             src_network,
             src_egress_site,
             network,
+            unknown,
         }
     }
 

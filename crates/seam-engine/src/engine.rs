@@ -689,6 +689,9 @@ impl Engine {
         }
         let places =
             Places::of(&self.estate, event).with_leased_asset(&self.estate, &self.world, event);
+        if places.unknown != 0 {
+            self.world.unknown.note(&self.estate, event, places.unknown);
+        }
         {
             let Engine {
                 estate,

@@ -329,6 +329,9 @@ pub struct WorldState {
     /// Approved change requests, by number.
     #[serde(default)]
     pub changes: crate::changes::Changes,
+    /// Names of doors, readers, access points, … that events gave and the estate lacks.
+    #[serde(default)]
+    pub unknown: crate::references::UnknownReferences,
 }
 
 impl WorldState {

@@ -290,7 +290,9 @@ impl Estate {
         let reference = reference.trim();
         [17, 14].into_iter().find_map(|len| {
             let (mac, rest) = (reference.get(..len)?, reference.get(len..)?);
-            rest.starts_with(':').then(|| self.ap_by_bssid(mac)).flatten()
+            rest.starts_with(':')
+                .then(|| self.ap_by_bssid(mac))
+                .flatten()
         })
     }
 

@@ -728,7 +728,11 @@ fn an_access_point_is_found_by_id_or_by_a_radio_in_any_vendor_spelling() {
         "70-3A-0E-11-22-31:CorpWiFi",
         "703a.0e11.2231:CorpWiFi",
     ] {
-        assert_eq!(estate.ap_by_reference(reference), Some(office), "{reference}");
+        assert_eq!(
+            estate.ap_by_reference(reference),
+            Some(office),
+            "{reference}"
+        );
     }
     assert_eq!(estate.ap_by_reference("70-3A-0E-11-22-39:CorpWiFi"), None);
     assert_eq!(estate.ap_by_reference("hq-ap-nowhere"), None);

@@ -367,6 +367,10 @@ fn save_snapshot(
     };
     store.save_snapshot(&snapshot).map_err(|e| error_text(&e))?;
     metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+    // Counted at each snapshot: the totals walk every name.
+    let (names, events) = engine.world().unknown.totals();
+    metrics.unknown_names.store(names as u64, Ordering::Relaxed);
+    metrics.unknown_events.store(events, Ordering::Relaxed);
     Ok(())
 }
 

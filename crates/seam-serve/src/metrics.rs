@@ -59,6 +59,10 @@ pub struct Metrics {
     pub commits: AtomicU64,
     pub commit_micros: AtomicU64,
     pub snapshots: AtomicU64,
+    /// Names of places the events gave that the estate lacks, and the events that named
+    /// one, as of the last snapshot (`seam inspect unknown` lists them).
+    pub unknown_names: AtomicU64,
+    pub unknown_events: AtomicU64,
     pub writer_queue: AtomicI64,
     pub engine_queue: AtomicI64,
     /// Events handed to the engine and not yet processed.
@@ -278,7 +282,7 @@ impl Metrics {
         let log_end = self.log_end.load(Ordering::Relaxed);
         let position = self.engine_position.load(Ordering::Relaxed);
         let commits = self.commits.load(Ordering::Relaxed);
-        let singles: [(&str, &str, &str, String); 16] = [
+        let singles: [(&str, &str, &str, String); 18] = [
             (
                 "seam_engine_events_total",
                 "counter",
@@ -317,6 +321,18 @@ impl Metrics {
                 "counter",
                 "Engine snapshots saved.",
                 self.snapshots.load(Ordering::Relaxed).to_string(),
+            ),
+            (
+                "seam_unknown_references",
+                "gauge",
+                "Doors, readers, access points, ports, assets, zones and sites events named that the estate does not know (as of the last snapshot).",
+                self.unknown_names.load(Ordering::Relaxed).to_string(),
+            ),
+            (
+                "seam_unknown_reference_events",
+                "gauge",
+                "Events that named something the estate does not know (as of the last snapshot).",
+                self.unknown_events.load(Ordering::Relaxed).to_string(),
             ),
             (
                 "seam_writer_queue_depth",

@@ -171,6 +171,12 @@ enum InspectWhat {
         #[arg(long, default_value_t = 1000)]
         limit: usize,
     },
+    /// Doors, readers, access points, switch ports, assets, zones and sites that events named
+    /// and the estate does not know (as of the last snapshot).
+    Unknown {
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -527,6 +533,7 @@ fn replay(
         summary.elapsed.as_secs_f64(),
         rate
     );
+    print_unknown(&summary.unknown, 10, &mut |text| eprintln!("{text}"));
     if summary.silenced_by_change > 0 {
         eprintln!(
             "{} matches not raised: an approved change covered them",
@@ -541,6 +548,45 @@ fn replay(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The names the estate does not know, by kind, most-used first (at most `limit` per kind):
+/// every event that names one gets no place, and place-based rules are blind to it.
+fn print_unknown(
+    unknown: &seam_engine::references::UnknownReferences,
+    limit: usize,
+    out: &mut dyn FnMut(String),
+) {
+    let (names, events) = unknown.totals();
+    if names == 0 && unknown.not_kept == 0 {
+        return;
+    }
+    out(format!(
+        "{events} events name {names} things the estate does not know (they get no place; add them to the estate):"
+    ));
+    for (kind, seen) in &unknown.by_kind {
+        let mut sorted: Vec<_> = seen.iter().collect();
+        sorted.sort_by(|a, b| b.1.events.cmp(&a.1.events).then(a.0.cmp(b.0)));
+        for (name, seen) in sorted.iter().take(limit) {
+            out(format!(
+                "  {kind} `{name}`: {} events from {}, {} to {}",
+                seen.events, seen.source, seen.first, seen.last
+            ));
+        }
+        if sorted.len() > limit {
+            out(format!(
+                "  … and {} more {kind} names",
+                sorted.len() - limit
+            ));
+        }
+    }
+    if unknown.not_kept > 0 {
+        out(format!(
+            "  {} more references, to names past the first {}",
+            unknown.not_kept,
+            seam_engine::references::MAX_UNKNOWN_NAMES
+        ));
+    }
 }
 
 fn inspect(data_dir: &std::path::Path, what: InspectWhat) -> Result<ExitCode, CliError> {
@@ -578,6 +624,22 @@ fn inspect(data_dir: &std::path::Path, what: InspectWhat) -> Result<ExitCode, Cl
                     "{}  {}  {}  {}",
                     item.time, item.source, item.event_uid, item.identifiers
                 ))?;
+            }
+        }
+        InspectWhat::Unknown { limit } => {
+            let Some(snapshot) = store.latest_snapshot().map_err(error)? else {
+                line("no engine snapshot yet: nothing has been processed".to_string())?;
+                return Ok(ExitCode::SUCCESS);
+            };
+            let state: seam_engine::EngineSnapshot = serde_json::from_slice(&snapshot.state)
+                .map_err(|e| CliError::Store(format!("the engine snapshot: {e}")))?;
+            let mut lines = Vec::new();
+            print_unknown(&state.world.unknown, limit, &mut |text| lines.push(text));
+            if lines.is_empty() {
+                lines.push("every place the events named is in the estate".to_string());
+            }
+            for text in lines {
+                line(text)?;
             }
         }
         InspectWhat::DeadLetters { limit } => {

@@ -616,3 +616,45 @@ fn year_less_syslog_stamps_take_the_year_of_the_receive_time_never_1970() {
     assert_eq!(times.len(), 1);
     assert!(!times[0].contains("1970"), "{times:?}");
 }
+
+#[test]
+fn places_the_estate_does_not_know_are_counted_by_replay_and_listed_by_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("day.ndjson");
+    let events = [
+        r#"{"uid":"a","time":"2026-03-02T09:00:00Z","source":"pacs-hq","class":"physical_access","activity":"granted","subject":{"badge":"4412"},"door":"hq-side-door"}"#,
+        r#"{"uid":"b","time":"2026-03-02T09:05:00Z","source":"pacs-hq","class":"physical_access","activity":"granted","subject":{"badge":"4411"},"door":"hq-side-door"}"#,
+        r#"{"uid":"c","time":"2026-03-02T09:06:00Z","source":"ise","class":"network_session","activity":"connect","outcome":"success","medium":"wifi","subject":{"mac":"3c:22:fb:00:00:01"},"ap":"70-3A-0E-11-22-31:CorpWiFi"}"#,
+        r#"{"uid":"d","time":"2026-03-02T09:07:00Z","source":"ise","class":"network_session","activity":"connect","outcome":"success","medium":"wired","subject":{"mac":"3c:22:fb:00:00:02"},"switch_port":"hq-sw9:Gi1/0/1"}"#,
+    ];
+    std::fs::write(&input, events.join("\n") + "\n").unwrap();
+    let data = dir.path().join("data");
+    let estate = repo().join("examples/estate");
+    let run = seam(&[
+        "replay",
+        "--estate",
+        estate.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    // The access point is known by its radio's BSSID; the door and the switch are not known.
+    assert!(
+        stderr.contains("3 events name 2 things the estate does not know"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("door `hq-side-door`: 2 events from pacs-hq"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("switch port `hq-sw9:Gi1/0/1`: 1 events"),
+        "{stderr}"
+    );
+    let listed = seam(&["inspect", "--data-dir", data.to_str().unwrap(), "unknown"]);
+    let stdout = text(&listed.stdout);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    assert!(stdout.contains("door `hq-side-door`: 2 events"), "{stdout}");
+}
