@@ -598,7 +598,7 @@ impl<'a> DayGen<'a> {
         }
         // Maintenance at night, approved the same morning: into the server room, the console.
         let mut maintained = false;
-        if rng.chance(0.08)
+        if rng.chance(0.15)
             && let (Some(main), Some(room), Some(server), Some(badge)) = (
                 site.main.clone(),
                 site.server_room.clone(),
