@@ -93,7 +93,12 @@ enum Command {
         /// the year nearest it. Default: each file's modification time.
         #[arg(long)]
         received: Option<String>,
-        /// `FILE` (normalized NDJSON) or `ADAPTER=FILE`.
+        /// A `seam serve` configuration file: an input `SOURCE=FILE` naming one of its sources
+        /// is read as the service reads that source (its adapter, PACS mapping, Zigbee2MQTT
+        /// zones, time zone, name).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// `FILE` (normalized NDJSON), `ADAPTER=FILE`, or `SOURCE=FILE` with `--config`.
         #[arg(required = true)]
         inputs: Vec<String>,
     },
@@ -318,6 +323,7 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
             merge,
             timezone,
             received,
+            config,
             inputs,
         } => replay(
             &estate,
@@ -330,6 +336,7 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
                 merge,
                 timezone: &timezone,
                 received: received.as_deref(),
+                config: config.as_deref(),
             },
         ),
         Command::Check {
@@ -418,18 +425,47 @@ fn modified_time(path: &str) -> Option<seam_model::Ts> {
     i64::try_from(since.as_millis()).ok().map(seam_model::Ts)
 }
 
-/// Opens `FILE` and `ADAPTER=FILE` inputs; also says whether any is in a vendor format.
+/// Opens `FILE`, `ADAPTER=FILE` and (with a service configuration) `SOURCE=FILE` inputs; also
+/// says whether any is in a vendor format.
 fn open_inputs(
     specs: &[String],
     timezone: &jiff::tz::TimeZone,
     received: Option<seam_model::Ts>,
+    config: Option<&seam_serve::ServeConfig>,
 ) -> Result<(Vec<pipeline::Input>, bool), CliError> {
     let mut readers = Vec::with_capacity(specs.len());
     let mut any_vendor = false;
     for spec in specs {
         let (adapter, path) = input_spec(spec);
-        let format = match adapter {
-            Some(name) => {
+        let source = adapter.and_then(|name| {
+            config.and_then(|config| config.sources.iter().find(|s| s.name == name))
+        });
+        let format = match (adapter, source) {
+            (Some(_), Some(source)) => {
+                any_vendor = true;
+                let seam_serve::AdapterChoice::One(adapter) = &source.adapter else {
+                    return Err(CliError::Failed(format!(
+                        "`{spec}`: source `{}` tells syslog formats apart line by line; replay a file with its adapter's name (`linux-auth=FILE`, `ise=FILE`, …)",
+                        source.name
+                    )));
+                };
+                let received = received.or_else(|| modified_time(path));
+                let mut context = source
+                    .context(received.unwrap_or(seam_model::Ts(0)))
+                    .map_err(|e| CliError::Failed(format!("`{spec}`: {e}")))?;
+                if source.timezone.is_none() {
+                    context.timezone = timezone.clone();
+                }
+                // A file's records are taken at their own times, as for any vendor input.
+                context.max_ahead_ms = i64::MAX;
+                context.max_behind_ms = i64::MAX;
+                input::Format::Vendor {
+                    adapter: adapter.clone(),
+                    context,
+                    header: None,
+                }
+            }
+            (Some(name), None) => {
                 any_vendor = true;
                 let adapter = seam_adapters::Adapter::from_name(name)
                     .map_err(|e| CliError::Failed(format!("`{spec}`: {e}")))?;
@@ -438,7 +474,7 @@ fn open_inputs(
                 let received = received.or_else(|| modified_time(path));
                 input::Format::vendor(adapter, timezone.clone(), received)
             }
-            None => input::Format::Ndjson,
+            (None, _) => input::Format::Ndjson,
         };
         let file = std::fs::File::open(path).map_err(|e| CliError::Io {
             path: path.to_string(),
@@ -459,6 +495,7 @@ struct ReplayInputs<'a> {
     merge: bool,
     timezone: &'a str,
     received: Option<&'a str>,
+    config: Option<&'a std::path::Path>,
 }
 
 /// Splits `ADAPTER=FILE` (an adapter name has no `=` and no path separator); anything else is a
@@ -491,7 +528,14 @@ fn replay(
         ),
         None => None,
     };
-    let (readers, any_vendor) = open_inputs(inputs.specs, &timezone, received)?;
+    let config = match inputs.config {
+        Some(path) => Some(
+            seam_serve::ServeConfig::from_file(path, &seam_serve::Overrides::default())
+                .map_err(|e| CliError::Failed(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let (readers, any_vendor) = open_inputs(inputs.specs, &timezone, received, config.as_ref())?;
     let stdout_is_terminal = std::io::stdout().is_terminal();
     let writer: Box<dyn Write> = match out {
         Some(path) => Box::new(std::fs::File::create(path).map_err(|e| CliError::Io {
@@ -692,7 +736,7 @@ fn check(
     }
     let timezone = seam_adapters::timezone(timezone)
         .map_err(|e| CliError::Failed(format!("--timezone: {e}")))?;
-    let (readers, _) = open_inputs(inputs, &timezone, None)?;
+    let (readers, _) = open_inputs(inputs, &timezone, None, None)?;
     let (mut feed, _) = feed::Feed::new(readers, false, &|_| 0)?;
     // (kind, name) → (records naming it, the first input that did)
     let mut unknown: std::collections::BTreeMap<

@@ -658,3 +658,60 @@ fn places_the_estate_does_not_know_are_counted_by_replay_and_listed_by_inspect()
     assert!(listed.status.success(), "{}", text(&listed.stderr));
     assert!(stdout.contains("door `hq-side-door`: 2 events"), "{stdout}");
 }
+
+#[test]
+fn replay_reads_an_export_as_the_service_configuration_says() {
+    let dir = tempfile::tempdir().unwrap();
+    // A site's own PACS mapping (a copy of the built-in report one, renamed) and a local zone.
+    let mapping =
+        std::fs::read_to_string(repo().join("crates/seam-adapters/mappings/report-csv.toml"))
+            .unwrap()
+            .replace("name = \"report-csv\"", "name = \"hq-console\"");
+    std::fs::write(dir.path().join("hq-console.toml"), mapping).unwrap();
+    std::fs::write(
+        dir.path().join("serve.toml"),
+        "[[source]]\nname = \"pacs-hq\"\nadapter = \"pacs\"\nmapping = \"hq-console.toml\"\ntransport = \"directory\"\npath = \"inbox\"\ntimezone = \"Europe/Amsterdam\"\n",
+    )
+    .unwrap();
+    let export = dir.path().join("export.csv");
+    std::fs::write(
+        &export,
+        "\"Event Time\",\"Event Type\",\"Card Number\",\"Cardholder\",\"Door\",\"Reader\",\"Site\"\n\"03/02/2026 08:40:00 AM\",\"Access Granted\",\"4415\",\"Walsh, Erin\",\"hq-main\",\"hq-main-r1\",\"hq\"\n",
+    )
+    .unwrap();
+    let estate = repo().join("examples/estate");
+    let run = seam(&[
+        "replay",
+        "--estate",
+        estate.to_str().unwrap(),
+        "--config",
+        dir.path().join("serve.toml").to_str().unwrap(),
+        &format!("pacs-hq={}", export.display()),
+    ]);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    // Erin is terminated: her badge at 08:40 Amsterdam time (07:40 UTC) is a finding, and the
+    // event is the configured source's.
+    let findings: Vec<serde_json::Value> = text(&run.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let erin = findings
+        .iter()
+        .find(|f| f["finding_info"]["analytic"]["uid"] == "seam.inactive-person-credential")
+        .unwrap_or_else(|| panic!("{stderr}\n{findings:?}"));
+    assert_eq!(erin["time_dt"], "2026-03-02T07:40:00.000Z");
+    // Without the configuration, `pacs-hq` is no adapter Seam knows.
+    let without = seam(&[
+        "replay",
+        "--estate",
+        estate.to_str().unwrap(),
+        &format!("pacs-hq={}", export.display()),
+    ]);
+    assert!(!without.status.success());
+    assert!(
+        text(&without.stderr).contains("unknown PACS mapping `hq`"),
+        "{}",
+        text(&without.stderr)
+    );
+}
