@@ -10,8 +10,8 @@ use std::cell::OnceCell;
 use std::net::IpAddr;
 
 use seam_estate::{
-    AssetIdx, DoorIdx, Estate, NetworkIdx, PersonIdx, PersonKind, PersonStatus, ResourceIdx,
-    SiteIdx, SiteStatus, ZoneIdx, distance_km,
+    AssetIdx, DoorIdx, Estate, NetworkIdx, PersonIdx, PersonKind, PersonStatus, PortIdx,
+    ResourceIdx, SiteIdx, SiteStatus, ZoneIdx, distance_km,
 };
 use seam_model::{Activity, Event, EventClass, Medium, Ts};
 use seam_rules::{FieldRef, Record, Value, Word};
@@ -131,6 +131,7 @@ pub struct Places {
     /// The site whose public egress the source address is.
     pub src_egress_site: Option<SiteIdx>,
     pub network: Option<NetworkIdx>,
+    pub port: Option<PortIdx>,
     /// The kinds of place the event names that the estate does not know
     /// ([`crate::references::Unknown`] bits), found on the way at no extra lookup.
     pub unknown: u8,
@@ -247,7 +248,7 @@ impl Places {
             .resource
             .as_deref()
             .or(event.app.as_deref())
-            .and_then(|id| estate.resource_idx(id));
+            .and_then(|id| estate.resource_by_name(id));
         Places {
             site,
             zone,
@@ -257,6 +258,7 @@ impl Places {
             src_network,
             src_egress_site,
             network,
+            port,
             unknown,
         }
     }
@@ -500,6 +502,8 @@ impl<'a> EventContext<'a> {
                 of(places.asset.map(|a| estate.asset(a).criticality.position()))
             }
             Field::ResourceKind => of(places.resource.map(|r| estate.resource(r).kind.position())),
+            Field::DoorKind => of(places.door.map(|d| estate.door(d).kind.position())),
+            Field::PortKind => of(places.port.map(|p| estate.switch_port(p).kind.position())),
             _ => Word::Unknown,
         }
     }
@@ -576,6 +580,18 @@ impl<'a> EventContext<'a> {
                 None => person().map(|(_, p)| Value::Bool(p.privileged)),
             },
             Field::PersonHomeSite => person().and_then(|(_, p)| site_id(p.home_site)),
+            Field::PersonDepartment => {
+                person().and_then(|(_, p)| p.department.as_deref().map(Value::Str))
+            }
+            Field::PersonTeam => person().and_then(|(_, p)| p.team.as_deref().map(Value::Str)),
+            Field::PersonOnCall => person()
+                .map(|(_, p)| Value::Bool(p.on_call.iter().any(|w| w.start <= at && at < w.end))),
+            Field::PersonRemoteDay => {
+                // The day is the home site's: a planned day at home is a calendar day there.
+                let (_, p) = person()?;
+                let day = estate.local_datetime(p.home_site?, at)?.weekday();
+                Some(Value::Bool(p.remote_days.contains(day)))
+            }
             Field::PersonInWindow => person()
                 .and_then(|(idx, _)| estate.in_window(idx, at))
                 .map(Value::Bool),
@@ -644,6 +660,10 @@ impl<'a> EventContext<'a> {
             Field::DoorId => door().map(|d| Value::Str(d.id.as_str())),
             Field::DoorFromZone => zone_id(door()?.from),
             Field::DoorToZone => zone_id(door()?.to),
+            Field::DoorKind => door().map(|d| Value::Str(d.kind.as_str())),
+            Field::PortKind => places
+                .port
+                .map(|p| Value::Str(estate.switch_port(p).kind.as_str())),
             Field::SrcNetworkId => places
                 .src_network
                 .map(|n| Value::Str(estate.network(n).id.as_str()))

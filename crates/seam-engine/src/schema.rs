@@ -131,6 +131,12 @@ fields! {
     BadgedSiteToday = "site_badge.today",
     ChangeApproved = "change.approved",
     ChangeNumber = "change.number",
+    DoorKind = "door.kind",
+    PortKind = "port.kind",
+    PersonDepartment = "person.department",
+    PersonTeam = "person.team",
+    PersonOnCall = "person.on_call",
+    PersonRemoteDay = "person.remote_day",
 }
 
 /// Raw paths are numbered after the fixed fields.
@@ -221,6 +227,7 @@ const ENRICHMENT_NAMESPACES: &[&str] = &[
     "apb.",
     "site_badge.",
     "change.",
+    "port.",
     "subject.",
     "src.",
     "dst.",
@@ -250,7 +257,10 @@ impl Field {
         fn texts<T: Copy>(all: &[T], text: fn(T) -> &'static str) -> Option<Vec<String>> {
             Some(all.iter().map(|value| text(*value).to_owned()).collect())
         }
-        use seam_estate::{AssetKind, Level, NetworkKind, PersonKind, PersonStatus, ResourceKind};
+        use seam_estate::{
+            AssetKind, DoorKind, Level, NetworkKind, PersonKind, PersonStatus, PortKind,
+            ResourceKind,
+        };
         use seam_estate::{SiteStatus, ZoneKind};
         use seam_model::{Activity, EventClass, Medium, Outcome};
         match self {
@@ -266,6 +276,8 @@ impl Field {
             Field::NetworkKind => texts(NetworkKind::ALL, NetworkKind::as_str),
             Field::AssetKind => texts(AssetKind::ALL, AssetKind::as_str),
             Field::ResourceKind => texts(ResourceKind::ALL, ResourceKind::as_str),
+            Field::DoorKind => texts(DoorKind::ALL, DoorKind::as_str),
+            Field::PortKind => texts(PortKind::ALL, PortKind::as_str),
             _ => None,
         }
     }

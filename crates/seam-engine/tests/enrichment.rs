@@ -479,3 +479,55 @@ fn a_change_for_a_group_covers_its_members_on_its_items_only() {
         .collect();
     assert_eq!(uids, ["bob-pacs", "alice-db"]);
 }
+
+#[test]
+fn doors_ports_and_people_answer_their_new_fields() {
+    let estate = estate();
+    let world = WorldState::default();
+    let schema = EngineSchema::new();
+    let field = |event: &Event, field: Field| -> Option<String> {
+        let person = seam_engine::identity::resolve_in_directory(&estate, event).map(|(p, _)| p);
+        let places = Places::of(&estate, event);
+        let context = EventContext::new(&estate, &schema, &world, &[], event, person, places);
+        context
+            .field(EngineSchema::field_ref(field))
+            .map(|v| seam_engine::context::value_text(&v))
+    };
+    let mut fire = Event::new(
+        "f",
+        Ts::parse("2026-03-06T20:00:00Z").unwrap(),
+        "pacs",
+        EventClass::PhysicalAccess,
+        Activity::Forced,
+    );
+    fire.door = Some("hq-server-fire".into());
+    assert_eq!(field(&fire, Field::DoorKind).as_deref(), Some("fire_exit"));
+    let mut port = Event::new(
+        "p",
+        Ts::parse("2026-03-06T20:00:00Z").unwrap(),
+        "ise",
+        EventClass::NetworkSession,
+        Activity::Connect,
+    );
+    port.switch_port = Some("hq-sw1:Gi1/0/5".into());
+    assert_eq!(field(&port, Field::PortKind).as_deref(), Some("meeting"));
+    // Bob: on call from Monday 17:00 UTC for a week, at home on Fridays (Amsterdam days).
+    let signin = |time: &str| {
+        let mut event = Event::new(
+            "s",
+            Ts::parse(time).unwrap(),
+            "okta",
+            EventClass::Authentication,
+            Activity::Logon,
+        );
+        event.subject.user = Some("bob@example.com".into());
+        event
+    };
+    let friday_night = signin("2026-03-06T20:00:00Z");
+    assert_eq!(field(&friday_night, Field::PersonOnCall).as_deref(), Some("true"));
+    assert_eq!(field(&friday_night, Field::PersonRemoteDay).as_deref(), Some("true"));
+    assert_eq!(field(&friday_night, Field::PersonTeam).as_deref(), Some("Infrastructure"));
+    let monday_morning = signin("2026-03-02T08:00:00Z");
+    assert_eq!(field(&monday_morning, Field::PersonOnCall).as_deref(), Some("false"));
+    assert_eq!(field(&monday_morning, Field::PersonRemoteDay).as_deref(), Some("false"));
+}

@@ -12,8 +12,9 @@ use crate::error::{EntityKind, Problem};
 use crate::identity::{Identifier, IdentifierKind, normalize_identifier};
 use crate::load::{Claim, Entry, Loader, Origin, Registry};
 use crate::model::{
-    Ap, Asset, AssetIdx, Door, Network, NetworkIdx, Person, PersonIdx, Resource, Site, SiteIdx,
-    SiteStatus, StatusChange, SwitchPort, Zone, ZoneIdx,
+    Ap, Asset, AssetIdx, AssetKind, Door, DoorIdx, DoorKind, Network, NetworkIdx, Person,
+    PersonIdx, PortKind, Resource, SensorSpec, Site, SiteIdx, SiteStatus, StatusChange, SwitchPort,
+    Zone, ZoneIdx, ZoneKind,
 };
 use crate::net::{Cidr, CidrError, canonical_ip, parse_mac};
 use crate::raw::{
@@ -426,12 +427,25 @@ impl Checker<'_, '_> {
                 readers.push(trimmed.to_owned());
             }
         }
+        let outside = from.is_none() || to.is_none();
+        let kind = raw.kind.unwrap_or(if outside {
+            DoorKind::Entrance
+        } else {
+            DoorKind::Interior
+        });
+        let controller = raw
+            .controller
+            .as_ref()
+            .and_then(|asset| self.reference(owner, EntityKind::Asset, asset))
+            .map(AssetIdx);
         Door {
             id: raw.id.get_ref().clone(),
             site: site.unwrap_or(SiteIdx(UNRESOLVED)),
             from,
             to,
             readers,
+            kind,
+            controller,
         }
     }
 
@@ -489,10 +503,20 @@ impl Checker<'_, '_> {
             };
             self.report(owner.at(&raw.network), problem);
         }
+        let zone_kind = zone
+            .and_then(|zone| zones.get(zone as usize))
+            .map(|zone| zone.kind);
+        let kind = raw.kind.unwrap_or(match zone_kind {
+            Some(ZoneKind::Meeting) => PortKind::Meeting,
+            Some(ZoneKind::ServerRoom) => PortKind::Server,
+            Some(ZoneKind::Lobby | ZoneKind::Common) => PortKind::Kiosk,
+            _ => PortKind::Desk,
+        });
         SwitchPort {
             id: raw.id.get_ref().clone(),
             zone: ZoneIdx(zone.unwrap_or(UNRESOLVED)),
             network: NetworkIdx(network.unwrap_or(UNRESOLVED)),
+            kind,
         }
     }
 
@@ -559,6 +583,42 @@ impl Checker<'_, '_> {
             .filter_map(|zone| self.reference(owner, EntityKind::Zone, zone))
             .map(ZoneIdx)
             .collect();
+        let sensor = raw.sensor.as_ref().map(|spec| {
+            let sensor = spec.get_ref();
+            if raw.kind != AssetKind::Sensor {
+                let message = format!("`sensor` on an asset of kind `{}`", raw.kind);
+                let expected = "`kind = \"sensor\"`".to_owned();
+                self.inconsistent(owner, owner.at(spec), message, expected);
+            }
+            let door = sensor
+                .door
+                .as_ref()
+                .and_then(|door| self.reference(owner, EntityKind::Door, door))
+                .map(DoorIdx);
+            let latency_ms = match &sensor.latency_secs {
+                Some(secs)
+                    if !secs.get_ref().is_finite()
+                        || !(0.0..=86_400.0).contains(secs.get_ref()) =>
+                {
+                    let value = secs.get_ref().to_string();
+                    self.invalid(
+                        owner,
+                        owner.at(secs),
+                        "latency",
+                        &value,
+                        "seconds between 0 and 86400",
+                    );
+                    0
+                }
+                Some(secs) => (secs.get_ref() * 1000.0).round() as i64,
+                None => 0,
+            };
+            SensorSpec {
+                kind: sensor.kind,
+                door,
+                latency_ms,
+            }
+        });
         Asset {
             id: raw.id.get_ref().clone(),
             kind: raw.kind,
@@ -570,6 +630,7 @@ impl Checker<'_, '_> {
             criticality: raw.criticality,
             owner: owner_person.map(PersonIdx),
             covers,
+            sensor,
         }
     }
 
@@ -580,11 +641,27 @@ impl Checker<'_, '_> {
             .asset
             .as_ref()
             .and_then(|asset| self.reference(owner, EntityKind::Asset, asset));
+        let mut aliases = Vec::with_capacity(raw.aliases.len());
+        for alias in &raw.aliases {
+            let trimmed = alias.get_ref().trim();
+            if trimmed.is_empty() {
+                self.invalid(
+                    owner,
+                    owner.at(alias),
+                    "alias",
+                    alias.get_ref(),
+                    "a non-empty name",
+                );
+            } else {
+                aliases.push(trimmed.to_owned());
+            }
+        }
         Resource {
             id: raw.id.get_ref().clone(),
             kind: raw.kind,
             labels: raw.labels.clone(),
             asset: asset.map(AssetIdx),
+            aliases,
         }
     }
 
@@ -682,6 +759,34 @@ impl Checker<'_, '_> {
             self.reference(owner, EntityKind::Person, host)
         });
 
+        let mut remote_days = Weekdays::NONE;
+        for day in &raw.remote_days {
+            match Weekdays::parse_day(day.get_ref().trim()) {
+                Some(one) => remote_days = remote_days.union(one),
+                None => self.invalid(owner, owner.at(day), "day", day.get_ref(), DAY_EXPECTED),
+            }
+        }
+        let mut on_call = Vec::with_capacity(raw.on_call.len());
+        for period in &raw.on_call {
+            let start = self.time(owner, &period.get_ref().start);
+            let end = self.time(owner, &period.get_ref().end);
+            let (Some(start), Some(end)) = (start, end) else {
+                continue;
+            };
+            if start >= end {
+                let problem = Problem::EmptyInterval {
+                    what: "on-call period".to_owned(),
+                    entity: owner.entity,
+                    id: owner.id(),
+                    start: "start".to_owned(),
+                    end: "end".to_owned(),
+                };
+                self.report(owner.at(&period.get_ref().end), problem);
+                continue;
+            }
+            on_call.push(Window { start, end });
+        }
+
         let mut identifiers = Vec::with_capacity(raw.identifiers.len());
         for raw_identifier in &raw.identifiers {
             let value_at = owner.at(&raw_identifier.value);
@@ -751,6 +856,20 @@ impl Checker<'_, '_> {
             window,
             host: host.map(PersonIdx),
             identifiers,
+            department: raw
+                .department
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned),
+            team: raw
+                .team
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
+            remote_days,
+            on_call,
         }
     }
 

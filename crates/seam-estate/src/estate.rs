@@ -48,6 +48,8 @@ pub(crate) struct Lookup {
     network_by_id: LookupMap<String, NetworkIdx>,
     asset_by_id: LookupMap<String, AssetIdx>,
     resource_by_id: LookupMap<String, ResourceIdx>,
+    /// Lowercase aliases of resources (application ids, share paths, host names).
+    resource_by_alias: LookupMap<String, ResourceIdx>,
     person_by_id: LookupMap<String, PersonIdx>,
     door_by_reader: LookupMap<String, DoorIdx>,
     ap_by_bssid: LookupMap<String, ApIdx>,
@@ -92,6 +94,14 @@ impl Lookup {
                     .door_by_reader
                     .entry(reader.clone())
                     .or_insert(DoorIdx(position));
+            }
+        }
+        for (position, resource) in (0u32..).zip(&estate.resources) {
+            for alias in &resource.aliases {
+                lookup
+                    .resource_by_alias
+                    .entry(alias.to_lowercase())
+                    .or_insert(ResourceIdx(position));
             }
         }
         for (position, ap) in (0u32..).zip(&estate.aps) {
@@ -251,6 +261,22 @@ impl Estate {
     }
     pub fn resource_idx(&self, id: &str) -> Option<ResourceIdx> {
         self.lookup.resource_by_id.get(id).copied()
+    }
+
+    /// The resource a source names: by its id, or by one of its aliases (any case).
+    pub fn resource_by_name(&self, name: &str) -> Option<ResourceIdx> {
+        if let Some(resource) = self.resource_idx(name) {
+            return Some(resource);
+        }
+        if self.lookup.resource_by_alias.is_empty() {
+            return None;
+        }
+        let name = name.trim();
+        self.lookup
+            .resource_by_alias
+            .get(name)
+            .or_else(|| self.lookup.resource_by_alias.get(&name.to_lowercase()))
+            .copied()
     }
 
     pub fn people(&self) -> &[Person] {

@@ -22,8 +22,9 @@ pub use estate::{Estate, distance_km};
 pub use identity::{Identifier, IdentifierKind, normalize_identifier};
 pub use load::EstateFile;
 pub use model::{
-    Ap, ApIdx, Asset, AssetIdx, AssetKind, Door, DoorIdx, Level, Network, NetworkIdx, NetworkKind,
-    Person, PersonIdx, PersonKind, PersonStatus, PortIdx, Resource, ResourceIdx, ResourceKind,
-    Site, SiteIdx, SiteStatus, StatusChange, StatusKind, SwitchPort, Zone, ZoneIdx, ZoneKind,
+    Ap, ApIdx, Asset, AssetIdx, AssetKind, Door, DoorIdx, DoorKind, Level, Network, NetworkIdx,
+    NetworkKind, Person, PersonIdx, PersonKind, PersonStatus, PortIdx, PortKind, Resource,
+    ResourceIdx, ResourceKind, SensorKind, SensorSpec, Site, SiteIdx, SiteStatus, StatusChange,
+    StatusKind, SwitchPort, Zone, ZoneIdx, ZoneKind,
 };
 pub use net::{Cidr, CidrError, parse_mac};

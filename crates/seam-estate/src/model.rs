@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use seam_model::Ts;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{DailyHours, LocalTime, Window};
+use crate::clock::{DailyHours, LocalTime, Weekdays, Window};
 use crate::identity::Identifier;
 use crate::net::Cidr;
 
@@ -167,7 +167,44 @@ vocabulary!(
         BmsController => "bms_controller",
         Sensor => "sensor",
         NetworkDevice => "network_device",
+        Phone => "phone",
         Other => "other",
+    }
+);
+
+vocabulary!(
+    /// What a door is for: people enter a site through an entrance, move between zones through
+    /// interior doors; fire and emergency exits open outward only and carry no reader.
+    DoorKind {
+        Entrance => "entrance",
+        Interior => "interior",
+        FireExit => "fire_exit",
+        Emergency => "emergency",
+        VehicleGate => "vehicle_gate",
+    }
+);
+
+vocabulary!(
+    /// What a wired port serves.
+    PortKind {
+        Desk => "desk",
+        Meeting => "meeting",
+        Server => "server",
+        Console => "console",
+        Kiosk => "kiosk",
+        Other => "other",
+    }
+);
+
+vocabulary!(
+    /// What an occupancy or door sensor reports: a doorway counter pulses once per passage; a
+    /// ceiling sensor reports occupied or not, or a head count; a door contact, open or closed.
+    SensorKind {
+        DoorwayCounter => "doorway_counter",
+        Occupancy => "occupancy",
+        HeadCount => "head_count",
+        DoorContact => "door_contact",
+        Motion => "motion",
     }
 );
 
@@ -277,8 +314,12 @@ pub struct Door {
     pub from: Option<ZoneIdx>,
     /// `None`: the outside of the site.
     pub to: Option<ZoneIdx>,
-    /// Reader ids that the access-control system reports for this door.
+    /// Reader ids that the access-control system reports for this door; none for a door with
+    /// no reader (a fire exit, a door held by a contact only).
     pub readers: Vec<String>,
+    pub kind: DoorKind,
+    /// The controller that drives the door's lock and reader.
+    pub controller: Option<AssetIdx>,
 }
 
 /// A wireless access point.
@@ -296,6 +337,7 @@ pub struct SwitchPort {
     pub id: String,
     pub zone: ZoneIdx,
     pub network: NetworkIdx,
+    pub kind: PortKind,
 }
 
 /// An address range with a purpose.
@@ -324,6 +366,18 @@ pub struct Asset {
     pub owner: Option<PersonIdx>,
     /// Zones that a camera watches or a controller locks.
     pub covers: Vec<ZoneIdx>,
+    /// For a sensor: what it reports, at which door, and how late.
+    pub sensor: Option<SensorSpec>,
+}
+
+/// What a sensor asset reports and how it is placed.
+#[derive(Clone, Debug, Serialize)]
+pub struct SensorSpec {
+    pub kind: SensorKind,
+    /// The door a doorway counter or a door contact watches.
+    pub door: Option<DoorIdx>,
+    /// How long after the fact its reports arrive, as the vendor documents (milliseconds).
+    pub latency_ms: i64,
 }
 
 /// Something people use: an application, a share, a database.
@@ -334,6 +388,8 @@ pub struct Resource {
     /// Free labels, such as `requires-onsite`.
     pub labels: Vec<String>,
     pub asset: Option<AssetIdx>,
+    /// Other names sources give it: an application id, a share path, a host name.
+    pub aliases: Vec<String>,
 }
 
 impl Resource {
@@ -369,6 +425,12 @@ pub struct Person {
     /// A visitor's host.
     pub host: Option<PersonIdx>,
     pub identifiers: Vec<Identifier>,
+    pub department: Option<String>,
+    pub team: Option<String>,
+    /// Weekdays planned at home (in the home site's time zone).
+    pub remote_days: Weekdays,
+    /// Periods on call: out-of-hours work is expected then.
+    pub on_call: Vec<Window>,
 }
 
 impl Person {

@@ -7,7 +7,8 @@ use toml::Spanned;
 
 use crate::identity::IdentifierKind;
 use crate::model::{
-    AssetKind, Level, NetworkKind, PersonKind, ResourceKind, SiteStatus, StatusKind, ZoneKind,
+    AssetKind, DoorKind, Level, NetworkKind, PersonKind, PortKind, ResourceKind, SensorKind,
+    SiteStatus, StatusKind, ZoneKind,
 };
 
 pub(crate) type Text = Spanned<String>;
@@ -84,6 +85,9 @@ pub(crate) struct RawDoor {
     pub to: Text,
     #[serde(default)]
     pub readers: Vec<Text>,
+    /// Default: `entrance` for a door from or to the outside, else `interior`.
+    pub kind: Option<DoorKind>,
+    pub controller: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,6 +105,9 @@ pub(crate) struct RawSwitchPort {
     pub id: Text,
     pub zone: Text,
     pub network: Text,
+    /// Default: from the zone (a meeting room's port is `meeting`, a server room's `server`),
+    /// else `desk`.
+    pub kind: Option<PortKind>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,6 +137,15 @@ pub(crate) struct RawAsset {
     pub owner: Option<Text>,
     #[serde(default)]
     pub covers: Vec<Text>,
+    pub sensor: Option<Spanned<RawSensor>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSensor {
+    pub kind: SensorKind,
+    pub door: Option<Text>,
+    pub latency_secs: Option<Spanned<f64>>,
 }
 
 fn medium() -> Level {
@@ -144,6 +160,8 @@ pub(crate) struct RawResource {
     #[serde(default)]
     pub labels: Vec<String>,
     pub asset: Option<Text>,
+    #[serde(default)]
+    pub aliases: Vec<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,6 +184,12 @@ pub(crate) struct RawPerson {
     pub host: Option<Text>,
     #[serde(default)]
     pub identifiers: Vec<RawIdentifier>,
+    pub department: Option<String>,
+    pub team: Option<String>,
+    #[serde(default)]
+    pub remote_days: Vec<Text>,
+    #[serde(default)]
+    pub on_call: Vec<Spanned<RawWindow>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,7 +10,8 @@ use crate::clock::{ClockTime, DailyHours, Weekdays, Window};
 use crate::estate::Estate;
 use crate::identity::Identifier;
 use crate::model::{
-    AssetKind, Level, NetworkKind, PersonKind, ResourceKind, SiteStatus, StatusKind, ZoneKind,
+    AssetKind, DoorKind, Level, NetworkKind, PersonKind, PortKind, ResourceKind, SensorKind,
+    SiteStatus, StatusKind, ZoneKind,
 };
 use crate::net::Cidr;
 
@@ -84,6 +85,9 @@ struct DoorOut<'a> {
     to: &'a str,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     readers: &'a [String],
+    kind: DoorKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    controller: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -99,6 +103,7 @@ struct SwitchPortOut<'a> {
     id: &'a str,
     zone: &'a str,
     network: &'a str,
+    kind: PortKind,
 }
 
 #[derive(Serialize)]
@@ -128,6 +133,16 @@ struct AssetOut<'a> {
     owner: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     covers: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sensor: Option<SensorOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct SensorOut<'a> {
+    kind: SensorKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    door: Option<&'a str>,
+    latency_secs: f64,
 }
 
 #[derive(Serialize)]
@@ -137,6 +152,8 @@ struct ResourceOut<'a> {
     labels: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     asset: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    aliases: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -161,6 +178,18 @@ struct PersonOut<'a> {
     host: Option<&'a str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     identifiers: &'a [Identifier],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    department: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    team: Option<&'a str>,
+    #[serde(skip_serializing_if = "no_days")]
+    remote_days: Weekdays,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    on_call: &'a [Window],
+}
+
+fn no_days(days: &Weekdays) -> bool {
+    days.is_empty()
 }
 
 #[derive(Serialize)]
@@ -200,6 +229,7 @@ impl<'a> Document<'a> {
                 .get(index)
                 .map_or("", |person| person.id.as_str())
         };
+        let door_id = |index: usize| estate.doors.get(index).map_or("", |door| door.id.as_str());
         let side = |zone: Option<crate::model::ZoneIdx>| {
             zone.map_or("outside", |zone| zone_id(zone.index()))
         };
@@ -251,6 +281,8 @@ impl<'a> Document<'a> {
                     from: side(door.from),
                     to: side(door.to),
                     readers: &door.readers,
+                    kind: door.kind,
+                    controller: door.controller.map(|asset| asset_id(asset.index())),
                 })
                 .collect(),
             ap: estate
@@ -269,6 +301,7 @@ impl<'a> Document<'a> {
                     id: &port.id,
                     zone: zone_id(port.zone.index()),
                     network: network_id(port.network.index()),
+                    kind: port.kind,
                 })
                 .collect(),
             network: estate
@@ -299,6 +332,11 @@ impl<'a> Document<'a> {
                         .iter()
                         .map(|zone| zone_id(zone.index()))
                         .collect(),
+                    sensor: asset.sensor.as_ref().map(|sensor| SensorOut {
+                        kind: sensor.kind,
+                        door: sensor.door.map(|door| door_id(door.index())),
+                        latency_secs: sensor.latency_ms as f64 / 1000.0,
+                    }),
                 })
                 .collect(),
             resource: estate
@@ -309,6 +347,7 @@ impl<'a> Document<'a> {
                     kind: resource.kind,
                     labels: &resource.labels,
                     asset: resource.asset.map(|asset| asset_id(asset.index())),
+                    aliases: &resource.aliases,
                 })
                 .collect(),
             person: estate
@@ -338,6 +377,10 @@ impl<'a> Document<'a> {
                     window: person.window,
                     host: person.host.map(|host| person_id(host.index())),
                     identifiers: &person.identifiers,
+                    department: person.department.as_deref(),
+                    team: person.team.as_deref(),
+                    remote_days: person.remote_days,
+                    on_call: &person.on_call,
                 })
                 .collect(),
         }

@@ -68,6 +68,7 @@ fn the_example_holds_exactly_the_demo_ids() {
             "hq-cafe-door",
             "hq-server-in",
             "hq-server-out",
+            "hq-server-fire",
             "hq-classified-in",
             "hq-classified-out",
             "nyc-main",
@@ -103,6 +104,9 @@ fn the_example_holds_exactly_the_demo_ids() {
             "hq-ws-dan",
             "hq-cam-server",
             "hq-door-ctrl",
+            "hq-server-counter",
+            "hq-server-fire-contact",
+            "hq-phone-bob",
             "hq-pacs",
             "nyc-app1"
         ]
@@ -709,9 +713,9 @@ fn a_broken_copy_of_the_example_reports_every_problem_in_place() {
         errors,
         [
             "examples/estate/networks.toml:7:10: invalid CIDR `10.10.1.0/16` in network `hq-corp`: expected `10.10.0.0/16`, with the bits after the prefix zero",
-            "examples/estate/people.toml:107:31: badge `4400` of person `judy` overlaps with the same badge of person `erin` at examples/estate/people.toml:91:31: expected one holder at a time",
+            "examples/estate/people.toml:111:31: badge `4400` of person `judy` overlaps with the same badge of person `erin` at examples/estate/people.toml:95:31: expected one holder at a time",
             "examples/estate/sites.toml:43:1: invalid zone: unknown field `colour`, expected one of `id`, `site`, `name`, `kind`, `sensitivity`, `high_traffic`, `anti_passback`",
-            "examples/estate/sites.toml:138:6: unknown zone `hq-srvr` in door `hq-server-in`: expected one of the zones of site `hq`; did you mean `hq-server`?",
+            "examples/estate/sites.toml:139:6: unknown zone `hq-srvr` in door `hq-server-in`: expected one of the zones of site `hq`; did you mean `hq-server`?",
         ]
     );
 }
@@ -736,4 +740,71 @@ fn an_access_point_is_found_by_id_or_by_a_radio_in_any_vendor_spelling() {
     }
     assert_eq!(estate.ap_by_reference("70-3A-0E-11-22-39:CorpWiFi"), None);
     assert_eq!(estate.ap_by_reference("hq-ap-nowhere"), None);
+}
+
+#[test]
+fn doors_ports_sensors_resources_and_people_say_what_real_sites_have() {
+    use seam_estate::{AssetKind, DoorKind, PortKind, SensorKind};
+    let estate = example();
+    let door = |id: &str| estate.door(estate.door_idx(id).unwrap());
+    assert_eq!(door("hq-main").kind, DoorKind::Entrance);
+    assert_eq!(door("hq-server-in").kind, DoorKind::Interior);
+    assert_eq!(door("hq-server-fire").kind, DoorKind::FireExit);
+    assert!(door("hq-server-fire").readers.is_empty());
+    assert_eq!(
+        door("hq-server-in").controller,
+        estate.asset_idx("hq-door-ctrl")
+    );
+    let port = |id: &str| estate.switch_port(estate.switch_port_idx(id).unwrap()).kind;
+    assert_eq!(
+        port("hq-sw1:Gi1/0/5"),
+        PortKind::Meeting,
+        "from its meeting room"
+    );
+    assert_eq!(
+        port("hq-sw2:Gi1/0/1"),
+        PortKind::Server,
+        "from its server room"
+    );
+    assert_eq!(port("hq-sw1:Gi1/0/7"), PortKind::Desk);
+    let counter = estate.asset(estate.asset_idx("hq-server-counter").unwrap());
+    let sensor = counter.sensor.as_ref().unwrap();
+    assert_eq!(sensor.kind, SensorKind::DoorwayCounter);
+    assert_eq!(sensor.door, estate.door_idx("hq-server-in"));
+    assert_eq!(sensor.latency_ms, 5_000);
+    let phone = estate.asset(estate.asset_idx("hq-phone-bob").unwrap());
+    assert_eq!(
+        (phone.kind, phone.owner),
+        (AssetKind::Phone, estate.person_idx("bob"))
+    );
+    let hr = estate.resource_idx("hr-app");
+    assert_eq!(estate.resource_by_name("0oa1hrapp"), hr);
+    assert_eq!(estate.resource_by_name("hr portal"), hr);
+    assert_eq!(estate.resource_by_name("HR Portal2"), None);
+    let bob = estate.person(estate.person_idx("bob").unwrap());
+    assert_eq!(bob.department.as_deref(), Some("IT"));
+    assert_eq!(bob.team.as_deref(), Some("Infrastructure"));
+    assert!(bob.remote_days.contains(jiff::civil::Weekday::Friday));
+    assert_eq!(bob.on_call.len(), 1);
+    // What is written loads back the same.
+    let text = toml::to_string(&estate).unwrap();
+    let again = Estate::from_files(&[EstateFile {
+        path: "written.toml".into(),
+        text,
+    }])
+    .unwrap();
+    let again_bob = again.person(again.person_idx("bob").unwrap());
+    assert_eq!(again_bob.remote_days, bob.remote_days);
+    assert_eq!(
+        again.door(again.door_idx("hq-server-fire").unwrap()).kind,
+        DoorKind::FireExit
+    );
+    assert_eq!(
+        again
+            .asset(again.asset_idx("hq-server-counter").unwrap())
+            .sensor
+            .as_ref()
+            .map(|s| s.latency_ms),
+        Some(5_000)
+    );
 }
