@@ -23,6 +23,12 @@ use crate::state::{PersonState, WorldState};
 /// How far outside a working schedule an event still counts as in it.
 const SCHEDULE_GRACE_MS: i64 = 3_600_000;
 
+/// How long a door that reported its position (or a zone that reported a count) still counts as
+/// reporting: a door used every week proves its switch works.
+const DOOR_SIGNAL_REACH_MS: i64 = 7 * 86_400_000;
+/// The slowest sensor that can confirm a passage within a half-minute deadline.
+const PASSAGE_SENSOR_LATENCY_MS: i64 = 20_000;
+
 /// Travel below this distance is noise of IP geolocation, not travel.
 const MIN_TRAVEL_KM: f64 = 50.0;
 /// How far back a badge still counts as "today" for `site_badge.today`.
@@ -369,6 +375,52 @@ impl<'a> EventContext<'a> {
         Some(value_text(&value))
     }
 
+    /// Whether a passage through the event's door would be seen now: the door reports its
+    /// position (declared, or it did within the last week), or a sensor on it or a counter in
+    /// the zone behind it is reporting, fast enough for a half-minute deadline. A door nothing
+    /// watches arms no rule that waits for a passage.
+    pub fn door_watched(&self) -> Option<bool> {
+        let estate = self.estate;
+        let door_idx = self.places.door?;
+        let door = estate.door(door_idx);
+        let at = self.event.time;
+        let online = |asset: AssetIdx| {
+            self.world
+                .assets
+                .get(asset.index())
+                .is_none_or(|state| state.offline_since.is_none_or(|since| since > at))
+        };
+        let quick = |asset: &AssetIdx| {
+            online(*asset)
+                && estate
+                    .asset(*asset)
+                    .sensor
+                    .as_ref()
+                    .is_some_and(|sensor| sensor.latency_ms <= PASSAGE_SENSOR_LATENCY_MS)
+        };
+        if door.position_switch && door.controller.is_none_or(online) {
+            return Some(true);
+        }
+        let reported = self
+            .world
+            .door_signals
+            .get(&door_idx.0)
+            .is_some_and(|last| *last <= at && at.millis() - last.millis() <= DOOR_SIGNAL_REACH_MS);
+        if reported || estate.door_sensors(door_idx).iter().any(quick) {
+            return Some(true);
+        }
+        let Some(zone) = door.to else {
+            return Some(false);
+        };
+        let counted = self
+            .world
+            .zones
+            .get(zone.index())
+            .and_then(|state| state.counted_at)
+            .is_some_and(|last| last <= at && at.millis() - last.millis() <= DOOR_SIGNAL_REACH_MS);
+        Some(counted || estate.zone_counters(zone).iter().any(quick))
+    }
+
     /// The approved change that covers this event's person at its asset or zone, if any.
     pub fn approved_change(&self) -> Option<&'a str> {
         let person = self.person?;
@@ -661,6 +713,7 @@ impl<'a> EventContext<'a> {
             Field::DoorFromZone => zone_id(door()?.from),
             Field::DoorToZone => zone_id(door()?.to),
             Field::DoorKind => door().map(|d| Value::Str(d.kind.as_str())),
+            Field::DoorWatched => self.door_watched().map(Value::Bool),
             Field::PortKind => places
                 .port
                 .map(|p| Value::Str(estate.switch_port(p).kind.as_str())),

@@ -771,6 +771,16 @@ impl Engine {
                     && let Some(state) = self.world.zones.get_mut(zone.index())
                 {
                     state.last_count = Some(count);
+                    state.counted_at = Some(at);
+                }
+            }
+            (
+                EventClass::PhysicalAccess,
+                Activity::DoorUsed | Activity::DoorNotUsed | Activity::HeldOpen | Activity::Forced,
+            ) => {
+                // The door reports its position: a grant nobody walks through would show.
+                if let Some(door) = places.door {
+                    self.world.door_signals.insert(door.0, at);
                 }
             }
             (EventClass::DeviceStatus, activity) => {

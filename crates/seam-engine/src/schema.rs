@@ -132,6 +132,7 @@ fields! {
     ChangeApproved = "change.approved",
     ChangeNumber = "change.number",
     DoorKind = "door.kind",
+    DoorWatched = "door.watched",
     PortKind = "port.kind",
     PersonDepartment = "person.department",
     PersonTeam = "person.team",

@@ -203,6 +203,9 @@ pub struct ZoneState {
     /// The last people count an occupancy sensor reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_count: Option<i64>,
+    /// When a sensor last reported a count for the zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted_at: Option<Ts>,
     /// People whose presence was last placed in this zone (filtered by expiry when read).
     #[serde(default, skip_serializing_if = "Placed::is_empty")]
     pub placed: Placed,
@@ -329,6 +332,9 @@ pub struct WorldState {
     /// Approved change requests, by number.
     #[serde(default)]
     pub changes: crate::changes::Changes,
+    /// When each door (by index) last reported its position (used, not used, held, forced).
+    #[serde(default)]
+    pub door_signals: BTreeMap<u32, Ts>,
     /// Names of doors, readers, access points, … that events gave and the estate lacks.
     #[serde(default)]
     pub unknown: crate::references::UnknownReferences,

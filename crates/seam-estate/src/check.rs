@@ -446,6 +446,7 @@ impl Checker<'_, '_> {
             readers,
             kind,
             controller,
+            position_switch: raw.position_switch,
         }
     }
 

@@ -50,6 +50,10 @@ pub(crate) struct Lookup {
     resource_by_id: LookupMap<String, ResourceIdx>,
     /// Lowercase aliases of resources (application ids, share paths, host names).
     resource_by_alias: LookupMap<String, ResourceIdx>,
+    /// Sensors that see passages through each door (door contacts, doorway counters), by door.
+    door_sensors: Vec<Vec<AssetIdx>>,
+    /// Sensors that count people in each zone (head counts, doorway counters), by zone.
+    zone_counters: Vec<Vec<AssetIdx>>,
     person_by_id: LookupMap<String, PersonIdx>,
     door_by_reader: LookupMap<String, DoorIdx>,
     ap_by_bssid: LookupMap<String, ApIdx>,
@@ -94,6 +98,25 @@ impl Lookup {
                     .door_by_reader
                     .entry(reader.clone())
                     .or_insert(DoorIdx(position));
+            }
+        }
+        lookup.door_sensors = vec![Vec::new(); estate.doors.len()];
+        lookup.zone_counters = vec![Vec::new(); estate.zones.len()];
+        for (position, asset) in (0u32..).zip(&estate.assets) {
+            let Some(sensor) = &asset.sensor else {
+                continue;
+            };
+            use crate::model::SensorKind;
+            if let Some(door) = sensor.door
+                && matches!(sensor.kind, SensorKind::DoorContact | SensorKind::DoorwayCounter)
+                && let Some(list) = lookup.door_sensors.get_mut(door.index())
+            {
+                list.push(AssetIdx(position));
+            }
+            if matches!(sensor.kind, SensorKind::HeadCount | SensorKind::DoorwayCounter)
+                && let Some(list) = lookup.zone_counters.get_mut(asset.zone.index())
+            {
+                list.push(AssetIdx(position));
             }
         }
         for (position, resource) in (0u32..).zip(&estate.resources) {
@@ -261,6 +284,22 @@ impl Estate {
     }
     pub fn resource_idx(&self, id: &str) -> Option<ResourceIdx> {
         self.lookup.resource_by_id.get(id).copied()
+    }
+
+    /// Sensors that see passages through `door` (door contacts, doorway counters on it).
+    pub fn door_sensors(&self, door: DoorIdx) -> &[AssetIdx] {
+        self.lookup
+            .door_sensors
+            .get(door.index())
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Sensors that count the people in `zone` (head counts, doorway counters).
+    pub fn zone_counters(&self, zone: ZoneIdx) -> &[AssetIdx] {
+        self.lookup
+            .zone_counters
+            .get(zone.index())
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The resource a source names: by its id, or by one of its aliases (any case).

@@ -320,6 +320,9 @@ pub struct Door {
     pub kind: DoorKind,
     /// The controller that drives the door's lock and reader.
     pub controller: Option<AssetIdx>,
+    /// The door has a door-position switch whose state the access-control system reports
+    /// (door used, held open, forced): a grant nobody walks through shows.
+    pub position_switch: bool,
 }
 
 /// A wireless access point.

@@ -88,6 +88,8 @@ pub(crate) struct RawDoor {
     /// Default: `entrance` for a door from or to the outside, else `interior`.
     pub kind: Option<DoorKind>,
     pub controller: Option<Text>,
+    #[serde(default)]
+    pub position_switch: bool,
 }
 
 #[derive(Debug, Deserialize)]

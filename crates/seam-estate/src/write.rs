@@ -88,6 +88,8 @@ struct DoorOut<'a> {
     kind: DoorKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     controller: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    position_switch: bool,
 }
 
 #[derive(Serialize)]
@@ -283,6 +285,7 @@ impl<'a> Document<'a> {
                     readers: &door.readers,
                     kind: door.kind,
                     controller: door.controller.map(|asset| asset_id(asset.index())),
+                    position_switch: door.position_switch,
                 })
                 .collect(),
             ap: estate

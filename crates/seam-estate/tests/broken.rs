@@ -114,7 +114,7 @@ id = "d2"
         "doors.toml",
         text,
         &[
-            "doors.toml:7:1: invalid door: unknown field `colour`, expected one of `id`, `site`, `from`, `to`, `readers`, `kind`, `controller`",
+            "doors.toml:7:1: invalid door: unknown field `colour`, expected one of `id`, `site`, `from`, `to`, `readers`, `kind`, `controller`, `position_switch`",
             "doors.toml:9:3: unknown table `doors`: expected one of `site`, `zone`, `door`, `ap`, `switch_port`, `network`, `asset`, `resource`, `person`",
         ],
     );

@@ -715,7 +715,7 @@ fn a_broken_copy_of_the_example_reports_every_problem_in_place() {
             "examples/estate/networks.toml:7:10: invalid CIDR `10.10.1.0/16` in network `hq-corp`: expected `10.10.0.0/16`, with the bits after the prefix zero",
             "examples/estate/people.toml:111:31: badge `4400` of person `judy` overlaps with the same badge of person `erin` at examples/estate/people.toml:95:31: expected one holder at a time",
             "examples/estate/sites.toml:43:1: invalid zone: unknown field `colour`, expected one of `id`, `site`, `name`, `kind`, `sensitivity`, `high_traffic`, `anti_passback`",
-            "examples/estate/sites.toml:139:6: unknown zone `hq-srvr` in door `hq-server-in`: expected one of the zones of site `hq`; did you mean `hq-server`?",
+            "examples/estate/sites.toml:142:6: unknown zone `hq-srvr` in door `hq-server-in`: expected one of the zones of site `hq`; did you mean `hq-server`?",
         ]
     );
 }
