@@ -524,10 +524,25 @@ fn doors_ports_and_people_answer_their_new_fields() {
         event
     };
     let friday_night = signin("2026-03-06T20:00:00Z");
-    assert_eq!(field(&friday_night, Field::PersonOnCall).as_deref(), Some("true"));
-    assert_eq!(field(&friday_night, Field::PersonRemoteDay).as_deref(), Some("true"));
-    assert_eq!(field(&friday_night, Field::PersonTeam).as_deref(), Some("Infrastructure"));
+    assert_eq!(
+        field(&friday_night, Field::PersonOnCall).as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        field(&friday_night, Field::PersonRemoteDay).as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        field(&friday_night, Field::PersonTeam).as_deref(),
+        Some("Infrastructure")
+    );
     let monday_morning = signin("2026-03-02T08:00:00Z");
-    assert_eq!(field(&monday_morning, Field::PersonOnCall).as_deref(), Some("false"));
-    assert_eq!(field(&monday_morning, Field::PersonRemoteDay).as_deref(), Some("false"));
+    assert_eq!(
+        field(&monday_morning, Field::PersonOnCall).as_deref(),
+        Some("false")
+    );
+    assert_eq!(
+        field(&monday_morning, Field::PersonRemoteDay).as_deref(),
+        Some("false")
+    );
 }

@@ -108,13 +108,18 @@ impl Lookup {
             };
             use crate::model::SensorKind;
             if let Some(door) = sensor.door
-                && matches!(sensor.kind, SensorKind::DoorContact | SensorKind::DoorwayCounter)
+                && matches!(
+                    sensor.kind,
+                    SensorKind::DoorContact | SensorKind::DoorwayCounter
+                )
                 && let Some(list) = lookup.door_sensors.get_mut(door.index())
             {
                 list.push(AssetIdx(position));
             }
-            if matches!(sensor.kind, SensorKind::HeadCount | SensorKind::DoorwayCounter)
-                && let Some(list) = lookup.zone_counters.get_mut(asset.zone.index())
+            if matches!(
+                sensor.kind,
+                SensorKind::HeadCount | SensorKind::DoorwayCounter
+            ) && let Some(list) = lookup.zone_counters.get_mut(asset.zone.index())
             {
                 list.push(AssetIdx(position));
             }

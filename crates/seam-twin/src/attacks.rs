@@ -409,8 +409,18 @@ impl Attack<'_, '_> {
     }
 
     fn badge_tested<S: Stage>(mut self, stage: &mut S) -> bool {
+        let reports = |site: usize| {
+            stage
+                .twin()
+                .sites
+                .get(site)
+                .is_some_and(|s| s.door_positions)
+        };
         let Some(victim) = self.anyone(stage, |p| {
-            p.kind == PersonKind::Employee && !p.night_shift && !p.badges.is_empty()
+            p.kind == PersonKind::Employee
+                && !p.night_shift
+                && !p.badges.is_empty()
+                && reports(p.site)
         }) else {
             return false;
         };
@@ -422,10 +432,14 @@ impl Attack<'_, '_> {
         let Some(badge) = victim.badge_at(t).map(str::to_string) else {
             return false;
         };
-        let Some((site_id, door)) = Self::site(stage, victim.site).and_then(|s| {
-            let office = s.office(victim.office)?;
-            Some((s.id.clone(), office.door.clone()?))
-        }) else {
+        // Only where the access-control system would say that nobody went through.
+        let Some((site_id, door)) = Self::site(stage, victim.site)
+            .filter(|s| s.door_positions)
+            .and_then(|s| {
+                let office = s.office(victim.office)?;
+                Some((s.id.clone(), office.door.clone()?))
+            })
+        else {
             return false;
         };
         self.begin(stage, vec![victim.id.clone()]);

@@ -366,7 +366,14 @@ impl<'a> DayGen<'a> {
         let event = self.push(t, &source, EventClass::PhysicalAccess, Activity::Granted);
         event.subject.badge = Some(badge.to_string());
         event.door = Some(door.to_string());
-        if used {
+        // A system that logs card reads only never says whether anyone went through.
+        let reports = self
+            .twin
+            .sites
+            .iter()
+            .find(|s| s.id == site)
+            .is_none_or(|s| s.door_positions);
+        if used && reports {
             let event = self.push(
                 t + 2_000 + (t % 3) * 1_000,
                 &source,

@@ -82,6 +82,9 @@ pub struct SiteView {
     pub servers: Vec<Server>,
     /// Controllers, cameras and PACS servers that report their status, with what they watch.
     pub watchers: Vec<(String, Vec<ZoneIdx>)>,
+    /// The site's access-control system reports door positions (door used); where it does
+    /// not, it logs card reads only.
+    pub door_positions: bool,
 }
 
 impl SiteView {
@@ -516,6 +519,10 @@ fn site_view(estate: &Estate, idx: SiteIdx) -> SiteView {
         server_port,
         servers,
         watchers,
+        door_positions: estate
+            .doors()
+            .iter()
+            .any(|door| door.site == idx && door.position_switch),
     }
 }
 
