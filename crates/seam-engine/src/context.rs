@@ -376,8 +376,8 @@ impl<'a> EventContext<'a> {
     }
 
     /// Whether a passage through the event's door would be seen now: the door reports its
-    /// position (declared, or it did within the last week), or a sensor on it or a counter in
-    /// the zone behind it is reporting, fast enough for a half-minute deadline. A door nothing
+    /// position (declared, or it did within the last week), or a sensor on it (a door contact,
+    /// a doorway counter) is reporting, fast enough for a half-minute deadline. A door nothing
     /// watches arms no rule that waits for a passage.
     pub fn door_watched(&self) -> Option<bool> {
         let estate = self.estate;
@@ -406,19 +406,10 @@ impl<'a> EventContext<'a> {
             .door_signals
             .get(&door_idx.0)
             .is_some_and(|last| *last <= at && at.millis() - last.millis() <= DOOR_SIGNAL_REACH_MS);
-        if reported || estate.door_sensors(door_idx).iter().any(quick) {
-            return Some(true);
-        }
-        let Some(zone) = door.to else {
-            return Some(false);
-        };
-        let counted = self
-            .world
-            .zones
-            .get(zone.index())
-            .and_then(|state| state.counted_at)
-            .is_some_and(|last| last <= at && at.millis() - last.millis() <= DOOR_SIGNAL_REACH_MS);
-        Some(counted || estate.zone_counters(zone).iter().any(quick))
+        // A count of the people in the zone behind the door does not prove a passage: one in and
+        // one out at the same time change nothing, and a room that already shows people stays
+        // as it is. Only the door itself, or a sensor on it, says that someone went through.
+        Some(reported || estate.door_sensors(door_idx).iter().any(quick))
     }
 
     /// The approved change that covers this event's person at its asset or zone, if any.

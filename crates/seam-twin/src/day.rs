@@ -236,6 +236,10 @@ struct DayGen<'a> {
     changes: Vec<(Option<String>, String, i64, i64)>,
 }
 
+/// The share of working days an administrator ends with maintenance at night, about one night
+/// in seven.
+const MAINTENANCE_RATE: f64 = 0.15;
+
 /// Simulates day `day` (0-based) of the run.
 pub fn simulate_day(twin: &Twin, spec: &SimSpec, day: u32) -> DayOutput {
     let midnights = twin
@@ -569,6 +573,22 @@ impl<'a> DayGen<'a> {
     /// What a system administrator does on the servers beside the daytime server-room visit:
     /// mistyped passwords, on-call work from home at night, and maintenance at night under an
     /// approved change. A stream of its own, so the rest of the day draws as before.
+    /// The random stream of an administrator's server work on this day.
+    fn admin_stream(&self, persona: &Persona) -> Rng {
+        Rng::stream(
+            self.spec.seed,
+            &[0xad1, persona.number as u64, u64::from(self.day)],
+        )
+    }
+
+    /// Whether an administrator spends tonight on maintenance in the server room (then the
+    /// evening is not spent at home).
+    fn maintenance_night(&self, persona: &Persona) -> bool {
+        persona.sysadmin
+            && persona.username.is_some()
+            && self.admin_stream(persona).chance(MAINTENANCE_RATE)
+    }
+
     fn admin_work(&mut self, persona: &Persona, site_index: usize, trace: &Trace) {
         let (Some(user), true) = (persona.username.clone(), persona.sysadmin) else {
             return;
@@ -576,10 +596,9 @@ impl<'a> DayGen<'a> {
         if site_index != persona.site {
             return;
         }
-        let mut rng = Rng::stream(
-            self.spec.seed,
-            &[0xad1, persona.number as u64, u64::from(self.day)],
-        );
+        let mut rng = self.admin_stream(persona);
+        // Drawn first, so that the evening at home can ask before this runs.
+        let maintenance = rng.chance(MAINTENANCE_RATE);
         let Some(site) = self.site(site_index).cloned() else {
             return;
         };
@@ -605,7 +624,7 @@ impl<'a> DayGen<'a> {
         }
         // Maintenance at night, approved the same morning: into the server room, the console.
         let mut maintained = false;
-        if rng.chance(0.15)
+        if maintenance
             && let (Some(main), Some(room), Some(server), Some(badge)) = (
                 site.main.clone(),
                 site.server_room.clone(),
@@ -1041,7 +1060,9 @@ impl<'a> DayGen<'a> {
             if !persona.is_active_at(t) {
                 // The contract ended, or the suspension began, at midnight.
             } else if site_index == persona.site {
-                self.home_signin(t, persona);
+                if !self.maintenance_night(persona) {
+                    self.home_signin(t, persona);
+                }
             } else if let Some(user) = &user {
                 // On a trip the evening's mail is read from the hotel in that city.
                 let hotel = public_ip(62, persona.number + 11);
