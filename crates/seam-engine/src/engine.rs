@@ -737,7 +737,13 @@ impl Engine {
             }
         }
         if !late {
-            self.apply(event, person, &places);
+            // A fixed machine signing in (802.1X machine authentication, a workstation's own
+            // account) says where the machine is, never where its owner is.
+            let by_machine = resolved.is_some_and(|(_, by)| {
+                crate::identity::is_device_evidence(by)
+                    && fixed_device(&self.estate, event, &places)
+            });
+            self.apply(event, person, &places, !by_machine);
         }
         // A change ticket is context, not a step in anyone's movements: it counts even when it
         // arrives late (a change system is polled minutes after the fact), newest update wins.
@@ -760,7 +766,13 @@ impl Engine {
     }
 
     /// Updates presence, identity and device state from one in-order event.
-    fn apply(&mut self, event: &Event, person: Option<PersonIdx>, places: &Places) {
+    fn apply(
+        &mut self,
+        event: &Event,
+        person: Option<PersonIdx>,
+        places: &Places,
+        places_person: bool,
+    ) {
         let estate = &*self.estate;
         self.world.identity.learn(event, person);
         let at = event.time;
@@ -813,7 +825,9 @@ impl Engine {
             }
             _ => {}
         }
-        let Some(person) = person else { return };
+        let Some(person) = person.filter(|_| places_person) else {
+            return;
+        };
         let Some(state) = self.world.people.get_mut(person.index()) else {
             return;
         };
@@ -1102,6 +1116,32 @@ fn watchers_by_zone(estate: &Estate) -> Vec<Vec<AssetIdx>> {
         }
     }
     watchers
+}
+
+/// Whether the device an event names (by name, host name or MAC, or the asset it resolved to)
+/// is one that stays put: a workstation, a server, a controller. Laptops and phones travel
+/// with their owners, and a device the estate does not describe is taken as one that may.
+fn fixed_device(estate: &Estate, event: &Event, places: &Places) -> bool {
+    use seam_estate::AssetKind;
+    let named = event
+        .subject
+        .device
+        .as_deref()
+        .and_then(|d| estate.asset_idx(d).or_else(|| estate.asset_by_hostname(d)))
+        .or_else(|| {
+            event
+                .subject
+                .mac
+                .as_deref()
+                .and_then(|mac| estate.asset_by_mac(mac))
+        })
+        .or(places.asset);
+    named.is_some_and(|asset| {
+        !matches!(
+            estate.asset(asset).kind,
+            AssetKind::Laptop | AssetKind::Phone | AssetKind::Other
+        )
+    })
 }
 
 /// Dresses a match as an OCSF finding with a stable id and a plain explanation.

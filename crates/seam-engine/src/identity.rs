@@ -45,6 +45,16 @@ pub enum ResolvedBy {
     AssetOwner,
 }
 
+/// Whether a person was found through a device rather than through her own credential: the
+/// event is about the device (a machine's authentication, its traffic), which is evidence of
+/// where the device is and only with a portable device of where she is.
+pub fn is_device_evidence(by: ResolvedBy) -> bool {
+    matches!(
+        by,
+        ResolvedBy::Device | ResolvedBy::AssetOwner | ResolvedBy::Mac | ResolvedBy::Ip
+    )
+}
+
 /// Bindings learned from events. Keyed by IP or MAC; pruned as they expire.
 ///
 /// The keys come from events, so the maps hash with a per-process random seed; they are
