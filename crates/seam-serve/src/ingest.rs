@@ -86,12 +86,49 @@ pub(crate) fn prepare(
         AdapterChoice::One(adapter) => parse_one(adapter, input, &ctx)?,
         AdapterChoice::SyslogAuto => parse_syslog_auto(input, &ctx)?,
     };
+    let received = Received {
+        inputs: 1,
+        bytes: input.len() as u64,
+    };
+    Ok(prepare_parsed(
+        shared,
+        source_index,
+        batch,
+        received,
+        observed,
+        &|index| format!("{origin}#{index}"),
+    ))
+}
+
+/// How much one prepared job received, for the source's counters.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Received {
+    /// Requests, messages, files or datagrams.
+    pub inputs: u64,
+    pub bytes: u64,
+}
+
+/// Turns what an adapter (or a flow decoder) made of an input into a job for the writer:
+/// counts it, notes its sequence numbers, serializes its events and makes each rejected record
+/// a dead letter at `position(index)`.
+pub(crate) fn prepare_parsed(
+    shared: &Shared,
+    source_index: usize,
+    batch: Batch,
+    received: Received,
+    observed: Ts,
+    position: &dyn Fn(usize) -> String,
+) -> Prepared {
+    let name = shared
+        .sources
+        .get(source_index)
+        .map_or_else(String::new, |s| s.config.name.clone());
     shared.note_sequences(source_index, &batch.sequences);
-    if let Some(counters) = shared.metrics.source(&source.config.name) {
-        counters.inputs.fetch_add(1, Ordering::Relaxed);
+    if let Some(counters) = shared.metrics.source(&name) {
         counters
-            .bytes
-            .fetch_add(input.len() as u64, Ordering::Relaxed);
+            .inputs
+            .fetch_add(received.inputs, Ordering::Relaxed);
+        counters.bytes.fetch_add(received.bytes, Ordering::Relaxed);
         counters
             .rejected
             .fetch_add(batch.rejected.len() as u64, Ordering::Relaxed);
@@ -124,8 +161,8 @@ pub(crate) fn prepare(
     }
     for record in batch.rejected {
         dead_letters.push(DeadLetter {
-            source: source.config.name.clone(),
-            position: format!("{origin}#{}", record.index),
+            source: name.clone(),
+            position: position(record.index),
             observed,
             reason: record.reason.clone(),
             raw: record.raw,
@@ -135,7 +172,7 @@ pub(crate) fn prepare(
             reason: record.reason,
         });
     }
-    Ok(Prepared {
+    Prepared {
         job: Job {
             events,
             jsons,
@@ -145,7 +182,7 @@ pub(crate) fn prepare(
         },
         skipped: batch.skipped,
         rejected,
-    })
+    }
 }
 
 /// An input that cannot be read at all (over the size limit, or refused by its adapter as a

@@ -37,6 +37,9 @@ pub struct ServeArgs {
     /// Also subscribe to uhppoted and Zigbee2MQTT topics on this broker (mqtt://host:port).
     #[arg(long)]
     pub mqtt: Option<String>,
+    /// Also take NetFlow v5/v9 and IPFIX export over UDP on this address (a source `netflow`).
+    #[arg(long)]
+    pub netflow: Option<String>,
     /// How far behind its source's newest event an event may arrive and still be ordered, in
     /// seconds (default 0.5; sources may set their own).
     #[arg(long)]
@@ -104,6 +107,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, CliError> {
         api: args.api.clone(),
         syslog: args.syslog.clone(),
         mqtt: args.mqtt.clone(),
+        netflow: args.netflow.clone(),
         lateness_ms: args.lateness.map(lateness_ms).transpose()?,
         heartbeat_ms: args.heartbeat_ms,
     };
