@@ -427,6 +427,19 @@ fn open_inputs(
                 any_vendor = true;
                 let adapter = seam_adapters::Adapter::from_name(name)
                     .map_err(|e| CliError::Failed(format!("`{spec}`: {e}")))?;
+                let limit = seam_adapters::MAX_BATCH_BYTES;
+                // A binary capture is read whole: one over the limit is refused before
+                // anything is read, rather than after the other inputs.
+                if !adapter.is_line_format()
+                    && let Ok(metadata) = std::fs::metadata(path)
+                    && metadata.len() > limit as u64
+                {
+                    return Err(CliError::Failed(format!(
+                        "`{spec}`: the {name} adapter reads a file whole, up to {} MiB, and this one is {} bytes; split it (for a pcap capture: `editcap -c 100000 IN OUT`)",
+                        limit >> 20,
+                        metadata.len()
+                    )));
+                }
                 // Year-less stamps take the year nearest the receive time: the one given, or
                 // when the file was last written (an export ends about then), never 1970.
                 let received = received.or_else(|| modified_time(path));
