@@ -261,6 +261,12 @@ enum BenchCommand {
         #[command(flatten)]
         args: serve::BenchIngestArgs,
     },
+    /// Flow export: NetFlow v5, v9 or IPFIX datagrams from a synthetic exporter decoded on one
+    /// core; with `--udp`, sent to a local `seam serve` at a rate, counting what was lost.
+    Flows {
+        #[command(flatten)]
+        args: serve::BenchFlowsArgs,
+    },
     /// One adapter's parse rate on one core: the records of FILE (one per line), repeated,
     /// parsed in batches of 1,000 lines as a syslog listener hands them over.
     Adapter {
@@ -366,6 +372,9 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Bench {
             command: BenchCommand::Ingest { args },
         } => serve::bench_ingest(&args),
+        Command::Bench {
+            command: BenchCommand::Flows { args },
+        } => serve::bench_flows(&args),
         Command::Sim { args } => twin::sim(&args),
         Command::Eval { args } => twin::eval(&args),
         Command::Inspect { data_dir, what } => inspect(&data_dir, what),
