@@ -145,7 +145,9 @@ pub struct SourceConfig {
 pub enum AdapterChoice {
     One(Adapter),
     /// Syslog lines from several kinds of device on one listener: each line goes to the adapter
-    /// whose format it has (ISE, Meraki, GlobalProtect, DHCP), under that adapter's name.
+    /// whose format it has (ISE, Meraki, GlobalProtect, PAN-OS TRAFFIC and THREAT, DHCP,
+    /// Linux authentication, Windows events as XML or Winlogbeat JSON), under that adapter's
+    /// name.
     SyslogAuto,
 }
 
@@ -269,14 +271,23 @@ pub const DEFAULT_DATA_DIR: &str = "seam-data/serve";
 pub const DEFAULT_MAX_BODY_BYTES: usize = seam_adapters::MAX_BATCH_BYTES;
 const DEFAULT_MAX_INFLIGHT_BYTES: usize = 256 << 20;
 const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 << 10;
-/// Adapters served over HTTP by default (no configuration file): one source per name.
+/// Adapters served over HTTP by default (no configuration file): one source per name, for
+/// every adapter that reads a request body as it is. `zigbee2mqtt` is not here: it needs an
+/// MQTT topic and a zone map. `netflow` reads a pcap capture posted whole (`--netflow ADDR`
+/// replaces it with the UDP listener).
 const DEFAULT_HTTP_ADAPTERS: &[&str] = &[
     "okta",
     "entra",
     "ise",
     "meraki",
     "globalprotect",
+    "panos",
     "dhcp",
+    "linux-auth",
+    "windows",
+    "servicenow",
+    "netflow",
+    "nfdump",
     "uhppote",
     "envoy",
     "ocsf",
@@ -1742,6 +1753,24 @@ mod tests {
                 .iter()
                 .any(|s| s.name == "netflow" && matches!(s.transport, Transport::Netflow { .. }))
         );
+    }
+
+    #[test]
+    fn the_defaults_serve_every_adapter_that_reads_a_body_over_http() {
+        let config = ServeConfig::defaults(&Overrides::default()).unwrap();
+        for name in Adapter::NAMES {
+            if matches!(*name, "zigbee2mqtt" | "pacs-<mapping>") {
+                continue;
+            }
+            assert!(
+                config
+                    .sources
+                    .iter()
+                    .any(|s| s.name == *name && s.transport == Transport::Http),
+                "{name}"
+            );
+        }
+        assert!(config.sources.iter().any(|s| s.name.starts_with("pacs-")));
     }
 
     #[test]

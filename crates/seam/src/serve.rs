@@ -31,7 +31,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub api: Option<String>,
     /// Also listen for syslog on this address, UDP and TCP; each line's format (ISE, Meraki,
-    /// GlobalProtect, DHCP) picks its adapter.
+    /// GlobalProtect, PAN-OS, DHCP, Linux authentication, Windows events) picks its adapter.
     #[arg(long)]
     pub syslog: Option<String>,
     /// Also subscribe to uhppoted and Zigbee2MQTT topics on this broker (mqtt://host:port).
