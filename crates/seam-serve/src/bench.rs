@@ -16,7 +16,7 @@
 //!
 //! The wall clock is read here, and only here and in the listeners: this is a measurement.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
@@ -94,6 +94,28 @@ pub struct FlowReport {
     pub sequence_gaps: u64,
     /// From the end of sending until the service had stored what it would.
     pub drain_ms: f64,
+    /// CPU time the service's threads spent per flow stored, in µs, by thread name
+    /// (`seam-serve`: the listener and the decoder, on the runtime's workers; `seam-writer`;
+    /// `seam-engine`): what the machine's other load does not change.
+    pub cpu_us_per_flow: BTreeMap<String, f64>,
+}
+
+/// CPU time on each of a process's threads so far, in ns, summed by thread name (Linux).
+fn thread_cpu_by_name(pid: u32) -> BTreeMap<String, u64> {
+    let mut by_name = BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let path = task.path();
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let ns = std::fs::read_to_string(path.join("schedstat"))
+            .ok()
+            .and_then(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        *by_name.entry(name.trim().to_string()).or_insert(0) += ns;
+    }
+    by_name
 }
 
 /// What HTTP mode measured.
@@ -738,6 +760,8 @@ fn run_flows(options: &BenchOptions, load: FlowLoad) -> Result<FlowReport, Strin
         .netflow_udp
         .ok_or_else(|| "seam serve did not report a netflow UDP address".to_string())?;
     let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("udp: {e}"))?;
+    let service_pid = service.child.as_ref().map_or(0, Child::id);
+    let cpu_before = thread_cpu_by_name(service_pid);
     let per_datagram = match load.version {
         5 => load.flows_per_datagram.clamp(1, 30),
         _ => load.flows_per_datagram.clamp(1, 500),
@@ -806,15 +830,22 @@ fn run_flows(options: &BenchOptions, load: FlowLoad) -> Result<FlowReport, Strin
         .iter()
         .map(|name| read(&text, name))
         .sum::<f64>();
+        // Done when everything sent is accounted for, or when nothing moved for two seconds
+        // with nothing left in the writer's queue (a writer waiting for the engine moves
+        // nothing for a while, yet still holds batches).
+        let queued = metric(&text, "seam_writer_queue_depth", "").unwrap_or(0.0);
         if now_handled > handled {
             handled = now_handled;
             stable_since = Instant::now();
-        } else if stable_since.elapsed() > Duration::from_secs(2) || handled as u64 >= flows_sent {
+        } else if handled as u64 >= flows_sent
+            || (queued == 0.0 && stable_since.elapsed() > Duration::from_secs(2))
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     let drain = started.elapsed().saturating_sub(send_elapsed);
+    let cpu_after = thread_cpu_by_name(service_pid);
     let stored = (read(&text, "seam_events_stored_total")
         + read(&text, "seam_events_duplicate_total")) as u64;
     let lost = flows_sent.saturating_sub(stored);
@@ -840,6 +871,17 @@ fn run_flows(options: &BenchOptions, load: FlowLoad) -> Result<FlowReport, Strin
         skipped: read(&text, "seam_records_skipped_total") as u64,
         sequence_gaps: read(&text, "seam_sequence_gaps_total") as u64,
         drain_ms: round3(drain.as_secs_f64() * 1000.0),
+        cpu_us_per_flow: cpu_after
+            .iter()
+            .map(|(name, after)| {
+                let spent = after.saturating_sub(cpu_before.get(name).copied().unwrap_or(0));
+                (
+                    name.clone(),
+                    round3(spent as f64 / 1000.0 / stored.max(1) as f64),
+                )
+            })
+            .filter(|(_, us)| *us > 0.0)
+            .collect(),
     };
     drop(service);
     Ok(report)

@@ -21,9 +21,11 @@ use tokio::net::UdpSocket;
 use crate::ingest::{self, Prepared, Received};
 use crate::server::Shared;
 
-/// The most datagrams one batch gathers before it is decoded (a datagram carries up to about
-/// 30 flows at the usual 1,500-byte MTU, so about 15,000 flows).
-const BATCH_DATAGRAMS: usize = 512;
+/// The most datagram bytes one batch gathers before it is decoded: about 45 datagrams of the
+/// usual 1,500 bytes, some 1,300 flows. A batch is one job in the writer's queue, so this
+/// bounds what a full queue holds in memory (256 jobs, each event about 3 KB with its JSON)
+/// near what syslog's batches of 1,024 lines hold.
+const BATCH_BYTES: usize = 64 << 10;
 /// How long a full writer queue may hold a batch back before it is dropped (and counted); the
 /// socket's receive buffer keeps the datagrams that arrive meanwhile.
 const QUEUE_PATIENCE: Duration = Duration::from_millis(500);
@@ -38,8 +40,8 @@ struct Gathered {
 impl Gathered {
     fn new() -> Gathered {
         Gathered {
-            bytes: Vec::with_capacity(256 << 10),
-            datagrams: Vec::with_capacity(BATCH_DATAGRAMS),
+            bytes: Vec::with_capacity(BATCH_BYTES + 65_536),
+            datagrams: Vec::with_capacity(64),
         }
     }
 
@@ -115,7 +117,7 @@ pub(crate) async fn udp(shared: Arc<Shared>, index: usize, socket: UdpSocket, li
                 buffer.get(..size),
             );
         }
-        while gathered.datagrams.len() < BATCH_DATAGRAMS {
+        while gathered.bytes.len() < BATCH_BYTES {
             match socket.try_recv_from(&mut buffer) {
                 Ok((size, peer)) => {
                     take(

@@ -276,6 +276,50 @@ fn bench_adapter_counts_every_record_it_parses() {
 }
 
 #[test]
+fn bench_flows_decodes_every_version_and_loses_nothing_over_udp_at_a_low_rate() {
+    for version in ["5", "9", "10"] {
+        let run = seam(&[
+            "bench",
+            "flows",
+            "--version",
+            version,
+            "--flows",
+            "30000",
+            "--json",
+        ]);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        let report: serde_json::Value = serde_json::from_str(text(&run.stdout).trim()).unwrap();
+        assert!(report["flows"].as_u64().unwrap() >= 30_000, "{report}");
+        assert!(report["flows_per_cpu_sec"].as_f64().unwrap() > 0.0);
+    }
+    let wrong = seam(&["bench", "flows", "--version", "7"]);
+    assert!(!wrong.status.success());
+    assert!(text(&wrong.stderr).contains("give 5, 9 or 10"));
+
+    // Over UDP to a seam serve on loopback, briefly and slowly (a debug build).
+    let run = seam(&[
+        "bench",
+        "flows",
+        "--udp",
+        "--version",
+        "9",
+        "--rate",
+        "3000",
+        "--duration",
+        "2",
+        "--json",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let report: serde_json::Value = serde_json::from_str(text(&run.stdout).trim()).unwrap();
+    let sent = report["flows_sent"].as_u64().unwrap();
+    assert!(sent >= 3000, "{report}");
+    assert_eq!(report["flows_stored"].as_u64(), Some(sent), "{report}");
+    assert_eq!(report["flows_lost"], 0, "{report}");
+    assert_eq!(report["dead_letters"], 0, "{report}");
+    assert_eq!(report["sequence_gaps"], 0, "{report}");
+}
+
+#[test]
 fn sim_replay_and_eval_score_the_labelled_attacks() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sim");
