@@ -1296,16 +1296,18 @@ fn from_uptime(export_ms: i64, uptime: u32, at: u32) -> Option<i64> {
 }
 
 /// A sysUpTime-relative time in Unix milliseconds from the exporter's start time, taking the
-/// wrap of the 32-bit uptime that puts it nearest before the export time.
+/// wrap of the 32-bit uptime that puts it nearest before the export time (a few seconds
+/// after it at most). That wrap may lie before the start: softflowd replaying a capture counts
+/// the packets' times from its own start, so flows older than the exporter come as uptimes
+/// just below 2^32.
 fn from_init(init_ms: i64, export_ms: i64, at: u32) -> Option<i64> {
     const WRAP: i64 = 1 << 32;
-    let mut time = init_ms.checked_add(i64::from(at))?;
     let latest = export_ms.checked_add(i64::from(AHEAD_MS))?;
-    if latest > time {
-        time = time.checked_add((latest - time) / WRAP * WRAP)?;
-    }
+    let unwrapped = init_ms.checked_add(i64::from(at))?;
+    // The latest `init + at + k * 2^32`, for any whole k, that is not after `latest`.
+    let time = latest.checked_sub(latest.checked_sub(unwrapped)?.rem_euclid(WRAP))?;
     let behind = export_ms.checked_sub(time)?;
-    (behind <= i64::from(BEHIND_MS) && time <= latest).then_some(time)
+    (behind <= i64::from(BEHIND_MS)).then_some(time)
 }
 
 /// The flow's end, and its start when known, in Unix milliseconds.

@@ -10,9 +10,13 @@
 //! Syslog mode sends RFC 5424 Meraki lines over UDP at a given rate and reports how many the
 //! service parsed and how many were dropped (by the service's queues or by the kernel).
 //!
+//! Flow mode sends NetFlow v5, v9 or IPFIX export datagrams over UDP at a given rate of flows
+//! (a synthetic exporter: `seam_adapters::synthetic_flow_datagrams`) and compares the flows
+//! sent with the events stored, the kernel's and the queues' drops, and the dead letters.
+//!
 //! The wall clock is read here, and only here and in the listeners: this is a measurement.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
@@ -50,6 +54,68 @@ pub struct BenchOptions {
     pub idle_connections: usize,
     /// Senders that announce a large body and send it a byte a second.
     pub slow_senders: usize,
+    /// Flow export over UDP instead of HTTP (`rate` counts flows).
+    pub flows: Option<FlowLoad>,
+}
+
+/// What flow mode sends.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowLoad {
+    /// NetFlow 5, 9, or 10 (IPFIX).
+    pub version: u16,
+    /// Flows per datagram (v5: at most 30).
+    pub flows_per_datagram: usize,
+}
+
+/// What flow mode measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowReport {
+    pub mode: &'static str,
+    pub version: u16,
+    pub flows_per_datagram: usize,
+    pub duration_s: f64,
+    pub offered_rate: Option<u64>,
+    pub flows_sent: u64,
+    pub datagrams_sent: u64,
+    pub send_rate: f64,
+    /// Events stored (new and duplicates): one per flow.
+    pub flows_stored: u64,
+    pub flows_per_sec: f64,
+    /// Flows sent and not stored.
+    pub flows_lost: u64,
+    pub loss_percent: f64,
+    /// Datagrams the service's queues dropped, and the kernel dropped on its socket.
+    pub datagrams_dropped_by_queues: u64,
+    pub datagrams_dropped_by_kernel: u64,
+    /// Records the service could not read (dead letters) and skipped.
+    pub dead_letters: u64,
+    pub skipped: u64,
+    /// Flows the service counted as missing from the exporter's sequence numbers.
+    pub sequence_gaps: u64,
+    /// From the end of sending until the service had stored what it would.
+    pub drain_ms: f64,
+    /// CPU time the service's threads spent per flow stored, in µs, by thread name
+    /// (`seam-serve`: the listener and the decoder, on the runtime's workers; `seam-writer`;
+    /// `seam-engine`): what the machine's other load does not change.
+    pub cpu_us_per_flow: BTreeMap<String, f64>,
+}
+
+/// CPU time on each of a process's threads so far, in ns, summed by thread name (Linux).
+fn thread_cpu_by_name(pid: u32) -> BTreeMap<String, u64> {
+    let mut by_name = BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let path = task.path();
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let ns = std::fs::read_to_string(path.join("schedstat"))
+            .ok()
+            .and_then(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        *by_name.entry(name.trim().to_string()).or_insert(0) += ns;
+    }
+    by_name
 }
 
 /// What HTTP mode measured.
@@ -104,6 +170,7 @@ struct Service {
     data_dir: PathBuf,
     http: SocketAddr,
     syslog_udp: Option<SocketAddr>,
+    netflow_udp: Option<SocketAddr>,
 }
 
 impl Drop for Service {
@@ -134,6 +201,9 @@ fn start_service(options: &BenchOptions) -> Result<Service, String> {
     if options.syslog {
         command.arg("--syslog").arg("127.0.0.1:0");
     }
+    if options.flows.is_some() {
+        command.arg("--netflow").arg("127.0.0.1:0");
+    }
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -149,6 +219,7 @@ fn start_service(options: &BenchOptions) -> Result<Service, String> {
         data_dir,
         http: SocketAddr::from(([127, 0, 0, 1], 0)),
         syslog_udp: None,
+        netflow_udp: None,
     };
     let mut lines = BufReader::new(stderr).lines();
     let mut listening = None;
@@ -168,6 +239,7 @@ fn start_service(options: &BenchOptions) -> Result<Service, String> {
     let (http, syslog) = parse_listening(&line)?;
     service.http = http;
     service.syslog_udp = syslog;
+    service.netflow_udp = listening_address(&line, "netflow-udp");
     wait_ready(http, Duration::from_secs(60))?;
     Ok(service)
 }
@@ -189,6 +261,20 @@ pub fn parse_listening(line: &str) -> Result<(SocketAddr, Option<SocketAddr>), S
         .and_then(|a| a.split_once('='))
         .and_then(|(_, a)| a.parse().ok());
     Ok((http, syslog))
+}
+
+/// The address of the first `KEY NAME=ADDR` listener in `seam serve`'s listening line.
+pub fn listening_address(line: &str, key: &str) -> Option<SocketAddr> {
+    let mut words = line.split_whitespace();
+    while let Some(word) = words.next() {
+        if word == key {
+            return words
+                .next()
+                .and_then(|named| named.split_once('='))
+                .and_then(|(_, addr)| addr.parse().ok());
+        }
+    }
+    None
 }
 
 /// Polls `/readyz` until it answers 200.
@@ -235,6 +321,10 @@ pub fn metric(text: &str, name: &str, labels: &str) -> Option<f64> {
 
 /// Runs the benchmark; the report as one JSON object.
 pub fn run(options: &BenchOptions) -> Result<serde_json::Value, String> {
+    if let Some(load) = options.flows {
+        let report = run_flows(options, load)?;
+        return serde_json::to_value(report).map_err(|e| e.to_string());
+    }
     if options.syslog {
         let report = run_syslog(options)?;
         return serde_json::to_value(report).map_err(|e| e.to_string());
@@ -654,9 +744,162 @@ fn run_syslog(options: &BenchOptions) -> Result<SyslogReport, String> {
     Ok(report)
 }
 
+/// The offset of the sequence number in a NetFlow `version` header: v5 numbers flows, v9
+/// datagrams, IPFIX data records.
+fn sequence_offset(version: u16) -> usize {
+    match version {
+        5 => 16,
+        9 => 12,
+        _ => 8,
+    }
+}
+
+fn run_flows(options: &BenchOptions, load: FlowLoad) -> Result<FlowReport, String> {
+    let service = start_service(options)?;
+    let target = service
+        .netflow_udp
+        .ok_or_else(|| "seam serve did not report a netflow UDP address".to_string())?;
+    let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("udp: {e}"))?;
+    let service_pid = service.child.as_ref().map_or(0, Child::id);
+    let cpu_before = thread_cpu_by_name(service_pid);
+    let per_datagram = match load.version {
+        5 => load.flows_per_datagram.clamp(1, 30),
+        _ => load.flows_per_datagram.clamp(1, 500),
+    };
+    let rate = options.rate.unwrap_or(100_000).max(1);
+    // A second's worth of datagrams is made at a time, at that second's time, and numbered on
+    // from the last (the generator numbers each call from zero).
+    let per_chunk = usize::try_from(rate)
+        .unwrap_or(usize::MAX)
+        .div_ceil(per_datagram);
+    let started = Instant::now();
+    let deadline = started + options.duration;
+    let (mut flows_sent, mut datagrams_sent) = (0u64, 0u64);
+    let mut chunk: Vec<Vec<u8>> = Vec::new();
+    let mut next = 0usize;
+    while Instant::now() < deadline {
+        // Paced against the clock: never ahead of `rate` flows per second since the start.
+        let allowed = (started.elapsed().as_secs_f64() * rate as f64) as u64;
+        if flows_sent >= allowed {
+            std::thread::sleep(Duration::from_micros(200));
+            continue;
+        }
+        if next >= chunk.len() {
+            chunk = seam_adapters::synthetic_flow_datagrams(
+                load.version,
+                per_chunk,
+                per_datagram,
+                Ts(crate::now_ms()),
+            );
+            next = 0;
+        }
+        let Some(datagram) = chunk.get_mut(next) else {
+            break;
+        };
+        next += 1;
+        let number = match load.version {
+            9 => datagrams_sent,
+            _ => flows_sent,
+        };
+        let offset = sequence_offset(load.version);
+        if let Some(slot) = datagram.get_mut(offset..offset + 4) {
+            slot.copy_from_slice(&(number as u32).to_be_bytes());
+        }
+        if socket.send_to(datagram, target).is_ok() {
+            flows_sent += per_datagram as u64;
+            datagrams_sent += 1;
+        }
+    }
+    let send_elapsed = started.elapsed();
+    // Let the service catch up, then read its counters.
+    let mut client = HttpClient::new(service.http);
+    let label = "source=\"netflow\"";
+    let mut handled = 0.0;
+    let mut stable_since = Instant::now();
+    let give_up = Instant::now() + Duration::from_secs(60);
+    let mut text = String::new();
+    let read = |text: &str, name: &str| metric(text, name, label).unwrap_or(0.0);
+    while Instant::now() < give_up {
+        text = client.get("/metrics").map(|r| r.text()).unwrap_or_default();
+        let now_handled = [
+            "seam_events_stored_total",
+            "seam_events_duplicate_total",
+            "seam_records_rejected_total",
+            "seam_records_skipped_total",
+        ]
+        .iter()
+        .map(|name| read(&text, name))
+        .sum::<f64>();
+        // Done when everything sent is accounted for, or when nothing moved for two seconds
+        // with nothing left in the writer's queue (a writer waiting for the engine moves
+        // nothing for a while, yet still holds batches).
+        let queued = metric(&text, "seam_writer_queue_depth", "").unwrap_or(0.0);
+        if now_handled > handled {
+            handled = now_handled;
+            stable_since = Instant::now();
+        } else if handled as u64 >= flows_sent
+            || (queued == 0.0 && stable_since.elapsed() > Duration::from_secs(2))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let drain = started.elapsed().saturating_sub(send_elapsed);
+    let cpu_after = thread_cpu_by_name(service_pid);
+    let stored = (read(&text, "seam_events_stored_total")
+        + read(&text, "seam_events_duplicate_total")) as u64;
+    let lost = flows_sent.saturating_sub(stored);
+    // Read here rather than from the service's gauge, which is refreshed only while datagrams
+    // arrive.
+    let kernel = crate::syslog::kernel_udp_drops(target.port()).unwrap_or(0);
+    let report = FlowReport {
+        mode: "netflow-udp",
+        version: load.version,
+        flows_per_datagram: per_datagram,
+        duration_s: send_elapsed.as_secs_f64(),
+        offered_rate: Some(rate),
+        flows_sent,
+        datagrams_sent,
+        send_rate: flows_sent as f64 / send_elapsed.as_secs_f64().max(1e-9),
+        flows_stored: stored,
+        flows_per_sec: stored as f64 / send_elapsed.as_secs_f64().max(1e-9),
+        flows_lost: lost,
+        loss_percent: round3(lost as f64 * 100.0 / flows_sent.max(1) as f64),
+        datagrams_dropped_by_queues: read(&text, "seam_udp_dropped_total") as u64,
+        datagrams_dropped_by_kernel: kernel,
+        dead_letters: read(&text, "seam_records_rejected_total") as u64,
+        skipped: read(&text, "seam_records_skipped_total") as u64,
+        sequence_gaps: read(&text, "seam_sequence_gaps_total") as u64,
+        drain_ms: round3(drain.as_secs_f64() * 1000.0),
+        cpu_us_per_flow: cpu_after
+            .iter()
+            .map(|(name, after)| {
+                let spent = after.saturating_sub(cpu_before.get(name).copied().unwrap_or(0));
+                (
+                    name.clone(),
+                    round3(spent as f64 / 1000.0 / stored.max(1) as f64),
+                )
+            })
+            .filter(|(_, us)| *us > 0.0)
+            .collect(),
+    };
+    drop(service);
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_listeners_are_read_from_the_listening_line() {
+        let line = "seam serve: listening: http 127.0.0.1:4000 api 127.0.0.1:4000 netflow-udp netflow=127.0.0.1:2055";
+        assert_eq!(
+            listening_address(line, "netflow-udp").map(|a| a.port()),
+            Some(2055)
+        );
+        assert_eq!(listening_address(line, "syslog-udp"), None);
+    }
 
     #[test]
     fn the_listening_line_is_read() {

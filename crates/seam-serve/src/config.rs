@@ -132,7 +132,8 @@ pub struct SourceConfig {
     /// How late this source may deliver (an hourly export: over an hour): events within it
     /// raise no clock-skew finding. `None`: the engine's default.
     pub max_delay_ms: Option<i64>,
-    /// The addresses and networks the source takes input from (syslog, HTTP); empty: any.
+    /// The addresses and networks the source takes input from (syslog, netflow, HTTP); empty:
+    /// any.
     pub allow: Vec<crate::conn::Network>,
     /// How far behind its own newest event an event of this source may arrive and still be
     /// ordered. `None`: the engine's `lateness_secs`.
@@ -144,7 +145,9 @@ pub struct SourceConfig {
 pub enum AdapterChoice {
     One(Adapter),
     /// Syslog lines from several kinds of device on one listener: each line goes to the adapter
-    /// whose format it has (ISE, Meraki, GlobalProtect, DHCP), under that adapter's name.
+    /// whose format it has (ISE, Meraki, GlobalProtect, PAN-OS TRAFFIC and THREAT, DHCP,
+    /// Linux authentication, Windows events as XML or Winlogbeat JSON), under that adapter's
+    /// name.
     SyslogAuto,
 }
 
@@ -173,6 +176,12 @@ pub enum Transport {
     },
     /// Pulled on a schedule from the vendor's API (ServiceNow's Table API).
     Pull(crate::pull::PullSettings),
+    /// NetFlow v5, v9 and IPFIX export datagrams over UDP, decoded by one flow decoder per
+    /// listener that keeps the exporters' templates within `limits`.
+    Netflow {
+        udp: SocketAddr,
+        limits: seam_adapters::FlowLimits,
+    },
 }
 
 /// How an HTTP source proves its requests are its own.
@@ -262,14 +271,23 @@ pub const DEFAULT_DATA_DIR: &str = "seam-data/serve";
 pub const DEFAULT_MAX_BODY_BYTES: usize = seam_adapters::MAX_BATCH_BYTES;
 const DEFAULT_MAX_INFLIGHT_BYTES: usize = 256 << 20;
 const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 << 10;
-/// Adapters served over HTTP by default (no configuration file): one source per name.
+/// Adapters served over HTTP by default (no configuration file): one source per name, for
+/// every adapter that reads a request body as it is. `zigbee2mqtt` is not here: it needs an
+/// MQTT topic and a zone map. `netflow` reads a pcap capture posted whole (`--netflow ADDR`
+/// replaces it with the UDP listener).
 const DEFAULT_HTTP_ADAPTERS: &[&str] = &[
     "okta",
     "entra",
     "ise",
     "meraki",
     "globalprotect",
+    "panos",
     "dhcp",
+    "linux-auth",
+    "windows",
+    "servicenow",
+    "netflow",
+    "nfdump",
     "uhppote",
     "envoy",
     "ocsf",
@@ -293,6 +311,8 @@ pub struct Overrides {
     /// Adds MQTT sources `uhppote` (`uhppoted/gateway/events/#`) and `zigbee2mqtt`
     /// (`zigbee2mqtt/#`) on this broker.
     pub mqtt: Option<String>,
+    /// Adds a source `netflow` taking NetFlow v5/v9 and IPFIX export over UDP on this address.
+    pub netflow: Option<String>,
     /// The engine's allowed lateness, ms.
     pub lateness_ms: Option<i64>,
     /// How often the wall clock moves the watermark, ms (0: never).
@@ -394,6 +414,18 @@ impl ServeConfig {
                 },
             ));
         }
+        if let Some(netflow) = &overrides.netflow {
+            let addr = parse_addr("--netflow", netflow)?;
+            self.sources.retain(|s| s.name != "netflow");
+            self.sources.push(SourceConfig::new(
+                "netflow",
+                AdapterChoice::One(Adapter::Netflow),
+                Transport::Netflow {
+                    udp: addr,
+                    limits: seam_adapters::FlowLimits::default(),
+                },
+            ));
+        }
         if let Some(url) = &overrides.mqtt {
             let broker = parse_mqtt_url(url)?;
             self.mqtt = Some(MqttConfig {
@@ -465,6 +497,14 @@ impl ServeConfig {
             if matches!(source.transport, Transport::Mqtt { .. }) && self.mqtt.is_none() {
                 return Err(invalid(format!(
                     "source `{}` uses MQTT, but no `[mqtt]` broker is configured",
+                    source.name
+                )));
+            }
+            if matches!(source.transport, Transport::Netflow { .. })
+                && !matches!(source.adapter, AdapterChoice::One(Adapter::Netflow))
+            {
+                return Err(invalid(format!(
+                    "source `{}`: `transport = \"netflow\"` goes with `adapter = \"netflow\"`",
                     source.name
                 )));
             }
@@ -853,11 +893,15 @@ struct RawSource {
     lateness_secs: Option<Seconds>,
     /// Sender addresses and networks taken (`["10.20.0.0/16", "192.0.2.7"]`).
     allow: Option<Vec<String>>,
-    // syslog
+    // syslog and netflow
     udp: Option<String>,
     tcp: Option<String>,
     tls: Option<RawTls>,
     max_message_bytes: Option<usize>,
+    // netflow
+    max_templates_per_exporter: Option<usize>,
+    max_exporters: Option<usize>,
+    max_template_fields: Option<usize>,
     // mqtt
     topics: Option<Vec<String>>,
     // directory
@@ -1143,6 +1187,47 @@ impl RawSource {
                 poll_ms: self.poll_ms.unwrap_or(1_000).max(10),
                 settle_ms: self.settle_ms.unwrap_or(1_000),
             },
+            "netflow" => {
+                if self.adapter != "netflow" {
+                    return Err(at(format!(
+                        "`transport = \"netflow\"` decodes NetFlow and IPFIX datagrams: it goes with `adapter = \"netflow\"`, not `{}`",
+                        self.adapter
+                    )));
+                }
+                if self.tcp.is_some() || self.tls.is_some() || self.max_message_bytes.is_some() {
+                    return Err(at(
+                        "a netflow source listens on UDP only: `tcp`, `tls` and `max_message_bytes` are syslog settings".into(),
+                    ));
+                }
+                let udp = self
+                    .udp
+                    .as_deref()
+                    .map(|a| parse_addr("udp", a))
+                    .transpose()?
+                    .ok_or_else(|| at("a netflow source needs `udp = \"0.0.0.0:2055\"`".into()))?;
+                let defaults = seam_adapters::FlowLimits::default();
+                let limit = |what: &str, value: Option<usize>, default: usize| match value {
+                    Some(0) => Err(at(format!("`{what}` must be at least 1"))),
+                    Some(n) => Ok(n),
+                    None => Ok(default),
+                };
+                Transport::Netflow {
+                    udp,
+                    limits: seam_adapters::FlowLimits {
+                        templates_per_exporter: limit(
+                            "max_templates_per_exporter",
+                            self.max_templates_per_exporter,
+                            defaults.templates_per_exporter,
+                        )?,
+                        exporters: limit("max_exporters", self.max_exporters, defaults.exporters)?,
+                        template_fields: limit(
+                            "max_template_fields",
+                            self.max_template_fields,
+                            defaults.template_fields,
+                        )?,
+                    },
+                }
+            }
             "pull" => {
                 if self.adapter != "servicenow" {
                     return Err(at(
@@ -1202,10 +1287,23 @@ impl RawSource {
             }
             other => {
                 return Err(at(format!(
-                    "unknown transport `{other}`; known: http, syslog, mqtt, directory, pull"
+                    "unknown transport `{other}`; known: http, syslog, mqtt, directory, pull, netflow"
                 )));
             }
         };
+        let flow_limits_given = self.max_templates_per_exporter.is_some()
+            || self.max_exporters.is_some()
+            || self.max_template_fields.is_some();
+        if flow_limits_given && !matches!(transport, Transport::Netflow { .. }) {
+            return Err(at(
+                "`max_templates_per_exporter`, `max_exporters` and `max_template_fields` go with `transport = \"netflow\"`".into(),
+            ));
+        }
+        if self.adapter == "netflow" && matches!(transport, Transport::Syslog { .. }) {
+            return Err(at(
+                "flow export is not syslog: use `transport = \"netflow\"` with `udp = \"ADDRESS:PORT\"`".into(),
+            ));
+        }
         let auth = match self.auth {
             None => Auth::None,
             Some(raw) => raw.resolve(&name)?,
@@ -1586,6 +1684,93 @@ mod tests {
             let error = parse(text).unwrap_err().to_string();
             assert!(error.contains(expected), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn netflow_sources_take_udp_an_allowlist_and_template_limits() {
+        let config = parse(
+            r#"
+            [[source]]
+            name = "flows"
+            adapter = "netflow"
+            transport = "netflow"
+            udp = "0.0.0.0:2055"
+            allow = ["10.10.0.0/16"]
+            max_templates_per_exporter = 64
+            max_exporters = 100
+            "#,
+        )
+        .unwrap();
+        let source = &config.sources[0];
+        let Transport::Netflow { udp, limits } = &source.transport else {
+            panic!("a netflow transport: {:?}", source.transport);
+        };
+        assert_eq!(udp.port(), 2055);
+        assert_eq!(limits.templates_per_exporter, 64);
+        assert_eq!(limits.exporters, 100);
+        assert_eq!(
+            limits.template_fields,
+            seam_adapters::FlowLimits::default().template_fields
+        );
+        assert_eq!(source.allow.len(), 1);
+        let flows = "[[source]]\nname = \"f\"\ntransport = \"netflow\"\n";
+        for (text, expected) in [
+            (
+                format!("{flows}adapter = \"syslog\"\nudp = \"127.0.0.1:2055\""),
+                "goes with `adapter = \"netflow\"`, not `syslog`",
+            ),
+            (
+                format!("{flows}adapter = \"netflow\""),
+                "needs `udp = ",
+            ),
+            (
+                format!("{flows}adapter = \"netflow\"\nudp = \"127.0.0.1:2055\"\ntcp = \"127.0.0.1:2055\""),
+                "UDP only",
+            ),
+            (
+                format!("{flows}adapter = \"netflow\"\nudp = \"127.0.0.1:2055\"\nmax_exporters = 0"),
+                "`max_exporters` must be at least 1",
+            ),
+            (
+                "[[source]]\nname = \"f\"\nadapter = \"netflow\"\ntransport = \"syslog\"\nudp = \"127.0.0.1:2055\"".into(),
+                "use `transport = \"netflow\"`",
+            ),
+            (
+                "[[source]]\nname = \"f\"\nadapter = \"okta\"\nmax_exporters = 5".into(),
+                "go with `transport = \"netflow\"`",
+            ),
+        ] {
+            let error = parse(&text).unwrap_err().to_string();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+        let flag = ServeConfig::defaults(&Overrides {
+            netflow: Some("127.0.0.1:2055".into()),
+            ..Overrides::default()
+        })
+        .unwrap();
+        assert!(
+            flag.sources
+                .iter()
+                .any(|s| s.name == "netflow" && matches!(s.transport, Transport::Netflow { .. }))
+        );
+    }
+
+    #[test]
+    fn the_defaults_serve_every_adapter_that_reads_a_body_over_http() {
+        let config = ServeConfig::defaults(&Overrides::default()).unwrap();
+        for name in Adapter::NAMES {
+            if matches!(*name, "zigbee2mqtt" | "pacs-<mapping>") {
+                continue;
+            }
+            assert!(
+                config
+                    .sources
+                    .iter()
+                    .any(|s| s.name == *name && s.transport == Transport::Http),
+                "{name}"
+            );
+        }
+        assert!(config.sources.iter().any(|s| s.name.starts_with("pacs-")));
     }
 
     #[test]

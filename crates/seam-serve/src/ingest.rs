@@ -86,12 +86,49 @@ pub(crate) fn prepare(
         AdapterChoice::One(adapter) => parse_one(adapter, input, &ctx)?,
         AdapterChoice::SyslogAuto => parse_syslog_auto(input, &ctx)?,
     };
+    let received = Received {
+        inputs: 1,
+        bytes: input.len() as u64,
+    };
+    Ok(prepare_parsed(
+        shared,
+        source_index,
+        batch,
+        received,
+        observed,
+        &|index| format!("{origin}#{index}"),
+    ))
+}
+
+/// How much one prepared job received, for the source's counters.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Received {
+    /// Requests, messages, files or datagrams.
+    pub inputs: u64,
+    pub bytes: u64,
+}
+
+/// Turns what an adapter (or a flow decoder) made of an input into a job for the writer:
+/// counts it, notes its sequence numbers, serializes its events and makes each rejected record
+/// a dead letter at `position(index)`.
+pub(crate) fn prepare_parsed(
+    shared: &Shared,
+    source_index: usize,
+    batch: Batch,
+    received: Received,
+    observed: Ts,
+    position: &dyn Fn(usize) -> String,
+) -> Prepared {
+    let name = shared
+        .sources
+        .get(source_index)
+        .map_or_else(String::new, |s| s.config.name.clone());
     shared.note_sequences(source_index, &batch.sequences);
-    if let Some(counters) = shared.metrics.source(&source.config.name) {
-        counters.inputs.fetch_add(1, Ordering::Relaxed);
+    if let Some(counters) = shared.metrics.source(&name) {
         counters
-            .bytes
-            .fetch_add(input.len() as u64, Ordering::Relaxed);
+            .inputs
+            .fetch_add(received.inputs, Ordering::Relaxed);
+        counters.bytes.fetch_add(received.bytes, Ordering::Relaxed);
         counters
             .rejected
             .fetch_add(batch.rejected.len() as u64, Ordering::Relaxed);
@@ -124,8 +161,8 @@ pub(crate) fn prepare(
     }
     for record in batch.rejected {
         dead_letters.push(DeadLetter {
-            source: source.config.name.clone(),
-            position: format!("{origin}#{}", record.index),
+            source: name.clone(),
+            position: position(record.index),
             observed,
             reason: record.reason.clone(),
             raw: record.raw,
@@ -135,7 +172,7 @@ pub(crate) fn prepare(
             reason: record.reason,
         });
     }
-    Ok(Prepared {
+    Prepared {
         job: Job {
             events,
             jsons,
@@ -145,7 +182,7 @@ pub(crate) fn prepare(
         },
         skipped: batch.skipped,
         rejected,
-    })
+    }
 }
 
 /// An input that cannot be read at all (over the size limit, or refused by its adapter as a
@@ -199,11 +236,17 @@ fn parse_one(adapter: &Adapter, input: &[u8], ctx: &ParseContext) -> Result<Batc
 /// Which syslog adapter a line's format belongs to.
 pub(crate) fn classify_syslog(line: &[u8]) -> Option<Adapter> {
     let has = |needle: &[u8]| line.windows(needle.len()).any(|w| w == needle);
+    if is_windows_event(line) {
+        return Some(Adapter::Windows);
+    }
     if has(b"CISE_") {
         return Some(Adapter::Ise);
     }
     if has(b",GLOBALPROTECT,") {
         return Some(Adapter::GlobalProtect);
+    }
+    if is_panos_record(line, b",TRAFFIC,") || is_panos_record(line, b",THREAT,") {
+        return Some(Adapter::Panos);
     }
     if has(b"dhcpd") || has(b"DHCPACK") || has(b"DHCPRELEASE") || has(b"DHCP4_") || has(b"kea-dhcp")
     {
@@ -231,6 +274,48 @@ pub(crate) fn classify_syslog(line: &[u8]) -> Option<Adapter> {
     None
 }
 
+/// A PAN-OS record of the type `marker` (`,TRAFFIC,`): the type is the fourth field of the CSV
+/// after the syslog header, behind the Receive Time (`YYYY/MM/DD hh:mm:ss`) and the serial
+/// number. Checking both keeps a line that merely mentions the word elsewhere out.
+fn is_panos_record(line: &[u8], marker: &[u8]) -> bool {
+    let Some(at) = line.windows(marker.len()).position(|w| w == marker) else {
+        return false;
+    };
+    let Some(before) = line.get(..at) else {
+        return false;
+    };
+    let mut fields = before.rsplit(|b| *b == b',');
+    let serial = fields.next().unwrap_or_default();
+    let received = fields.next().unwrap_or_default();
+    let stamp_shape = b"dddd/dd/dd dd:dd:dd";
+    !serial.is_empty()
+        && serial.iter().all(u8::is_ascii_alphanumeric)
+        && received.len() == stamp_shape.len()
+        && received
+            .iter()
+            .zip(stamp_shape)
+            .all(|(byte, shape)| match shape {
+                b'd' => byte.is_ascii_digit(),
+                other => byte == other,
+            })
+}
+
+/// A Windows event as the `windows` adapter reads it, one per line: the event's XML (NXLog's
+/// `to_xml()` sends it so over TCP) or Winlogbeat's JSON. Windows events in syslog text
+/// (Snare's `MSWinEventLog`, NXLog's default syslog output) carry their fields in forms the
+/// adapter does not read, so they are not recognized.
+fn is_windows_event(line: &[u8]) -> bool {
+    let has = |needle: &[u8]| line.windows(needle.len()).any(|w| w == needle);
+    let start = line
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(line.len());
+    let text = line.get(start..).unwrap_or_default();
+    (text.starts_with(b"<Event ") || text.starts_with(b"<Event>"))
+        && has(b"schemas.microsoft.com/win/2004/08/events/event")
+        || text.starts_with(b"{") && has(b"\"winlog\"")
+}
+
 /// Syslog lines of several formats: each line goes to the adapter of its format, the events
 /// under that adapter's name as their source; lines no adapter recognizes are rejected.
 fn parse_syslog_auto(input: &[u8], ctx: &ParseContext) -> Result<Batch, IngestError> {
@@ -255,7 +340,7 @@ fn parse_syslog_auto(input: &[u8], ctx: &ParseContext) -> Result<Batch, IngestEr
                     .get(..seam_adapters::MAX_REJECTED_RAW_BYTES)
                     .unwrap_or(line)
                     .to_vec(),
-                reason: "no syslog adapter recognizes this line (ISE, Meraki, GlobalProtect, DHCP, Linux authentication)"
+                reason: "no syslog adapter recognizes this line (ISE, Meraki, GlobalProtect, PAN-OS traffic and threats, DHCP, Linux authentication, Windows event XML or Winlogbeat JSON)"
                     .into(),
             });
             continue;
@@ -473,6 +558,37 @@ mod tests {
             name("<14>1 2026-03-02T08:00:00Z host app - - - hello"),
             None
         );
+        for (line, adapter) in [
+            (
+                "<14>Mar  2 08:57:10 pa-fw01 1,2026/03/02 08:57:10,013201009876,TRAFFIC,start,2561,2026/03/02 08:57:09,10.10.1.21,203.0.113.80",
+                Some("panos"),
+            ),
+            (
+                "<14>Mar  2 09:05:12 pa-fw01 1,2026/03/02 09:05:12,013201009876,THREAT,url,2049,2026/03/02 09:05:11,10.10.1.21",
+                Some("panos"),
+            ),
+            // The word elsewhere in a line is not a PAN-OS record.
+            ("<14>Mar  2 09:05:12 app1 audit: kind=a,TRAFFIC,b", None),
+            (
+                "<14>Mar  2 09:05:12 pa-fw01 1,2026/03/02 09:05:12,0132 01,THREAT,url",
+                None,
+            ),
+            (
+                "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><EventID>4624</EventID></System></Event>",
+                Some("windows"),
+            ),
+            (
+                r#"{"@timestamp":"2026-03-02T08:00:00Z","winlog":{"event_id":4624,"channel":"Security"}}"#,
+                Some("windows"),
+            ),
+            ("<Event><System/></Event>", None),
+            (
+                "<13>Mar  2 08:00:00 HQ-DB1 MSWinEventLog\t1\tSecurity\t4624\tAn account was successfully logged on",
+                None,
+            ),
+        ] {
+            assert_eq!(name(line).as_deref(), adapter, "{line}");
+        }
         assert_eq!(name("\u{0}\u{1}binary"), None);
     }
 
@@ -488,6 +604,66 @@ mod tests {
         assert!(
             sources.contains(&"meraki") && sources.contains(&"dhcp"),
             "{sources:?}"
+        );
+    }
+
+    /// The PAN-OS and Windows fixtures of the adapters, mixed into one syslog stream: every
+    /// TRAFFIC and THREAT line goes to `panos`, every event to `windows`, and they come out as
+    /// those adapters make them when read alone.
+    #[test]
+    fn panos_and_windows_lines_reach_their_adapters() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../seam-adapters/tests/fixtures");
+        let panos = std::fs::read_to_string(fixtures.join("panos.log")).unwrap();
+        let windows = std::fs::read_to_string(fixtures.join("windows.jsonl")).unwrap();
+        let ctx = ParseContext::new("syslog", Ts(1_772_445_600_000));
+        let records: Vec<&str> = panos
+            .lines()
+            .filter(|l| l.contains(",TRAFFIC,") || l.contains(",THREAT,"))
+            .collect();
+        let mut input = String::new();
+        for (panos, windows) in records
+            .iter()
+            .zip(windows.lines().chain(std::iter::repeat("")))
+        {
+            input.push_str(&format!("{panos}\n{windows}\n"));
+        }
+        let batch = parse_syslog_auto(input.as_bytes(), &ctx).unwrap();
+        let alone = |adapter: Adapter, text: &str| {
+            let mut ctx = ctx.clone();
+            ctx.source = adapter.name().to_string();
+            adapter.parse(text.as_bytes(), &ctx).unwrap()
+        };
+        let panos_alone = alone(Adapter::Panos, &records.join("\n"));
+        let windows_alone = alone(
+            Adapter::Windows,
+            &windows
+                .lines()
+                .take(records.len())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        let uids = |events: &[seam_model::Event], source: &str| -> Vec<String> {
+            events
+                .iter()
+                .filter(|e| e.source == source)
+                .map(|e| e.uid.clone())
+                .collect()
+        };
+        assert!(!panos_alone.events.is_empty() && !windows_alone.events.is_empty());
+        assert_eq!(
+            uids(&batch.events, "panos"),
+            uids(&panos_alone.events, "panos")
+        );
+        assert_eq!(
+            uids(&batch.events, "windows"),
+            uids(&windows_alone.events, "windows")
+        );
+        assert_eq!(
+            batch.rejected.len(),
+            panos_alone.rejected.len() + windows_alone.rejected.len(),
+            "{:?}",
+            batch.rejected
         );
     }
 }

@@ -1,6 +1,7 @@
 //! Seam as a service: `seam serve`.
 //!
-//! Sources push or stream records in (HTTP, syslog over UDP and TCP, MQTT, a watched folder);
+//! Sources push or stream records in (HTTP, syslog over UDP and TCP, NetFlow/IPFIX over UDP,
+//! MQTT, a watched folder);
 //! each record is read by its source's adapter, made durable in the store's event log, and
 //! only then acknowledged. One thread owns the deterministic engine and reads the log's new
 //! records in order; findings go to the store and to a live stream. A restart restores the
@@ -10,7 +11,8 @@
 //! ```text
 //!  HTTP ─┐                                  ┌─► store: findings, unresolved, snapshots
 //!  syslog┤ adapter ─► writer queue ─► writer thread (group commit, fsync) ─► ack
-//!  MQTT ─┤  (parse)     (bounded)          │ durable records, log order
+//!  flows ┤  (parse)     (bounded)          │ durable records, log order
+//!  MQTT ─┤                                  │
 //!  files ┘                                  ▼
 //!                         engine queue (bounded) ─► engine thread ─► broadcast ─► SSE
 //! ```
@@ -21,6 +23,7 @@ mod config;
 mod conn;
 mod dead_letters;
 mod engine_thread;
+mod flows;
 mod http;
 mod ingest;
 mod listen;

@@ -17,11 +17,13 @@ pub(crate) struct Listeners {
     api: Option<TcpListener>,
     udp: Vec<(usize, UdpSocket, usize)>,
     tcp: Vec<(usize, TcpListener, Acceptor, usize)>,
+    /// NetFlow/IPFIX sockets, with their decoders' limits.
+    flows: Vec<(usize, UdpSocket, seam_adapters::FlowLimits)>,
     /// TLS to the MQTT broker, read at start like the listeners' certificates.
     mqtt_tls: Option<Arc<rustls::ClientConfig>>,
 }
 
-/// The receive buffer asked for on syslog UDP sockets (the kernel may grant less).
+/// The receive buffer asked for on syslog and flow UDP sockets (the kernel may grant less).
 const UDP_RECEIVE_BUFFER: usize = 16 << 20;
 
 fn bind_error(what: &str, addr: SocketAddr) -> impl FnOnce(std::io::Error) -> ServeError {
@@ -58,14 +60,24 @@ pub(crate) async fn bind_all(config: &ServeConfig) -> Result<(Listeners, Address
         api,
         udp: Vec::new(),
         tcp: Vec::new(),
+        flows: Vec::new(),
     };
     let mut addresses = Addresses {
         http: http_addr,
         api: api_addr,
         syslog_udp: BTreeMap::new(),
         syslog_tcp: BTreeMap::new(),
+        netflow_udp: BTreeMap::new(),
     };
     for (index, source) in config.sources.iter().enumerate() {
+        if let Transport::Netflow { udp, limits } = &source.transport {
+            let what = format!("netflow udp for `{}`", source.name);
+            let socket = bind_udp(*udp).map_err(bind_error(&what, *udp))?;
+            let bound = socket.local_addr().map_err(bind_error(&what, *udp))?;
+            addresses.netflow_udp.insert(source.name.clone(), bound);
+            listeners.flows.push((index, socket, *limits));
+            continue;
+        }
         let Transport::Syslog {
             udp,
             tcp,
@@ -136,6 +148,7 @@ pub(crate) fn spawn_all(
         api,
         udp,
         tcp,
+        flows,
     } = listeners;
     let ingest = crate::http::ingest_router(Arc::clone(shared));
     let router = if api.is_none() {
@@ -165,6 +178,14 @@ pub(crate) fn spawn_all(
             index,
             socket,
             max,
+        )));
+    }
+    for (index, socket, limits) in flows {
+        tasks.push(tokio::spawn(crate::flows::udp(
+            Arc::clone(shared),
+            index,
+            socket,
+            limits,
         )));
     }
     for (index, listener, acceptor, max) in tcp {

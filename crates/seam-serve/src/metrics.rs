@@ -44,6 +44,48 @@ pub struct SourceMetrics {
     pub udp_kernel_drops: AtomicU64,
     /// Scheduled pulls that failed (unreachable, refused, an answer that is not the API's).
     pub pull_failures: AtomicU64,
+    /// A flow listener's template state; `None` for sources that are not flow listeners.
+    pub flows: Option<FlowMetrics>,
+}
+
+/// What a flow listener's decoder keeps and did, copied from its [`seam_adapters::FlowStats`]
+/// after every batch of datagrams (the decoder belongs to one task; these are read by
+/// `/metrics`).
+#[derive(Debug, Default)]
+pub struct FlowMetrics {
+    /// Templates kept now, over all exporters.
+    pub templates: AtomicU64,
+    /// Exporters with templates kept now.
+    pub exporters: AtomicU64,
+    pub templates_learned: AtomicU64,
+    pub templates_withdrawn: AtomicU64,
+    pub templates_rejected: AtomicU64,
+    pub templates_evicted: AtomicU64,
+    pub exporters_evicted: AtomicU64,
+    pub options_templates: AtomicU64,
+    pub sets_without_template: AtomicU64,
+}
+
+impl FlowMetrics {
+    /// Publishes a decoder's state.
+    pub fn update(&self, decoder: &seam_adapters::FlowDecoder) {
+        let stats = decoder.stats();
+        self.templates
+            .store(decoder.templates() as u64, Ordering::Relaxed);
+        self.exporters
+            .store(decoder.exporters() as u64, Ordering::Relaxed);
+        for (counter, value) in [
+            (&self.templates_learned, stats.templates_learned),
+            (&self.templates_withdrawn, stats.templates_withdrawn),
+            (&self.templates_rejected, stats.templates_rejected),
+            (&self.templates_evicted, stats.templates_evicted),
+            (&self.exporters_evicted, stats.exporters_evicted),
+            (&self.options_templates, stats.options_templates),
+            (&self.sets_without_template, stats.sets_without_template),
+        ] {
+            counter.store(value, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Everything `/metrics` shows.
@@ -80,12 +122,28 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    #[cfg(test)]
     pub fn new<'a>(source_names: impl IntoIterator<Item = &'a str>) -> Metrics {
+        Metrics::with_flow_sources(source_names, [])
+    }
+
+    /// Counters for every source, with flow template series for the flow listeners among
+    /// them (`flow_sources`).
+    pub fn with_flow_sources<'a>(
+        source_names: impl IntoIterator<Item = &'a str>,
+        flow_sources: impl IntoIterator<Item = &'a str>,
+    ) -> Metrics {
+        let mut sources: BTreeMap<String, SourceMetrics> = source_names
+            .into_iter()
+            .map(|name| (name.to_string(), SourceMetrics::default()))
+            .collect();
+        for name in flow_sources {
+            if let Some(source) = sources.get_mut(name) {
+                source.flows = Some(FlowMetrics::default());
+            }
+        }
         Metrics {
-            sources: source_names
-                .into_iter()
-                .map(|name| (name.to_string(), SourceMetrics::default()))
-                .collect(),
+            sources,
             watermark_ms: AtomicI64::new(i64::MIN),
             ..Metrics::default()
         }
@@ -156,7 +214,7 @@ impl Metrics {
             (
                 "seam_udp_dropped_total",
                 "counter",
-                "Syslog datagrams dropped because the queues were full.",
+                "Syslog and flow datagrams dropped because the queues were full.",
                 |s| s.udp_dropped.load(Ordering::Relaxed),
             ),
             (
@@ -258,6 +316,7 @@ impl Metrics {
                 );
             }
         }
+        self.render_flows(&mut out);
         header(
             &mut out,
             "seam_findings_total",
@@ -409,6 +468,92 @@ impl Metrics {
     }
 }
 
+impl Metrics {
+    /// The flow listeners' template state, for the sources that are flow listeners only.
+    fn render_flows(&self, out: &mut String) {
+        let flows: Vec<(&String, &FlowMetrics)> = self
+            .sources
+            .iter()
+            .filter_map(|(name, source)| source.flows.as_ref().map(|flows| (name, flows)))
+            .collect();
+        if flows.is_empty() {
+            return;
+        }
+        let singles: [FlowSeries; 5] = [
+            (
+                "seam_flow_templates",
+                "gauge",
+                "Flow templates kept now, over all exporters.",
+                |f| &f.templates,
+            ),
+            (
+                "seam_flow_exporters",
+                "gauge",
+                "Flow exporters whose templates are kept now.",
+                |f| &f.exporters,
+            ),
+            (
+                "seam_flow_exporters_evicted_total",
+                "counter",
+                "Flow exporters forgotten, templates and all, for the exporter limit.",
+                |f| &f.exporters_evicted,
+            ),
+            (
+                "seam_flow_options_templates_total",
+                "counter",
+                "Options templates read (exporter metadata; their records are skipped).",
+                |f| &f.options_templates,
+            ),
+            (
+                "seam_flow_sets_without_template_total",
+                "counter",
+                "Flow data sets that came before their template (dead letters).",
+                |f| &f.sets_without_template,
+            ),
+        ];
+        for (name, kind, help, read) in singles {
+            header(out, name, kind, help);
+            for (source, metrics) in &flows {
+                let _ = writeln!(
+                    out,
+                    "{name}{{source=\"{}\"}} {}",
+                    escape(source),
+                    read(metrics).load(Ordering::Relaxed)
+                );
+            }
+        }
+        header(
+            out,
+            "seam_flow_template_events_total",
+            "counter",
+            "Flow templates learned, withdrawn by their exporter, rejected, or evicted for a limit.",
+        );
+        for (source, metrics) in &flows {
+            for (kind, value) in [
+                ("learned", &metrics.templates_learned),
+                ("withdrawn", &metrics.templates_withdrawn),
+                ("rejected", &metrics.templates_rejected),
+                ("evicted", &metrics.templates_evicted),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "seam_flow_template_events_total{{source=\"{}\",kind=\"{kind}\"}} {}",
+                    escape(source),
+                    value.load(Ordering::Relaxed)
+                );
+            }
+        }
+    }
+}
+
+/// A flow listener's series: name, type, help, and which counter it reads.
+type FlowSeries = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&FlowMetrics) -> &AtomicU64,
+);
+
 /// A per-source series: name, type, help, and how to read it.
 type Series = (
     &'static str,
@@ -454,6 +599,25 @@ mod tests {
         assert!(text.contains("seam_watermark_delay_seconds 2.500\n"));
         assert!(text.contains("# TYPE seam_findings_total counter\n"));
         assert!(text.contains("seam_inputs_refused_total{source=\"okta\",reason=\"auth\"} 0\n"));
+    }
+
+    #[test]
+    fn flow_series_are_rendered_for_flow_listeners_only() {
+        let metrics = Metrics::with_flow_sources(["okta", "flows"], ["flows"]);
+        let flows = metrics.source("flows").unwrap().flows.as_ref().unwrap();
+        flows.templates.store(3, Ordering::Relaxed);
+        flows.templates_evicted.store(2, Ordering::Relaxed);
+        let text = metrics.render(0);
+        assert!(
+            text.contains("seam_flow_templates{source=\"flows\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("seam_flow_template_events_total{source=\"flows\",kind=\"evicted\"} 2\n")
+        );
+        assert!(text.contains("seam_flow_sets_without_template_total{source=\"flows\"} 0\n"));
+        assert!(!text.contains("seam_flow_templates{source=\"okta\"}"));
+        assert!(!Metrics::new(["okta"]).render(0).contains("seam_flow_"));
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub struct Addresses {
     /// Syslog listeners by source name.
     pub syslog_udp: BTreeMap<String, SocketAddr>,
     pub syslog_tcp: BTreeMap<String, SocketAddr>,
+    /// NetFlow/IPFIX listeners by source name.
+    pub netflow_udp: BTreeMap<String, SocketAddr>,
 }
 
 /// What every listener and handler shares.
@@ -157,19 +159,30 @@ impl Shared {
             return;
         };
         let mut missing = 0u64;
-        for (stream, number) in sequences {
-            let key = (name.clone(), stream.clone());
-            match last.get_mut(&key) {
-                Some(previous) if *number > *previous => {
+        // The numbers of one stream come in runs (a flow datagram numbers each of its
+        // records): the stream's entry is looked up once per run, not once per number.
+        let mut rest = sequences;
+        while let Some((stream, _)) = rest.first() {
+            let run = rest
+                .iter()
+                .position(|(other, _)| other != stream)
+                .unwrap_or(rest.len());
+            let (numbers, after) = rest.split_at_checked(run).unwrap_or((rest, &[]));
+            rest = after;
+            let mut numbers = numbers.iter().map(|(_, number)| *number);
+            let previous = match last.entry((name.clone(), stream.clone())) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => match numbers.next() {
+                    Some(first) => entry.insert(first),
+                    None => continue,
+                },
+            };
+            for number in numbers {
+                if number > *previous {
                     missing += number - *previous - 1;
-                    *previous = *number;
-                }
-                Some(previous) if previous.saturating_sub(*number) > SEQUENCE_RESTART => {
-                    *previous = *number;
-                }
-                Some(_) => {}
-                None => {
-                    last.insert(key, *number);
+                    *previous = number;
+                } else if previous.saturating_sub(number) > SEQUENCE_RESTART {
+                    *previous = number;
                 }
             }
         }
@@ -304,7 +317,14 @@ impl Server {
                 pull_failing: std::sync::atomic::AtomicBool::new(false),
             });
         }
-        let metrics = Arc::new(Metrics::new(config.sources.iter().map(|s| s.name.as_str())));
+        let metrics = Arc::new(Metrics::with_flow_sources(
+            config.sources.iter().map(|s| s.name.as_str()),
+            config
+                .sources
+                .iter()
+                .filter(|s| matches!(s.transport, Transport::Netflow { .. }))
+                .map(|s| s.name.as_str()),
+        ));
         let (writer_handle, writer_rx) =
             writer::channel(config.engine.writer_queue_jobs, Arc::clone(&metrics));
         let (engine_tx, engine_rx) = std::sync::mpsc::sync_channel(config.engine.queue_batches);
@@ -463,7 +483,7 @@ impl Server {
             tasks
         };
         eprintln!(
-            "seam serve: listening: http {} api {}{}{}",
+            "seam serve: listening: http {} api {}{}{}{}",
             addresses.http,
             addresses.api,
             addresses
@@ -475,6 +495,11 @@ impl Server {
                 .syslog_tcp
                 .iter()
                 .map(|(name, addr)| format!(" syslog-tcp {name}={addr}"))
+                .collect::<String>(),
+            addresses
+                .netflow_udp
+                .iter()
+                .map(|(name, addr)| format!(" netflow-udp {name}={addr}"))
                 .collect::<String>(),
         );
         Ok(Server {

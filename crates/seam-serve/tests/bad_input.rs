@@ -273,3 +273,192 @@ fn mqtt_dead_letters_every_bad_message_acknowledges_it_and_keeps_serving() {
     assert_eq!(related(&found[0]), [format!("405419896-{event_id}")]);
     server.shutdown().unwrap();
 }
+
+/// An IPFIX message (observation domain 0) around `sets`.
+fn ipfix(sequence: u32, sets: &[Vec<u8>]) -> Vec<u8> {
+    let body: Vec<u8> = sets.concat();
+    let mut message = vec![0, 10];
+    message.extend_from_slice(&((16 + body.len()) as u16).to_be_bytes());
+    message.extend_from_slice(&((now_ms() / 1000) as u32).to_be_bytes());
+    message.extend_from_slice(&sequence.to_be_bytes());
+    message.extend_from_slice(&0u32.to_be_bytes());
+    message.extend_from_slice(&body);
+    message
+}
+
+/// A set (IPFIX) or flowset (v9): id, length, contents.
+fn flow_set(id: u16, contents: &[u8]) -> Vec<u8> {
+    let mut set = id.to_be_bytes().to_vec();
+    set.extend_from_slice(&((4 + contents.len()) as u16).to_be_bytes());
+    set.extend_from_slice(contents);
+    set
+}
+
+/// A template record: its id, then each field's element id and length.
+fn template(id: u16, fields: &[(u16, u16)]) -> Vec<u8> {
+    let mut record = id.to_be_bytes().to_vec();
+    record.extend_from_slice(&(fields.len() as u16).to_be_bytes());
+    for (element, length) in fields {
+        record.extend_from_slice(&element.to_be_bytes());
+        record.extend_from_slice(&length.to_be_bytes());
+    }
+    record
+}
+
+/// A v9 datagram: header (one flowset counted), then `sets`.
+fn v9(sets: &[Vec<u8>]) -> Vec<u8> {
+    let mut datagram = vec![0, 9, 0, 1];
+    datagram.extend_from_slice(&1_000_000u32.to_be_bytes());
+    datagram.extend_from_slice(&((now_ms() / 1000) as u32).to_be_bytes());
+    datagram.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0]);
+    datagram.extend_from_slice(&sets.concat());
+    datagram
+}
+
+#[test]
+fn netflow_dead_letters_every_bad_datagram_bounds_template_floods_and_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = SourceConfig::new(
+        "flows",
+        AdapterChoice::One(seam_adapters::Adapter::Netflow),
+        Transport::Netflow {
+            udp: "127.0.0.1:0".parse().unwrap(),
+            limits: seam_adapters::FlowLimits {
+                templates_per_exporter: 32,
+                exporters: 4,
+                ..seam_adapters::FlowLimits::default()
+            },
+        },
+    );
+    let server = start(&config(dir.path(), vec![source]));
+    let target = server.addresses().netflow_udp["flows"];
+    let api = server.addresses().api;
+    let two_fields = [(8, 4), (12, 4)];
+    let mut v5_cut = vec![0, 5, 0, 30];
+    v5_cut.extend_from_slice(&[0; 20 + 48]);
+    let rows: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("one byte", vec![0]),
+        (
+            "syslog, not flow export",
+            b"<134>1 this is not a flow".to_vec(),
+        ),
+        ("NetFlow v7", [&[0u8, 7][..], &[0; 22]].concat()),
+        ("v5 counting 30 flows, carrying 1", v5_cut),
+        ("v9 header cut short", vec![0, 9, 0, 1, 0, 0, 0, 0, 0, 0]),
+        (
+            "IPFIX longer than what arrived",
+            [&[0u8, 10, 1, 244][..], &[0; 26]].concat(),
+        ),
+        (
+            "a set overrunning the message",
+            ipfix(0, &[[&[1u8, 0, 3, 232][..], &[0; 20]].concat()]),
+        ),
+        (
+            "IPFIX data before its template",
+            ipfix(0, &[flow_set(300, &[10, 0, 0, 1, 10, 0, 0, 2])]),
+        ),
+        (
+            "v9 data before its template",
+            v9(&[flow_set(256, &[10, 0, 0, 1, 10, 0, 0, 2])]),
+        ),
+        (
+            "fields longer than a set can hold",
+            ipfix(
+                0,
+                &[flow_set(2, &template(400, &[(82, 65_000), (83, 65_000)]))],
+            ),
+        ),
+        (
+            "a template of 600 fields",
+            ipfix(0, &[flow_set(2, &template(401, &[(8, 4); 600]))]),
+        ),
+        (
+            "a reserved template id",
+            ipfix(0, &[flow_set(2, &template(5, &two_fields))]),
+        ),
+        ("a reserved set id", ipfix(0, &[flow_set(100, &[0; 8])])),
+    ];
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for (_, datagram) in &rows {
+        socket.send_to(datagram, target).unwrap();
+    }
+    let letters = wait_dead_letters(api, rows.len());
+    assert!(letters.len() >= rows.len(), "{letters:#?}");
+    assert!(letters.iter().all(|l| l["reason"].is_string()));
+    assert!(metric(api, "seam_records_rejected_total", "source=\"flows\"") >= rows.len() as f64);
+    assert!(
+        metric(
+            api,
+            "seam_flow_sets_without_template_total",
+            "source=\"flows\""
+        ) >= 2.0
+    );
+    assert!(
+        metric(
+            api,
+            "seam_flow_template_events_total",
+            "source=\"flows\",kind=\"rejected\""
+        ) >= 3.0
+    );
+
+    // A flood of templates: 100 messages of 100 templates each, from one exporter; then
+    // templates from eight exporters (loopback addresses) against a limit of four.
+    let flood: Vec<Vec<u8>> = (0..100u16)
+        .map(|message| {
+            let records: Vec<u8> = (0..100u16)
+                .flat_map(|n| template(1000 + message * 100 + n, &two_fields))
+                .collect();
+            ipfix(0, &[flow_set(2, &records)])
+        })
+        .collect();
+    for datagram in &flood {
+        socket.send_to(datagram, target).unwrap();
+    }
+    for exporter in 2..10u8 {
+        let other = UdpSocket::bind((std::net::Ipv4Addr::new(127, 0, 0, exporter), 0)).unwrap();
+        other
+            .send_to(
+                &ipfix(0, &[flow_set(2, &template(256, &two_fields))]),
+                target,
+            )
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let learned = "source=\"flows\",kind=\"learned\"";
+    while metric(api, "seam_flow_template_events_total", learned) < 10_008.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the flood was not read: {} templates learned",
+            metric(api, "seam_flow_template_events_total", learned)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Kept: at most 32 per exporter, for at most four exporters.
+    assert!(metric(api, "seam_flow_templates", "source=\"flows\"") <= 4.0 * 32.0);
+    assert!(metric(api, "seam_flow_exporters", "source=\"flows\"") <= 4.0);
+    assert!(
+        metric(
+            api,
+            "seam_flow_template_events_total",
+            "source=\"flows\",kind=\"evicted\""
+        ) >= 10_000.0 - 32.0
+    );
+    assert!(metric(api, "seam_flow_exporters_evicted_total", "source=\"flows\"") >= 4.0);
+
+    // A well-formed export still arrives: its template, then its flows.
+    for datagram in seam_adapters::synthetic_flow_datagrams(10, 2, 5, seam_model::Ts(now_ms())) {
+        socket.send_to(&datagram, target).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while metric(api, "seam_events_stored_total", "source=\"flows\"") < 10.0 {
+        assert!(Instant::now() < deadline, "the good flows were not taken");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        metric(api, "seam_events_stored_total", "source=\"flows\""),
+        10.0
+    );
+    healthy(server.addresses().http);
+    server.shutdown().unwrap();
+}

@@ -376,6 +376,95 @@ pub fn adapter(
     print_report(&report, json)
 }
 
+/// Decodes `flows` flows of NetFlow `version` (5, 9, 10) from a synthetic exporter on one
+/// core, through one `FlowDecoder` as a listener keeps it; reports flows per CPU-second, then
+/// the same with each event serialized to JSON as the service does before storing it.
+pub fn flows(
+    version: u16,
+    flows: usize,
+    flows_per_datagram: usize,
+    json: bool,
+) -> Result<ExitCode, CliError> {
+    // A thousand datagrams, decoded over and over: the template comes again with the first,
+    // which refreshes it without a change.
+    const DATAGRAMS: usize = 1000;
+    let export = Ts(DAY_ZERO_MS + 12 * 3_600_000);
+    let datagrams =
+        seam_adapters::synthetic_flow_datagrams(version, DATAGRAMS, flows_per_datagram, export);
+    let bytes: usize = datagrams.iter().map(Vec::len).sum();
+    let context = seam_adapters::ParseContext::new("netflow", Ts(export.0 + 1000));
+    let exporter = std::net::IpAddr::from([10, 0, 0, 1]);
+    let mut decoder = seam_adapters::FlowDecoder::new();
+    let per_round = decoder_round(&mut decoder, exporter, &datagrams, &context, false)?;
+    if per_round == 0 {
+        return Err(CliError::Failed(
+            "the synthetic export gave no flows".into(),
+        ));
+    }
+    let rounds = flows.div_ceil(per_round).max(1);
+    let measure = |serialize: bool,
+                   decoder: &mut seam_adapters::FlowDecoder|
+     -> Result<(usize, f64, f64), CliError> {
+        let cpu_start = thread_cpu_ns();
+        let started = Instant::now();
+        let mut decoded = 0usize;
+        for _ in 0..rounds {
+            decoded += decoder_round(decoder, exporter, &datagrams, &context, serialize)?;
+        }
+        let wall = started.elapsed().as_secs_f64();
+        let cpu = match (cpu_start, thread_cpu_ns()) {
+            (Some(start), Some(end)) => end.saturating_sub(start) as f64 / 1e9,
+            _ => wall,
+        };
+        Ok((decoded, cpu, wall))
+    };
+    let (decoded, cpu, wall) = measure(false, &mut decoder)?;
+    let (serialized, json_cpu, _) = measure(true, &mut decoder)?;
+    let report = serde_json::json!({
+        "benchmark": "flows",
+        "version": version,
+        "flows_per_datagram": per_round / DATAGRAMS,
+        "datagram_bytes": bytes / DATAGRAMS,
+        "flows": decoded,
+        "cpu_seconds": cpu,
+        "flows_per_cpu_sec": (decoded as f64 / cpu.max(1e-9)).round(),
+        "flows_per_sec": (decoded as f64 / wall.max(1e-9)).round(),
+        "datagrams_per_cpu_sec": ((decoded / per_round * DATAGRAMS) as f64 / cpu.max(1e-9)).round(),
+        "flows_per_cpu_sec_with_json": (serialized as f64 / json_cpu.max(1e-9)).round(),
+    });
+    print_report(&report, json)
+}
+
+/// Decodes every datagram once; the flows decoded. With `serialize`, each event is written as
+/// JSON too.
+fn decoder_round(
+    decoder: &mut seam_adapters::FlowDecoder,
+    exporter: std::net::IpAddr,
+    datagrams: &[Vec<u8>],
+    context: &seam_adapters::ParseContext,
+    serialize: bool,
+) -> Result<usize, CliError> {
+    let mut decoded = 0;
+    for datagram in datagrams {
+        let batch = decoder.decode(exporter, datagram, context);
+        if let Some(rejected) = batch.rejected.first() {
+            return Err(CliError::Failed(format!(
+                "the synthetic export was rejected: {}",
+                rejected.reason
+            )));
+        }
+        decoded += batch.events.len();
+        if serialize {
+            for event in &batch.events {
+                let json = serde_json::to_string(event).map_err(|e| CliError::Output(e.into()))?;
+                std::hint::black_box(json);
+            }
+        }
+        std::hint::black_box(&batch.events);
+    }
+    Ok(decoded)
+}
+
 pub fn replay(people: usize, events: usize, json: bool) -> Result<ExitCode, CliError> {
     let rules = load::rules(None)?;
     let estate = Arc::new(synthetic_estate(people)?);

@@ -3,7 +3,9 @@
 //! parsed.
 //!
 //! A line is bounded in size; a bad line becomes a dead letter (the raw bytes, the line number
-//! and the reason) and the rest of the input continues.
+//! and the reason) and the rest of the input continues. A format that is not read by line (a
+//! pcap capture of flow export) is read whole, up to the adapters' input limit, as one record
+//! at "line" 1; its rejections carry the adapter's own position (the packet).
 
 use std::io::BufRead;
 
@@ -89,6 +91,13 @@ impl<R: BufRead> NdjsonReader<R> {
 
     /// Skips `count` lines, for resuming after a snapshot (a header line is still kept).
     pub fn skip_lines(&mut self, count: u64) -> std::io::Result<()> {
+        if self.is_whole() {
+            // The whole input is its one record: handled already, or not at all.
+            if count > 0 {
+                self.line = 1;
+            }
+            return Ok(());
+        }
         while self.line < count {
             let mut oversized = false;
             if !self.read_bounded_line(&mut oversized)? {
@@ -97,6 +106,67 @@ impl<R: BufRead> NdjsonReader<R> {
             self.keep_header_if_first();
         }
         Ok(())
+    }
+
+    /// Whether the input is read whole rather than by line (a binary capture).
+    fn is_whole(&self) -> bool {
+        matches!(&self.format, Format::Vendor { adapter, .. } if !adapter.is_line_format())
+    }
+
+    /// The whole input as one record, the first time; `None` after. More than the adapters'
+    /// input limit is an error: such a file must be split.
+    fn next_whole(&mut self) -> std::io::Result<Option<Vec<Line>>> {
+        use std::io::Read;
+        if self.line > 0 {
+            return Ok(None);
+        }
+        let Format::Vendor {
+            adapter, context, ..
+        } = &self.format
+        else {
+            return Ok(None);
+        };
+        let limit = seam_adapters::MAX_BATCH_BYTES;
+        let mut bytes = Vec::new();
+        self.reader
+            .by_ref()
+            .take(limit as u64 + 1)
+            .read_to_end(&mut bytes)?;
+        if bytes.len() > limit {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "the {} adapter reads a file whole, and this one is over its limit of {} MiB; split it (for a pcap capture: `editcap -c 100000 IN OUT`)",
+                    adapter.name(),
+                    limit >> 20
+                ),
+            ));
+        }
+        self.line = 1;
+        let batch = adapter.parse(&bytes, context).map_err(|error| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, error.to_string())
+        })?;
+        for (reason, count) in batch.skip_reasons {
+            *self.skips.entry(reason).or_default() += count as u64;
+        }
+        let mut out: Vec<Line> = batch
+            .rejected
+            .into_iter()
+            .map(|rejected| Line::Rejected {
+                line: rejected.index as u64,
+                reason: rejected.reason,
+                raw: rejected.raw,
+            })
+            .collect();
+        // Exporters send a flow when it expires, not in the order flows end: in time order,
+        // a capture's events merge with other inputs' as their times say.
+        let mut events = batch.events;
+        events.sort_by_key(|event| event.time);
+        out.extend(events.into_iter().map(|mut event| {
+            event.observed = None;
+            Line::Event(Box::new(event))
+        }));
+        Ok(Some(out))
     }
 
     /// The first non-blank line of a format with a header is the header: kept, not parsed.
@@ -181,6 +251,9 @@ impl<R: BufRead> NdjsonReader<R> {
     pub fn next_record(&mut self) -> std::io::Result<Option<Vec<Line>>> {
         if matches!(self.format, Format::Ndjson) {
             return Ok(self.next_line()?.map(|line| vec![line]));
+        }
+        if self.is_whole() {
+            return self.next_whole();
         }
         loop {
             let Some(read) = self.read_line()? else {

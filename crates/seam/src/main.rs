@@ -272,6 +272,12 @@ enum BenchCommand {
         #[command(flatten)]
         args: serve::BenchIngestArgs,
     },
+    /// Flow export: NetFlow v5, v9 or IPFIX datagrams from a synthetic exporter decoded on one
+    /// core; with `--udp`, sent to a local `seam serve` at a rate, counting what was lost.
+    Flows {
+        #[command(flatten)]
+        args: serve::BenchFlowsArgs,
+    },
     /// One adapter's parse rate on one core: the records of FILE (one per line), repeated,
     /// parsed in batches of 1,000 lines as a syslog listener hands them over.
     Adapter {
@@ -379,6 +385,9 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Bench {
             command: BenchCommand::Ingest { args },
         } => serve::bench_ingest(&args),
+        Command::Bench {
+            command: BenchCommand::Flows { args },
+        } => serve::bench_flows(&args),
         Command::Sim { args } => twin::sim(&args),
         Command::Eval { args } => twin::eval(&args),
         Command::Inspect { data_dir, what } => inspect(&data_dir, what),
@@ -469,6 +478,19 @@ fn open_inputs(
                 any_vendor = true;
                 let adapter = seam_adapters::Adapter::from_name(name)
                     .map_err(|e| CliError::Failed(format!("`{spec}`: {e}")))?;
+                let limit = seam_adapters::MAX_BATCH_BYTES;
+                // A binary capture is read whole: one over the limit is refused before
+                // anything is read, rather than after the other inputs.
+                if !adapter.is_line_format()
+                    && let Ok(metadata) = std::fs::metadata(path)
+                    && metadata.len() > limit as u64
+                {
+                    return Err(CliError::Failed(format!(
+                        "`{spec}`: the {name} adapter reads a file whole, up to {} MiB, and this one is {} bytes; split it (for a pcap capture: `editcap -c 100000 IN OUT`)",
+                        limit >> 20,
+                        metadata.len()
+                    )));
+                }
                 // Year-less stamps take the year nearest the receive time: the one given, or
                 // when the file was last written (an export ends about then), never 1970.
                 let received = received.or_else(|| modified_time(path));

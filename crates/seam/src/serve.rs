@@ -31,12 +31,15 @@ pub struct ServeArgs {
     #[arg(long)]
     pub api: Option<String>,
     /// Also listen for syslog on this address, UDP and TCP; each line's format (ISE, Meraki,
-    /// GlobalProtect, DHCP) picks its adapter.
+    /// GlobalProtect, PAN-OS, DHCP, Linux authentication, Windows events) picks its adapter.
     #[arg(long)]
     pub syslog: Option<String>,
     /// Also subscribe to uhppoted and Zigbee2MQTT topics on this broker (mqtt://host:port).
     #[arg(long)]
     pub mqtt: Option<String>,
+    /// Also take NetFlow v5/v9 and IPFIX export over UDP on this address (a source `netflow`).
+    #[arg(long)]
+    pub netflow: Option<String>,
     /// How far behind its source's newest event an event may arrive and still be ordered, in
     /// seconds (default 0.5; sources may set their own).
     #[arg(long)]
@@ -86,6 +89,37 @@ pub struct BenchIngestArgs {
     pub slow_senders: usize,
 }
 
+/// Settings of `seam bench flows`.
+#[derive(Debug, clap::Args)]
+pub struct BenchFlowsArgs {
+    /// The NetFlow version of the synthetic exporter: 5, 9, or 10 (IPFIX).
+    #[arg(long, default_value_t = 10)]
+    pub version: u16,
+    /// Flows per datagram (v5 carries at most 30).
+    #[arg(long, default_value_t = 30)]
+    pub flows_per_datagram: usize,
+    /// Flows to decode (decoding on one core, without `--udp`).
+    #[arg(long, default_value_t = 3_000_000)]
+    pub flows: usize,
+    /// Send the datagrams over UDP to a `seam serve` started on loopback, at `--rate` flows
+    /// per second for `--duration` seconds, and count what was stored and what was lost.
+    #[arg(long)]
+    pub udp: bool,
+    /// Flows per second to offer over UDP.
+    #[arg(long, default_value_t = 100_000)]
+    pub rate: u64,
+    /// How long to send over UDP, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// The allowed lateness of the service started, in seconds (the synthetic flows end a
+    /// second before their export).
+    #[arg(long, default_value_t = 2.0)]
+    pub lateness: f64,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
 fn lateness_ms(seconds: f64) -> Result<i64, CliError> {
     if !seconds.is_finite() || !(0.0..=86_400.0).contains(&seconds) {
         return Err(CliError::Failed(format!(
@@ -104,6 +138,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, CliError> {
         api: args.api.clone(),
         syslog: args.syslog.clone(),
         mqtt: args.mqtt.clone(),
+        netflow: args.netflow.clone(),
         lateness_ms: args.lateness.map(lateness_ms).transpose()?,
         heartbeat_ms: args.heartbeat_ms,
     };
@@ -145,6 +180,7 @@ pub fn bench_ingest(args: &BenchIngestArgs) -> Result<ExitCode, CliError> {
         lateness_ms: lateness_ms(args.lateness)?,
         idle_connections: args.idle_connections.min(20_000),
         slow_senders: args.slow_senders.min(10_000),
+        flows: None,
     };
     let report = seam_serve::bench::run(&options).map_err(CliError::Failed)?;
     let mut stdout = std::io::stdout().lock();
@@ -153,6 +189,48 @@ pub fn bench_ingest(args: &BenchIngestArgs) -> Result<ExitCode, CliError> {
     } else if let Some(fields) = report.as_object() {
         for (name, value) in fields {
             writeln!(stdout, "{name:>22}  {value}").map_err(CliError::Output)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `seam bench flows`: decoding on one core, or with `--udp` a service on loopback under load.
+pub fn bench_flows(args: &BenchFlowsArgs) -> Result<ExitCode, CliError> {
+    if ![5, 9, 10].contains(&args.version) {
+        return Err(CliError::Failed(format!(
+            "--version {}: give 5, 9 or 10 (IPFIX)",
+            args.version
+        )));
+    }
+    if !args.udp {
+        return crate::bench::flows(args.version, args.flows, args.flows_per_datagram, args.json);
+    }
+    let seam_exe = std::env::current_exe()
+        .map_err(|e| CliError::Failed(format!("cannot find the seam executable: {e}")))?;
+    let options = seam_serve::bench::BenchOptions {
+        seam_exe,
+        target: None,
+        duration: Duration::from_secs(args.duration.clamp(1, 600)),
+        rate: Some(args.rate.clamp(1, 10_000_000)),
+        batch: 1,
+        connections: 1,
+        trigger_every: 1,
+        syslog: false,
+        lateness_ms: lateness_ms(args.lateness)?,
+        idle_connections: 0,
+        slow_senders: 0,
+        flows: Some(seam_serve::bench::FlowLoad {
+            version: args.version,
+            flows_per_datagram: args.flows_per_datagram,
+        }),
+    };
+    let report = seam_serve::bench::run(&options).map_err(CliError::Failed)?;
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        writeln!(stdout, "{report}").map_err(CliError::Output)?;
+    } else if let Some(fields) = report.as_object() {
+        for (name, value) in fields {
+            writeln!(stdout, "{name:>28}  {value}").map_err(CliError::Output)?;
         }
     }
     Ok(ExitCode::SUCCESS)

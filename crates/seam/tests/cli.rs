@@ -276,6 +276,50 @@ fn bench_adapter_counts_every_record_it_parses() {
 }
 
 #[test]
+fn bench_flows_decodes_every_version_and_loses_nothing_over_udp_at_a_low_rate() {
+    for version in ["5", "9", "10"] {
+        let run = seam(&[
+            "bench",
+            "flows",
+            "--version",
+            version,
+            "--flows",
+            "30000",
+            "--json",
+        ]);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        let report: serde_json::Value = serde_json::from_str(text(&run.stdout).trim()).unwrap();
+        assert!(report["flows"].as_u64().unwrap() >= 30_000, "{report}");
+        assert!(report["flows_per_cpu_sec"].as_f64().unwrap() > 0.0);
+    }
+    let wrong = seam(&["bench", "flows", "--version", "7"]);
+    assert!(!wrong.status.success());
+    assert!(text(&wrong.stderr).contains("give 5, 9 or 10"));
+
+    // Over UDP to a seam serve on loopback, briefly and slowly (a debug build).
+    let run = seam(&[
+        "bench",
+        "flows",
+        "--udp",
+        "--version",
+        "9",
+        "--rate",
+        "3000",
+        "--duration",
+        "2",
+        "--json",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let report: serde_json::Value = serde_json::from_str(text(&run.stdout).trim()).unwrap();
+    let sent = report["flows_sent"].as_u64().unwrap();
+    assert!(sent >= 3000, "{report}");
+    assert_eq!(report["flows_stored"].as_u64(), Some(sent), "{report}");
+    assert_eq!(report["flows_lost"], 0, "{report}");
+    assert_eq!(report["dead_letters"], 0, "{report}");
+    assert_eq!(report["sequence_gaps"], 0, "{report}");
+}
+
+#[test]
 fn sim_replay_and_eval_score_the_labelled_attacks() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sim");
@@ -482,6 +526,111 @@ fn replay_reads_vendor_formats_merged_by_time_and_dead_letters_their_bad_records
         text(&run.stderr).contains("unknown"),
         "{}",
         text(&run.stderr)
+    );
+}
+
+/// The flows of a replayed input, from the store: (source, source address, destination,
+/// port, bytes, time).
+fn stored_flows(data: &Path) -> Vec<(String, String, String, u64, u64, String)> {
+    let store = seam_store::EmbeddedStore::open(data).unwrap();
+    let (records, _) = seam_store::Store::read_events(&store, 0, 1000).unwrap();
+    records
+        .iter()
+        .map(|r| serde_json::from_str::<serde_json::Value>(r).unwrap())
+        .filter(|e| e["class"] == "network_activity")
+        .map(|e| {
+            (
+                e["source"].as_str().unwrap().to_string(),
+                e["src"]["ip"].as_str().unwrap().to_string(),
+                e["dst"]["ip"].as_str().unwrap().to_string(),
+                e["dst"]["port"].as_u64().unwrap_or(0),
+                e["bytes_out"].as_u64().unwrap_or(0),
+                e["time"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn replay_reads_a_netflow_capture_whole_and_nfdump_csv_behind_its_header() {
+    let fixtures = repo().join("crates/seam-adapters/tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let estate = repo().join("examples/estate");
+    let netflow = format!("netflow={}", fixtures.join("netflow.pcap").display());
+    let nfdump = format!("nfdump={}", fixtures.join("nfdump.csv").display());
+    let args = [
+        "replay",
+        "--estate",
+        estate.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        &netflow,
+        &nfdump,
+    ];
+    let run = seam(&args);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    // The capture's bad packets are numbered by packet; the CSV's bad rows by line.
+    assert!(
+        stderr.contains("netflow.pcap:7: rejected: fragmented"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("nfdump.csv:7: rejected: invalid source address"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("12 events (") && stderr.contains(" 9 rejected"),
+        "{stderr}"
+    );
+    let flows = stored_flows(&data);
+    assert_eq!(
+        flows.iter().filter(|f| f.0 == "netflow").count(),
+        7,
+        "{flows:?}"
+    );
+    assert_eq!(
+        flows.iter().filter(|f| f.0 == "nfdump").count(),
+        5,
+        "{flows:?}"
+    );
+    assert!(
+        flows.contains(&(
+            "nfdump".into(),
+            "10.10.1.21".into(),
+            "52.1.2.3".into(),
+            443,
+            95_000,
+            "2026-03-02T10:20:30.000Z".into()
+        )),
+        "{flows:?}"
+    );
+
+    // Again on the same data: the capture was read whole, so it is skipped whole.
+    let again = seam(&args);
+    let stderr = text(&again.stderr);
+    assert!(again.status.success(), "{stderr}");
+    assert!(stderr.contains("0 events ("), "{stderr}");
+    assert_eq!(stored_flows(&data).len(), 12);
+
+    // A capture over the adapters' input limit is refused before anything is read.
+    let big = dir.path().join("big.pcap");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(17 << 20)
+        .unwrap();
+    let run = seam(&[
+        "replay",
+        "--estate",
+        estate.to_str().unwrap(),
+        &format!("netflow={}", big.display()),
+    ]);
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("reads a file whole, up to 16 MiB") && stderr.contains("split it"),
+        "{stderr}"
     );
 }
 

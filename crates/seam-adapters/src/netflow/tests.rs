@@ -1629,3 +1629,23 @@ proptest::proptest! {
         }
     }
 }
+
+/// softflowd replaying a capture counts flow times from its own start, which comes after the
+/// packets: a flow that ended 18 s before the exporter started has the uptime 2^32 - 18,000.
+/// It used to be placed 49.7 days after the start, and rejected as far from the export.
+#[test]
+fn uptimes_before_the_exporters_start_wrap_back() {
+    let export = i64::from(EXPORT) * 1000;
+    let init = export + 661;
+    assert_eq!(
+        from_init(init, export, u32::MAX - 17_999),
+        Some(init - 18_000)
+    );
+    // The ordinary cases: a flow after the start, and one after a wrap of the uptime.
+    assert_eq!(from_init(init - 60_000, export, 55_000), Some(init - 5_000));
+    let long_ago = init - (1 << 32) - 60_000;
+    assert_eq!(from_init(long_ago, export, 55_000), Some(init - 5_000));
+    // More than a day before the export, or past the few seconds after it: no time.
+    assert_eq!(from_init(init - 200_000_000, export, 0), None);
+    assert_eq!(from_init(export + 60_000, export, 0), None);
+}
