@@ -116,6 +116,8 @@ impl Waiting {
 struct Pending {
     findings: Vec<StoredFinding>,
     unresolved: Vec<Unresolved>,
+    /// Lists an unresolved flow once per source, identifiers and hour.
+    sampler: seam_store::UnresolvedSampler,
     /// Written since the last commit.
     dirty: bool,
     /// Written but not yet known to be committed, with the store's durability mark at the
@@ -218,12 +220,16 @@ fn take_output(
             metrics.engine_late.fetch_add(1, Ordering::Relaxed);
         }
         if processed.unresolved {
-            pending.unresolved.push(Unresolved {
+            let item = Unresolved {
                 event_uid: processed.event.uid.clone(),
                 time: processed.event.time,
                 source: processed.event.source.clone(),
                 identifiers: serde_json::to_string(&processed.event.subject).unwrap_or_default(),
-            });
+            };
+            let flow = processed.event.class == seam_model::EventClass::NetworkActivity;
+            if pending.sampler.keep(flow, &item) {
+                pending.unresolved.push(item);
+            }
         }
     }
 }

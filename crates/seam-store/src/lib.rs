@@ -71,6 +71,43 @@ pub struct Unresolved {
     pub identifiers: String,
 }
 
+/// Which unresolved events are listed one by one. Flows from an address nobody is known at
+/// (a server, a printer, a guest) come by the thousand a second: listing each would cost a row
+/// apiece and say nothing more than the first. So an unresolved flow is listed once per source,
+/// identifiers and hour; every other unresolved event is listed.
+#[derive(Debug, Default)]
+pub struct UnresolvedSampler {
+    last_hour: std::collections::HashMap<(String, String), i64>,
+}
+
+/// Distinct (source, identifiers) pairs remembered before the memory is cleared.
+const SAMPLER_KEYS: usize = 65_536;
+
+impl UnresolvedSampler {
+    /// Whether this unresolved event is listed.
+    pub fn keep(&mut self, flow: bool, item: &Unresolved) -> bool {
+        if !flow {
+            return true;
+        }
+        let hour = item.time.millis().div_euclid(3_600_000);
+        let key = (item.source.clone(), item.identifiers.clone());
+        match self.last_hour.get_mut(&key) {
+            Some(last) if *last >= hour => false,
+            Some(last) => {
+                *last = hour;
+                true
+            }
+            None => {
+                if self.last_hour.len() >= SAMPLER_KEYS {
+                    self.last_hour.clear();
+                }
+                self.last_hour.insert(key, hour);
+                true
+            }
+        }
+    }
+}
+
 /// Engine state and where every input stood when it was taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
@@ -172,4 +209,29 @@ pub trait Store: Send {
     ) -> Result<(Vec<String>, u64), StoreError>;
     /// The position just after the last appended event: the number of events stored.
     fn log_position(&self) -> Result<u64, StoreError>;
+}
+
+#[cfg(test)]
+mod sampler_tests {
+    use super::*;
+
+    fn item(ms: i64, ip: &str) -> Unresolved {
+        Unresolved {
+            event_uid: format!("e{ms}"),
+            time: Ts(ms),
+            source: "netflow".into(),
+            identifiers: format!("{{\"ip\":\"{ip}\"}}"),
+        }
+    }
+
+    #[test]
+    fn an_unresolved_flow_is_listed_once_per_address_and_hour_other_events_always() {
+        let mut sampler = UnresolvedSampler::default();
+        assert!(sampler.keep(true, &item(0, "10.9.9.9")));
+        assert!(!sampler.keep(true, &item(60_000, "10.9.9.9")));
+        assert!(sampler.keep(true, &item(60_000, "10.9.9.8")));
+        assert!(sampler.keep(true, &item(3_600_000, "10.9.9.9")));
+        assert!(sampler.keep(false, &item(3_600_001, "10.9.9.9")));
+        assert!(sampler.keep(false, &item(3_600_002, "10.9.9.9")));
+    }
 }

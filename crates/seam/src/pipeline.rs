@@ -233,6 +233,8 @@ struct Pending {
     events: Vec<(Processed, String)>,
     findings: Vec<StoredFinding>,
     dead_letters: Vec<DeadLetter>,
+    /// Lists an unresolved flow once per source, identifiers and hour.
+    sampler: seam_store::UnresolvedSampler,
 }
 
 impl Pending {
@@ -264,7 +266,7 @@ impl Pending {
         Ok(())
     }
 
-    fn write(&self, store: &mut EmbeddedStore) -> Result<(), CliError> {
+    fn write(&mut self, store: &mut EmbeddedStore) -> Result<(), CliError> {
         let error = |e: seam_store::StoreError| CliError::Store(e.to_string());
         let events: Vec<StoredEvent<'_>> = self
             .events
@@ -281,15 +283,21 @@ impl Pending {
             })
             .collect();
         store.append_events(&events).map_err(error)?;
+        let sampler = &mut self.sampler;
         let unresolved: Vec<Unresolved> = self
             .events
             .iter()
             .filter(|(processed, _)| processed.unresolved)
-            .map(|(processed, _)| Unresolved {
-                event_uid: processed.event.uid.clone(),
-                time: processed.event.time,
-                source: processed.event.source.clone(),
-                identifiers: serde_json::to_string(&processed.event.subject).unwrap_or_default(),
+            .filter_map(|(processed, _)| {
+                let item = Unresolved {
+                    event_uid: processed.event.uid.clone(),
+                    time: processed.event.time,
+                    source: processed.event.source.clone(),
+                    identifiers: serde_json::to_string(&processed.event.subject)
+                        .unwrap_or_default(),
+                };
+                let flow = processed.event.class == seam_model::EventClass::NetworkActivity;
+                sampler.keep(flow, &item).then_some(item)
             })
             .collect();
         store.add_unresolved(&unresolved).map_err(error)?;
