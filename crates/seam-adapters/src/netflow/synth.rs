@@ -171,7 +171,7 @@ fn record(bytes: &mut Vec<u8>, n: u32, ipfix: bool) {
     put32(bytes, 1);
     bytes.extend_from_slice(&[0x3c, 0x22, 0xfb, 0, 0, 0]);
     if let Some(last) = bytes.last_mut() {
-        *last = u8::try_from(n % 251).unwrap_or(0);
+        *last = u8::try_from((n % HOSTS) % 251).unwrap_or(0);
     }
     if !ipfix {
         put32(bytes, UPTIME_MS - 31_000);
@@ -197,8 +197,12 @@ fn v5_record(bytes: &mut Vec<u8>, n: u32) {
     bytes.extend_from_slice(&[24, 0, 0, 0]);
 }
 
+/// Hosts on the exporter's networks: a real exporter sees thousands of hosts, each with many
+/// flows, not a new address per flow.
+const HOSTS: u32 = 4096;
+
 fn source(n: u32) -> u32 {
-    0x0a00_0000 | (n & 0x00ff_ffff)
+    0x0a00_0000 | (n % HOSTS + 1)
 }
 
 fn destination(n: u32) -> u32 {
