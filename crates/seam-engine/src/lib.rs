@@ -8,6 +8,7 @@
 
 pub mod changes;
 pub mod context;
+pub mod coverage;
 pub mod engine;
 pub mod identity;
 pub mod presence;

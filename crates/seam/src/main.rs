@@ -753,6 +753,22 @@ fn check(
     if !untested.is_empty() {
         say!("warning: rules without test cases: {}", untested.join(", "));
     }
+    say!("coverage (what the estate declares; signals that report while running arm more):");
+    for line in seam_engine::coverage::report(&estate) {
+        let why = if line.why.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", line.why)
+        };
+        say!(
+            "  {:<8} {:<36} {:<5} {} of {}{why}",
+            line.state.as_str(),
+            line.rule,
+            line.site,
+            line.armed,
+            line.of
+        );
+    }
     if inputs.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }

@@ -864,3 +864,23 @@ fn replay_reads_an_export_as_the_service_configuration_says() {
         text(&without.stderr)
     );
 }
+
+#[test]
+fn check_prints_where_the_place_based_rules_are_armed_partial_or_blind() {
+    let estate = repo().join("examples/estate");
+    let run = seam(&["check", "--estate", estate.to_str().unwrap()]);
+    let stdout = text(&run.stdout);
+    assert!(run.status.success(), "{stdout}{}", text(&run.stderr));
+    assert!(
+        stdout.contains("partial  seam.badge-granted-nobody-entered    hq    6 of 8: no position switch or sensor declared at hq-meet-door, hq-cafe-door"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("blind    seam.badge-granted-nobody-entered    nyc   0 of 2"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("n/a      seam.tailgating-occupancy            nyc"),
+        "{stdout}"
+    );
+}
