@@ -641,6 +641,10 @@ impl<'a> EventContext<'a> {
             Field::PersonAfterWindow => person()
                 .and_then(|(_, p)| p.window)
                 .map(|window| Value::Bool(at >= window.end)),
+            Field::PersonMinutesAfterWindow => person()
+                .and_then(|(_, p)| p.window)
+                .filter(|window| at >= window.end)
+                .map(|window| Value::Int((at.millis() - window.end.millis()) / 60_000)),
             Field::PersonInSchedule => {
                 // Schedules are approximate: an hour either side is still "in schedule". They are
                 // read where the event happens, so a trip to another time zone keeps its hours.

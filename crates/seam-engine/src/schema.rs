@@ -77,6 +77,7 @@ fields! {
     PersonHomeSite = "person.home_site",
     PersonInWindow = "person.in_window",
     PersonAfterWindow = "person.after_window",
+    PersonMinutesAfterWindow = "person.minutes_after_window",
     PersonInSchedule = "person.in_schedule",
     PersonCleared = "person.cleared",
     // Where the person was believed to be just before this event.
