@@ -61,6 +61,10 @@ pub struct Report {
     pub detected: usize,
     pub findings: usize,
     pub false_positives: usize,
+    /// False findings as an analyst meets them: one alert per rule, person (or, for findings
+    /// about no person, the finding's group such as a site or a zone) and UTC day.
+    pub false_alerts: usize,
+    pub false_alerts_per_1000_person_days: f64,
     pub person_days: u64,
     pub kinds: Vec<KindResult>,
     pub rules: Vec<RuleResult>,
@@ -83,6 +87,7 @@ pub fn evaluate(scenarios: &[Scenario], findings: &[Finding], person_days: u64) 
     let mut rules: BTreeMap<String, RuleResult> = BTreeMap::new();
     let mut per_day: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut false_positives = 0;
+    let mut false_alerts: BTreeSet<(String, String, String)> = BTreeSet::new();
     for finding in findings {
         let rule = finding.finding_info.analytic.uid.clone();
         let time = finding.time;
@@ -120,6 +125,19 @@ pub fn evaluate(scenarios: &[Scenario], findings: &[Finding], person_days: u64) 
             entry.false_positives += 1;
             counts.1 += 1;
             false_positives += 1;
+            let about = match person {
+                Some(person) => person.to_string(),
+                None => finding
+                    .evidences
+                    .first()
+                    .map(|evidence| serde_json::Value::Object(evidence.data.clone()).to_string())
+                    .unwrap_or_default(),
+            };
+            false_alerts.insert((
+                rule.clone(),
+                about,
+                crate::calendar::utc_date(time).to_string(),
+            ));
         } else {
             entry.true_positives += 1;
             counts.0 += 1;
@@ -184,6 +202,12 @@ pub fn evaluate(scenarios: &[Scenario], findings: &[Finding], person_days: u64) 
         detected,
         findings: findings.len(),
         false_positives,
+        false_alerts: false_alerts.len(),
+        false_alerts_per_1000_person_days: if person_days == 0 {
+            0.0
+        } else {
+            false_alerts.len() as f64 * 1000.0 / person_days as f64
+        },
         person_days,
         kinds,
         rules: rules.into_values().collect(),
@@ -276,6 +300,11 @@ impl Report {
             self.fp_per_1000_person_days,
             self.person_days
         );
+        let _ = writeln!(
+            out,
+            "false alerts (one per rule, person or place, and day) {} = {:.2} per 1,000 person-days",
+            self.false_alerts, self.false_alerts_per_1000_person_days
+        );
         if !self.missed.is_empty() {
             let _ = writeln!(out, "missed: {}", self.missed.join(", "));
         }
@@ -350,6 +379,15 @@ mod tests {
         assert!((report.precision - 0.75).abs() < 1e-9);
         assert!((report.fp_per_1000_person_days - 0.5).abs() < 1e-9);
         assert_eq!(report.missed, vec!["s2".to_string()]);
+        assert_eq!(report.false_alerts, 1);
+        // The same rule about the same person on the same day is one alert; another day, two.
+        let mut repeated = findings.clone();
+        repeated.push(finding("r3", 5_100_000, &["x2"], Some("dan")));
+        assert_eq!(evaluate(&scenarios, &repeated, 2000).false_alerts, 1);
+        repeated.push(finding("r3", 5_000_000 + 86_400_000, &["x3"], Some("dan")));
+        let report_two_days = evaluate(&scenarios, &repeated, 2000);
+        assert_eq!(report_two_days.false_alerts, 2);
+        assert!((report_two_days.false_alerts_per_1000_person_days - 1.0).abs() < 1e-9);
         let a = report.kinds.iter().find(|k| k.kind == "a").unwrap();
         assert_eq!((a.scenarios, a.detected), (2, 1));
         assert_eq!(a.median_time_to_detect_s, Some(60.0));
