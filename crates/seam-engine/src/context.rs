@@ -589,6 +589,15 @@ impl<'a> EventContext<'a> {
             Field::DstIp => ip(event.dst.ip),
             Field::DstPort => event.dst.port.map(|p| Value::Int(i64::from(p))),
             Field::DstHost => text(&event.dst.host),
+            // Inside the estate: one of its networks, one of its sites' public addresses, or
+            // an asset it lists (a backup server, a share).
+            Field::DstInternal => event.dst.ip.map(|ip| {
+                Value::Bool(
+                    estate.network_for_ip(ip).is_some()
+                        || estate.site_for_egress(ip).is_some()
+                        || estate.asset_by_ip(ip).is_some(),
+                )
+            }),
             Field::EventSite => text(&event.site),
             Field::EventZone => text(&event.zone),
             Field::EventDoor => text(&event.door),

@@ -1326,6 +1326,7 @@ fn rule_kind_name(kind: RuleKind) -> &'static str {
         RuleKind::Detection => "detection",
         RuleKind::EventCount => "event_count",
         RuleKind::ValueCount => "value_count",
+        RuleKind::ValueSum => "value_sum",
         RuleKind::Temporal => "temporal",
         RuleKind::TemporalOrdered => "temporal_ordered",
         RuleKind::Absence => "absence",

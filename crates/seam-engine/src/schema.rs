@@ -52,6 +52,7 @@ fields! {
     DstIp = "dst.ip",
     DstPort = "dst.port",
     DstHost = "dst.host",
+    DstInternal = "dst.internal",
     EventSite = "site",
     EventZone = "zone",
     EventDoor = "door",

@@ -141,7 +141,20 @@ pub(crate) struct SlidingWindow {
     events: VecDeque<(i64, Option<String>)>,
     /// value_count: how many events in the window carry each value.
     values: BTreeMap<String, u64>,
+    /// value_sum: the sum of the values that are whole non-negative numbers (not written when
+    /// zero, so that snapshots of windows without sums stay as they were).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    sum: u64,
     evidence: EvidenceLog,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+/// A value_sum's addend: a whole non-negative number (bytes, counts); anything else adds 0.
+fn addend(value: &str) -> u64 {
+    value.trim().parse::<u64>().unwrap_or(0)
 }
 
 impl SlidingWindow {
@@ -156,6 +169,7 @@ impl SlidingWindow {
             .partition_point(|(existing, _)| *existing <= time);
         if let Some(value) = &occurrence.value {
             *self.values.entry(value.clone()).or_insert(0) += 1;
+            self.sum = self.sum.saturating_add(addend(value));
         }
         self.events.insert(at, (time, occurrence.value));
         self.evidence.push(time, occurrence.evidence.to_vec());
@@ -166,12 +180,11 @@ impl SlidingWindow {
             self.pop_front();
             dropped += 1;
         }
-        let count = if correlation.kind == RuleKind::ValueCount {
-            self.values.len()
-        } else {
-            self.events.len()
+        let count = match correlation.kind {
+            RuleKind::ValueCount => u64::try_from(self.values.len()).unwrap_or(u64::MAX),
+            RuleKind::ValueSum => self.sum,
+            _ => u64::try_from(self.events.len()).unwrap_or(u64::MAX),
         };
-        let count = u64::try_from(count).unwrap_or(u64::MAX);
         if !correlation.holds(count) {
             return (None, dropped);
         }
@@ -187,12 +200,13 @@ impl SlidingWindow {
     }
 
     fn pop_front(&mut self) {
-        if let Some((_, Some(value))) = self.events.pop_front()
-            && let Some(count) = self.values.get_mut(&value)
-        {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                self.values.remove(&value);
+        if let Some((_, Some(value))) = self.events.pop_front() {
+            self.sum = self.sum.saturating_sub(addend(&value));
+            if let Some(count) = self.values.get_mut(&value) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    self.values.remove(&value);
+                }
             }
         }
     }
@@ -601,9 +615,10 @@ impl Window {
                 chains: vec![None; correlation.members],
             }),
             RuleKind::Absence => Window::Absence(AbsenceWindow::default()),
-            RuleKind::EventCount | RuleKind::ValueCount | RuleKind::Detection => {
-                Window::Sliding(SlidingWindow::default())
-            }
+            RuleKind::EventCount
+            | RuleKind::ValueCount
+            | RuleKind::ValueSum
+            | RuleKind::Detection => Window::Sliding(SlidingWindow::default()),
         }
     }
 
@@ -613,7 +628,7 @@ impl Window {
             Window::Sliding(_) => {
                 matches!(
                     correlation.kind,
-                    RuleKind::EventCount | RuleKind::ValueCount
+                    RuleKind::EventCount | RuleKind::ValueCount | RuleKind::ValueSum
                 ) && !correlation.at_window_end
             }
             Window::Closing(_) => {

@@ -497,6 +497,7 @@ fn parse_correlation(node: &Node) -> Result<CorrelationSpec, Vec<Located>> {
                 kind = Some(match text.as_str() {
                     "event_count" => RuleKind::EventCount,
                     "value_count" => RuleKind::ValueCount,
+                    "value_sum" => RuleKind::ValueSum,
                     "temporal" => RuleKind::Temporal,
                     "temporal_ordered" => RuleKind::TemporalOrdered,
                     "absence" => RuleKind::Absence,
@@ -572,7 +573,7 @@ fn parse_correlation(node: &Node) -> Result<CorrelationSpec, Vec<Located>> {
     }
     let condition_position = condition_seen.unwrap_or(position);
     match kind {
-        RuleKind::EventCount | RuleKind::ValueCount => {
+        RuleKind::EventCount | RuleKind::ValueCount | RuleKind::ValueSum => {
             if conditions.is_empty() {
                 errors.push(Located::new(
                     position,
@@ -584,6 +585,25 @@ fn parse_correlation(node: &Node) -> Result<CorrelationSpec, Vec<Located>> {
                     condition_position,
                     "a value_count condition needs `field`",
                 ));
+            }
+            if kind == RuleKind::ValueSum {
+                if value_field.is_none() {
+                    errors.push(invalid(
+                        condition_position,
+                        "a value_sum condition needs `field`, the number summed",
+                    ));
+                }
+                // A sum only grows as events arrive: it is judged when it crosses the
+                // threshold, so only a lower bound can be asked of it.
+                if conditions
+                    .iter()
+                    .any(|(operator, _)| operator.needs_window_end())
+                {
+                    errors.push(invalid(
+                        condition_position,
+                        "a value_sum condition takes `gt` or `gte`",
+                    ));
+                }
             }
             if kind == RuleKind::EventCount && value_field.is_some() {
                 errors.push(invalid(

@@ -117,7 +117,9 @@ pub(crate) enum Problem {
     DuplicateId { id: String, first: String },
     #[error("duplicate rule name `{name}` (first defined at {first})")]
     DuplicateName { name: String, first: String },
-    #[error("unknown correlation type `{0}`")]
+    #[error(
+        "unknown correlation type `{0}` (expected event_count, value_count, value_sum, temporal, temporal_ordered or absence)"
+    )]
     UnknownCorrelationType(String),
     #[error("invalid timespan `{0}` (expected a positive number and a unit: s, m, h, d or w)")]
     BadTimespan(String),

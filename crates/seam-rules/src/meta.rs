@@ -44,6 +44,8 @@ pub enum RuleKind {
     Detection,
     EventCount,
     ValueCount,
+    /// The sum of a numeric field over the window (Sigma's `value_sum`).
+    ValueSum,
     Temporal,
     TemporalOrdered,
     /// Seam extension: a trigger not followed by any of the `absent` rules in time.

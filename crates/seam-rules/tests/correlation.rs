@@ -636,11 +636,27 @@ fn correlation_errors() {
     ));
     assert_eq!(bad_key, vec!["34:5: unknown key `window` in `correlation`"]);
     let bad_type = compile_errors(&with_base(
-        "title: c\nid: c\ncorrelation:\n    type: value_sum\n    rules: [badge_in]\n    timespan: 1m\n",
+        "title: c\nid: c\ncorrelation:\n    type: value_median\n    rules: [badge_in]\n    timespan: 1m\n",
     ));
     assert_eq!(
         bad_type,
-        vec!["31:11: unknown correlation type `value_sum`"]
+        vec![
+            "31:11: unknown correlation type `value_median` (expected event_count, value_count, value_sum, temporal, temporal_ordered or absence)"
+        ]
+    );
+    let sum_without_field = compile_errors(&with_base(
+        "title: c\nid: c\ncorrelation:\n    type: value_sum\n    rules: [badge_in]\n    timespan: 1m\n    condition: {gte: 2}\n",
+    ));
+    assert!(
+        sum_without_field[0].contains("a value_sum condition needs `field`"),
+        "{sum_without_field:?}"
+    );
+    let sum_below = compile_errors(&with_base(
+        "title: c\nid: c\ncorrelation:\n    type: value_sum\n    rules: [badge_in]\n    timespan: 1m\n    condition: {lt: 2, field: count}\n",
+    ));
+    assert!(
+        sum_below[0].contains("a value_sum condition takes `gt` or `gte`"),
+        "{sum_below:?}"
     );
     let bad_timespan = compile_errors(&with_base(
         "title: c\nid: c\ncorrelation:\n    type: event_count\n    rules: [badge_in]\n    timespan: 5 minutes\n    condition: {gte: 2}\n",

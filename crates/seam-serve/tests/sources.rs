@@ -105,7 +105,7 @@ fn traffic_end(at: i64, from: &str, user: &str, bytes_sent: u64, sequence: u64) 
     set(&mut fields, 5, "2561");
     set(&mut fields, 6, &when);
     set(&mut fields, 7, from);
-    set(&mut fields, 8, "203.0.113.200");
+    set(&mut fields, 8, "185.220.101.50");
     set(&mut fields, 11, "outbound-web");
     set(&mut fields, 12, user);
     set(&mut fields, 14, "ssl");
