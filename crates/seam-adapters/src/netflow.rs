@@ -1205,7 +1205,7 @@ fn time_value(millis: i64) -> Value {
     if !(0..=MAX_MILLIS).contains(&millis) {
         return Value::String(Ts(millis).to_string());
     }
-    let (year, month, day) = civil_from_days(millis.div_euclid(86_400_000));
+    let (year, month, day) = seam_model::time::civil_from_days(millis.div_euclid(86_400_000));
     let of_day = millis.rem_euclid(86_400_000);
     let mut out = String::with_capacity(24);
     for (separator, value, width) in [
@@ -1232,27 +1232,6 @@ fn time_value(millis: i64) -> Value {
     }
     out.push('Z');
     Value::String(out)
-}
-
-/// The proleptic Gregorian date of a day counted from 1970-01-01 (days ≥ 0).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    // Eras of 400 years (146,097 days) counted from 0000-03-01, March first so that the
-    // leap day ends the year.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 fn hex(bytes: &[u8]) -> String {

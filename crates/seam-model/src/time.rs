@@ -115,6 +115,27 @@ impl<'de> Deserialize<'de> for Ts {
 }
 
 /// A length of time in milliseconds, written in rules and configuration as `30s`, `5m`, `2h`, `1d`.
+/// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01, for writers
+/// that format times by hand on a hot path. Eras of 400 years (146,097 days) are counted from
+/// 0000-03-01, March first, so that the leap day ends the year.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 pub fn parse_duration_millis(text: &str) -> Option<i64> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit())?;
@@ -178,6 +199,26 @@ mod tests {
         fn display_round_trips(millis in -62_000_000_000_000i64..250_000_000_000_000i64) {
             let ts = Ts(millis);
             proptest::prop_assert_eq!(Ts::parse(&ts.to_string()), Ok(ts));
+        }
+    }
+}
+
+#[cfg(test)]
+mod civil_tests {
+    use super::*;
+
+    #[test]
+    fn days_become_the_dates_the_calendar_gives() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(59), (1970, 3, 1));
+        // 2024 is a leap year: 29 February, then 1 March.
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(19_783), (2024, 3, 1));
+        assert_eq!(civil_from_days(20_514), (2026, 3, 2));
+        for days in (0..200_000).step_by(997) {
+            let ts = Ts(days * 86_400_000).to_string();
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(&ts[..10], format!("{y:04}-{m:02}-{d:02}"), "{days}");
         }
     }
 }

@@ -200,7 +200,7 @@ fn time(out: &mut Vec<u8>, ts: Ts) {
         return;
     }
     let in_day = ms.rem_euclid(MS_PER_DAY);
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = seam_model::time::civil_from_days(days);
     let hour = in_day / 3_600_000;
     let minute = in_day / 60_000 % 60;
     let second = in_day / 1000 % 60;
@@ -230,25 +230,6 @@ fn digits(out: &mut Vec<u8>, value: i64, width: u32) {
         out.push(b'0' + (value / divisor % 10) as u8);
         divisor /= 10;
     }
-}
-
-/// Days since 1970-01-01 to the proleptic Gregorian date (the well-known era-based method).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
