@@ -93,6 +93,9 @@ fn parse_line(line: &str, raw: &[u8], ctx: &ParseContext) -> RecordResult {
     event.src.ip = sign.from;
     event.reason = sign.reason;
     event.asset = common::clean(Some(host)).filter(|h| *h != "-");
+    // A command run as another user through sudo, or a sign-in as root, is privileged.
+    event.privileged = event.outcome == Outcome::Success
+        && (program == "sudo" || event.subject.user.as_deref() == Some("root"));
     event.app = Some(match (program, message.starts_with("pam_unix(")) {
         (_, true) => format!(
             "pam:{}",
