@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use seam_model::{Activity, Event, EventClass, Ts};
 
-use crate::{Batch, MAX_RECORD_BYTES, MAX_REJECTED_RAW_BYTES, ParseContext, Rejected};
+use crate::{Batch, MAX_RECORD_BYTES, MAX_REJECTED_RAW_BYTES, ParseContext, Rejected, json};
 
 /// What one record turned into: an event, a skip with its reason (nothing Seam uses), or a
 /// reason to reject it.
@@ -188,21 +188,68 @@ pub(crate) struct Line<'a> {
 
 /// The non-blank lines of the input (`\n` or `\r\n` endings).
 pub(crate) fn lines(input: &[u8]) -> impl Iterator<Item = Line<'_>> {
-    input
-        .split(|byte| *byte == b'\n')
-        .enumerate()
-        .filter_map(|(index, bytes)| {
+    let mut rest = Some(input);
+    let mut number = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let remaining = rest?;
+            number += 1;
+            let bytes = match find_byte(remaining, b'\n') {
+                Some(at) => {
+                    rest = remaining.get(at + 1..);
+                    remaining.get(..at).unwrap_or(remaining)
+                }
+                None => {
+                    rest = None;
+                    remaining
+                }
+            };
             let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                None
-            } else {
-                Some(Line {
-                    number: index + 1,
-                    bytes,
-                })
+            if !bytes.iter().all(u8::is_ascii_whitespace) {
+                return Some(Line { number, bytes });
             }
-        })
+        }
+    })
 }
+
+/// Where the first `byte` in `bytes` is, looked for eight bytes at a time (line splitting is
+/// a good part of reading a large batch of short records).
+pub(crate) fn find_byte(bytes: &[u8], byte: u8) -> Option<usize> {
+    let pattern = u64::from_le_bytes([byte; 8]);
+    let (words, tail) = bytes.as_chunks::<8>();
+    for (index, word) in words.iter().enumerate() {
+        // A byte of `x` is zero where the word holds `byte`; the lowest byte flagged here is
+        // always such a zero (a borrow only ever flags bytes above a zero).
+        let x = u64::from_le_bytes(*word) ^ pattern;
+        let flagged = x.wrapping_sub(LOW_BITS) & !x & HIGH_BITS;
+        if flagged != 0 {
+            return Some(index * 8 + (flagged.trailing_zeros() / 8) as usize);
+        }
+    }
+    let start = words.len() * 8;
+    tail.iter()
+        .position(|next| *next == byte)
+        .map(|at| start + at)
+}
+
+/// How many times `byte` occurs in `bytes`, counted eight bytes at a time.
+pub(crate) fn count_byte(bytes: &[u8], byte: u8) -> usize {
+    const SEVEN_BITS: u64 = u64::from_le_bytes([0x7F; 8]);
+    let pattern = u64::from_le_bytes([byte; 8]);
+    let (words, tail) = bytes.as_chunks::<8>();
+    let mut count = 0;
+    for word in words {
+        let x = u64::from_le_bytes(*word) ^ pattern;
+        // The high bit of each byte of `nonzero` is set exactly where `x`'s byte is not zero
+        // (the low seven bits plus 0x7F carry into it unless they are all zero).
+        let nonzero = ((x & SEVEN_BITS).wrapping_add(SEVEN_BITS) | x) & HIGH_BITS;
+        count += (nonzero ^ HIGH_BITS).count_ones() as usize;
+    }
+    count + tail.iter().filter(|next| **next == byte).count()
+}
+
+const LOW_BITS: u64 = u64::from_le_bytes([0x01; 8]);
+const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
 
 /// The line as text; bytes that are not UTF-8 become U+FFFD (syslog senders are not always
 /// careful, and one odd byte in a name should not cost the event).
@@ -242,12 +289,25 @@ pub(crate) struct JsonRecord<'a> {
 /// Splits a JSON input into records. Accepted shapes: one object, an array of objects, or
 /// NDJSON (one object per line). A record that is an object holding an array at one of the
 /// `envelopes` paths (e.g. `["data", "events"]`) stands for the elements of that array.
+#[cfg(test)]
 pub(crate) fn json_records<'a>(input: &'a [u8], envelopes: &[&[&str]]) -> Vec<JsonRecord<'a>> {
+    let mut records = Vec::new();
+    each_json_record(input, envelopes, |record| records.push(record));
+    records
+}
+
+/// Hands each JSON record of the input to `emit` as soon as it is read (see
+/// [`json_records`] for the shapes), so that a record is mapped while its value is fresh in
+/// the cache.
+pub(crate) fn each_json_record<'a>(
+    input: &'a [u8],
+    envelopes: &[&[&str]],
+    mut emit: impl FnMut(JsonRecord<'a>),
+) {
     let trimmed = trim_json_start(input);
     if trimmed.is_empty() {
-        return Vec::new();
+        return;
     }
-    let mut records = Vec::new();
     let whole = std::str::from_utf8(trimmed)
         .map_err(|error| error.to_string())
         .and_then(|text| {
@@ -259,20 +319,20 @@ pub(crate) fn json_records<'a>(input: &'a [u8], envelopes: &[&[&str]]) -> Vec<Js
                 match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
                     Ok(elements) => {
                         for (position, element) in elements.into_iter().enumerate() {
-                            push_record(&mut records, position + 1, element, envelopes);
+                            emit_record(&mut emit, position + 1, element, envelopes);
                         }
                     }
-                    Err(error) => records.push(JsonRecord {
+                    Err(error) => emit(JsonRecord {
                         index: 1,
                         bytes: trimmed,
                         value: Err(format!("invalid JSON: {error}")),
                     }),
                 }
             } else {
-                push_record(&mut records, 1, raw, envelopes);
+                emit_record(&mut emit, 1, raw, envelopes);
             }
         }
-        Err(error) if trimmed.starts_with(b"[") => records.push(JsonRecord {
+        Err(error) if trimmed.starts_with(b"[") => emit(JsonRecord {
             index: 1,
             bytes: trimmed,
             value: Err(format!("invalid JSON: {error}")),
@@ -281,36 +341,54 @@ pub(crate) fn json_records<'a>(input: &'a [u8], envelopes: &[&[&str]]) -> Vec<Js
         Err(_) => {
             for line in lines(input) {
                 let bytes = trim_ascii(line.bytes);
+                let index = line.number;
                 if bytes.len() > MAX_RECORD_BYTES {
-                    records.push(JsonRecord {
-                        index: line.number,
+                    emit(JsonRecord {
+                        index,
                         bytes,
                         value: Err(oversize(bytes.len())),
                     });
                     continue;
                 }
-                let parsed = std::str::from_utf8(bytes)
-                    .map_err(|error| format!("line is not UTF-8: {error}"))
-                    .and_then(|text| {
-                        serde_json::from_str::<&RawValue>(text)
-                            .map_err(|error| format!("invalid JSON: {error}"))
-                    });
-                match parsed {
-                    Ok(raw) => push_record(&mut records, line.number, raw, envelopes),
-                    Err(reason) => records.push(JsonRecord {
-                        index: line.number,
+                let text = match std::str::from_utf8(bytes) {
+                    Ok(text) => text,
+                    Err(error) => {
+                        let value = Err(format!("line is not UTF-8: {error}"));
+                        emit(JsonRecord {
+                            index,
+                            bytes,
+                            value,
+                        });
+                        continue;
+                    }
+                };
+                // A line holding one whole value is the record, its bytes the value's (the
+                // line is trimmed), unless it may be an envelope.
+                if envelopes.is_empty()
+                    && let Some(value) = json::value(text)
+                {
+                    emit(JsonRecord {
+                        index,
                         bytes,
-                        value: Err(reason),
+                        value: Ok(value),
+                    });
+                    continue;
+                }
+                match serde_json::from_str::<&RawValue>(text) {
+                    Ok(raw) => emit_record(&mut emit, index, raw, envelopes),
+                    Err(error) => emit(JsonRecord {
+                        index,
+                        bytes,
+                        value: Err(format!("invalid JSON: {error}")),
                     }),
                 }
             }
         }
     }
-    records
 }
 
-fn push_record<'a>(
-    records: &mut Vec<JsonRecord<'a>>,
+fn emit_record<'a>(
+    emit: &mut impl FnMut(JsonRecord<'a>),
     index: usize,
     raw: &'a RawValue,
     envelopes: &[&[&str]],
@@ -318,12 +396,12 @@ fn push_record<'a>(
     for path in envelopes {
         if let Some(elements) = envelope_elements(raw, path) {
             for (position, element) in elements.into_iter().enumerate() {
-                records.push(one_record(position + 1, element));
+                emit(one_record(position + 1, element));
             }
             return;
         }
     }
-    records.push(one_record(index, raw));
+    emit(one_record(index, raw));
 }
 
 /// The elements of the array at `path` inside `raw`, when `raw` is an object that has one.
@@ -343,12 +421,17 @@ fn envelope_elements<'a>(raw: &'a RawValue, path: &[&str]) -> Option<Vec<&'a Raw
     serde_json::from_str(current.get()).ok()
 }
 
+/// A record's value, read by the fast reader and, for what it leaves, by serde_json.
 fn one_record(index: usize, raw: &RawValue) -> JsonRecord<'_> {
     let bytes = raw.get().as_bytes();
     let value = if bytes.len() > MAX_RECORD_BYTES {
         Err(oversize(bytes.len()))
     } else {
-        serde_json::from_str::<Value>(raw.get()).map_err(|error| format!("invalid JSON: {error}"))
+        match json::value(raw.get()) {
+            Some(value) => Ok(value),
+            None => serde_json::from_str::<Value>(raw.get())
+                .map_err(|error| format!("invalid JSON: {error}")),
+        }
     };
     JsonRecord {
         index,
@@ -391,10 +474,10 @@ pub(crate) fn parse_json_owned(
     mut parse_record: impl FnMut(Value, &[u8]) -> RecordResult,
 ) -> Batch {
     let mut collector = Collector::new(ctx);
-    for record in json_records(input, envelopes) {
+    each_json_record(input, envelopes, |record| {
         if record.bytes.len() > MAX_RECORD_BYTES {
             collector.reject_oversize(record.index, record.bytes);
-            continue;
+            return;
         }
         match record.value {
             Ok(value) => {
@@ -403,7 +486,7 @@ pub(crate) fn parse_json_owned(
             }
             Err(reason) => collector.reject(record.index, record.bytes, reason),
         }
-    }
+    });
     collector.finish()
 }
 
@@ -554,6 +637,43 @@ mod tests {
         let broken_array = json_records(b"[{\"a\":1},", &[]);
         assert_eq!(broken_array.len(), 1);
         assert!(broken_array[0].value.is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lines_split_as_a_plain_split_does(
+            input in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(b'\n'),
+                    proptest::strategy::Just(b'\r'),
+                    proptest::strategy::Just(b' '),
+                    proptest::strategy::Just(0),
+                    proptest::strategy::Just(0xFF),
+                    proptest::prelude::any::<u8>(),
+                ],
+                0..80,
+            )
+        ) {
+            let expected: Vec<(usize, &[u8])> = input
+                .split(|byte| *byte == b'\n')
+                .enumerate()
+                .map(|(index, bytes)| (index + 1, bytes.strip_suffix(b"\r").unwrap_or(bytes)))
+                .filter(|(_, bytes)| !bytes.iter().all(u8::is_ascii_whitespace))
+                .collect();
+            let found: Vec<(usize, &[u8])> =
+                lines(&input).map(|line| (line.number, line.bytes)).collect();
+            proptest::prop_assert_eq!(found, expected);
+            for byte in [b'\n', b'\r', 0, 0x80, 0xFF] {
+                proptest::prop_assert_eq!(
+                    find_byte(&input, byte),
+                    input.iter().position(|next| *next == byte)
+                );
+                proptest::prop_assert_eq!(
+                    count_byte(&input, byte),
+                    input.iter().filter(|next| **next == byte).count()
+                );
+            }
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod entra;
 mod envoy;
 mod globalprotect;
 mod ise;
+mod json;
 mod linux_auth;
 mod meraki;
 mod ndjson;
