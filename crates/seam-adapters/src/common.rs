@@ -232,18 +232,38 @@ pub(crate) fn find_byte(bytes: &[u8], byte: u8) -> Option<usize> {
         .map(|at| start + at)
 }
 
+/// Where the first `one` or `other` in `bytes` is, looked for eight bytes at a time.
+pub(crate) fn find_either(bytes: &[u8], one: u8, other: u8) -> Option<usize> {
+    let ones = u64::from_le_bytes([one; 8]);
+    let others = u64::from_le_bytes([other; 8]);
+    let (words, tail) = bytes.as_chunks::<8>();
+    for (index, word) in words.iter().enumerate() {
+        let word = u64::from_le_bytes(*word);
+        let flagged = zero_bytes(word ^ ones) | zero_bytes(word ^ others);
+        if flagged != 0 {
+            return Some(index * 8 + (flagged.trailing_zeros() / 8) as usize);
+        }
+    }
+    let start = words.len() * 8;
+    tail.iter()
+        .position(|next| *next == one || *next == other)
+        .map(|at| start + at)
+}
+
+/// The high bit of each byte set exactly where that byte of `x` is zero (the low seven bits
+/// plus 0x7F carry into the high bit unless they are all zero).
+const fn zero_bytes(x: u64) -> u64 {
+    const SEVEN_BITS: u64 = u64::from_le_bytes([0x7F; 8]);
+    !((x & SEVEN_BITS).wrapping_add(SEVEN_BITS) | x) & HIGH_BITS
+}
+
 /// How many times `byte` occurs in `bytes`, counted eight bytes at a time.
 pub(crate) fn count_byte(bytes: &[u8], byte: u8) -> usize {
-    const SEVEN_BITS: u64 = u64::from_le_bytes([0x7F; 8]);
     let pattern = u64::from_le_bytes([byte; 8]);
     let (words, tail) = bytes.as_chunks::<8>();
     let mut count = 0;
     for word in words {
-        let x = u64::from_le_bytes(*word) ^ pattern;
-        // The high bit of each byte of `nonzero` is set exactly where `x`'s byte is not zero
-        // (the low seven bits plus 0x7F carry into it unless they are all zero).
-        let nonzero = ((x & SEVEN_BITS).wrapping_add(SEVEN_BITS) | x) & HIGH_BITS;
-        count += (nonzero ^ HIGH_BITS).count_ones() as usize;
+        count += zero_bytes(u64::from_le_bytes(*word) ^ pattern).count_ones() as usize;
     }
     count + tail.iter().filter(|next| **next == byte).count()
 }
@@ -671,6 +691,10 @@ mod tests {
                 proptest::prop_assert_eq!(
                     count_byte(&input, byte),
                     input.iter().filter(|next| **next == byte).count()
+                );
+                proptest::prop_assert_eq!(
+                    find_either(&input, byte, b' '),
+                    input.iter().position(|next| *next == byte || *next == b' ')
                 );
             }
         }

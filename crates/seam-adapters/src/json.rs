@@ -97,7 +97,7 @@ impl Cursor<'_> {
     #[inline(always)]
     fn string(&mut self) -> Option<String> {
         let start = self.position + 1;
-        let end = start + self.bytes.get(start..)?.iter().position(stops_string)?;
+        let end = start + string_stop(self.bytes.get(start..)?)?;
         if self.bytes.get(end) == Some(&b'"') {
             self.position = end + 1;
             return self.text.get(start..end).map(str::to_owned);
@@ -138,7 +138,7 @@ impl Cursor<'_> {
                 }
                 _ => return None,
             }
-            stop = piece + self.bytes.get(piece..)?.iter().position(stops_string)?;
+            stop = piece + string_stop(self.bytes.get(piece..)?)?;
         }
     }
 
@@ -235,9 +235,30 @@ impl Cursor<'_> {
     }
 }
 
-/// Where a string's plain run ends: its closing quote, a backslash, or a control character.
-fn stops_string(byte: &u8) -> bool {
-    matches!(byte, b'"' | b'\\' | 0x00..=0x1F)
+/// Where a string's plain run ends: at its closing quote, a backslash, or a control
+/// character (which JSON forbids in strings). Looked for eight bytes at a time.
+fn string_stop(bytes: &[u8]) -> Option<usize> {
+    const SEVEN_BITS: u64 = u64::from_le_bytes([0x7F; 8]);
+    const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
+    const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
+    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
+    // Added to a byte's low seven bits, carries into its high bit from 0x20 up.
+    const FROM_SPACE: u64 = u64::from_le_bytes([0x80 - 0x20; 8]);
+    // The high bit of each byte set exactly where that byte of `x` is zero.
+    let zero = |x: u64| !(((x & SEVEN_BITS).wrapping_add(SEVEN_BITS)) | x) & HIGH_BITS;
+    let (words, tail) = bytes.as_chunks::<8>();
+    for (index, word) in words.iter().enumerate() {
+        let word = u64::from_le_bytes(*word);
+        let control = !(((word & SEVEN_BITS).wrapping_add(FROM_SPACE)) | word) & HIGH_BITS;
+        let flagged = zero(word ^ QUOTES) | zero(word ^ BACKSLASHES) | control;
+        if flagged != 0 {
+            return Some(index * 8 + (flagged.trailing_zeros() / 8) as usize);
+        }
+    }
+    let start = words.len() * 8;
+    tail.iter()
+        .position(|byte| matches!(byte, b'"' | b'\\' | 0x00..=0x1F))
+        .map(|at| start + at)
 }
 
 #[cfg(test)]
@@ -253,6 +274,16 @@ mod tests {
             // Left to serde_json: fine whatever serde_json makes of it.
             (None, _) => {}
             (Some(found), None) => panic!("{text}: read {found} where serde_json refuses it"),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn strings_stop_where_a_plain_search_stops(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
+            prop_assert_eq!(
+                string_stop(&bytes),
+                bytes.iter().position(|byte| matches!(byte, b'"' | b'\\' | 0x00..=0x1F))
+            );
         }
     }
 

@@ -10,6 +10,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use crate::common;
+
 /// How deep elements may nest (an event is four levels deep).
 pub(crate) const MAX_DEPTH: usize = 32;
 /// How many elements one record may hold.
@@ -275,34 +277,19 @@ impl<'a> Reader<'a, '_> {
         };
         self.position += 1;
         let start = self.position;
-        // One pass finds the closing quote and notes what the value holds.
-        let (mut less_than, mut references) = (false, false);
-        let mut length = None;
-        for (at, byte) in self
-            .bytes
-            .get(start..)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            match *byte {
-                byte if byte == quote => {
-                    length = Some(at);
-                    break;
-                }
-                b'<' => less_than = true,
-                b'&' => references = true,
-                _ => {}
-            }
-        }
-        let Some(length) = length else {
+        let Some(length) = common::find_byte(self.bytes.get(start..).unwrap_or_default(), quote)
+        else {
             return Err(self.error("an attribute value is not closed"));
         };
-        if less_than {
-            return Err(self.error(&format!("`<` in the value of `{key}`")));
+        let raw = self.text.get(start..start + length).unwrap_or_default();
+        let mut references = false;
+        if let Some(at) = common::find_either(raw.as_bytes(), b'<', b'&') {
+            if raw.as_bytes().get(at..).unwrap_or_default().contains(&b'<') {
+                return Err(self.error(&format!("`<` in the value of `{key}`")));
+            }
+            references = true;
         }
         self.position = start + length + 1;
-        let raw = self.text.get(start..start + length).unwrap_or_default();
         if !references {
             return Ok((key, Cow::Borrowed(raw)));
         }
@@ -336,18 +323,18 @@ impl<'a> Reader<'a, '_> {
     fn text_run(&mut self) -> Result<(), String> {
         let start = self.position;
         let rest = self.rest();
-        let mut length = rest.len();
-        let mut references = false;
-        for (at, byte) in rest.bytes().enumerate() {
-            match byte {
-                b'<' => {
-                    length = at;
-                    break;
-                }
-                b'&' => references = true,
-                _ => {}
+        let bytes = rest.as_bytes();
+        let (length, references) = match common::find_either(bytes, b'<', b'&') {
+            Some(at) if bytes.get(at) == Some(&b'&') => {
+                let after = bytes.get(at..).unwrap_or_default();
+                (
+                    common::find_byte(after, b'<').map_or(rest.len(), |end| at + end),
+                    true,
+                )
             }
-        }
+            Some(at) => (at, false),
+            None => (rest.len(), false),
+        };
         self.position += length;
         let piece = rest.get(..length).unwrap_or_default();
         if self.document.open.is_empty() {
