@@ -189,6 +189,7 @@ fn parse_xml(input: &[u8], ctx: &ParseContext) -> Batch {
     let mut entries = Vec::new();
     let mut lines = LineCounter::default();
     let starts = event_starts(text);
+    collector.expect_records(starts.len());
     let first = starts.first().copied().unwrap_or(text.len());
     between(text, 0, first, &mut lines, &mut collector);
     for (position, start) in starts.iter().enumerate() {
@@ -224,22 +225,31 @@ fn parse_xml(input: &[u8], ctx: &ParseContext) -> Batch {
 /// Where each `<Event>` start tag begins (not `<Events>`, `<EventData>`, `<EventID>`).
 fn event_starts(text: &str) -> Vec<usize> {
     let bytes = text.as_bytes();
-    let mut starts = Vec::new();
-    let mut from = 0;
-    while let Some(at) = bytes
-        .get(from..)
-        .and_then(|rest| common::find_byte(rest, b'<'))
-    {
-        let start = from + at;
-        from = start + 1;
-        let after = start + "<Event".len();
-        if bytes.get(start..after) == Some(b"<Event".as_slice())
+    let is_start = |at: usize| {
+        bytes.get(at..at + "<Event".len()) == Some(b"<Event".as_slice())
             && matches!(
-                bytes.get(after),
+                bytes.get(at + "<Event".len()),
                 Some(b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/')
             )
-        {
-            starts.push(start);
+    };
+    let mut starts = Vec::new();
+    // Every `<`, eight bytes at a time, looked at in place.
+    const OPENS: u64 = u64::from_le_bytes([b'<'; 8]);
+    let (words, tail) = bytes.as_chunks::<8>();
+    for (index, word) in words.iter().enumerate() {
+        let mut opens = common::zero_bytes(u64::from_le_bytes(*word) ^ OPENS);
+        while opens != 0 {
+            let at = index * 8 + (opens.trailing_zeros() / 8) as usize;
+            if is_start(at) {
+                starts.push(at);
+            }
+            opens &= opens - 1;
+        }
+    }
+    let tail_start = words.len() * 8;
+    for (offset, byte) in tail.iter().enumerate() {
+        if *byte == b'<' && is_start(tail_start + offset) {
+            starts.push(tail_start + offset);
         }
     }
     starts
@@ -951,6 +961,40 @@ mod tests {
                 "{record}"
             );
             assert!(entries.is_empty());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn event_starts_are_found_as_a_plain_search_finds_them(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("<Event"),
+                    proptest::strategy::Just("<Events>"),
+                    proptest::strategy::Just("<EventID>"),
+                    proptest::strategy::Just("</Event>"),
+                    proptest::strategy::Just("<"),
+                    proptest::strategy::Just(" "),
+                    proptest::strategy::Just("\n"),
+                    proptest::strategy::Just(">"),
+                    proptest::strategy::Just("/"),
+                    proptest::strategy::Just("x"),
+                ],
+                0..24,
+            )
+        ) {
+            let text = pieces.concat();
+            let expected: Vec<usize> = text
+                .match_indices("<Event")
+                .map(|(at, _)| at)
+                .filter(|at| {
+                    matches!(
+                        text.as_bytes().get(at + 6),
+                        Some(b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/')
+                    )
+                })
+                .collect();
+            proptest::prop_assert_eq!(event_starts(&text), expected);
         }
     }
 
