@@ -168,8 +168,38 @@ fn entra_graph_sign_ins() {
 
 #[test]
 fn cisco_ise() {
+    use seam_model::{Activity, EventClass};
     let batch = golden(Adapter::Ise, "ise.log");
-    assert_eq!(counts(&batch), (6, 1, 2));
+    // Every category that reports something is an event: network sessions (with an interim
+    // update), a switch's accounting going off and on, administrators signing in to ISE and
+    // changing its configuration, the guest and My Devices portals, TACACS+ device
+    // administration, posture, the profiler, ISE's own operations and alarms. A bad offset,
+    // an audit record cut before its class and an alarm without a name are rejected; a
+    // continuation segment, system statistics, RADIUS diagnostics, posture diagnostics
+    // without a status and accounting of an unknown status type are skipped.
+    assert_eq!(counts(&batch), (37, 3, 5));
+    let classes: BTreeSet<EventClass> = batch.events.iter().map(|e| e.class).collect();
+    assert_eq!(
+        classes,
+        [
+            EventClass::Authentication,
+            EventClass::NetworkSession,
+            EventClass::DeviceInventory,
+            EventClass::DeviceStatus,
+            EventClass::EntityManagement,
+            EventClass::ApiActivity,
+        ]
+        .into()
+    );
+    let interim = batch
+        .events
+        .iter()
+        .find(|e| e.reason.as_deref() == Some("interim update"))
+        .unwrap();
+    assert_eq!(
+        (interim.activity, interim.switch_port.as_deref()),
+        (Activity::Connect, Some("hq-sw1:Gi1/0/7"))
+    );
     assert_eq!(
         batch.events[0].switch_port.as_deref(),
         Some("hq-sw1:Gi1/0/7")
