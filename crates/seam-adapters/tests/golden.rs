@@ -212,9 +212,28 @@ fn cisco_ise() {
 
 #[test]
 fn meraki() {
+    use seam_model::{Activity, EventClass, Outcome};
     let batch = golden(Adapter::Meraki, "meraki.log");
-    // The WPA sign-in is a Wi-Fi connect; only the flow feed is skipped.
-    assert_eq!(counts(&batch), (9, 2, 1));
+    // Every feed is read: Wi-Fi and VPN sessions, DHCP, flows and firewall decisions, a NAT
+    // flow, URLs, IDS alerts, scanned files, Air Marshal, splash pages, switch ports and
+    // uplinks, AnyConnect sign-ins, ARP inspection. Rejected: a line cut inside a quote (twice),
+    // a line that is not syslog, an IDS alert without its message, a URL record without its
+    // request. Skipped: a tunnel added within an AnyConnect session, a load-balancing notice
+    // and a summary that name no client, a site-to-site negotiation step, an unknown type.
+    assert_eq!(counts(&batch), (42, 5, 5));
+    let traffic: Vec<&seam_model::Event> = batch
+        .events
+        .iter()
+        .filter(|e| e.class == EventClass::NetworkActivity)
+        .collect();
+    assert_eq!(traffic.len(), 15);
+    // Meraki's traffic records carry no byte counts.
+    assert!(traffic.iter().all(|e| e.bytes_out.is_none()));
+    let denied = traffic.iter().find(|e| e.dst.port == Some(3389)).unwrap();
+    assert_eq!(
+        (denied.activity, denied.outcome, denied.subject.ip),
+        (Activity::Traffic, Outcome::Failure, denied.src.ip)
+    );
 }
 
 #[test]
