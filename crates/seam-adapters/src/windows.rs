@@ -186,7 +186,7 @@ fn parse_xml(input: &[u8], ctx: &ParseContext) -> Batch {
     let text = text.as_ref();
     let mut collector = Collector::new(ctx);
     let mut document = Document::default();
-    let mut entries = Vec::new();
+    let mut raw = RawBuilder::default();
     let mut lines = LineCounter::default();
     let starts = event_starts(text);
     collector.expect_records(starts.len());
@@ -203,7 +203,7 @@ fn parse_xml(input: &[u8], ctx: &ParseContext) -> Batch {
         match document.read(record) {
             Ok(used) => {
                 let element = record.get(..used).unwrap_or(record);
-                let result = from_document(&document, element.as_bytes(), ctx, &mut entries);
+                let result = from_document(&document, element.as_bytes(), ctx, &mut raw);
                 collector.record(line, element.as_bytes(), result);
                 between(text, start + used, end, &mut lines, &mut collector);
             }
@@ -328,9 +328,9 @@ impl LineCounter {
 
 fn from_document(
     document: &Document<'_>,
-    raw: &[u8],
+    bytes: &[u8],
     ctx: &ParseContext,
-    entries: &mut Vec<(String, Value)>,
+    raw: &mut RawBuilder,
 ) -> RecordResult {
     let root = Document::ROOT;
     let system = document
@@ -373,9 +373,9 @@ fn from_document(
                 .set(field, present(Cow::Borrowed(element.text.as_ref())));
         }
     }
-    Ok(match map(&view, raw, ctx)? {
+    Ok(match map(&view, bytes, ctx)? {
         Read::Event(mut event) => {
-            event.raw = Some(xml_raw(document, system, event_data, entries));
+            event.raw = Some(raw.build(document, system, event_data));
             Read::Event(event)
         }
         skip => skip,
@@ -389,29 +389,85 @@ fn from_document(
 /// `<EventData>` under `X` (never replacing a `<System>` field), and unnamed `<Data>` in a
 /// `Data` list. Every value is a string.
 ///
-/// The map is built from its entries sorted (in `entries`, kept from record to record), not
-/// by a search per entry. Names are nearly always distinct; when one repeats, the entries are
-/// gathered again and sorted stably, so that the strongest one of each name is kept.
-fn xml_raw(
-    document: &Document<'_>,
-    system: usize,
-    event_data: Option<usize>,
-    entries: &mut Vec<(String, Value)>,
-) -> Value {
-    gather_raw(document, system, event_data, entries);
-    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    if entries
-        .windows(2)
-        .any(|pair| matches!(pair, [a, b] if a.0 == b.0))
-    {
-        gather_raw(document, system, event_data, entries);
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        entries.dedup_by(|later, kept| later.0 == kept.0);
-    }
-    Value::Object(entries.drain(..).collect())
+/// The map is built from its entries in sorted order, not by a search per entry. What that
+/// takes is kept from record to record: the entries' buffer, and for each number of entries
+/// the order that sorted the last record of that size. Records of one event id name their
+/// fields alike, so a remembered order nearly always sorts the next record too, which one
+/// pass over the names confirms. Names are nearly always distinct; when one repeats, the
+/// entries are gathered again and sorted stably, so that the strongest one of each name is
+/// kept.
+#[derive(Debug, Default)]
+struct RawBuilder {
+    entries: Vec<(String, Value)>,
+    /// Orders by number of entries, the most recent last.
+    orders: Vec<(usize, Vec<usize>)>,
 }
 
-/// The entries of [`xml_raw`]'s object, strongest first among those of one name: `<System>`'s
+impl RawBuilder {
+    /// How many orders are remembered (an input mixing more event ids sorts some anew).
+    const ORDERS: usize = 16;
+
+    fn build(
+        &mut self,
+        document: &Document<'_>,
+        system: usize,
+        event_data: Option<usize>,
+    ) -> Value {
+        let RawBuilder { entries, orders } = self;
+        gather_raw(document, system, event_data, entries);
+        let count = entries.len();
+        if let Some((_, order)) = orders.iter().find(|(size, _)| *size == count)
+            && sorts_strictly(entries, order)
+        {
+            return Value::Object(take_in_order(entries, order));
+        }
+        let mut order: Vec<usize> = (0..count).collect();
+        order.sort_unstable_by(|a, b| name_at(entries, *a).cmp(name_at(entries, *b)));
+        if !sorts_strictly(entries, &order) {
+            gather_raw(document, system, event_data, entries);
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            entries.dedup_by(|later, kept| later.0 == kept.0);
+            return Value::Object(entries.drain(..).collect());
+        }
+        let object = take_in_order(entries, &order);
+        orders.retain(|(size, _)| *size != count);
+        if orders.len() >= Self::ORDERS {
+            orders.remove(0);
+        }
+        orders.push((count, order));
+        Value::Object(object)
+    }
+}
+
+fn name_at(entries: &[(String, Value)], index: usize) -> &str {
+    entries.get(index).map_or("", |(name, _)| name.as_str())
+}
+
+/// Whether `order` lists every entry once with the names strictly increasing: then it is the
+/// one order that sorts them, and no name repeats.
+fn sorts_strictly(entries: &[(String, Value)], order: &[usize]) -> bool {
+    order.len() == entries.len()
+        && order.iter().all(|index| *index < entries.len())
+        && order.windows(2).all(|pair| match pair {
+            [a, b] => name_at(entries, *a) < name_at(entries, *b),
+            _ => true,
+        })
+}
+
+/// The map of the entries taken in `order` (names already sorted and distinct).
+fn take_in_order(
+    entries: &mut Vec<(String, Value)>,
+    order: &[usize],
+) -> serde_json::Map<String, Value> {
+    let object = order
+        .iter()
+        .filter_map(|index| entries.get_mut(*index).map(std::mem::take))
+        .collect();
+    entries.clear();
+    object
+}
+
+/// The entries of [`RawBuilder::build`]'s object, strongest first among those of one name: `<System>`'s
 /// from the last to the first (a later element replaces an earlier one), then the `<Data>`
 /// fields from the first (the first named `X` is kept), then the unnamed ones' list.
 fn gather_raw(
@@ -908,7 +964,7 @@ mod tests {
         );
     }
 
-    /// `xml_raw` as first written, one map insertion at a time: the reference the sorted
+    /// The raw object as first written, one map insertion at a time: the reference the sorted
     /// build must agree with.
     fn reference_raw(document: &Document<'_>, system: usize, data: Option<usize>) -> Value {
         let mut object = serde_json::Map::new();
@@ -942,8 +998,11 @@ mod tests {
 
     #[test]
     fn raw_objects_keep_the_strongest_of_repeated_names() {
-        let mut entries = Vec::new();
-        for record in [
+        // One builder for all, each record twice (the second time in a remembered order),
+        // records of one size with other names between (a remembered order that no longer
+        // sorts).
+        let mut builder = RawBuilder::default();
+        let records = [
             xml_event(4624, "<Data Name='TargetUserName'>bob</Data><Data>x</Data>"),
             // A repeated <System> child (the later one wins), a <Data> named as a <System>
             // field (never replacing it), a repeated <Data> (the first wins), unnamed ones
@@ -951,16 +1010,23 @@ mod tests {
             "<Event><System><EventID>1</EventID><EventID>2</EventID><Level>4</Level><Provider Name='a'/><Provider_Name>b</Provider_Name></System><EventData><Data Name='Level'>9</Data><Data Name='X'>first</Data><Data Name='X'>second</Data><Data>u1</Data><Data Name=''>u2</Data><Data Name='Data'>named</Data><Other Name='Y'>z</Other></EventData></Event>".to_string(),
             "<Event><System/><EventData><Data>only</Data><Data Name='Keywords'> spaced </Data></EventData><EventData><Data Name='Late'>1</Data></EventData></Event>".to_string(),
             "<Event><System><Channel>  </Channel><Execution ProcessID='4' ThreadID='8'/></System></Event>".to_string(),
-        ] {
-            let (document, _) = crate::xml::element(&record).unwrap();
+            "<Event><System><B>1</B><A>2</A></System></Event>".to_string(),
+            "<Event><System><A>1</A><B>2</B></System></Event>".to_string(),
+            "<Event><System><C>1</C><A>2</A></System></Event>".to_string(),
+            "<Event><System><A>1</A><A>2</A></System></Event>".to_string(),
+            xml_event(4625, "<Data Name='TargetUserName'>bob</Data><Data Name='Status'>0x0</Data>"),
+            xml_event(4625, "<Data Name='SubStatus'>0x0</Data><Data Name='Status'>0x0</Data>"),
+        ];
+        for record in records.iter().chain(records.iter()) {
+            let (document, _) = crate::xml::element(record).unwrap();
             let system = document.child(Document::ROOT, "System").unwrap();
             let data = document.child(Document::ROOT, "EventData");
             assert_eq!(
-                xml_raw(&document, system, data, &mut entries),
+                builder.build(&document, system, data),
                 reference_raw(&document, system, data),
                 "{record}"
             );
-            assert!(entries.is_empty());
+            assert!(builder.entries.is_empty());
         }
     }
 
