@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use seam_model::{Activity, Event, EventClass, Ts};
 
-use crate::{Batch, MAX_RECORD_BYTES, MAX_REJECTED_RAW_BYTES, ParseContext, Rejected};
+use crate::{Batch, MAX_RECORD_BYTES, MAX_REJECTED_RAW_BYTES, ParseContext, Rejected, json};
 
 /// What one record turned into: an event, a skip with its reason (nothing Seam uses), or a
 /// reason to reject it.
@@ -47,6 +47,13 @@ impl<'c> Collector<'c> {
             ctx,
             batch: Batch::default(),
         }
+    }
+
+    /// Makes room for the events of about `records` records up front, so that a large batch
+    /// is not copied as it grows (at most a few thousand: `records` may be a generous guess).
+    pub(crate) fn expect_records(&mut self, records: usize) {
+        const AT_MOST: usize = 4096;
+        self.batch.events.reserve(records.min(AT_MOST));
     }
 
     pub(crate) fn reject(&mut self, index: usize, raw: &[u8], reason: impl Into<String>) {
@@ -188,21 +195,97 @@ pub(crate) struct Line<'a> {
 
 /// The non-blank lines of the input (`\n` or `\r\n` endings).
 pub(crate) fn lines(input: &[u8]) -> impl Iterator<Item = Line<'_>> {
-    input
-        .split(|byte| *byte == b'\n')
-        .enumerate()
-        .filter_map(|(index, bytes)| {
+    let mut rest = Some(input);
+    let mut number = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let remaining = rest?;
+            number += 1;
+            let bytes = match find_byte(remaining, b'\n') {
+                Some(at) => {
+                    rest = remaining.get(at + 1..);
+                    remaining.get(..at).unwrap_or(remaining)
+                }
+                None => {
+                    rest = None;
+                    remaining
+                }
+            };
             let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                None
-            } else {
-                Some(Line {
-                    number: index + 1,
-                    bytes,
-                })
+            if !bytes.iter().all(u8::is_ascii_whitespace) {
+                return Some(Line { number, bytes });
             }
-        })
+        }
+    })
 }
+
+/// Where the first `byte` in `bytes` is, looked for eight bytes at a time (line splitting is
+/// a good part of reading a large batch of short records).
+pub(crate) fn find_byte(bytes: &[u8], byte: u8) -> Option<usize> {
+    let pattern = u64::from_le_bytes([byte; 8]);
+    let (words, tail) = bytes.as_chunks::<8>();
+    for (index, word) in words.iter().enumerate() {
+        // A byte of `x` is zero where the word holds `byte`; the lowest byte flagged here is
+        // always such a zero (a borrow only ever flags bytes above a zero).
+        let x = u64::from_le_bytes(*word) ^ pattern;
+        let flagged = x.wrapping_sub(LOW_BITS) & !x & HIGH_BITS;
+        if flagged != 0 {
+            return Some(index * 8 + (flagged.trailing_zeros() / 8) as usize);
+        }
+    }
+    let start = words.len() * 8;
+    tail.iter()
+        .position(|next| *next == byte)
+        .map(|at| start + at)
+}
+
+/// Where the first `one` or `other` in `bytes` is, looked for eight bytes at a time.
+pub(crate) fn find_either(bytes: &[u8], one: u8, other: u8) -> Option<usize> {
+    let ones = u64::from_le_bytes([one; 8]);
+    let others = u64::from_le_bytes([other; 8]);
+    let (words, tail) = bytes.as_chunks::<8>();
+    for (index, word) in words.iter().enumerate() {
+        let word = u64::from_le_bytes(*word);
+        let flagged = zero_bytes(word ^ ones) | zero_bytes(word ^ others);
+        if flagged != 0 {
+            return Some(index * 8 + (flagged.trailing_zeros() / 8) as usize);
+        }
+    }
+    let start = words.len() * 8;
+    tail.iter()
+        .position(|next| *next == one || *next == other)
+        .map(|at| start + at)
+}
+
+/// The high bit of each byte set exactly where that byte of `x` is zero (the low seven bits
+/// plus 0x7F carry into the high bit unless they are all zero).
+pub(crate) const fn zero_bytes(x: u64) -> u64 {
+    const SEVEN_BITS: u64 = u64::from_le_bytes([0x7F; 8]);
+    !((x & SEVEN_BITS).wrapping_add(SEVEN_BITS) | x) & HIGH_BITS
+}
+
+/// How many times `byte` occurs in `bytes`, counted eight bytes at a time.
+pub(crate) fn count_byte(bytes: &[u8], byte: u8) -> usize {
+    let pattern = u64::from_le_bytes([byte; 8]);
+    let (words, tail) = bytes.as_chunks::<8>();
+    let mut count = 0;
+    // Each byte of `sums` counts the matches in its lane, for up to 255 words at a time.
+    for group in words.chunks(255) {
+        let mut sums = 0u64;
+        for word in group {
+            sums += zero_bytes(u64::from_le_bytes(*word) ^ pattern) >> 7;
+        }
+        // The eight lanes added in pairs into four 16-bit lanes, then those into the top
+        // sixteen bits (at most 8 × 255, which fits).
+        const EVEN_BYTES: u64 = 0x00FF_00FF_00FF_00FF;
+        let pairs = (sums & EVEN_BYTES) + ((sums >> 8) & EVEN_BYTES);
+        count += (pairs.wrapping_mul(0x0001_0001_0001_0001) >> 48) as usize;
+    }
+    count + tail.iter().filter(|next| **next == byte).count()
+}
+
+const LOW_BITS: u64 = u64::from_le_bytes([0x01; 8]);
+const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
 
 /// The line as text; bytes that are not UTF-8 become U+FFFD (syslog senders are not always
 /// careful, and one odd byte in a name should not cost the event).
@@ -242,12 +325,25 @@ pub(crate) struct JsonRecord<'a> {
 /// Splits a JSON input into records. Accepted shapes: one object, an array of objects, or
 /// NDJSON (one object per line). A record that is an object holding an array at one of the
 /// `envelopes` paths (e.g. `["data", "events"]`) stands for the elements of that array.
+#[cfg(test)]
 pub(crate) fn json_records<'a>(input: &'a [u8], envelopes: &[&[&str]]) -> Vec<JsonRecord<'a>> {
+    let mut records = Vec::new();
+    each_json_record(input, envelopes, |record| records.push(record));
+    records
+}
+
+/// Hands each JSON record of the input to `emit` as soon as it is read (see
+/// [`json_records`] for the shapes), so that a record is mapped while its value is fresh in
+/// the cache.
+pub(crate) fn each_json_record<'a>(
+    input: &'a [u8],
+    envelopes: &[&[&str]],
+    mut emit: impl FnMut(JsonRecord<'a>),
+) {
     let trimmed = trim_json_start(input);
     if trimmed.is_empty() {
-        return Vec::new();
+        return;
     }
-    let mut records = Vec::new();
     let whole = std::str::from_utf8(trimmed)
         .map_err(|error| error.to_string())
         .and_then(|text| {
@@ -259,20 +355,20 @@ pub(crate) fn json_records<'a>(input: &'a [u8], envelopes: &[&[&str]]) -> Vec<Js
                 match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
                     Ok(elements) => {
                         for (position, element) in elements.into_iter().enumerate() {
-                            push_record(&mut records, position + 1, element, envelopes);
+                            emit_record(&mut emit, position + 1, element, envelopes);
                         }
                     }
-                    Err(error) => records.push(JsonRecord {
+                    Err(error) => emit(JsonRecord {
                         index: 1,
                         bytes: trimmed,
                         value: Err(format!("invalid JSON: {error}")),
                     }),
                 }
             } else {
-                push_record(&mut records, 1, raw, envelopes);
+                emit_record(&mut emit, 1, raw, envelopes);
             }
         }
-        Err(error) if trimmed.starts_with(b"[") => records.push(JsonRecord {
+        Err(error) if trimmed.starts_with(b"[") => emit(JsonRecord {
             index: 1,
             bytes: trimmed,
             value: Err(format!("invalid JSON: {error}")),
@@ -281,36 +377,54 @@ pub(crate) fn json_records<'a>(input: &'a [u8], envelopes: &[&[&str]]) -> Vec<Js
         Err(_) => {
             for line in lines(input) {
                 let bytes = trim_ascii(line.bytes);
+                let index = line.number;
                 if bytes.len() > MAX_RECORD_BYTES {
-                    records.push(JsonRecord {
-                        index: line.number,
+                    emit(JsonRecord {
+                        index,
                         bytes,
                         value: Err(oversize(bytes.len())),
                     });
                     continue;
                 }
-                let parsed = std::str::from_utf8(bytes)
-                    .map_err(|error| format!("line is not UTF-8: {error}"))
-                    .and_then(|text| {
-                        serde_json::from_str::<&RawValue>(text)
-                            .map_err(|error| format!("invalid JSON: {error}"))
-                    });
-                match parsed {
-                    Ok(raw) => push_record(&mut records, line.number, raw, envelopes),
-                    Err(reason) => records.push(JsonRecord {
-                        index: line.number,
+                let text = match std::str::from_utf8(bytes) {
+                    Ok(text) => text,
+                    Err(error) => {
+                        let value = Err(format!("line is not UTF-8: {error}"));
+                        emit(JsonRecord {
+                            index,
+                            bytes,
+                            value,
+                        });
+                        continue;
+                    }
+                };
+                // A line holding one whole value is the record, its bytes the value's (the
+                // line is trimmed), unless it may be an envelope.
+                if envelopes.is_empty()
+                    && let Some(value) = json::value(text)
+                {
+                    emit(JsonRecord {
+                        index,
                         bytes,
-                        value: Err(reason),
+                        value: Ok(value),
+                    });
+                    continue;
+                }
+                match serde_json::from_str::<&RawValue>(text) {
+                    Ok(raw) => emit_record(&mut emit, index, raw, envelopes),
+                    Err(error) => emit(JsonRecord {
+                        index,
+                        bytes,
+                        value: Err(format!("invalid JSON: {error}")),
                     }),
                 }
             }
         }
     }
-    records
 }
 
-fn push_record<'a>(
-    records: &mut Vec<JsonRecord<'a>>,
+fn emit_record<'a>(
+    emit: &mut impl FnMut(JsonRecord<'a>),
     index: usize,
     raw: &'a RawValue,
     envelopes: &[&[&str]],
@@ -318,12 +432,12 @@ fn push_record<'a>(
     for path in envelopes {
         if let Some(elements) = envelope_elements(raw, path) {
             for (position, element) in elements.into_iter().enumerate() {
-                records.push(one_record(position + 1, element));
+                emit(one_record(position + 1, element));
             }
             return;
         }
     }
-    records.push(one_record(index, raw));
+    emit(one_record(index, raw));
 }
 
 /// The elements of the array at `path` inside `raw`, when `raw` is an object that has one.
@@ -343,12 +457,17 @@ fn envelope_elements<'a>(raw: &'a RawValue, path: &[&str]) -> Option<Vec<&'a Raw
     serde_json::from_str(current.get()).ok()
 }
 
+/// A record's value, read by the fast reader and, for what it leaves, by serde_json.
 fn one_record(index: usize, raw: &RawValue) -> JsonRecord<'_> {
     let bytes = raw.get().as_bytes();
     let value = if bytes.len() > MAX_RECORD_BYTES {
         Err(oversize(bytes.len()))
     } else {
-        serde_json::from_str::<Value>(raw.get()).map_err(|error| format!("invalid JSON: {error}"))
+        match json::value(raw.get()) {
+            Some(value) => Ok(value),
+            None => serde_json::from_str::<Value>(raw.get())
+                .map_err(|error| format!("invalid JSON: {error}")),
+        }
     };
     JsonRecord {
         index,
@@ -391,10 +510,10 @@ pub(crate) fn parse_json_owned(
     mut parse_record: impl FnMut(Value, &[u8]) -> RecordResult,
 ) -> Batch {
     let mut collector = Collector::new(ctx);
-    for record in json_records(input, envelopes) {
+    each_json_record(input, envelopes, |record| {
         if record.bytes.len() > MAX_RECORD_BYTES {
             collector.reject_oversize(record.index, record.bytes);
-            continue;
+            return;
         }
         match record.value {
             Ok(value) => {
@@ -403,7 +522,7 @@ pub(crate) fn parse_json_owned(
             }
             Err(reason) => collector.reject(record.index, record.bytes, reason),
         }
-    }
+    });
     collector.finish()
 }
 
@@ -554,6 +673,56 @@ mod tests {
         let broken_array = json_records(b"[{\"a\":1},", &[]);
         assert_eq!(broken_array.len(), 1);
         assert!(broken_array[0].value.is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lines_split_as_a_plain_split_does(
+            input in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(b'\n'),
+                    proptest::strategy::Just(b'\r'),
+                    proptest::strategy::Just(b' '),
+                    proptest::strategy::Just(0),
+                    proptest::strategy::Just(0xFF),
+                    proptest::prelude::any::<u8>(),
+                ],
+                0..80,
+            )
+        ) {
+            let expected: Vec<(usize, &[u8])> = input
+                .split(|byte| *byte == b'\n')
+                .enumerate()
+                .map(|(index, bytes)| (index + 1, bytes.strip_suffix(b"\r").unwrap_or(bytes)))
+                .filter(|(_, bytes)| !bytes.iter().all(u8::is_ascii_whitespace))
+                .collect();
+            let found: Vec<(usize, &[u8])> =
+                lines(&input).map(|line| (line.number, line.bytes)).collect();
+            proptest::prop_assert_eq!(found, expected);
+            for byte in [b'\n', b'\r', 0, 0x80, 0xFF] {
+                proptest::prop_assert_eq!(
+                    find_byte(&input, byte),
+                    input.iter().position(|next| *next == byte)
+                );
+                proptest::prop_assert_eq!(
+                    count_byte(&input, byte),
+                    input.iter().filter(|next| **next == byte).count()
+                );
+                proptest::prop_assert_eq!(
+                    find_either(&input, byte, b' '),
+                    input.iter().position(|next| *next == byte || *next == b' ')
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn long_runs_are_counted_whole() {
+        for length in [0, 7, 8, 2039, 2040, 2041, 6000] {
+            let newlines = vec![b'\n'; length];
+            assert_eq!(count_byte(&newlines, b'\n'), length);
+            assert_eq!(count_byte(&newlines, b'x'), 0);
+        }
     }
 
     #[test]

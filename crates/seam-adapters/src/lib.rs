@@ -4,8 +4,8 @@
 //! the clock; the caller passes the receive time and the source's settings in a
 //! [`ParseContext`]. One bad record never takes its good neighbours with it: it becomes a
 //! [`Rejected`] entry with its position and the reason, and the rest of the input goes on.
-//! Records that parse but carry nothing Seam uses (an Okta policy evaluation, a Meraki
-//! `wpa_auth`) are counted in [`Batch::skipped`].
+//! Records that parse but carry nothing Seam uses (ISE system statistics, a GlobalProtect
+//! latency measurement) are counted in [`Batch::skipped`].
 //!
 //! The registry is [`Adapter::NAMES`] and [`Adapter::from_name`]; see `docs/adapters.md` for what
 //! each adapter reads and how it maps to the normalized fields.
@@ -22,6 +22,7 @@ mod entra;
 mod envoy;
 mod globalprotect;
 mod ise;
+mod json;
 mod linux_auth;
 mod meraki;
 mod ndjson;
@@ -166,9 +167,11 @@ pub enum Adapter {
     Okta,
     /// Microsoft Entra ID sign-in logs (Azure Monitor export and Graph `signIns`).
     Entra,
-    /// Cisco ISE syslog: RADIUS accounting and authentications.
+    /// Cisco ISE syslog: network sessions, sign-ins to ISE, its portals and the devices it
+    /// guards (TACACS+), configuration changes, posture and profiles, its operations and alarms.
     Ise,
-    /// Cisco Meraki syslog events: Wi-Fi, 802.1X, client VPN, DHCP.
+    /// Cisco Meraki syslog: events (Wi-Fi, 802.1X, VPN, DHCP, device state), flows, URLs, IDS
+    /// alerts, security events and Air Marshal.
     Meraki,
     /// PAN-OS GlobalProtect syslog (CSV).
     GlobalProtect,

@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use seam_model::{Activity, Event, EventClass, Outcome};
 
@@ -44,22 +44,65 @@ struct View<'v> {
     data: Data<'v>,
 }
 
-/// The record's `EventData`.
-enum Data<'v> {
-    Json(Option<&'v Map<String, Value>>),
-    /// Each `<Data>`'s `Name` and text, unnamed ones under `""`.
-    Xml(Vec<(&'v str, &'v str)>),
+/// The `EventData` fields the mapping reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    TargetUserName,
+    SubjectUserName,
+    TargetDomainName,
+    TargetServerName,
+    LogonType,
+    IpAddress,
+    WorkstationName,
+    Status,
+    SubStatus,
 }
 
-impl<'v> Data<'v> {
-    /// A field's value, trimmed; `None` when missing, empty or `-` (Windows' "none").
-    fn get(&self, name: &str) -> Option<Cow<'v, str>> {
+impl Field {
+    const ALL: [Field; 9] = [
+        Field::TargetUserName,
+        Field::SubjectUserName,
+        Field::TargetDomainName,
+        Field::TargetServerName,
+        Field::LogonType,
+        Field::IpAddress,
+        Field::WorkstationName,
+        Field::Status,
+        Field::SubStatus,
+    ];
+
+    fn name(self) -> &'static str {
         match self {
-            Data::Json(map) => text(map.and_then(|map| map.get(name))),
-            Data::Xml(fields) => fields
-                .iter()
-                .find(|(key, _)| *key == name)
-                .and_then(|(_, value)| present(Cow::Borrowed(*value))),
+            Field::TargetUserName => "TargetUserName",
+            Field::SubjectUserName => "SubjectUserName",
+            Field::TargetDomainName => "TargetDomainName",
+            Field::TargetServerName => "TargetServerName",
+            Field::LogonType => "LogonType",
+            Field::IpAddress => "IpAddress",
+            Field::WorkstationName => "WorkstationName",
+            Field::Status => "Status",
+            Field::SubStatus => "SubStatus",
+        }
+    }
+
+    fn of(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|field| field.name() == name)
+    }
+}
+
+/// The values of the fields the mapping reads, each trimmed; `None` when missing, empty or
+/// `-` (Windows' "none").
+#[derive(Default)]
+struct Data<'v>([Option<Cow<'v, str>>; Field::ALL.len()]);
+
+impl<'v> Data<'v> {
+    fn get(&self, field: Field) -> Option<&str> {
+        self.0.get(field as usize)?.as_deref()
+    }
+
+    fn set(&mut self, field: Field, value: Option<Cow<'v, str>>) {
+        if let Some(slot) = self.0.get_mut(field as usize) {
+            *slot = value;
         }
     }
 }
@@ -92,11 +135,7 @@ fn parse_json(value: Value, raw: &[u8], ctx: &ParseContext) -> RecordResult {
                 .or_else(|| text(value.get("host").and_then(|h| h.get("name")))),
             record_id: text(winlog.and_then(|w| w.get("record_id"))),
             time: text(value.get("@timestamp")),
-            data: Data::Json(
-                winlog
-                    .and_then(|w| w.get("event_data"))
-                    .and_then(Value::as_object),
-            ),
+            data: json_data(winlog.and_then(|w| w.get("event_data"))),
         };
         map(&view, raw, ctx)?
     };
@@ -107,6 +146,19 @@ fn parse_json(value: Value, raw: &[u8], ctx: &ParseContext) -> RecordResult {
         }
         skip => skip,
     })
+}
+
+fn json_data(event_data: Option<&Value>) -> Data<'_> {
+    let mut data = Data::default();
+    if let Some(Value::Object(fields)) = event_data {
+        // One walk over the fields rather than a search for each.
+        for (name, value) in fields {
+            if let Some(field) = Field::of(name) {
+                data.set(field, text(Some(value)));
+            }
+        }
+    }
+    data
 }
 
 /// A string or number as text, when present.
@@ -134,8 +186,10 @@ fn parse_xml(input: &[u8], ctx: &ParseContext) -> Batch {
     let text = text.as_ref();
     let mut collector = Collector::new(ctx);
     let mut document = Document::default();
+    let mut raw = RawBuilder::default();
     let mut lines = LineCounter::default();
     let starts = event_starts(text);
+    collector.expect_records(starts.len());
     let first = starts.first().copied().unwrap_or(text.len());
     between(text, 0, first, &mut lines, &mut collector);
     for (position, start) in starts.iter().enumerate() {
@@ -149,7 +203,7 @@ fn parse_xml(input: &[u8], ctx: &ParseContext) -> Batch {
         match document.read(record) {
             Ok(used) => {
                 let element = record.get(..used).unwrap_or(record);
-                let result = from_document(&document, element.as_bytes(), ctx);
+                let result = from_document(&document, element.as_bytes(), ctx, &mut raw);
                 collector.record(line, element.as_bytes(), result);
                 between(text, start + used, end, &mut lines, &mut collector);
             }
@@ -170,13 +224,35 @@ fn parse_xml(input: &[u8], ctx: &ParseContext) -> Batch {
 
 /// Where each `<Event>` start tag begins (not `<Events>`, `<EventData>`, `<EventID>`).
 fn event_starts(text: &str) -> Vec<usize> {
-    text.match_indices("<Event")
-        .map(|(at, _)| at)
-        .filter(|at| {
-            let next = text.as_bytes().get(at + "<Event".len());
-            matches!(next, Some(b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/'))
-        })
-        .collect()
+    let bytes = text.as_bytes();
+    let is_start = |at: usize| {
+        bytes.get(at..at + "<Event".len()) == Some(b"<Event".as_slice())
+            && matches!(
+                bytes.get(at + "<Event".len()),
+                Some(b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/')
+            )
+    };
+    let mut starts = Vec::new();
+    // Every `<`, eight bytes at a time, looked at in place.
+    const OPENS: u64 = u64::from_le_bytes([b'<'; 8]);
+    let (words, tail) = bytes.as_chunks::<8>();
+    for (index, word) in words.iter().enumerate() {
+        let mut opens = common::zero_bytes(u64::from_le_bytes(*word) ^ OPENS);
+        while opens != 0 {
+            let at = index * 8 + (opens.trailing_zeros() / 8) as usize;
+            if is_start(at) {
+                starts.push(at);
+            }
+            opens &= opens - 1;
+        }
+    }
+    let tail_start = words.len() * 8;
+    for (offset, byte) in tail.iter().enumerate() {
+        if *byte == b'<' && is_start(tail_start + offset) {
+            starts.push(tail_start + offset);
+        }
+    }
+    starts
 }
 
 /// Rejects what stands between events unless it is only whitespace, comments, XML
@@ -243,50 +319,63 @@ impl LineCounter {
     fn at(&mut self, text: &str, position: usize) -> usize {
         if position >= self.position {
             let counted = text.get(self.position..position).unwrap_or_default();
-            self.line += counted.bytes().filter(|byte| *byte == b'\n').count();
+            self.line += common::count_byte(counted.as_bytes(), b'\n');
             self.position = position;
         }
         self.line + 1
     }
 }
 
-fn from_document(document: &Document<'_>, raw: &[u8], ctx: &ParseContext) -> RecordResult {
+fn from_document(
+    document: &Document<'_>,
+    bytes: &[u8],
+    ctx: &ParseContext,
+    raw: &mut RawBuilder,
+) -> RecordResult {
     let root = Document::ROOT;
     let system = document
         .child(root, "System")
         .ok_or("an <Event> without <System>")?;
-    let text_of = |name: &str| {
-        let element = document.get(document.child(system, name)?)?;
-        present(Cow::Borrowed(element.text.as_ref()))
+    let event_data = document.child(root, "EventData");
+    let mut view = View {
+        event_id: None,
+        channel: None,
+        computer: None,
+        record_id: None,
+        time: None,
+        data: Data::default(),
     };
-    let time = document
-        .child(system, "TimeCreated")
-        .and_then(|index| document.attribute(index, "SystemTime"))
-        .and_then(|time| present(Cow::Borrowed(time)));
-    let mut fields = Vec::new();
-    if let Some(data) = document.child(root, "EventData") {
-        fields.reserve(32);
-        for (index, element) in document.children(data) {
-            if element.name == "Data" {
-                let name = document.attribute(index, "Name").unwrap_or_default();
-                fields.push((name, element.text.as_ref()));
+    // One walk, backwards, so that the first of a repeated element is the one kept.
+    for index in (system + 1..document.len()).rev() {
+        let Some(element) = document.get(index) else {
+            continue;
+        };
+        if element.parent == Some(system) {
+            let text = || present(Cow::Borrowed(element.text.as_ref()));
+            match element.name {
+                "EventID" => view.event_id = text(),
+                "Channel" => view.channel = text(),
+                "Computer" => view.computer = text(),
+                "EventRecordID" => view.record_id = text(),
+                "TimeCreated" => {
+                    view.time = document
+                        .attribute(index, "SystemTime")
+                        .and_then(|time| present(Cow::Borrowed(time)));
+                }
+                _ => {}
             }
+        } else if event_data.is_some()
+            && element.parent == event_data
+            && element.name == "Data"
+            && let Some(field) = document.attribute(index, "Name").and_then(Field::of)
+        {
+            view.data
+                .set(field, present(Cow::Borrowed(element.text.as_ref())));
         }
     }
-    let view = View {
-        event_id: text_of("EventID"),
-        channel: text_of("Channel"),
-        computer: text_of("Computer"),
-        record_id: text_of("EventRecordID"),
-        time,
-        data: Data::Xml(fields),
-    };
-    Ok(match map(&view, raw, ctx)? {
+    Ok(match map(&view, bytes, ctx)? {
         Read::Event(mut event) => {
-            let Data::Xml(fields) = &view.data else {
-                return Err("EventData read as JSON".to_string());
-            };
-            event.raw = Some(xml_raw(document, system, fields));
+            event.raw = Some(raw.build(document, system, event_data));
             Read::Event(event)
         }
         skip => skip,
@@ -299,37 +388,126 @@ fn from_document(document: &Document<'_>, raw: &[u8], ctx: &ParseContext) -> Rec
 /// `TimeCreated_SystemTime`, `Execution_ProcessID`); then each `<Data Name="X">` of
 /// `<EventData>` under `X` (never replacing a `<System>` field), and unnamed `<Data>` in a
 /// `Data` list. Every value is a string.
-fn xml_raw(document: &Document<'_>, system: usize, fields: &[(&str, &str)]) -> Value {
-    let mut object = Map::new();
+///
+/// The map is built from its entries in sorted order, not by a search per entry. What that
+/// takes is kept from record to record: the entries' buffer, and for each number of entries
+/// the order that sorted the last record of that size. Records of one event id name their
+/// fields alike, so a remembered order nearly always sorts the next record too, which one
+/// pass over the names confirms. Names are nearly always distinct; when one repeats, the
+/// entries are gathered again and sorted stably, so that the strongest one of each name is
+/// kept.
+#[derive(Debug, Default)]
+struct RawBuilder {
+    entries: Vec<(String, Value)>,
+    /// Orders by number of entries, the most recent last.
+    orders: Vec<(usize, Vec<usize>)>,
+}
+
+impl RawBuilder {
+    /// How many orders are remembered (an input mixing more event ids sorts some anew).
+    const ORDERS: usize = 16;
+
+    fn build(
+        &mut self,
+        document: &Document<'_>,
+        system: usize,
+        event_data: Option<usize>,
+    ) -> Value {
+        let RawBuilder { entries, orders } = self;
+        gather_raw(document, system, event_data, entries);
+        let count = entries.len();
+        if let Some((_, order)) = orders.iter().find(|(size, _)| *size == count)
+            && sorts_strictly(entries, order)
+        {
+            return Value::Object(take_in_order(entries, order));
+        }
+        let mut order: Vec<usize> = (0..count).collect();
+        order.sort_unstable_by(|a, b| name_at(entries, *a).cmp(name_at(entries, *b)));
+        if !sorts_strictly(entries, &order) {
+            gather_raw(document, system, event_data, entries);
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            entries.dedup_by(|later, kept| later.0 == kept.0);
+            return Value::Object(entries.drain(..).collect());
+        }
+        let object = take_in_order(entries, &order);
+        orders.retain(|(size, _)| *size != count);
+        if orders.len() >= Self::ORDERS {
+            orders.remove(0);
+        }
+        orders.push((count, order));
+        Value::Object(object)
+    }
+}
+
+fn name_at(entries: &[(String, Value)], index: usize) -> &str {
+    entries.get(index).map_or("", |(name, _)| name.as_str())
+}
+
+/// Whether `order` lists every entry once with the names strictly increasing: then it is the
+/// one order that sorts them, and no name repeats.
+fn sorts_strictly(entries: &[(String, Value)], order: &[usize]) -> bool {
+    order.len() == entries.len()
+        && order.iter().all(|index| *index < entries.len())
+        && order.windows(2).all(|pair| match pair {
+            [a, b] => name_at(entries, *a) < name_at(entries, *b),
+            _ => true,
+        })
+}
+
+/// The map of the entries taken in `order` (names already sorted and distinct).
+fn take_in_order(
+    entries: &mut Vec<(String, Value)>,
+    order: &[usize],
+) -> serde_json::Map<String, Value> {
+    let object = order
+        .iter()
+        .filter_map(|index| entries.get_mut(*index).map(std::mem::take))
+        .collect();
+    entries.clear();
+    object
+}
+
+/// The entries of [`RawBuilder::build`]'s object, strongest first among those of one name: `<System>`'s
+/// from the last to the first (a later element replaces an earlier one), then the `<Data>`
+/// fields from the first (the first named `X` is kept), then the unnamed ones' list.
+fn gather_raw(
+    document: &Document<'_>,
+    system: usize,
+    event_data: Option<usize>,
+    entries: &mut Vec<(String, Value)>,
+) {
+    entries.clear();
     for (index, element) in document.children(system) {
         let text = element.text.trim();
         if !text.is_empty() {
-            object.insert(element.name.to_string(), Value::String(text.to_string()));
+            entries.push((element.name.to_string(), Value::String(text.to_string())));
         }
         for (key, value) in document.attributes(index) {
             let mut name = String::with_capacity(element.name.len() + 1 + key.len());
             name.push_str(element.name);
             name.push('_');
             name.push_str(key);
-            object.insert(name, Value::String(value.to_string()));
+            entries.push((name, Value::String(value.to_string())));
         }
     }
+    entries.reverse();
     let mut unnamed = Vec::new();
-    for (name, text) in fields {
-        // Values as written: a trailing space is part of some (`User32 `).
-        let value = Value::String((*text).to_string());
-        if name.is_empty() {
-            unnamed.push(value);
-        } else {
-            object.entry(*name).or_insert(value);
+    if let Some(data) = event_data {
+        for (index, element) in document.children(data) {
+            if element.name != "Data" {
+                continue;
+            }
+            // Values as written: a trailing space is part of some (`User32 `).
+            let value = Value::String(element.text.to_string());
+            match document.attribute(index, "Name").unwrap_or_default() {
+                "" => unnamed.push(value),
+                name => entries.push((name.to_string(), value)),
+            }
         }
     }
     if !unnamed.is_empty() {
-        object
-            .entry("Data".to_string())
-            .or_insert(Value::Array(unnamed));
+        entries.push(("Data".to_string(), Value::Array(unnamed)));
     }
-    Value::Object(object)
 }
 
 // ------------------------------------------------------------------------------- mapping
@@ -375,10 +553,10 @@ impl Kind {
     }
 
     /// The field naming the event's subject: the account signed in, or the one acting.
-    fn user_field(self) -> &'static str {
+    fn user_field(self) -> Field {
         match self {
-            Kind::ExplicitCredentials | Kind::SpecialPrivileges => "SubjectUserName",
-            _ => "TargetUserName",
+            Kind::ExplicitCredentials | Kind::SpecialPrivileges => Field::SubjectUserName,
+            _ => Field::TargetUserName,
         }
     }
 
@@ -417,21 +595,17 @@ fn map(view: &View<'_>, raw: &[u8], ctx: &ParseContext) -> RecordResult {
     let user = view
         .data
         .get(field)
-        .map(|user| plain_user(&user).to_string())
+        .map(|user| plain_user(user).to_string())
         .filter(|user| !user.is_empty())
-        .ok_or_else(|| format!("event {id} has no {field}"))?;
-    let logon_type = view.data.get("LogonType");
-    let logon_type_number = logon_type
-        .as_deref()
-        .and_then(|text| text.parse::<u32>().ok());
+        .ok_or_else(|| format!("event {id} has no {}", field.name()))?;
+    let logon_type = view.data.get(Field::LogonType);
+    let logon_type_number = logon_type.and_then(|text| text.parse::<u32>().ok());
     if !kind.is_account_change() && (logon_type_number == Some(5) || is_system_account(&user)) {
         return Ok(Read::Skip(SERVICE_OR_SYSTEM));
     }
 
     let uid = match view.record_id.as_deref() {
-        Some(record) => {
-            common::uid_or_digest(Some(&format!("{NAME}-{computer}-{record}")), NAME, raw)
-        }
+        Some(record) => record_uid(&computer, record, raw),
         None => common::digest_uid(NAME, &[raw]),
     };
     let (class, activity, outcome) = match kind {
@@ -481,36 +655,33 @@ fn map(view: &View<'_>, raw: &[u8], ctx: &ParseContext) -> RecordResult {
             // TargetDomainName.
             event.reason = view
                 .data
-                .get("TargetDomainName")
+                .get(Field::TargetDomainName)
                 .map(|caller| format!("caller computer {caller}"));
         }
         return Ok(Read::Event(event));
     }
     event.dst.host = Some(host.to_string());
-    event.src.ip = view.data.get("IpAddress").and_then(|text| address(&text));
-    event.subject.device = view
-        .data
-        .get("WorkstationName")
-        .map(|name| name.into_owned());
+    event.src.ip = view.data.get(Field::IpAddress).and_then(address);
+    event.subject.device = view.data.get(Field::WorkstationName).map(str::to_string);
     event.app = Some(match kind {
-        Kind::Logon | Kind::LogonFailed | Kind::Logoff => app(logon_type.as_deref()),
+        Kind::Logon | Kind::LogonFailed | Kind::Logoff => app(logon_type),
         Kind::ExplicitCredentials => "windows:explicit_credentials".to_string(),
         _ => "windows".to_string(),
     });
     match kind {
         Kind::LogonFailed => {
             event.reason = failure_reason(
-                view.data.get("Status").as_deref(),
-                view.data.get("SubStatus").as_deref(),
+                view.data.get(Field::Status),
+                view.data.get(Field::SubStatus),
             );
         }
         Kind::ExplicitCredentials => {
-            event.reason = Some(match view.data.get("TargetUserName") {
-                Some(target) => format!("explicit credentials for {}", plain_user(&target)),
+            event.reason = Some(match view.data.get(Field::TargetUserName) {
+                Some(target) => format!("explicit credentials for {}", plain_user(target)),
                 None => "explicit credentials".to_string(),
             });
-            if let Some(server) = view.data.get("TargetServerName") {
-                set_target(&mut event, &server, host);
+            if let Some(server) = view.data.get(Field::TargetServerName) {
+                set_target(&mut event, server, host);
             }
         }
         Kind::SpecialPrivileges => {
@@ -520,6 +691,20 @@ fn map(view: &View<'_>, raw: &[u8], ctx: &ParseContext) -> RecordResult {
         _ => {}
     }
     Ok(Read::Event(event))
+}
+
+/// `windows-<computer>-<record id>`, the same for a record in either shape; a digest of the
+/// record when that is too long for a uid.
+fn record_uid(computer: &str, record: &str, raw: &[u8]) -> String {
+    let length = NAME.len() + computer.len() + record.len() + 2;
+    if length > Event::MAX_UID_BYTES {
+        return common::digest_uid(NAME, &[raw]);
+    }
+    let mut uid = String::with_capacity(length);
+    for part in [NAME, "-", computer, "-", record] {
+        uid.push_str(part);
+    }
+    uid
 }
 
 /// `hq-db1` of `hq-db1.corp.example` (already lowercase).
@@ -535,12 +720,20 @@ fn plain_user(user: &str) -> &str {
 /// The built-in accounts services and the desktop run as (`NT AUTHORITY\SYSTEM`, the
 /// Desktop Window Manager's `DWM-1`, the font driver host's `UMFD-0`).
 fn is_system_account(user: &str) -> bool {
-    let upper = user.to_ascii_uppercase();
-    matches!(
-        upper.as_str(),
-        "SYSTEM" | "LOCAL SERVICE" | "NETWORK SERVICE" | "ANONYMOUS LOGON"
-    ) || upper.starts_with("DWM-")
-        || upper.starts_with("UMFD-")
+    let starts_with = |prefix: &str| {
+        user.get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+    };
+    [
+        "SYSTEM",
+        "LOCAL SERVICE",
+        "NETWORK SERVICE",
+        "ANONYMOUS LOGON",
+    ]
+    .iter()
+    .any(|name| user.eq_ignore_ascii_case(name))
+        || starts_with("DWM-")
+        || starts_with("UMFD-")
 }
 
 /// An address as Windows writes it; an IPv4 address mapped into IPv6 (`::ffff:10.10.1.21`)
@@ -769,6 +962,106 @@ mod tests {
             nothing.rejected[0].reason,
             "no <Event> element in the input"
         );
+    }
+
+    /// The raw object as first written, one map insertion at a time: the reference the sorted
+    /// build must agree with.
+    fn reference_raw(document: &Document<'_>, system: usize, data: Option<usize>) -> Value {
+        let mut object = serde_json::Map::new();
+        for (index, element) in document.children(system) {
+            let text = element.text.trim();
+            if !text.is_empty() {
+                object.insert(element.name.to_string(), Value::String(text.to_string()));
+            }
+            for (key, value) in document.attributes(index) {
+                let name = format!("{}_{key}", element.name);
+                object.insert(name, Value::String(value.to_string()));
+            }
+        }
+        let mut unnamed = Vec::new();
+        for (index, element) in data.into_iter().flat_map(|data| document.children(data)) {
+            if element.name == "Data" {
+                let value = Value::String(element.text.to_string());
+                match document.attribute(index, "Name").unwrap_or_default() {
+                    "" => unnamed.push(value),
+                    name => {
+                        object.entry(name).or_insert(value);
+                    }
+                }
+            }
+        }
+        if !unnamed.is_empty() {
+            object.entry("Data").or_insert(Value::Array(unnamed));
+        }
+        Value::Object(object)
+    }
+
+    #[test]
+    fn raw_objects_keep_the_strongest_of_repeated_names() {
+        // One builder for all, each record twice (the second time in a remembered order),
+        // records of one size with other names between (a remembered order that no longer
+        // sorts).
+        let mut builder = RawBuilder::default();
+        let records = [
+            xml_event(4624, "<Data Name='TargetUserName'>bob</Data><Data>x</Data>"),
+            // A repeated <System> child (the later one wins), a <Data> named as a <System>
+            // field (never replacing it), a repeated <Data> (the first wins), unnamed ones
+            // beside a <Data Name='Data'>.
+            "<Event><System><EventID>1</EventID><EventID>2</EventID><Level>4</Level><Provider Name='a'/><Provider_Name>b</Provider_Name></System><EventData><Data Name='Level'>9</Data><Data Name='X'>first</Data><Data Name='X'>second</Data><Data>u1</Data><Data Name=''>u2</Data><Data Name='Data'>named</Data><Other Name='Y'>z</Other></EventData></Event>".to_string(),
+            "<Event><System/><EventData><Data>only</Data><Data Name='Keywords'> spaced </Data></EventData><EventData><Data Name='Late'>1</Data></EventData></Event>".to_string(),
+            "<Event><System><Channel>  </Channel><Execution ProcessID='4' ThreadID='8'/></System></Event>".to_string(),
+            "<Event><System><B>1</B><A>2</A></System></Event>".to_string(),
+            "<Event><System><A>1</A><B>2</B></System></Event>".to_string(),
+            "<Event><System><C>1</C><A>2</A></System></Event>".to_string(),
+            "<Event><System><A>1</A><A>2</A></System></Event>".to_string(),
+            xml_event(4625, "<Data Name='TargetUserName'>bob</Data><Data Name='Status'>0x0</Data>"),
+            xml_event(4625, "<Data Name='SubStatus'>0x0</Data><Data Name='Status'>0x0</Data>"),
+        ];
+        for record in records.iter().chain(records.iter()) {
+            let (document, _) = crate::xml::element(record).unwrap();
+            let system = document.child(Document::ROOT, "System").unwrap();
+            let data = document.child(Document::ROOT, "EventData");
+            assert_eq!(
+                builder.build(&document, system, data),
+                reference_raw(&document, system, data),
+                "{record}"
+            );
+            assert!(builder.entries.is_empty());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn event_starts_are_found_as_a_plain_search_finds_them(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("<Event"),
+                    proptest::strategy::Just("<Events>"),
+                    proptest::strategy::Just("<EventID>"),
+                    proptest::strategy::Just("</Event>"),
+                    proptest::strategy::Just("<"),
+                    proptest::strategy::Just(" "),
+                    proptest::strategy::Just("\n"),
+                    proptest::strategy::Just(">"),
+                    proptest::strategy::Just("/"),
+                    proptest::strategy::Just("x"),
+                ],
+                0..24,
+            )
+        ) {
+            let text = pieces.concat();
+            let expected: Vec<usize> = text
+                .match_indices("<Event")
+                .map(|(at, _)| at)
+                .filter(|at| {
+                    matches!(
+                        text.as_bytes().get(at + 6),
+                        Some(b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/')
+                    )
+                })
+                .collect();
+            proptest::prop_assert_eq!(event_starts(&text), expected);
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use crate::common;
+
 /// How deep elements may nest (an event is four levels deep).
 pub(crate) const MAX_DEPTH: usize = 32;
 /// How many elements one record may hold.
@@ -39,6 +41,11 @@ pub(crate) struct Document<'a> {
 impl<'a> Document<'a> {
     /// The outermost element: always index 0 of a document that was read.
     pub(crate) const ROOT: usize = 0;
+
+    /// How many elements the document holds.
+    pub(crate) fn len(&self) -> usize {
+        self.elements.len()
+    }
 
     pub(crate) fn get(&self, index: usize) -> Option<&Element<'a>> {
         self.elements.get(index)
@@ -118,6 +125,17 @@ impl<'a> Reader<'a, '_> {
         self.text.get(self.position..).unwrap_or_default()
     }
 
+    /// The byte `ahead` bytes past the position.
+    fn peek(&self, ahead: usize) -> Option<u8> {
+        self.bytes.get(self.position + ahead).copied()
+    }
+
+    fn at(&self, markup: &[u8]) -> bool {
+        self.bytes
+            .get(self.position..)
+            .is_some_and(|rest| rest.starts_with(markup))
+    }
+
     fn error(&self, what: &str) -> String {
         format!("{what} at byte {}", self.position)
     }
@@ -135,12 +153,7 @@ impl<'a> Reader<'a, '_> {
     /// Moves past `end`, which must come later in the input; `what` names the markup.
     fn skip_past(&mut self, end: &str, what: &str) -> Result<&'a str, String> {
         let rest = self.rest();
-        // A one-character end (a quote) is found with the faster character search.
-        let found = match end.as_bytes() {
-            [byte] => rest.find(char::from(*byte)),
-            _ => rest.find(end),
-        };
-        let Some(at) = found else {
+        let Some(at) = rest.find(end) else {
             return Err(self.error(&format!("{what} is not closed")));
         };
         self.position += at + end.len();
@@ -149,8 +162,7 @@ impl<'a> Reader<'a, '_> {
 
     fn run(&mut self) -> Result<(), String> {
         loop {
-            let rest = self.rest();
-            if rest.is_empty() {
+            let Some(next) = self.peek(0) else {
                 let open = self
                     .document
                     .open
@@ -158,26 +170,29 @@ impl<'a> Reader<'a, '_> {
                     .and_then(|index| self.document.get(*index))
                     .map_or("", |element| element.name);
                 return Err(self.error(&format!("the input ends inside <{open}>")));
-            }
-            if !rest.starts_with('<') {
+            };
+            if next != b'<' {
                 self.text_run()?;
                 continue;
             }
-            if rest.starts_with("</") {
+            let after = self.peek(1);
+            if after == Some(b'/') {
                 self.end_tag()?;
                 if self.document.open.is_empty() {
                     return Ok(());
                 }
-            } else if rest.starts_with("<!--") {
-                self.position += 4;
-                self.skip_past("-->", "a comment")?;
-            } else if rest.starts_with("<![CDATA[") {
-                self.position += 9;
-                let content = self.skip_past("]]>", "a CDATA section")?;
-                self.append_text(Cow::Borrowed(content));
-            } else if rest.starts_with("<!") {
-                return Err(self.error("a document type declaration is not read"));
-            } else if rest.starts_with("<?") {
+            } else if after == Some(b'!') {
+                if self.at(b"<!--") {
+                    self.position += 4;
+                    self.skip_past("-->", "a comment")?;
+                } else if self.at(b"<![CDATA[") {
+                    self.position += 9;
+                    let content = self.skip_past("]]>", "a CDATA section")?;
+                    self.append_text(Cow::Borrowed(content));
+                } else {
+                    return Err(self.error("a document type declaration is not read"));
+                }
+            } else if after == Some(b'?') {
                 self.position += 2;
                 self.skip_past("?>", "a processing instruction")?;
             } else {
@@ -203,17 +218,19 @@ impl<'a> Reader<'a, '_> {
         let self_closing = loop {
             let before = self.position;
             self.skip_whitespace();
-            let rest = self.rest();
-            if rest.starts_with("/>") {
-                self.position += 2;
-                break true;
-            }
-            if rest.starts_with('>') {
-                self.position += 1;
-                break false;
-            }
-            if rest.is_empty() {
-                return Err(self.error(&format!("the input ends inside the tag <{name}")));
+            match (self.peek(0), self.peek(1)) {
+                (Some(b'/'), Some(b'>')) => {
+                    self.position += 2;
+                    break true;
+                }
+                (Some(b'>'), _) => {
+                    self.position += 1;
+                    break false;
+                }
+                (None, _) => {
+                    return Err(self.error(&format!("the input ends inside the tag <{name}")));
+                }
+                _ => {}
             }
             if self.position == before {
                 return Err(self.error(&format!("expected a space, `>` or `/>` in <{name}>")));
@@ -249,22 +266,32 @@ impl<'a> Reader<'a, '_> {
     fn attribute(&mut self) -> Result<(&'a str, Cow<'a, str>), String> {
         let key = self.name()?;
         self.skip_whitespace();
-        if !self.rest().starts_with('=') {
+        if self.peek(0) != Some(b'=') {
             return Err(self.error(&format!("expected `=` after the attribute `{key}`")));
         }
         self.position += 1;
         self.skip_whitespace();
-        let quote = match self.bytes.get(self.position) {
-            Some(b'"') => "\"",
-            Some(b'\'') => "'",
+        let quote = match self.peek(0) {
+            Some(quote @ (b'"' | b'\'')) => quote,
             _ => return Err(self.error(&format!("the value of `{key}` is not quoted"))),
         };
         self.position += 1;
         let start = self.position;
-        let raw = self.skip_past(quote, "an attribute value")?;
-        if raw.contains('<') {
-            self.position = start;
-            return Err(self.error(&format!("`<` in the value of `{key}`")));
+        let Some(length) = common::find_byte(self.bytes.get(start..).unwrap_or_default(), quote)
+        else {
+            return Err(self.error("an attribute value is not closed"));
+        };
+        let raw = self.text.get(start..start + length).unwrap_or_default();
+        let mut references = false;
+        if let Some(at) = common::find_either(raw.as_bytes(), b'<', b'&') {
+            if raw.as_bytes().get(at..).unwrap_or_default().contains(&b'<') {
+                return Err(self.error(&format!("`<` in the value of `{key}`")));
+            }
+            references = true;
+        }
+        self.position = start + length + 1;
+        if !references {
+            return Ok((key, Cow::Borrowed(raw)));
         }
         let value = decode(raw).map_err(|reason| format!("{reason} at byte {start}"))?;
         Ok((key, value))
@@ -276,7 +303,7 @@ impl<'a> Reader<'a, '_> {
         self.position += 2;
         let name = self.name()?;
         self.skip_whitespace();
-        if !self.rest().starts_with('>') {
+        if self.peek(0) != Some(b'>') {
             return Err(self.error(&format!("expected `>` after </{name}")));
         }
         self.position += 1;
@@ -296,14 +323,29 @@ impl<'a> Reader<'a, '_> {
     fn text_run(&mut self) -> Result<(), String> {
         let start = self.position;
         let rest = self.rest();
-        let length = rest.find('<').unwrap_or(rest.len());
+        let bytes = rest.as_bytes();
+        let (length, references) = match common::find_either(bytes, b'<', b'&') {
+            Some(at) if bytes.get(at) == Some(&b'&') => {
+                let after = bytes.get(at..).unwrap_or_default();
+                (
+                    common::find_byte(after, b'<').map_or(rest.len(), |end| at + end),
+                    true,
+                )
+            }
+            Some(at) => (at, false),
+            None => (rest.len(), false),
+        };
         self.position += length;
         let piece = rest.get(..length).unwrap_or_default();
         if self.document.open.is_empty() {
             self.position = start;
             return Err(self.error("text outside the element"));
         }
-        let piece = decode(piece).map_err(|reason| format!("{reason} at byte {start}"))?;
+        let piece = if references {
+            decode(piece).map_err(|reason| format!("{reason} at byte {start}"))?
+        } else {
+            Cow::Borrowed(piece)
+        };
         self.append_text(piece);
         Ok(())
     }

@@ -168,8 +168,36 @@ fn entra_graph_sign_ins() {
 
 #[test]
 fn cisco_ise() {
+    use seam_model::EventClass;
     let batch = golden(Adapter::Ise, "ise.log");
-    assert_eq!(counts(&batch), (6, 1, 2));
+    // Every category that reports something is an event: network sessions, a switch's
+    // accounting going off and on, administrators signing in to ISE and
+    // changing its configuration, the guest and My Devices portals, TACACS+ device
+    // administration, posture, the profiler, ISE's own operations and alarms. A bad offset,
+    // an audit record cut before its class and an alarm without a name are rejected; a
+    // continuation segment, an interim accounting update (its session's start said it all),
+    // system statistics, RADIUS diagnostics, posture diagnostics without a status and
+    // accounting of an unknown status type are skipped.
+    assert_eq!(counts(&batch), (36, 3, 6));
+    let classes: BTreeSet<EventClass> = batch.events.iter().map(|e| e.class).collect();
+    assert_eq!(
+        classes,
+        [
+            EventClass::Authentication,
+            EventClass::NetworkSession,
+            EventClass::DeviceInventory,
+            EventClass::DeviceStatus,
+            EventClass::EntityManagement,
+            EventClass::ApiActivity,
+        ]
+        .into()
+    );
+    assert_eq!(
+        batch
+            .skip_reasons
+            .get("interim accounting update: the session was reported at its start"),
+        Some(&1)
+    );
     assert_eq!(
         batch.events[0].switch_port.as_deref(),
         Some("hq-sw1:Gi1/0/7")
@@ -182,9 +210,28 @@ fn cisco_ise() {
 
 #[test]
 fn meraki() {
+    use seam_model::{Activity, EventClass, Outcome};
     let batch = golden(Adapter::Meraki, "meraki.log");
-    // The WPA sign-in is a Wi-Fi connect; only the flow feed is skipped.
-    assert_eq!(counts(&batch), (9, 2, 1));
+    // Every feed is read: Wi-Fi and VPN sessions, DHCP, flows and firewall decisions, a NAT
+    // flow, URLs, IDS alerts, scanned files, Air Marshal, splash pages, switch ports and
+    // uplinks, AnyConnect sign-ins, ARP inspection. Rejected: a line cut inside a quote (twice),
+    // a line that is not syslog, an IDS alert without its message, a URL record without its
+    // request. Skipped: a tunnel added within an AnyConnect session, a load-balancing notice
+    // and a summary that name no client, a site-to-site negotiation step, an unknown type.
+    assert_eq!(counts(&batch), (42, 5, 5));
+    let traffic: Vec<&seam_model::Event> = batch
+        .events
+        .iter()
+        .filter(|e| e.class == EventClass::NetworkActivity)
+        .collect();
+    assert_eq!(traffic.len(), 15);
+    // Meraki's traffic records carry no byte counts.
+    assert!(traffic.iter().all(|e| e.bytes_out.is_none()));
+    let denied = traffic.iter().find(|e| e.dst.port == Some(3389)).unwrap();
+    assert_eq!(
+        (denied.activity, denied.outcome, denied.subject.ip),
+        (Activity::Traffic, Outcome::Failure, denied.src.ip)
+    );
 }
 
 #[test]
