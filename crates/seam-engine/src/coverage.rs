@@ -61,8 +61,6 @@ pub fn report(estate: &Estate) -> Vec<Coverage> {
         lines.push(nobody_entered(estate, site_idx, &site.id));
         lines.push(tailgating(estate, site_idx, &site.id));
         lines.push(presence_signal(
-            estate,
-            site_idx,
             &site.id,
             "seam.wifi-without-badge",
             "access points",
@@ -73,8 +71,6 @@ pub fn report(estate: &Estate) -> Vec<Coverage> {
                 .count(),
         ));
         lines.push(presence_signal(
-            estate,
-            site_idx,
             &site.id,
             "seam.rogue-device-empty-zone",
             "switch ports",
@@ -186,14 +182,7 @@ fn tailgating(estate: &Estate, site: SiteIdx, site_id: &str) -> Coverage {
 }
 
 /// A rule that needs one kind of network place at the site.
-fn presence_signal(
-    _estate: &Estate,
-    _site: SiteIdx,
-    site_id: &str,
-    rule: &'static str,
-    what: &str,
-    count: usize,
-) -> Coverage {
+fn presence_signal(site_id: &str, rule: &'static str, what: &str, count: usize) -> Coverage {
     Coverage {
         rule,
         site: site_id.to_string(),

@@ -783,7 +783,6 @@ impl Engine {
                     && let Some(state) = self.world.zones.get_mut(zone.index())
                 {
                     state.last_count = Some(count);
-                    state.counted_at = Some(at);
                 }
             }
             (

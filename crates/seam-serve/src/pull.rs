@@ -152,6 +152,7 @@ pub(crate) async fn run(
     };
     let cursor_path = data_dir.join("pull").join(format!("{name}.cursor"));
     let mut cursor = read_cursor(&cursor_path).await;
+    let mut written = cursor.clone();
     let mut warned = false;
     loop {
         let wait = match pull_once(
@@ -165,13 +166,15 @@ pub(crate) async fn run(
         .await
         {
             Ok(()) => {
-                if let Some(cursor) = &cursor
-                    && let Err(error) = write_cursor(&cursor_path, cursor).await
-                {
-                    eprintln!(
-                        "seam serve: source `{name}`: cannot write `{}`: {error}",
-                        cursor_path.display()
-                    );
+                // Written only when a pull moved it: most pulls find nothing new.
+                if let Some(moved) = cursor.as_ref().filter(|c| written.as_ref() != Some(*c)) {
+                    match write_cursor(&cursor_path, moved).await {
+                        Ok(()) => written = Some(moved.clone()),
+                        Err(error) => eprintln!(
+                            "seam serve: source `{name}`: cannot write `{}`: {error}",
+                            cursor_path.display()
+                        ),
+                    }
                 }
                 set_trouble(&shared, index, false);
                 warned = false;
