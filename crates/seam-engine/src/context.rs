@@ -376,7 +376,7 @@ impl<'a> EventContext<'a> {
     }
 
     /// Whether a passage through the event's door would be seen now: the door reports its
-    /// position (declared, or it did within the last week), or a sensor on it (a door contact,
+    /// passages (declared, or it reported one within the last week), or a sensor on it (a door contact,
     /// a doorway counter) is reporting, fast enough for a half-minute deadline. A door nothing
     /// watches arms no rule that waits for a passage.
     pub fn door_watched(&self) -> Option<bool> {

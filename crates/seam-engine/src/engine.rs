@@ -785,11 +785,10 @@ impl Engine {
                     state.last_count = Some(count);
                 }
             }
-            (
-                EventClass::PhysicalAccess,
-                Activity::DoorUsed | Activity::DoorNotUsed | Activity::HeldOpen | Activity::Forced,
-            ) => {
-                // The door reports its position: a grant nobody walks through would show.
+            (EventClass::PhysicalAccess, Activity::DoorUsed | Activity::DoorNotUsed) => {
+                // The door reports passages: a grant nobody walks through would show. A forced
+                // or held-open alarm proves a position switch, not that passages are logged
+                // (systems that keep card reads only still raise those alarms).
                 if let Some(door) = places.door {
                     self.world.door_signals.insert(door.0, at);
                 }

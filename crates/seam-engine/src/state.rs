@@ -329,7 +329,7 @@ pub struct WorldState {
     /// Approved change requests, by number.
     #[serde(default)]
     pub changes: crate::changes::Changes,
-    /// When each door (by index) last reported its position (used, not used, held, forced).
+    /// When each door (by index) last reported a passage (door used, or not used).
     #[serde(default)]
     pub door_signals: BTreeMap<u32, Ts>,
     /// Names of doors, readers, access points, … that events gave and the estate lacks.

@@ -721,7 +721,8 @@ impl Attack<'_, '_> {
             return false;
         };
         let m0 = stage.day_midnight(victim.site);
-        let t = m0 + self.rng.between(19 * 60 + 30, 23 * 60 + 45) * MINUTE_MS;
+        // After the sites' closing time (20:00), so that the console is out of hours.
+        let t = m0 + self.rng.between(20 * 60 + 30, 23 * 60 + 45) * MINUTE_MS;
         let user = victim.username.clone().unwrap_or_default();
         if !victim.is_active_at(t) {
             return false;
