@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use seam_model::{Event, Ts};
+use seam_model::{Event, EventClass, Ts};
 
 mod common;
 mod csv;
@@ -300,6 +300,69 @@ impl Adapter {
             Adapter::Netflow => "netflow",
             Adapter::Nfdump => "nfdump",
         }
+    }
+
+    /// The event classes this adapter can yield, or `None` when it may yield any (a PACS
+    /// mapping names its own activities; Seam's NDJSON carries whatever it was given). The
+    /// engine uses it to hold back, for a slow source, only the rules that read its classes.
+    pub fn classes(&self) -> Option<&'static [EventClass]> {
+        use EventClass as C;
+        let classes: &'static [EventClass] = match self {
+            Adapter::Okta => &[
+                C::Authentication,
+                C::AccountChange,
+                C::EntityManagement,
+                C::ApiActivity,
+            ],
+            Adapter::Entra => &[
+                C::Authentication,
+                C::AccountChange,
+                C::EntityManagement,
+                C::ApiActivity,
+            ],
+            Adapter::Ise => &[
+                C::Authentication,
+                C::NetworkSession,
+                C::DeviceInventory,
+                C::DeviceStatus,
+                C::EntityManagement,
+                C::ApiActivity,
+            ],
+            Adapter::Meraki => &[
+                C::Authentication,
+                C::NetworkSession,
+                C::NetworkActivity,
+                C::Dhcp,
+                C::DeviceInventory,
+                C::DeviceStatus,
+                C::ResourceAccess,
+            ],
+            Adapter::GlobalProtect => &[C::Authentication, C::NetworkSession, C::DeviceInventory],
+            Adapter::Panos => &[
+                C::NetworkActivity,
+                C::Authentication,
+                C::NetworkSession,
+                C::DeviceInventory,
+            ],
+            Adapter::Dhcp => &[C::Dhcp],
+            Adapter::Uhppote => &[C::PhysicalAccess, C::DeviceStatus],
+            Adapter::Envoy => &[C::Visitor],
+            Adapter::Zigbee2Mqtt(_) => &[C::Occupancy, C::DeviceStatus],
+            Adapter::Ocsf => &[
+                C::Authentication,
+                C::NetworkSession,
+                C::NetworkActivity,
+                C::Dhcp,
+                C::DeviceInventory,
+                C::ResourceAccess,
+            ],
+            Adapter::LinuxAuth => &[C::Authentication],
+            Adapter::ServiceNow => &[C::ChangeRequest],
+            Adapter::Windows => &[C::Authentication, C::AccountChange],
+            Adapter::Netflow | Adapter::Nfdump => &[C::NetworkActivity],
+            Adapter::Pacs(_) | Adapter::Ndjson => return None,
+        };
+        Some(classes)
     }
 
     /// Whether a file of this format starts with a header line that every record needs (a

@@ -43,6 +43,14 @@ fn check_contract(adapter: &Adapter, input: &[u8], ctx: &ParseContext, batch: &B
     for event in &batch.events {
         assert_eq!(event.validate(), Ok(()), "{}: {event:?}", adapter.name());
         assert_eq!(event.source, ctx.source);
+        if let Some(classes) = adapter.classes() {
+            assert!(
+                classes.contains(&event.class),
+                "{} yields {} but does not declare it",
+                adapter.name(),
+                event.class
+            );
+        }
         assert_eq!(event.observed, Some(ctx.observed));
         // Seam's own NDJSON is already normalized: its `raw` is whatever the event carried.
         if !matches!(adapter, Adapter::Ndjson) {

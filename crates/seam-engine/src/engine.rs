@@ -65,6 +65,10 @@ pub struct EngineConfig {
     /// watermark waits for it.
     #[serde(default)]
     pub source_lateness_ms: BTreeMap<String, i64>,
+    /// Per source, the event classes its adapter can yield. A slow source whose classes are
+    /// known holds back only the rules that read them (see [`crate::lanes`]).
+    #[serde(default)]
+    pub source_classes: BTreeMap<String, Vec<EventClass>>,
 }
 
 impl Default for EngineConfig {
@@ -78,6 +82,7 @@ impl Default for EngineConfig {
             max_clock_behind_ms: DEFAULT_MAX_CLOCK_BEHIND_MS,
             source_max_delay_ms: BTreeMap::new(),
             source_lateness_ms: BTreeMap::new(),
+            source_classes: BTreeMap::new(),
         }
     }
 }
@@ -137,6 +142,9 @@ pub struct EngineSnapshot {
     /// When each source's last clock-skew finding was raised, per direction.
     #[serde(default)]
     pub skew_raised: BTreeMap<String, Ts>,
+    /// The fast lane's state, when the rules are split (see [`crate::lanes`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fast_lane: Option<Box<EngineSnapshot>>,
 }
 
 const SNAPSHOT_FORMAT: u32 = 1;
@@ -198,10 +206,37 @@ pub struct Engine {
     matches: Vec<Match>,
     /// [`Engine::push_batch`]'s answers, kept for the next batch.
     batch_directory: Vec<Directory>,
+    /// By rule index, the rules whose findings this engine emits; `None`: all of them.
+    emits: Option<Vec<bool>>,
+    /// The fast lane, fed every source but the slow ones (see [`crate::lanes`]).
+    fast: Option<Box<Engine>>,
+    /// The sources the fast lane is not fed.
+    slow_sources: std::collections::BTreeSet<String>,
+    /// Whether this engine raises clock-skew findings (the fast lane leaves them to the main one).
+    reports_skew: bool,
 }
 
 impl Engine {
     pub fn new(estate: Arc<Estate>, rules: Arc<CompiledRules>, config: EngineConfig) -> Engine {
+        let plan = crate::lanes::plan(&rules, &config);
+        let mut engine = Engine::single(Arc::clone(&estate), Arc::clone(&rules), config);
+        if let Some(plan) = plan {
+            let mut fast = Engine::single(
+                estate,
+                rules,
+                crate::lanes::fast_config(&engine.config, &plan),
+            );
+            fast.reports_skew = false;
+            engine.emits = Some(plan.fast_rules.iter().map(|fast| !fast).collect());
+            fast.emits = Some(plan.fast_rules);
+            engine.fast = Some(Box::new(fast));
+            engine.slow_sources = plan.slow_sources;
+        }
+        engine
+    }
+
+    /// An engine without lanes.
+    fn single(estate: Arc<Estate>, rules: Arc<CompiledRules>, config: EngineConfig) -> Engine {
         let world = WorldState {
             people: vec![PersonState::default(); estate.people().len()],
             zones: vec![ZoneState::default(); estate.zones().len()],
@@ -238,7 +273,38 @@ impl Engine {
             counters: Counters::default(),
             matches: Vec::new(),
             batch_directory: Vec::new(),
+            emits: None,
+            fast: None,
+            slow_sources: std::collections::BTreeSet::new(),
+            reports_skew: true,
         }
+    }
+
+    /// Whether the rules are split into lanes, and which rules raise findings from the fast one.
+    pub fn fast_lane_rules(&self) -> Option<Vec<&str>> {
+        let fast = self.fast.as_ref()?;
+        let emits = fast.emits.as_ref()?;
+        Some(
+            self.rules
+                .set
+                .rules()
+                .iter()
+                .zip(emits)
+                .filter(|(meta, fast)| **fast && meta.generates_findings)
+                .map(|(meta, _)| meta.id.as_str())
+                .collect(),
+        )
+    }
+
+    fn emits(&self, rule: usize) -> bool {
+        self.emits
+            .as_ref()
+            .is_none_or(|emits| emits.get(rule).copied().unwrap_or(true))
+    }
+
+    /// Whether the fast lane reads this event.
+    fn for_fast_lane(&self, event: &Event) -> bool {
+        self.fast.is_some() && !self.slow_sources.contains(&event.source)
     }
 
     pub fn estate(&self) -> &Estate {
@@ -257,19 +323,43 @@ impl Engine {
         &self.world
     }
 
-    /// The engine's watermark: everything at or before it has been processed.
+    /// The engine's watermark: everything at or before it has been processed (by every lane).
     pub fn watermark(&self) -> Ts {
-        self.released_through
+        match &self.fast {
+            Some(fast) => self.released_through.min(fast.watermark()),
+            None => self.released_through,
+        }
     }
 
     pub fn buffered(&self) -> usize {
-        self.buffer.len()
+        self.buffer.len() + self.fast.as_ref().map_or(0, |fast| fast.buffered())
     }
 
     /// Takes one event; whatever it releases lands in `out`.
     pub fn push(&mut self, event: Event, out: &mut Output) {
+        let lane = self.for_fast_lane(&event).then(|| event.clone());
         let directory = resolve_in_directory(&self.estate, &event);
         self.push_resolved(Queued { event, directory }, out);
+        self.feed_fast_lane(lane.into_iter(), out);
+    }
+
+    /// Hands the fast lane its events, and the newest time seen from any source: at the end
+    /// of input, or when its own sources fall quiet, it moves on as the main engine does.
+    fn feed_fast_lane(&mut self, events: impl Iterator<Item = Event>, out: &mut Output) {
+        let newest = self.max_seen;
+        let Some(fast) = &mut self.fast else {
+            return;
+        };
+        for event in events {
+            fast.push(event, out);
+        }
+        if newest > fast.max_seen {
+            fast.max_seen = newest;
+            let watermark = fast.current_watermark();
+            if watermark > fast.released_through {
+                fast.release_through(watermark, out);
+            }
+        }
     }
 
     /// Takes a batch of events, as a parser hands them over, and leaves `events` empty for
@@ -277,6 +367,24 @@ impl Engine {
     /// looked up in the directory together, so that the lookups' cache misses overlap instead
     /// of following one another.
     pub fn push_batch(&mut self, events: &mut Vec<Event>, out: &mut Output) {
+        if self.fast.is_some() {
+            let mut lane: Vec<Event> = events
+                .iter()
+                .filter(|event| self.for_fast_lane(event))
+                .cloned()
+                .collect();
+            self.push_batch_here(events, out);
+            if let Some(fast) = &mut self.fast {
+                fast.push_batch(&mut lane, out);
+            }
+            self.feed_fast_lane(std::iter::empty(), out);
+            return;
+        }
+        self.push_batch_here(events, out);
+    }
+
+    /// [`Engine::push_batch`] for this engine alone.
+    fn push_batch_here(&mut self, events: &mut Vec<Event>, out: &mut Output) {
         let estate = &*self.estate;
         let mut directory = std::mem::take(&mut self.batch_directory);
         directory.clear();
@@ -408,6 +516,9 @@ impl Engine {
             return;
         }
         self.skew_raised.insert(key, at);
+        if !self.reports_skew {
+            return;
+        }
         out.findings.push(clock_skew_finding(event, at, offset_ms));
         self.counters.findings += 1;
     }
@@ -450,6 +561,9 @@ impl Engine {
     /// time. Timers beyond it stay pending: a window that has not closed in event time has not
     /// closed, however the input ended.
     pub fn flush(&mut self, out: &mut Output) {
+        if let Some(fast) = &mut self.fast {
+            fast.flush(out);
+        }
         if self.max_seen > self.released_through {
             self.release_through(self.max_seen, out);
         }
@@ -457,6 +571,9 @@ impl Engine {
 
     /// Moves the watermark to `watermark` as if every source had reached it (a heartbeat).
     pub fn advance_to(&mut self, watermark: Ts, out: &mut Output) {
+        if let Some(fast) = &mut self.fast {
+            fast.advance_to(watermark, out);
+        }
         if watermark > self.released_through {
             self.max_seen = self.max_seen.max(watermark);
             self.release_through(watermark, out);
@@ -471,6 +588,9 @@ impl Engine {
     /// by its small lateness; one declared slow, by its delay (so its late events are still
     /// correlated in order, and every rule waits for them).
     pub fn clock(&mut self, now: Ts, out: &mut Output) {
+        if let Some(fast) = &mut self.fast {
+            fast.clock(now, out);
+        }
         let mut lowest: Option<Ts> = None;
         for ((name, max), lateness) in self.sources.iter().zip(&self.lateness) {
             let delay = self
@@ -701,6 +821,7 @@ impl Engine {
                 matches,
                 watchers,
                 counters,
+                emits,
                 ..
             } = self;
             let context = EventContext::new(
@@ -721,6 +842,12 @@ impl Engine {
             };
             rules.set.on_event(rule_state, &input, matches);
             for matched in matches.drain(..) {
+                if emits
+                    .as_ref()
+                    .is_some_and(|emits| !emits.get(matched.rule).copied().unwrap_or(true))
+                {
+                    continue;
+                }
                 let silenced = rules
                     .set
                     .rules()
@@ -758,11 +885,16 @@ impl Engine {
     }
 
     fn emit_matches(&mut self, context: Option<&EventContext<'_>>, out: &mut Output) {
-        for matched in self.matches.drain(..) {
+        let mut matches = std::mem::take(&mut self.matches);
+        for matched in matches.drain(..) {
+            if !self.emits(matched.rule) {
+                continue;
+            }
             out.findings
                 .push(make_finding(&self.rules, &self.estate, &matched, context));
             self.counters.findings += 1;
         }
+        self.matches = matches;
     }
 
     /// Updates presence, identity and device state from one in-order event.
@@ -941,6 +1073,7 @@ impl Engine {
         buffered.sort_by(|a, b| (a.time, &a.uid).cmp(&(b.time, &b.uid)));
         EngineSnapshot {
             buffered,
+            fast_lane: self.fast.as_ref().map(|fast| Box::new(fast.snapshot())),
             ..self.snapshot_without_buffer()
         }
     }
@@ -971,23 +1104,36 @@ impl Engine {
             last_released: self.last_released.clone(),
             counters: self.counters.clone(),
             skew_raised: self.skew_raised.clone(),
+            fast_lane: self
+                .fast
+                .as_ref()
+                .map(|fast| Box::new(fast.snapshot_without_buffer())),
         }
     }
 
     /// The oldest time waiting in the reorder buffer.
     pub fn oldest_buffered(&self) -> Option<Ts> {
-        self.buffer.next().map(|(event, _)| event.time)
+        let own = self.buffer.next().map(|(event, _)| event.time);
+        let fast = self.fast.as_ref().and_then(|fast| fast.oldest_buffered());
+        own.into_iter().chain(fast).min()
     }
 
     /// Hands back an event that arrived before a snapshot taken without the buffer: one the
     /// engine had already processed (released, late, or dated ahead) is skipped; one that was
     /// waiting waits again. Counters are not counted twice.
     pub fn push_resumed(&mut self, event: Event, out: &mut Output) {
+        if self.for_fast_lane(&event)
+            && let Some(fast) = &mut self.fast
+        {
+            fast.push_resumed(event.clone(), out);
+        }
         if event.time <= self.released_through || self.is_ahead(&event) {
             return;
         }
         self.counters.events_in = self.counters.events_in.saturating_sub(1);
-        self.push(event, out);
+        let directory = resolve_in_directory(&self.estate, &event);
+        self.push_resolved(Queued { event, directory }, out);
+        self.feed_fast_lane(std::iter::empty(), out);
     }
 
     pub fn restore(&mut self, snapshot: EngineSnapshot) -> Result<(), SnapshotError> {
@@ -1024,6 +1170,11 @@ impl Engine {
         self.released_through = snapshot.released_through;
         self.last_released = snapshot.last_released;
         self.counters = snapshot.counters;
+        // A lane's state restores with it; a snapshot from before the rules were split leaves
+        // the fast lane fresh (what it raises again has the same ids, and stores keep one).
+        if let (Some(fast), Some(lane)) = (&mut self.fast, snapshot.fast_lane) {
+            fast.restore(*lane)?;
+        }
         Ok(())
     }
 
@@ -1061,6 +1212,9 @@ impl Engine {
     pub fn prune(&mut self) {
         let horizon = self.released_through.minus_millis(24 * 3_600_000);
         self.world.identity.prune(horizon);
+        if let Some(fast) = &mut self.fast {
+            fast.prune();
+        }
     }
 }
 

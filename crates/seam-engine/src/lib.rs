@@ -11,6 +11,7 @@ pub mod context;
 pub mod coverage;
 pub mod engine;
 pub mod identity;
+pub mod lanes;
 pub mod presence;
 pub mod references;
 mod reorder;

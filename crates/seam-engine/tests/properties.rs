@@ -890,3 +890,152 @@ fn a_quiet_weekend_in_a_replayed_file_is_not_taken_for_a_wrong_clock() {
     assert_eq!(engine.counters().ahead, 0);
     assert_eq!(count_rule(&out, seam_engine::CLOCK_SKEW_RULE), 0);
 }
+
+/// The classes a cloud sign-in log yields (as the `okta` adapter declares them).
+const SIGN_IN_CLASSES: &[EventClass] = &[
+    EventClass::Authentication,
+    EventClass::AccountChange,
+    EventClass::EntityManagement,
+    EventClass::ApiActivity,
+];
+
+/// `okta` declared slow (two minutes, its classes known); every other source in order.
+fn lanes_config() -> EngineConfig {
+    let mut config = config(500);
+    config.source_lateness_ms.insert("okta".into(), LATENESS_MS);
+    // Declared, so that it is waited for before its first event too.
+    config
+        .source_max_delay_ms
+        .insert("okta".into(), LATENESS_MS);
+    config
+        .source_classes
+        .insert("okta".into(), SIGN_IN_CLASSES.to_vec());
+    config
+}
+
+/// The random stream with the sign-in classes coming from `okta` and nothing else from it;
+/// arriving in order, but `okta`'s events each up to a minute late.
+fn with_a_slow_sign_in_log(events: Vec<Event>, delays: &[i64]) -> (Vec<Event>, Vec<Event>) {
+    let mut events = events;
+    for event in &mut events {
+        event.source = if SIGN_IN_CLASSES.contains(&event.class) {
+            "okta".into()
+        } else if event.source == "okta" {
+            "pacs".into()
+        } else {
+            event.source.clone()
+        };
+    }
+    let mut arrival: Vec<(i64, usize)> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let delay = if e.source == "okta" {
+                delays[i % delays.len()]
+            } else {
+                0
+            };
+            (e.time.millis() + delay, i)
+        })
+        .collect();
+    arrival.sort();
+    let arrived = arrival.iter().map(|(_, i)| events[*i].clone()).collect();
+    (events, arrived)
+}
+
+fn sorted(mut lines: Vec<String>) -> Vec<String> {
+    lines.sort();
+    lines
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn lanes_raise_exactly_what_one_engine_waiting_for_the_slowest_source_raises(
+        specs in proptest::collection::vec(event_strategy(), 1..250),
+        delays in proptest::collection::vec(0i64..LATENESS_MS / 2, 1..50),
+    ) {
+        let estate = estate();
+        let (events, arrived) = with_a_slow_sign_in_log(make_events(&specs), &delays);
+        let expected = reference(&estate, &events);
+        let mut engine = Engine::new(Arc::clone(&estate), rules(true), lanes_config());
+        prop_assert!(engine.fast_lane_rules().is_some());
+        let found = run(&mut engine, arrived);
+        prop_assert_eq!(sorted(found), sorted(expected));
+        prop_assert_eq!(engine.counters().late, 0);
+    }
+
+    #[test]
+    fn lanes_resume_from_a_snapshot_without_raising_anything_twice(
+        specs in proptest::collection::vec(event_strategy(), 1..200),
+        delays in proptest::collection::vec(0i64..LATENESS_MS / 2, 1..50),
+        cut in 0usize..200,
+    ) {
+        let estate = estate();
+        let (_, arrived) = with_a_slow_sign_in_log(make_events(&specs), &delays);
+        let mut whole = Engine::new(Arc::clone(&estate), rules(true), lanes_config());
+        let expected = run(&mut whole, arrived.clone());
+        // Stop after `cut` arrivals; restart from the snapshot and the log from the start.
+        let cut = cut.min(arrived.len());
+        let mut first = Engine::new(Arc::clone(&estate), rules(true), lanes_config());
+        let mut out = Output::default();
+        for event in arrived.iter().take(cut) {
+            first.push(event.clone(), &mut out);
+        }
+        let snapshot = first.snapshot_bytes_without_buffer();
+        let mut second = Engine::new(Arc::clone(&estate), rules(true), lanes_config());
+        second.restore_bytes(&snapshot).unwrap();
+        for event in arrived.iter().take(cut) {
+            second.push_resumed(event.clone(), &mut out);
+        }
+        for event in arrived.iter().skip(cut) {
+            second.push(event.clone(), &mut out);
+        }
+        second.flush(&mut out);
+        let found: Vec<String> = out
+            .findings
+            .iter()
+            .map(|f| serde_json::to_string(f).unwrap())
+            .collect();
+        prop_assert_eq!(sorted(found), sorted(expected));
+    }
+}
+
+#[test]
+fn a_rule_that_reads_no_slow_source_is_not_held_back_by_it() {
+    // A badge nobody walks through, while a sign-in log allowed two minutes is connected: the
+    // door rule reads only the door, so it fires half a minute after the badge, not two
+    // minutes later; a rule on sign-ins still waits for them.
+    let estate = estate();
+    let door_rule = "seam.badge-granted-nobody-entered";
+    let run = |config: EngineConfig| {
+        let mut engine = Engine::new(Arc::clone(&estate), rules(true), config);
+        let mut out = Output::default();
+        let now = START_MS;
+        let mut signin = Event::new(
+            "s1",
+            Ts(now - 1_000),
+            "okta",
+            EventClass::Authentication,
+            Activity::Logon,
+        );
+        signin.subject.user = Some("alice@example.com".into());
+        signin.observed = Some(Ts(now));
+        engine.push(signin, &mut out);
+        engine.push(granted_at_office("g", now, Some(now)), &mut out);
+        engine.clock(Ts(now + 31_000), &mut out);
+        (count_rule(&out, door_rule), engine)
+    };
+    let (fired, engine) = run(lanes_config());
+    assert_eq!(fired, 1);
+    let fast = engine.fast_lane_rules().unwrap();
+    assert!(fast.contains(&door_rule), "{fast:?}");
+    assert!(!fast.contains(&"seam.impossible-travel"), "{fast:?}");
+    // Undeclared classes: the sign-in log could feed anything, so everything waits for it.
+    let mut undeclared = lanes_config();
+    undeclared.source_classes.clear();
+    let (fired, engine) = run(undeclared);
+    assert_eq!(fired, 0);
+    assert!(engine.fast_lane_rules().is_none());
+}

@@ -739,6 +739,15 @@ impl Dispatch {
         self.fields.iter().map(|index| index.field).collect()
     }
 
+    /// Whether dispatch lets `rule` through for an event whose `field` is `value`; `None`
+    /// when `field` is not a dispatch field.
+    pub fn admits(&self, rule: usize, field: FieldRef, value: &str) -> Option<bool> {
+        let index = self.fields.iter().find(|index| index.field == field)?;
+        let (offset, _) = index.classify(&Value::Str(value))?;
+        let word = self.set(offset).get(rule / 64)?;
+        Some(word >> (rule % 64) & 1 == 1)
+    }
+
     /// Lets the tests of `detection` on dispatch fields answer from [`Known`].
     pub fn install_shortcuts(&self, detection: &mut Detection) {
         for test in detection

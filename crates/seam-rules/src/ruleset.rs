@@ -235,6 +235,54 @@ impl RuleSet {
         &self.tests
     }
 
+    /// The fields a rule reads from the events it is evaluated on: a detection rule's tested
+    /// fields; a correlation's group-by and value fields (read from its upstream rules'
+    /// events). Keyword searches read no named field.
+    pub fn fields_read(&self, rule: usize) -> Vec<FieldRef> {
+        let mut fields = Vec::new();
+        match self.compiled.get(rule) {
+            Some(Compiled::Detection(detection)) => {
+                for test in detection
+                    .selections
+                    .iter()
+                    .flat_map(|selection| selection.branches.iter().flatten())
+                {
+                    if let crate::matcher::Target::Field(field) = test.target {
+                        fields.push(field);
+                    }
+                }
+            }
+            Some(Compiled::Correlation(_)) => {
+                for consumer in self.consumers.iter().flatten() {
+                    if consumer.correlation != rule {
+                        continue;
+                    }
+                    for source in consumer.group.iter().chain(&consumer.value) {
+                        if let GroupSource::Field(field) = source {
+                            fields.push(*field);
+                        }
+                    }
+                }
+            }
+            None => {}
+        }
+        fields.sort_unstable_by_key(|field| field.0);
+        fields.dedup();
+        fields
+    }
+
+    /// Whether detection rule `rule` can match an event whose `field` is `value`, as far as
+    /// the rule's tests of that field with plain literals tell (dispatch's answer); `true`
+    /// when they do not tell, and for correlations (ask of their upstream rules).
+    pub fn may_match_value(&self, rule: usize, field: FieldRef, value: &str) -> bool {
+        match (&self.dispatch, self.compiled.get(rule)) {
+            (Some(dispatch), Some(Compiled::Detection(_))) => {
+                dispatch.admits(rule, field, value).unwrap_or(true)
+            }
+            _ => true,
+        }
+    }
+
     /// Index of the rule with this id.
     pub fn rule_index(&self, id: &str) -> Option<usize> {
         self.rules.iter().position(|rule| rule.id == id)

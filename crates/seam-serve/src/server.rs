@@ -387,6 +387,18 @@ impl Server {
                 .iter()
                 .filter_map(|s| s.lateness_ms.map(|ms| (s.name.clone(), ms)))
                 .collect(),
+            // What each source can yield, so that a slow one holds back only the rules that
+            // read it (see seam_engine::lanes).
+            source_classes: config
+                .sources
+                .iter()
+                .filter_map(|s| match &s.adapter {
+                    crate::config::AdapterChoice::One(adapter) => adapter
+                        .classes()
+                        .map(|classes| (s.name.clone(), classes.to_vec())),
+                    crate::config::AdapterChoice::SyslogAuto => None,
+                })
+                .collect(),
             ..EngineConfig::default()
         };
         let engine_settings = EngineLoopSettings {
@@ -413,6 +425,13 @@ impl Server {
                         )
                     };
                     let mut engine = fresh();
+                    if let Some(fast) = engine.fast_lane_rules() {
+                        eprintln!(
+                            "seam serve: {} rules are not held back by the slow sources: {}",
+                            fast.len(),
+                            fast.join(", ")
+                        );
+                    }
                     let position = match engine_thread::recover(
                         &mut engine,
                         &store,

@@ -809,3 +809,55 @@ fn messages_lost_upstream_are_counted_from_the_controllers_numbers() {
     );
     server.shutdown().unwrap();
 }
+
+/// A cloud sign-in log allowed two minutes holds back only the rules that read it: a badge at
+/// a closed site is reported within a heartbeat, not two minutes later, while the sign-in log
+/// is connected and sending.
+#[test]
+fn a_slow_source_holds_back_only_the_rules_that_read_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(
+        dir.path(),
+        vec![http_source("okta", "okta"), http_source("pacs", "ndjson")],
+    );
+    for source in &mut config.sources {
+        if source.name == "okta" {
+            source.lateness_ms = Some(120_000);
+        }
+    }
+    let server = start(&config);
+    let mut client = HttpClient::new(server.addresses().http);
+    let now = now_ms();
+    // The sign-in log is live: its newest record is a second old.
+    let mut record: serde_json::Value = serde_json::from_str(
+        include_str!("../../seam-adapters/tests/fixtures/okta.jsonl")
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    record["published"] = rfc3339(now - 1000).into();
+    record["uuid"] = unique("okta").into();
+    let response = client
+        .post("/v1/ingest/okta", &[], record.to_string().as_bytes())
+        .unwrap();
+    assert_eq!(response.status, 200, "{}", response.text());
+    let badge = serde_json::json!({
+        "uid": unique("badge"), "time": rfc3339(now_ms()), "source": "pacs",
+        "class": "physical_access", "activity": "granted",
+        "subject": {"badge": "4411"}, "door": "old-main",
+    });
+    let response = client
+        .post("/v1/ingest/pacs", &[], badge.to_string().as_bytes())
+        .unwrap();
+    assert_eq!(response.status, 200, "{}", response.text());
+    // `wait_findings` gives up after 15 s; the sign-in log's lateness alone is 120 s.
+    let started = Instant::now();
+    let found = wait_findings(
+        server.addresses().api,
+        "rule=seam.decommissioned-site-badge",
+        1,
+    );
+    assert_eq!(found.len(), 1, "no finding within {:?}", started.elapsed());
+    server.shutdown().unwrap();
+}
