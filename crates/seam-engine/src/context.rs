@@ -359,6 +359,41 @@ impl<'a> EventContext<'a> {
         })
     }
 
+    /// For a badge out of a zone that can only be entered by badge: whether its holder was
+    /// not badged into it (nor into a room inside it) by their last badge in. `None` when it
+    /// cannot be told: not an exit, a zone with a way in without a reader, or a person of
+    /// whom no badge has been seen yet (they may have come in before the data began).
+    pub fn exit_without_entry(&self) -> Option<bool> {
+        if self.event.class != EventClass::PhysicalAccess
+            || self.event.activity != Activity::Granted
+        {
+            return None;
+        }
+        let estate = self.estate;
+        let door = estate.door(self.places.door?);
+        let zone = door.from?;
+        if !estate.entry_and_exit_badged(zone) {
+            return None;
+        }
+        let state = self.state?;
+        if state.site_grants.is_empty() {
+            return None;
+        }
+        // A room inside the zone is one whose every door in comes from the zone.
+        let within = |room: ZoneIdx| {
+            let mut ways_in = estate
+                .doors()
+                .iter()
+                .filter(|d| d.to == Some(room))
+                .peekable();
+            ways_in.peek().is_some() && ways_in.all(|d| d.from == Some(zone))
+        };
+        let entered = state
+            .badged_into
+            .is_some_and(|inside| inside == zone || within(inside));
+        Some(!entered)
+    }
+
     fn person_state(&self) -> Option<&'a PersonState> {
         self.state
     }
@@ -761,6 +796,7 @@ impl<'a> EventContext<'a> {
                 site_id(Some(estate.zone(booking.zone).site))
             }
             Field::ApbViolation => self.apb_violation().map(Value::Str),
+            Field::DoorExitWithoutEntry => self.exit_without_entry().map(Value::Bool),
             Field::ChangeApproved => boolean(self.approved_change().is_some()),
             Field::ChangeNumber => self.approved_change().map(Value::Str),
             Field::BadgedSiteToday => {

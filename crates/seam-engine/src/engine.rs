@@ -981,9 +981,15 @@ impl Engine {
                             }
                             if event.activity == Activity::Granted {
                                 state.remember_grant(site, at);
+                                state.badged_into = Some(zone);
                             }
                         }
-                        None => state.presence.place(at, None, None, Signal::BadgeExit),
+                        None => {
+                            if event.activity == Activity::Granted {
+                                state.badged_into = None;
+                            }
+                            state.presence.place(at, None, None, Signal::BadgeExit);
+                        }
                     }
                 }
             }

@@ -67,6 +67,7 @@ fn classes_feeding(field: Field) -> &'static [EventClass] {
         | Field::ZonePresent
         | Field::ZoneUnbadged
         | Field::ApbViolation
+        | Field::DoorExitWithoutEntry
         | Field::BadgedSiteToday => PRESENCE,
         Field::SiteStatus | Field::ZoneDegradedDevice | Field::DoorWatched => DEVICES,
         // A counter's change against its own last count.

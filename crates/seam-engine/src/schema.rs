@@ -140,6 +140,7 @@ fields! {
     PersonTeam = "person.team",
     PersonOnCall = "person.on_call",
     PersonRemoteDay = "person.remote_day",
+    DoorExitWithoutEntry = "door.exit_without_entry",
 }
 
 /// Raw paths are numbered after the fixed fields.

@@ -52,6 +52,9 @@ pub struct PersonState {
     /// The anti-passback zone they entered and have not badged out of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inside_apb_zone: Option<ZoneIdx>,
+    /// The zone a badge last let them into (`None`: a badge last let them out of the site).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub badged_into: Option<ZoneIdx>,
     /// The last granted badge per site, newest last.
     #[serde(default, skip_serializing_if = "SiteGrants::is_empty")]
     pub site_grants: SiteGrants,

@@ -9,8 +9,9 @@ use seam_model::Ts;
 use crate::clock;
 use crate::identity::{Identifier, IdentifierKind, IdentityIndex, normalize_identifier};
 use crate::model::{
-    Ap, ApIdx, Asset, AssetIdx, Door, DoorIdx, Network, NetworkIdx, Person, PersonIdx,
-    PersonStatus, PortIdx, Resource, ResourceIdx, Site, SiteIdx, SwitchPort, Zone, ZoneIdx,
+    Ap, ApIdx, Asset, AssetIdx, Door, DoorIdx, DoorKind, Level, Network, NetworkIdx, Person,
+    PersonIdx, PersonStatus, PortIdx, Resource, ResourceIdx, Site, SiteIdx, SwitchPort, Zone,
+    ZoneIdx,
 };
 use crate::net::{CanonicalMac, PrefixTable, canonical_ip};
 
@@ -54,6 +55,9 @@ pub(crate) struct Lookup {
     door_sensors: Vec<Vec<AssetIdx>>,
     /// Sensors that count people in each zone (head counts, doorway counters), by zone.
     zone_counters: Vec<Vec<AssetIdx>>,
+    /// By zone: every door into it has a reader, and a door out of it has one too, so that
+    /// whoever leaves by badge must have badged in.
+    entry_and_exit_badged: Vec<bool>,
     person_by_id: LookupMap<String, PersonIdx>,
     door_by_reader: LookupMap<String, DoorIdx>,
     ap_by_bssid: LookupMap<String, ApIdx>,
@@ -100,6 +104,33 @@ impl Lookup {
                     .or_insert(DoorIdx(position));
             }
         }
+        // A door takes badges unless it is a fire or emergency exit without a reader: a door
+        // without declared readers is reported by its own id.
+        let badged = |door: &Door| {
+            !door.readers.is_empty()
+                || !matches!(door.kind, DoorKind::FireExit | DoorKind::Emergency)
+        };
+        lookup.entry_and_exit_badged = (0u32..)
+            .zip(&estate.zones)
+            .map(|(position, zone)| {
+                // Only zones meant to be entered by badge alone: sensitive or anti-passback.
+                // An office's doors let people through in twos all day.
+                let guarded = zone.anti_passback || zone.sensitivity >= Level::High;
+                let zone = Some(ZoneIdx(position));
+                let mut entrances = estate
+                    .doors
+                    .iter()
+                    .filter(|door| door.to == zone)
+                    .peekable();
+                let entered = entrances.peek().is_some();
+                let all_badged = entrances.all(&badged);
+                let badged_exit = estate
+                    .doors
+                    .iter()
+                    .any(|door| door.from == zone && badged(door));
+                guarded && entered && all_badged && badged_exit
+            })
+            .collect();
         lookup.door_sensors = vec![Vec::new(); estate.doors.len()];
         lookup.zone_counters = vec![Vec::new(); estate.zones.len()];
         for (position, asset) in (0u32..).zip(&estate.assets) {
@@ -305,6 +336,16 @@ impl Estate {
             .zone_counters
             .get(zone.index())
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether every way into `zone` is a door with a reader, and a way out has one too: a
+    /// badge out of such a zone by someone never badged in means they got in without one.
+    pub fn entry_and_exit_badged(&self, zone: ZoneIdx) -> bool {
+        self.lookup
+            .entry_and_exit_badged
+            .get(zone.index())
+            .copied()
+            .unwrap_or(false)
     }
 
     /// The resource a source names: by its id, or by one of its aliases (any case).

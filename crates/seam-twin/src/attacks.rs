@@ -134,6 +134,10 @@ pub const KINDS: &[AttackKind] = &[
         "server-password-guessing",
         &["seam.server-signin-failure-burst"],
     ),
+    kind(
+        "classified-exit-without-entry",
+        &["seam.exit-without-entry"],
+    ),
 ];
 
 /// Runs one attack of `kind` into the day; false when no victim fits.
@@ -166,6 +170,7 @@ pub(crate) fn run<S: Stage>(stage: &mut S, kind: &AttackKind, rng: &mut Rng) -> 
         "dismissed-contractor" => attack.dismissed_contractor(stage),
         "console-signin-no-badge" => attack.console_no_badge(stage),
         "server-password-guessing" => attack.password_guessing(stage),
+        "classified-exit-without-entry" => attack.exit_without_entry(stage),
         _ => false,
     }
 }
@@ -461,6 +466,48 @@ impl Attack<'_, '_> {
         self.begin(stage, vec![victim.id.clone()]);
         stage.occupancy(zone, start + 9_000, 1);
         stage.occupancy(zone, end + 9_000, -1);
+        stage.end();
+        true
+    }
+
+    /// Someone on site follows a colleague into the classified area without badging, stays
+    /// a while and badges out: the trace an insider leaves who reaches what they should not.
+    fn exit_without_entry<S: Stage>(mut self, stage: &mut S) -> bool {
+        let has_classified = |site: usize| {
+            stage
+                .twin()
+                .sites
+                .get(site)
+                .is_some_and(|s| s.classified.as_ref().is_some_and(|c| c.door_out.is_some()))
+        };
+        let Some((victim, trace)) = self.victim(stage, |p, t| {
+            t.kind == DayKind::Onsite
+                && !p.night_shift
+                && has_classified(t.site)
+                && t.away_of(|a| *a == Away::Classified).is_none()
+        }) else {
+            return false;
+        };
+        let stay = self.rng.between(15, 50) * MINUTE_MS;
+        let Some(t) = (0..20)
+            .filter_map(|_| trace.desk_time(self.rng))
+            .find(|t| trace.at_desk(t + stay))
+        else {
+            return false;
+        };
+        let Some(badge) = victim.badge_at(t).map(str::to_string) else {
+            return false;
+        };
+        let Some((site_id, zone, door_out)) = Self::site(stage, trace.site).and_then(|s| {
+            let room = s.classified.as_ref()?;
+            Some((s.id.clone(), room.zone, room.door_out.clone()?))
+        }) else {
+            return false;
+        };
+        self.begin(stage, vec![victim.id.clone()]);
+        stage.occupancy(zone, t + 9_000, 1);
+        stage.badge(t + stay, &site_id, &badge, &door_out, true);
+        stage.occupancy(zone, t + stay + 5_000, -1);
         stage.end();
         true
     }

@@ -22,6 +22,7 @@ pub const RULES: &[(&str, &str)] = files!("rules":
     "controller-down-door-forced.yml",
     "decommissioned-site-badge.yml",
     "exfil-owner-elsewhere.yml",
+    "exit-without-entry.yml",
     "impossible-travel.yml",
     "inactive-person-credential.yml",
     "noncompliant-device-busy-zone.yml",
