@@ -460,6 +460,60 @@ impl<'a> EventContext<'a> {
         )
     }
 
+    /// Who could have been at the event's asset: the people placed in its zone, or failing
+    /// those in its site, other than its owner; named, five at most. For explanations: the
+    /// analyst starts from the candidates, not from the owner who was away.
+    pub fn asset_nearby(&self) -> Option<String> {
+        const SHOWN: usize = 5;
+        let estate = self.estate;
+        let asset = estate.asset(self.places.asset?);
+        let now = self.event.time;
+        let placed_in = |zone: ZoneIdx| -> Vec<PersonIdx> {
+            let Some(state) = self.world.zones.get(zone.index()) else {
+                return Vec::new();
+            };
+            state
+                .placed
+                .iter()
+                .copied()
+                .filter(|p| Some(*p) != asset.owner)
+                .filter(|p| {
+                    self.world
+                        .people
+                        .get(p.index())
+                        .and_then(|s| s.presence.view(now))
+                        .is_some_and(|view| view.zone == Some(zone))
+                })
+                .collect()
+        };
+        let mut people = placed_in(asset.zone);
+        let mut scope = "in its zone";
+        if people.is_empty() {
+            let site = estate.zone(asset.zone).site;
+            people = (0u32..)
+                .zip(estate.zones())
+                .filter(|(_, zone)| zone.site == site)
+                .flat_map(|(index, _)| placed_in(ZoneIdx(index)))
+                .collect();
+            scope = "at its site";
+        }
+        if people.is_empty() {
+            return Some("nobody placed in its zone or at its site".to_string());
+        }
+        let mut names: Vec<&str> = people
+            .iter()
+            .map(|p| estate.person(*p).name.as_str())
+            .collect();
+        names.sort_unstable();
+        let more = names.len().saturating_sub(SHOWN);
+        names.truncate(SHOWN);
+        let mut text = format!("{} {scope}", names.join(", "));
+        if more > 0 {
+            text.push_str(&format!(" and {more} more"));
+        }
+        Some(text)
+    }
+
     fn zone_present(&self, zone: ZoneIdx) -> i64 {
         let Some(state) = self.world.zones.get(zone.index()) else {
             return 0;
@@ -797,6 +851,13 @@ impl<'a> EventContext<'a> {
             }
             Field::ApbViolation => self.apb_violation().map(Value::Str),
             Field::DoorExitWithoutEntry => self.exit_without_entry().map(Value::Bool),
+            Field::AssetNearby => self.asset_nearby().map(Value::Owned),
+            Field::DstUsual => {
+                let asset = places.asset?;
+                let ip = event.dst.ip?;
+                let learned = self.world.destinations.get(&asset.0)?;
+                learned.usual(ip, at).map(Value::Bool)
+            }
             Field::ChangeApproved => boolean(self.approved_change().is_some()),
             Field::ChangeNumber => self.approved_change().map(Value::Str),
             Field::BadgedSiteToday => {

@@ -23,7 +23,7 @@ use prefetch_index::prefetch_index;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use seam_estate::{AssetIdx, Estate, PersonIdx};
+use seam_estate::{AssetIdx, Estate, PersonIdx, ZoneKind};
 use seam_model::{
     Activity, Event, EventClass, Finding, FindingParts, Medium, Outcome, Severity, Ts,
 };
@@ -953,6 +953,9 @@ impl Engine {
                     }
                 }
             }
+            (EventClass::NetworkActivity, _) => {
+                learn_destination(estate, &mut self.world, event, places);
+            }
             _ => {}
         }
         let Some(person) = person.filter(|_| places_person) else {
@@ -1251,6 +1254,52 @@ fn prefetch_event(event: &Event) {
     line(&event.resource);
     line(&event.count);
     line(&event.raw);
+}
+
+/// Learns where an asset sends data (see [`crate::destinations`]); traffic to the estate's
+/// own addresses is not learned. The owner is there when at the asset's site, not in a zone
+/// where nobody sits at a desk, or on the VPN.
+fn learn_destination(estate: &Estate, world: &mut WorldState, event: &Event, places: &Places) {
+    let (Some(asset), Some(ip)) = (places.asset, event.dst.ip) else {
+        return;
+    };
+    let bytes = event.bytes_out.unwrap_or(0);
+    let internal = estate.network_for_ip(ip).is_some()
+        || estate.site_for_egress(ip).is_some()
+        || estate.asset_by_ip(ip).is_some();
+    if bytes == 0 || internal {
+        return;
+    }
+    let site = estate.zone(estate.asset(asset).zone).site;
+    // At the machine's site and not somewhere one does not sit at a desk (a meeting, the
+    // cafe, a classified area), or working on it over the VPN.
+    let at_a_desk = |zone: Option<seam_estate::ZoneIdx>| {
+        zone.is_none_or(|zone| {
+            !matches!(
+                estate.zone(zone).kind,
+                ZoneKind::Meeting
+                    | ZoneKind::ServerRoom
+                    | ZoneKind::Classified
+                    | ZoneKind::Common
+                    | ZoneKind::Restricted
+                    | ZoneKind::Parking
+            )
+        })
+    };
+    let owner_there = estate.asset(asset).owner.is_some_and(|owner| {
+        world
+            .people
+            .get(owner.index())
+            .and_then(|state| state.presence.view(event.time))
+            .is_some_and(|view| {
+                (view.site == Some(site) && at_a_desk(view.zone)) || view.signal == Signal::Vpn
+            })
+    });
+    world
+        .destinations
+        .entry(asset.0)
+        .or_default()
+        .learn(ip, event.time, bytes, owner_there);
 }
 
 /// For each zone, the assets in it or covering it.

@@ -68,10 +68,19 @@ fn classes_feeding(field: Field) -> &'static [EventClass] {
         | Field::ZoneUnbadged
         | Field::ApbViolation
         | Field::DoorExitWithoutEntry
+        | Field::AssetNearby
         | Field::BadgedSiteToday => PRESENCE,
         Field::SiteStatus | Field::ZoneDegradedDevice | Field::DoorWatched => DEVICES,
         // A counter's change against its own last count.
         Field::ZoneOccupancyDelta => &[C::Occupancy],
+        // Learned from flows while the asset's owner is placed.
+        Field::DstUsual => &[
+            C::NetworkActivity,
+            C::PhysicalAccess,
+            C::NetworkSession,
+            C::Authentication,
+            C::Occupancy,
+        ],
         Field::DeviceCompliant => &[C::DeviceInventory, C::NetworkSession],
         Field::DeviceKnown => &[C::Dhcp, C::NetworkSession],
         Field::BookingActive | Field::BookingZone | Field::BookingSite => &[C::Booking],

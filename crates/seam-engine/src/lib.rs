@@ -9,6 +9,7 @@
 pub mod changes;
 pub mod context;
 pub mod coverage;
+pub mod destinations;
 pub mod engine;
 pub mod identity;
 pub mod lanes;

@@ -141,6 +141,8 @@ fields! {
     PersonOnCall = "person.on_call",
     PersonRemoteDay = "person.remote_day",
     DoorExitWithoutEntry = "door.exit_without_entry",
+    DstUsual = "dst.usual",
+    AssetNearby = "asset.nearby",
 }
 
 /// Raw paths are numbered after the fixed fields.

@@ -335,6 +335,9 @@ pub struct WorldState {
     /// When each door (by index) last reported a passage (door used, or not used).
     #[serde(default)]
     pub door_signals: BTreeMap<u32, Ts>,
+    /// Per asset (by index), the outside networks it sent data to with its owner there.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub destinations: BTreeMap<u32, crate::destinations::Destinations>,
     /// Names of doors, readers, access points, … that events gave and the estate lacks.
     #[serde(default)]
     pub unknown: crate::references::UnknownReferences,

@@ -138,6 +138,10 @@ pub const KINDS: &[AttackKind] = &[
         "classified-exit-without-entry",
         &["seam.exit-without-entry"],
     ),
+    kind(
+        "exfil-few-megabytes-owner-away",
+        &["seam.exfil-unusual-destination"],
+    ),
 ];
 
 /// Runs one attack of `kind` into the day; false when no victim fits.
@@ -171,6 +175,7 @@ pub(crate) fn run<S: Stage>(stage: &mut S, kind: &AttackKind, rng: &mut Rng) -> 
         "console-signin-no-badge" => attack.console_no_badge(stage),
         "server-password-guessing" => attack.password_guessing(stage),
         "classified-exit-without-entry" => attack.exit_without_entry(stage),
+        "exfil-few-megabytes-owner-away" => attack.exfil_few_megabytes(stage),
         _ => false,
     }
 }
@@ -624,6 +629,62 @@ impl Attack<'_, '_> {
         for chunk in 0..chunks {
             let bytes = self.rng.between(300 << 20, 900 << 20) as u64;
             stage.upload(t + chunk * 4 * MINUTE_MS, &device, &ip, bytes);
+        }
+        stage.end();
+        true
+    }
+
+    /// A few megabytes, in one to three uploads, to an address the workstation never used,
+    /// while its owner is in the classified area or not at work that day: the size of
+    /// documents, not of a database. From the second day on: the workstation's usual
+    /// destinations are learned over its first half day.
+    fn exfil_few_megabytes<S: Stage>(mut self, stage: &mut S) -> bool {
+        if stage.day() == 0 {
+            return false;
+        }
+        let classified = |t: &Trace| t.away_of(|a| *a == Away::Classified);
+        let mut when: Option<(Persona, i64)> = None;
+        if self.rng.chance(0.5)
+            && let Some((victim, trace)) = self.victim(stage, |p, t| {
+                p.workstation.is_some() && p.site == t.site && classified(t).is_some()
+            })
+            && let Some((start, end)) = classified(&trace)
+        {
+            when = Some((victim, start + (end - start) / 3));
+        }
+        if when.is_none() {
+            // Not at work today: no trace at all (leave, sick, a day off).
+            let absent: Vec<Persona> = stage
+                .twin()
+                .people
+                .iter()
+                .enumerate()
+                .filter(|(index, p)| {
+                    p.workstation.is_some()
+                        && p.kind == PersonKind::Employee
+                        && stage.trace(*index).is_none()
+                        && p.is_active_at(stage.day_midnight(p.site) + 12 * HOUR_MS)
+                })
+                .map(|(_, p)| p.clone())
+                .collect();
+            if let Some(victim) = self.rng.pick(&absent).cloned() {
+                let m0 = stage.day_midnight(victim.site);
+                let t = m0 + self.rng.between(9 * 60, 17 * 60) * MINUTE_MS;
+                when = Some((victim, t));
+            }
+        }
+        let Some((victim, t)) = when else {
+            return false;
+        };
+        let Some((_, ip)) = victim.workstation.clone() else {
+            return false;
+        };
+        let place = self.hostile();
+        let dst = hostile_ip(place.net, self.rng);
+        self.begin(stage, vec![victim.id.clone()]);
+        for chunk in 0..self.rng.between(1, 3) {
+            let bytes = self.rng.between(3_700_000, 14_000_000) as u64;
+            stage.upload_to(t + chunk * 6 * MINUTE_MS, &ip, &dst, bytes);
         }
         stage.end();
         true

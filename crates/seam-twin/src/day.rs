@@ -282,6 +282,7 @@ pub fn simulate_day(twin: &Twin, spec: &SimSpec, day: u32) -> DayOutput {
     }
     generator.service_accounts();
     generator.building_noise();
+    generator.workstation_background();
     generator.attacks();
     generator.devices();
     generator.occupancy_counts();
@@ -488,6 +489,45 @@ impl<'a> DayGen<'a> {
         event.dst.ip = public_ip(52, rng.below(1 << 20) as usize).parse().ok();
         event.dst.port = Some(443);
         event.bytes_out = Some(bytes);
+    }
+
+    /// A flow to a given outside address.
+    fn traffic_to(&mut self, t: i64, ip: &str, dst: &str, bytes: u64) {
+        let event = self.push(t, "netflow", EventClass::NetworkActivity, Activity::Traffic);
+        event.subject.ip = ip.parse().ok();
+        event.src.ip = event.subject.ip;
+        event.app = Some("tcp".into());
+        event.dst.ip = dst.parse().ok();
+        event.dst.port = Some(443);
+        event.bytes_out = Some(bytes);
+    }
+
+    /// Every workstation talks to the outside day and night, its owner there or not: updates,
+    /// telemetry, mail, the cloud drive. Each goes to the few services of its own (and one
+    /// shared by everyone), a few kilobytes to a megabyte and a half at a time.
+    fn workstation_background(&mut self) {
+        for persona in &self.twin.people {
+            let Some((_, ip)) = &persona.workstation else {
+                continue;
+            };
+            let m0 = self.midnight(persona.site);
+            if !persona.is_active_at(m0 + 12 * HOUR_MS) {
+                continue;
+            }
+            let number = persona.number;
+            let services = [
+                public_ip(20, number.wrapping_mul(7) % (1 << 20)),
+                public_ip(20, (number.wrapping_mul(7) + 1) % (1 << 20)),
+                public_ip(23, number % 16),
+            ];
+            let mut rng = Rng::stream(self.spec.seed, &[0xb6, u64::from(self.day), number as u64]);
+            for _ in 0..rng.between(3, 8) {
+                let t = m0 + rng.between(0, 24 * 60 * 60) * 1000;
+                let dst = rng.pick(&services).cloned().unwrap_or_default();
+                let bytes = rng.between(5_000, 1_500_000) as u64;
+                self.traffic_to(t, ip, &dst, bytes);
+            }
+        }
     }
 
     fn occupancy_change(&mut self, zone: seam_estate::ZoneIdx, t: i64, change: i64) {
@@ -1417,6 +1457,10 @@ pub(crate) mod access {
     pub trait Stage {
         fn twin(&self) -> &Twin;
         fn day_midnight(&self, site: usize) -> i64;
+        /// Which day of the run this is, from 0.
+        fn day(&self) -> u32;
+        /// Sends `bytes` from a workstation's address to an outside address.
+        fn upload_to(&mut self, t: i64, ip: &str, dst: &str, bytes: u64);
         fn trace(&self, person: usize) -> Option<&Trace>;
         fn begin(&mut self, kind: &str, rules: &[&str], people: Vec<String>, campaign: bool);
         fn end(&mut self);
@@ -1453,6 +1497,12 @@ pub(crate) mod access {
         }
         fn day_midnight(&self, site: usize) -> i64 {
             self.midnight(site)
+        }
+        fn day(&self) -> u32 {
+            self.day
+        }
+        fn upload_to(&mut self, t: i64, ip: &str, dst: &str, bytes: u64) {
+            self.traffic_to(t, ip, dst, bytes);
         }
         fn trace(&self, person: usize) -> Option<&Trace> {
             self.traces.get(person).and_then(Option::as_ref)

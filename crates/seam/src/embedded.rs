@@ -32,6 +32,7 @@ pub const RULES: &[(&str, &str)] = files!("rules":
     "server-console-no-badge.yml",
     "server-signin-failure-burst.yml",
     "tailgating-occupancy.yml",
+    "upload-unusual-destination-owner-away.yml",
     "visitor-overstay.yml",
     "wifi-without-badge.yml",
     "wired-nac-failures.yml",
