@@ -69,6 +69,13 @@ pub struct EngineConfig {
     /// known holds back only the rules that read them (see [`crate::lanes`]).
     #[serde(default)]
     pub source_classes: BTreeMap<String, Vec<EventClass>>,
+    /// Whether the pack's tuning keeps findings back (off for a rule's own tests).
+    #[serde(default = "yes")]
+    pub apply_tuning: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for EngineConfig {
@@ -83,6 +90,7 @@ impl Default for EngineConfig {
             source_max_delay_ms: BTreeMap::new(),
             source_lateness_ms: BTreeMap::new(),
             source_classes: BTreeMap::new(),
+            apply_tuning: true,
         }
     }
 }
@@ -822,6 +830,7 @@ impl Engine {
                 watchers,
                 counters,
                 emits,
+                config,
                 ..
             } = self;
             let context = EventContext::new(
@@ -858,6 +867,18 @@ impl Engine {
                     counters.silenced_by_change += 1;
                     continue;
                 }
+                if config.apply_tuning
+                    && kept_back(
+                        &rules.tuning,
+                        rules,
+                        estate,
+                        &matched,
+                        Some((person, &context.places)),
+                    )
+                {
+                    counters.kept_back_by_tuning += 1;
+                    continue;
+                }
                 out.findings
                     .push(make_finding(rules, estate, &matched, Some(&context)));
                 counters.findings += 1;
@@ -888,6 +909,19 @@ impl Engine {
         let mut matches = std::mem::take(&mut self.matches);
         for matched in matches.drain(..) {
             if !self.emits(matched.rule) {
+                continue;
+            }
+            let about = context.map(|c| (c.person, &c.places));
+            if self.config.apply_tuning
+                && kept_back(
+                    &self.rules.tuning,
+                    &self.rules,
+                    &self.estate,
+                    &matched,
+                    about,
+                )
+            {
+                self.counters.kept_back_by_tuning += 1;
                 continue;
             }
             out.findings
@@ -1300,6 +1334,62 @@ fn learn_destination(estate: &Estate, world: &mut WorldState, event: &Event, pla
         .entry(asset.0)
         .or_default()
         .learn(ip, event.time, bytes, owner_there);
+}
+
+/// Whether the pack's tuning keeps a match back: its rule switched off at the site, or an
+/// exception for what it is about. What it is about comes from the match's group values
+/// (`person.uid`, `asset.id`, `zone.id`, `site.id`), then from the event that completed it.
+fn kept_back(
+    tuning: &crate::tuning::Tuning,
+    rules: &CompiledRules,
+    estate: &Estate,
+    matched: &Match,
+    about: Option<(Option<PersonIdx>, &Places)>,
+) -> bool {
+    if tuning.is_empty() {
+        return false;
+    }
+    let Some(meta) = rules.set.rules().get(matched.rule) else {
+        return false;
+    };
+    let group = |name: &str| {
+        matched
+            .group
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let places = about.map(|(_, places)| places);
+    let scope = crate::tuning::Scope {
+        person: group("person.uid").or_else(|| {
+            about
+                .and_then(|(person, _)| person)
+                .map(|p| estate.person(p).id.as_str())
+        }),
+        asset: group("asset.id").or_else(|| {
+            places
+                .and_then(|p| p.asset)
+                .map(|a| estate.asset(a).id.as_str())
+        }),
+        zone: group("zone.id").or_else(|| {
+            places
+                .and_then(|p| p.zone)
+                .map(|z| estate.zone(z).id.as_str())
+        }),
+        site: group("site.id").or_else(|| {
+            places
+                .and_then(|p| p.site)
+                .map(|s| estate.site(s).id.as_str())
+                .or_else(|| {
+                    group("zone.id")
+                        .and_then(|z| estate.zone_idx(z))
+                        .map(|z| estate.site(estate.zone(z).site).id.as_str())
+                })
+        }),
+    };
+    tuning
+        .keeps_back(&meta.id, Ts(matched.time), &scope)
+        .is_some()
 }
 
 /// For each zone, the assets in it or covering it.

@@ -20,6 +20,7 @@ pub mod rules;
 pub mod schema;
 pub mod state;
 pub mod testing;
+pub mod tuning;
 
 pub use engine::{
     CLOCK_SKEW_RULE, DEFAULT_MAX_CLOCK_AHEAD_MS, DEFAULT_MAX_CLOCK_BEHIND_MS, Engine, EngineConfig,

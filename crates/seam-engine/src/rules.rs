@@ -17,11 +17,13 @@ const DISPATCH_FIELDS: &[Field] = &[
     Field::SiteStatus,
 ];
 
-/// A compiled rule set and the schema that gives its field handles meaning.
+/// A compiled rule set, the schema that gives its field handles meaning, and the pack's
+/// tuning (rules switched off per site, exceptions).
 #[derive(Debug)]
 pub struct CompiledRules {
     pub set: RuleSet,
     pub schema: EngineSchema,
+    pub tuning: crate::tuning::Tuning,
 }
 
 impl CompiledRules {
@@ -65,7 +67,22 @@ impl CompiledRules {
         Ok(CompiledRules {
             set,
             schema: builder.0.into_inner(),
+            tuning: crate::tuning::Tuning::default(),
         })
+    }
+
+    /// The pack with its tuning, checked: every entry names a rule of the pack, has a reason
+    /// and an owner, and an exception names what it excepts.
+    pub fn with_tuning(
+        mut self,
+        tuning: crate::tuning::Tuning,
+    ) -> Result<CompiledRules, Vec<String>> {
+        let problems = tuning.problems(|id| self.set.rule_index(id).is_some());
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        self.tuning = tuning;
+        Ok(self)
     }
 }
 

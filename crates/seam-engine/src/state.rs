@@ -318,6 +318,10 @@ pub struct Counters {
     /// `change: silence`).
     #[serde(default)]
     pub silenced_by_change: u64,
+    /// Findings not raised because the pack's tuning switched their rule off there, or
+    /// excepted what they were about.
+    #[serde(default)]
+    pub kept_back_by_tuning: u64,
 }
 
 /// Everything the engine knows about the world besides rule windows.

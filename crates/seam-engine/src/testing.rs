@@ -72,8 +72,10 @@ pub fn run_rule_tests(estate: &Arc<Estate>, rules: &Arc<CompiledRules>) -> Vec<T
         match events {
             Err(error) => outcome.error = Some(error),
             Ok(events) => {
+                // A rule's own tests check the rule, whatever the pack's tuning does with it.
                 let config = EngineConfig {
                     emit_events: false,
+                    apply_tuning: false,
                     ..EngineConfig::default()
                 };
                 let mut engine = Engine::new(Arc::clone(estate), Arc::clone(rules), config);

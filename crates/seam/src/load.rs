@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use seam_engine::CompiledRules;
+use seam_engine::tuning::Tuning;
 use seam_estate::Estate;
 use seam_rules::SourceFile;
 
@@ -35,21 +36,120 @@ pub fn estate_errors(errors: &[seam_estate::EstateError]) -> CliError {
 }
 
 pub fn rules(dir: Option<&Path>) -> Result<Arc<CompiledRules>, CliError> {
-    let files = match dir {
-        Some(dir) => read_rule_files(dir)?,
-        None => embedded::rule_files(),
+    let pack = match dir {
+        Some(dir) => read_pack(dir)?,
+        None => Pack {
+            files: embedded::rule_files(),
+            tuning: Tuning::default(),
+        },
     };
-    CompiledRules::compile(&files)
+    let compiled = CompiledRules::compile(&pack.files).map_err(|errors| {
+        CliError::Rules(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    compiled
+        .with_tuning(pack.tuning)
         .map(Arc::new)
-        .map_err(|errors| {
-            CliError::Rules(
-                errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-        })
+        .map_err(|problems| CliError::Rules(format!("{PACK_FILE}: {}", problems.join("; "))))
+}
+
+/// The file that makes a rules folder a layer over others, and tunes the result.
+pub const PACK_FILE: &str = "pack.toml";
+/// The name of the built-in pack in `extends`.
+pub const DEFAULT_PACK: &str = "default";
+/// Most layers under one another.
+const MAX_LAYERS: usize = 8;
+
+/// A rule pack: its files, after layering, and its tuning.
+#[derive(Debug, Default)]
+pub struct Pack {
+    pub files: Vec<SourceFile>,
+    pub tuning: Tuning,
+}
+
+/// `pack.toml`: the layers beneath this folder, and the tuning.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackFile {
+    /// Layers beneath, lowest first: `default` (the built-in pack) or folders, relative to
+    /// this one.
+    #[serde(default)]
+    extends: Vec<String>,
+    #[serde(default)]
+    disable: Vec<seam_engine::tuning::Disable>,
+    #[serde(default)]
+    exception: Vec<seam_engine::tuning::Exception>,
+}
+
+/// Reads a rules folder as a pack. Without a `pack.toml` the folder is the whole pack. With
+/// one, the layers it `extends` come first and a file of this folder replaces the file of the
+/// same name beneath (a rule is changed by copying its file and editing it); the tunings of
+/// every layer add up.
+pub fn read_pack(dir: &Path) -> Result<Pack, CliError> {
+    let mut pack = Pack::default();
+    read_layer(dir, &mut pack, &mut Vec::new())?;
+    Ok(pack)
+}
+
+fn read_layer(dir: &Path, pack: &mut Pack, stack: &mut Vec<PathBuf>) -> Result<(), CliError> {
+    let rules_error = |message: String| CliError::Rules(message);
+    if stack.len() >= MAX_LAYERS {
+        return Err(rules_error(format!(
+            "{}: more than {MAX_LAYERS} layers of rule folders",
+            dir.display()
+        )));
+    }
+    let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    if stack.contains(&canonical) {
+        return Err(rules_error(format!(
+            "{}: the rule folders extend one another in a circle",
+            dir.display()
+        )));
+    }
+    stack.push(canonical);
+    let pack_path = dir.join(PACK_FILE);
+    let layer = if dir.is_dir() && pack_path.is_file() {
+        let text = std::fs::read_to_string(&pack_path).map_err(|source| CliError::Io {
+            path: pack_path.display().to_string(),
+            source,
+        })?;
+        toml::from_str::<PackFile>(&text)
+            .map_err(|e| rules_error(format!("{}: {e}", pack_path.display())))?
+    } else {
+        PackFile::default()
+    };
+    for base in &layer.extends {
+        if base == DEFAULT_PACK {
+            replace_by_name(pack, embedded::rule_files());
+        } else {
+            read_layer(&dir.join(base), pack, stack)?;
+        }
+    }
+    replace_by_name(pack, read_rule_files(dir)?);
+    pack.tuning.disabled.extend(layer.disable);
+    pack.tuning.exceptions.extend(layer.exception);
+    stack.pop();
+    Ok(())
+}
+
+/// Adds a layer's files, each replacing the file of the same name beneath, in place.
+fn replace_by_name(pack: &mut Pack, files: Vec<SourceFile>) {
+    for file in files {
+        let name = Path::new(&file.path).file_name().map(ToOwned::to_owned);
+        match pack
+            .files
+            .iter_mut()
+            .find(|known| Path::new(&known.path).file_name().map(ToOwned::to_owned) == name)
+        {
+            Some(slot) => *slot = file,
+            None => pack.files.push(file),
+        }
+    }
 }
 
 /// Every `.yml`/`.yaml` file below `path` (or `path` itself), sorted, each within the size limit.

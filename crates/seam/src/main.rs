@@ -236,6 +236,12 @@ enum TwinCommand {
 
 #[derive(Debug, Subcommand)]
 enum RulesCommand {
+    /// List the rules of a pack: where each comes from, and where tuning switches it off or
+    /// excepts something, with the reason, the owner and the expiry.
+    List {
+        /// A folder of rules (default: the built-in default pack).
+        dir: Option<PathBuf>,
+    },
     /// Run every rule's own test cases through the engine.
     Test {
         /// A folder of rules (default: the built-in default pack).
@@ -394,6 +400,9 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Rules {
             command: RulesCommand::Test { dir, estate },
         } => rules_test(dir.as_deref(), estate.as_deref()),
+        Command::Rules {
+            command: RulesCommand::List { dir },
+        } => rules_list(dir.as_deref()),
         Command::Bench {
             command:
                 BenchCommand::Engine {
@@ -606,6 +615,12 @@ fn replay(
             summary.silenced_by_change
         );
     }
+    if summary.kept_back_by_tuning > 0 {
+        eprintln!(
+            "{} findings kept back by the pack's tuning (`seam rules list` shows what and why)",
+            summary.kept_back_by_tuning
+        );
+    }
     let skipped: u64 = summary.skipped_records.values().sum();
     if skipped > 0 {
         eprintln!("{skipped} records skipped (parsed, nothing Seam uses):");
@@ -815,6 +830,54 @@ fn check(
         }
     );
     Ok(ExitCode::from(2))
+}
+
+fn rules_list(dir: Option<&std::path::Path>) -> Result<ExitCode, CliError> {
+    let rules = load::rules(dir)?;
+    let tuning = &rules.tuning;
+    let mut off_somewhere = 0usize;
+    let mut shown = 0usize;
+    for meta in rules.set.rules().iter().filter(|m| m.generates_findings) {
+        shown += 1;
+        let level = meta.level.map_or("-", |level| level.as_str());
+        say!("{:<44} {:<13} {}", meta.id, level, meta.path);
+        for disable in tuning.disabled.iter().filter(|d| d.rule == meta.id) {
+            off_somewhere += 1;
+            let where_ = if disable.sites.is_empty() {
+                "everywhere".to_string()
+            } else {
+                format!("at {}", disable.sites.join(", "))
+            };
+            say!(
+                "    off {where_}: {} (owner {})",
+                disable.reason,
+                disable.owner
+            );
+        }
+        for exception in tuning.exceptions.iter().filter(|e| e.rule == meta.id) {
+            let about: Vec<String> = [
+                ("person", &exception.person),
+                ("asset", &exception.asset),
+                ("zone", &exception.zone),
+                ("site", &exception.site),
+            ]
+            .iter()
+            .filter_map(|(kind, value)| value.as_ref().map(|v| format!("{kind} {v}")))
+            .collect();
+            say!(
+                "    except {} until {}: {} (owner {})",
+                about.join(", "),
+                exception.expires,
+                exception.reason,
+                exception.owner
+            );
+        }
+    }
+    say!(
+        "{shown} rules; {off_somewhere} switched off somewhere; {} exceptions",
+        tuning.exceptions.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn rules_test(

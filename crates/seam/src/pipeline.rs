@@ -78,6 +78,8 @@ pub struct Summary {
     pub ahead: u64,
     /// Matches of rules with `change: silence` that an approved change covered.
     pub silenced_by_change: u64,
+    /// Findings the pack's tuning kept back (a rule switched off at a site, an exception).
+    pub kept_back_by_tuning: u64,
     /// Names of places and things the events gave that the estate does not know.
     pub unknown: seam_engine::references::UnknownReferences,
     pub unresolved: u64,
@@ -195,6 +197,7 @@ pub fn run(
     summary.late = counters.late;
     summary.ahead = counters.ahead;
     summary.silenced_by_change = counters.silenced_by_change;
+    summary.kept_back_by_tuning = counters.kept_back_by_tuning;
     summary.unknown = engine.world().unknown.clone();
     summary.skipped_records = feed.skips();
     summary.unresolved = counters.unresolved;

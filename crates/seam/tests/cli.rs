@@ -884,3 +884,103 @@ fn check_prints_where_the_place_based_rules_are_armed_partial_or_blind() {
         "{stdout}"
     );
 }
+
+/// A site's own folder layers over the default pack: it replaces a rule file by name, switches
+/// a rule off at one site and excepts one asset until a date, each with a reason and an owner;
+/// `seam rules list` shows it all, and replay counts what tuning kept back.
+#[test]
+fn a_rules_folder_layers_over_the_default_pack_and_tunes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("site-rules");
+    std::fs::create_dir(&pack).unwrap();
+    std::fs::write(
+        pack.join("pack.toml"),
+        r#"
+extends = ["default"]
+
+[[disable]]
+rule = "seam.badge-granted-nobody-entered"
+sites = ["hq"]
+reason = "the lobby doors log card reads only"
+owner = "facilities@example.com"
+
+[[exception]]
+rule = "seam.exfil-owner-elsewhere"
+asset = "hq-ws-dan"
+reason = "a research upload agreed with the security office"
+owner = "secops@example.com"
+expires = "2026-04-01T00:00:00Z"
+"#,
+    )
+    .unwrap();
+    // The same file name as the default pack's: it replaces that rule.
+    let original =
+        std::fs::read_to_string(repo().join("rules/decommissioned-site-badge.yml")).unwrap();
+    std::fs::write(
+        pack.join("decommissioned-site-badge.yml"),
+        original.replace("level: high", "level: critical"),
+    )
+    .unwrap();
+
+    let listed = seam(&["rules", "list", pack.to_str().unwrap()]);
+    let stdout = text(&listed.stdout);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    assert!(
+        stdout.contains(
+            "off at hq: the lobby doors log card reads only (owner facilities@example.com)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("except asset hq-ws-dan until 2026-04-01T00:00:00.000Z"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 switched off somewhere; 1 exceptions"),
+        "{stdout}"
+    );
+    let replaced = stdout
+        .lines()
+        .find(|line| line.starts_with("seam.decommissioned-site-badge"))
+        .unwrap();
+    assert!(
+        replaced.contains("critical") && replaced.contains("site-rules"),
+        "{replaced}"
+    );
+
+    let day = repo().join("examples/demo/day.ndjson");
+    let estate = repo().join("examples/estate");
+    let run = seam(&[
+        "replay",
+        "--estate",
+        estate.to_str().unwrap(),
+        "--rules",
+        pack.to_str().unwrap(),
+        day.to_str().unwrap(),
+    ]);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("2 findings kept back by the pack's tuning"),
+        "{stderr}"
+    );
+    let findings = text(&run.stdout);
+    assert!(!findings.contains("seam.badge-granted-nobody-entered"));
+    assert!(!findings.contains("\"seam.exfil-owner-elsewhere\""));
+    assert!(findings.contains("seam.decommissioned-site-badge"));
+
+    // An entry without an owner, or naming a rule the pack lacks, is refused.
+    std::fs::write(
+        pack.join("pack.toml"),
+        "extends = [\"default\"]\n[[disable]]\nrule = \"seam.no-such-rule\"\nreason = \"x\"\nowner = \"\"\n",
+    )
+    .unwrap();
+    let refused = seam(&["rules", "list", pack.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert!(stderr.contains("no rule `seam.no-such-rule`"), "{stderr}");
+    assert!(
+        stderr.contains("a reason and an owner are required"),
+        "{stderr}"
+    );
+}
