@@ -20,6 +20,9 @@ pub struct AttackKind {
     pub name: &'static str,
     pub rules: &'static [&'static str],
     pub campaign: bool,
+    /// The first day of a run it may happen on: an attack that a baseline must have seen
+    /// ordinary days before can only be told from one after them.
+    pub from_day: u32,
 }
 
 const fn kind(name: &'static str, rules: &'static [&'static str]) -> AttackKind {
@@ -27,6 +30,7 @@ const fn kind(name: &'static str, rules: &'static [&'static str]) -> AttackKind 
         name,
         rules,
         campaign: false,
+        from_day: 0,
     }
 }
 
@@ -35,6 +39,15 @@ const fn campaign(name: &'static str, rules: &'static [&'static str]) -> AttackK
         name,
         rules,
         campaign: true,
+        from_day: 0,
+    }
+}
+
+/// A kind that needs a baseline: from the second day of a run on.
+const fn after_a_day(name: &'static str, rules: &'static [&'static str]) -> AttackKind {
+    AttackKind {
+        from_day: 1,
+        ..kind(name, rules)
     }
 }
 
@@ -138,7 +151,7 @@ pub const KINDS: &[AttackKind] = &[
         "classified-exit-without-entry",
         &["seam.exit-without-entry"],
     ),
-    kind(
+    after_a_day(
         "exfil-few-megabytes-owner-away",
         &["seam.exfil-unusual-destination"],
     ),
@@ -639,9 +652,6 @@ impl Attack<'_, '_> {
     /// documents, not of a database. From the second day on: the workstation's usual
     /// destinations are learned over its first half day.
     fn exfil_few_megabytes<S: Stage>(mut self, stage: &mut S) -> bool {
-        if stage.day() == 0 {
-            return false;
-        }
         let classified = |t: &Trace| t.away_of(|a| *a == Away::Classified);
         let mut when: Option<(Persona, i64)> = None;
         if self.rng.chance(0.5)

@@ -1423,10 +1423,20 @@ impl<'a> DayGen<'a> {
             return;
         }
         for (kind_index, kind) in crate::attacks::KINDS.iter().enumerate() {
+            let later: Vec<u32> = weekdays
+                .iter()
+                .copied()
+                .filter(|d| *d >= kind.from_day)
+                .collect();
+            let days = if kind.from_day == 0 || later.is_empty() {
+                &weekdays
+            } else {
+                &later
+            };
             for n in 0..per_kind {
                 let mut pick =
                     Rng::stream(self.spec.seed, &[0xa77, kind_index as u64, u64::from(n)]);
-                let Some(day) = pick.pick(&weekdays) else {
+                let Some(day) = pick.pick(days) else {
                     continue;
                 };
                 if *day != self.day {
@@ -1457,8 +1467,6 @@ pub(crate) mod access {
     pub trait Stage {
         fn twin(&self) -> &Twin;
         fn day_midnight(&self, site: usize) -> i64;
-        /// Which day of the run this is, from 0.
-        fn day(&self) -> u32;
         /// Sends `bytes` from a workstation's address to an outside address.
         fn upload_to(&mut self, t: i64, ip: &str, dst: &str, bytes: u64);
         fn trace(&self, person: usize) -> Option<&Trace>;
@@ -1497,9 +1505,6 @@ pub(crate) mod access {
         }
         fn day_midnight(&self, site: usize) -> i64 {
             self.midnight(site)
-        }
-        fn day(&self) -> u32 {
-            self.day
         }
         fn upload_to(&mut self, t: i64, ip: &str, dst: &str, bytes: u64) {
             self.traffic_to(t, ip, dst, bytes);
