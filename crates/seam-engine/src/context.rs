@@ -379,19 +379,22 @@ impl<'a> EventContext<'a> {
         if state.site_grants.is_empty() {
             return None;
         }
-        // A room inside the zone is one whose every door in comes from the zone.
-        let within = |room: ZoneIdx| {
-            let mut ways_in = estate
-                .doors()
-                .iter()
-                .filter(|d| d.to == Some(room))
-                .peekable();
-            ways_in.peek().is_some() && ways_in.all(|d| d.from == Some(zone))
-        };
-        let entered = state
-            .badged_into
-            .is_some_and(|inside| inside == zone || within(inside));
-        Some(!entered)
+        Some(!badged_into(estate, state, zone))
+    }
+
+    /// For an event placed in a zone that can only be entered by badge (a device joining the
+    /// network there): whether the person's last badge in let them into that zone, or into a
+    /// room inside it. `None` where it cannot be told (see [`Self::exit_without_entry`]).
+    pub fn badged_into_zone(&self) -> Option<bool> {
+        let zone = self.places.zone?;
+        if !self.estate.entry_and_exit_badged(zone) {
+            return None;
+        }
+        let state = self.state?;
+        if state.site_grants.is_empty() {
+            return None;
+        }
+        Some(badged_into(self.estate, state, zone))
     }
 
     fn person_state(&self) -> Option<&'a PersonState> {
@@ -852,6 +855,7 @@ impl<'a> EventContext<'a> {
             Field::ApbViolation => self.apb_violation().map(Value::Str),
             Field::DoorExitWithoutEntry => self.exit_without_entry().map(Value::Bool),
             Field::AssetNearby => self.asset_nearby().map(Value::Owned),
+            Field::PersonBadgedIntoZone => self.badged_into_zone().map(Value::Bool),
             Field::DstUsual => {
                 let asset = places.asset?;
                 let ip = event.dst.ip?;
@@ -1011,6 +1015,22 @@ fn travel(estate: &Estate, event: &Event, places: &Places, state: &PersonState) 
 
 /// Two sites at once: placed at another site by a physical signal this recently.
 const TWO_SITES_WINDOW_MS: i64 = 15 * 60_000;
+
+/// Whether the person's last badge in let them into `zone` or into a room inside it (a room
+/// whose every door in comes from the zone).
+fn badged_into(estate: &Estate, state: &PersonState, zone: ZoneIdx) -> bool {
+    let within = |room: ZoneIdx| {
+        let mut ways_in = estate
+            .doors()
+            .iter()
+            .filter(|d| d.to == Some(room))
+            .peekable();
+        ways_in.peek().is_some() && ways_in.all(|d| d.from == Some(zone))
+    };
+    state
+        .badged_into
+        .is_some_and(|inside| inside == zone || within(inside))
+}
 
 fn apb_violation(
     estate: &Estate,

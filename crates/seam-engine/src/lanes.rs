@@ -69,6 +69,7 @@ fn classes_feeding(field: Field) -> &'static [EventClass] {
         | Field::ApbViolation
         | Field::DoorExitWithoutEntry
         | Field::AssetNearby
+        | Field::PersonBadgedIntoZone
         | Field::BadgedSiteToday => PRESENCE,
         Field::SiteStatus | Field::ZoneDegradedDevice | Field::DoorWatched => DEVICES,
         // A counter's change against its own last count.

@@ -143,6 +143,7 @@ fields! {
     DoorExitWithoutEntry = "door.exit_without_entry",
     DstUsual = "dst.usual",
     AssetNearby = "asset.nearby",
+    PersonBadgedIntoZone = "person.badged_into_zone",
 }
 
 /// Raw paths are numbered after the fixed fields.

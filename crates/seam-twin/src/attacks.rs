@@ -155,6 +155,10 @@ pub const KINDS: &[AttackKind] = &[
         "exfil-few-megabytes-owner-away",
         &["seam.exfil-unusual-destination"],
     ),
+    kind(
+        "server-room-port-without-badge",
+        &["seam.network-in-secure-zone-without-badge"],
+    ),
 ];
 
 /// Runs one attack of `kind` into the day; false when no victim fits.
@@ -189,6 +193,7 @@ pub(crate) fn run<S: Stage>(stage: &mut S, kind: &AttackKind, rng: &mut Rng) -> 
         "server-password-guessing" => attack.password_guessing(stage),
         "classified-exit-without-entry" => attack.exit_without_entry(stage),
         "exfil-few-megabytes-owner-away" => attack.exfil_few_megabytes(stage),
+        "server-room-port-without-badge" => attack.server_port_without_badge(stage),
         _ => false,
     }
 }
@@ -526,6 +531,44 @@ impl Attack<'_, '_> {
         stage.occupancy(zone, t + 9_000, 1);
         stage.badge(t + stay, &site_id, &badge, &door_out, true);
         stage.occupancy(zone, t + stay + 5_000, -1);
+        stage.end();
+        true
+    }
+
+    /// Someone on site follows a colleague into the server room and plugs a laptop into the
+    /// room's own port, without ever badging in.
+    fn server_port_without_badge<S: Stage>(mut self, stage: &mut S) -> bool {
+        let has_port = |site: usize| {
+            stage
+                .twin()
+                .sites
+                .get(site)
+                .is_some_and(|s| s.server_port.is_some() && s.server_room.is_some())
+        };
+        let Some((victim, trace)) = self.victim(stage, |p, t| {
+            t.kind == DayKind::Onsite
+                && !p.night_shift
+                && !p.sysadmin
+                && p.mac.is_some()
+                && has_port(t.site)
+                && t.away_of(|a| *a == Away::ServerRoom).is_none()
+        }) else {
+            return false;
+        };
+        let Some(t) = trace.desk_time(self.rng) else {
+            return false;
+        };
+        let Some(port) = Self::site(stage, trace.site)
+            .filter(|s| s.server_room.is_some())
+            .and_then(|s| s.server_port.clone())
+        else {
+            return false;
+        };
+        let mac = victim.mac.clone().unwrap_or_default();
+        // The room's head count is left out: the tailgating attacks own it (one count event
+        // belongs to one scenario).
+        self.begin(stage, vec![victim.id.clone()]);
+        stage.wired(t + 2 * MINUTE_MS, &mac, &port, true);
         stage.end();
         true
     }

@@ -1005,6 +1005,22 @@ impl<'a> DayGen<'a> {
                     };
                     self.badge(start, &site.id, &badge, &room.door_in, true);
                     self.occupancy_change(room.zone, start + 5_000, 1);
+                    // Now and then the laptop goes on the room's own port, for a console cable
+                    // or a firmware upload: after the badge in.
+                    if let (Some(mac), Some(port)) = (&mac, &site.server_port)
+                        && rng.chance(0.3)
+                    {
+                        let event = self.push(
+                            start + 2 * MINUTE_MS,
+                            "ise",
+                            EventClass::NetworkSession,
+                            Activity::Connect,
+                        );
+                        event.outcome = Outcome::Success;
+                        event.medium = Some(Medium::Wired);
+                        event.subject.mac = Some(mac.clone());
+                        event.switch_port = Some(port.clone());
+                    }
                     if let (Some(name), Some(server)) = (&persona.username, rng.pick(&site.servers))
                     {
                         let t = start + rng.between(3, 8) * MINUTE_MS;

@@ -25,6 +25,7 @@ pub const RULES: &[(&str, &str)] = files!("rules":
     "exit-without-entry.yml",
     "impossible-travel.yml",
     "inactive-person-credential.yml",
+    "network-in-secure-zone-without-badge.yml",
     "noncompliant-device-busy-zone.yml",
     "onsite-offsite-signin.yml",
     "onsite-resource-offsite.yml",

@@ -41,7 +41,7 @@ fn demo_fires_every_rule_on_its_attack_and_matches_the_golden_findings() {
     ]);
     let stdout = text(&run.stdout);
     assert!(run.status.success(), "{stdout}{}", text(&run.stderr));
-    assert!(stdout.contains("24 of 24 rules fired; 0 scripted attacks missed; 0 findings outside the scripted attacks"), "{stdout}");
+    assert!(stdout.contains("25 of 25 rules fired; 0 scripted attacks missed; 0 findings outside the scripted attacks"), "{stdout}");
     // The second part: a simulated Monday at a generated estate, scored against its truth.
     assert!(stdout.contains("Simulated Monday: "), "{stdout}");
     assert!(stdout.contains("recall "), "{stdout}");
@@ -139,8 +139,8 @@ fn replay_writes_findings_and_reports_bad_lines_by_number() {
         stderr.contains(&format!("day.ndjson:{broken_line}: rejected: ")),
         "{stderr}"
     );
-    assert!(stderr.contains("1 rejected, 25 findings"), "{stderr}");
-    assert_eq!(text(&run.stdout).lines().count(), 25);
+    assert!(stderr.contains("1 rejected, 26 findings"), "{stderr}");
+    assert_eq!(text(&run.stdout).lines().count(), 26);
 }
 
 #[test]

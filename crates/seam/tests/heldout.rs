@@ -60,7 +60,11 @@ fn held_out_seeds_through_the_vendor_formats_keep_their_figures() {
             ],
             dir.path(),
         );
-        assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+        assert!(
+            eval.status.success(),
+            "{}",
+            String::from_utf8_lossy(&eval.stderr)
+        );
         let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
         let figure = |name: &str| report[name].as_f64().unwrap();
         assert!(figure("scenarios") >= 25.0, "seed {seed}: {report}");
