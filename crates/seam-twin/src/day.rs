@@ -160,6 +160,9 @@ pub struct DayOutput {
     pub day: u32,
     pub events: Vec<Event>,
     pub scenarios: Vec<Scenario>,
+    /// Benign situations that look like attacks, labelled (`kind` is the family), so that
+    /// `seam eval` can say how often each family is flagged.
+    pub lookalikes: Vec<Scenario>,
     pub skipped: Vec<&'static str>,
     /// Employees and contractors active on the day.
     pub person_days: u64,
@@ -230,6 +233,9 @@ struct DayGen<'a> {
     scenarios: Vec<Scenario>,
     /// The scenario currently collecting event uids.
     recording: Option<usize>,
+    lookalikes: Vec<Scenario>,
+    /// The look-alike currently collecting event uids.
+    benign: Option<usize>,
     skipped: Vec<&'static str>,
     /// Approved changes today: (the user it names, or any administrator for a change assigned
     /// to their group; the server; start; end).
@@ -259,6 +265,8 @@ pub fn simulate_day(twin: &Twin, spec: &SimSpec, day: u32) -> DayOutput {
         traces: vec![None; twin.people.len()],
         scenarios: Vec::new(),
         recording: None,
+        lookalikes: Vec::new(),
+        benign: None,
         skipped: Vec::new(),
         changes: Vec::new(),
     };
@@ -290,6 +298,7 @@ pub fn simulate_day(twin: &Twin, spec: &SimSpec, day: u32) -> DayOutput {
         day,
         events: generator.events,
         scenarios: generator.scenarios,
+        lookalikes: generator.lookalikes,
         skipped: generator.skipped,
         person_days,
     }
@@ -348,11 +357,40 @@ impl<'a> DayGen<'a> {
             scenario.start = scenario.start.min(Ts(t));
             scenario.end = scenario.end.max(Ts(t));
         }
+        if let Some(lookalike) = self.benign.and_then(|i| self.lookalikes.get_mut(i)) {
+            lookalike.events.push(uid.clone());
+            lookalike.start = lookalike.start.min(Ts(t));
+            lookalike.end = lookalike.end.max(Ts(t));
+        }
         self.events
             .push(Event::new(uid, Ts(t), source, class, activity));
         match self.events.last_mut() {
             Some(event) => event,
             None => unreachable!("an event was just pushed"),
+        }
+    }
+
+    /// Starts labelling the events that follow as one instance of a look-alike family.
+    fn look_alike(&mut self, family: &str, person: &str) {
+        self.benign = Some(self.lookalikes.len());
+        self.lookalikes.push(Scenario {
+            scenario: format!("b{:03}-{}", self.day, self.lookalikes.len()),
+            kind: family.to_string(),
+            rules: Vec::new(),
+            people: vec![person.to_string()],
+            start: Ts::MAX,
+            end: Ts::MIN,
+            events: Vec::new(),
+            campaign: false,
+        });
+    }
+
+    /// Stops labelling; an instance that made no event is dropped.
+    fn look_alike_end(&mut self) {
+        if self.benign.take().is_some()
+            && self.lookalikes.last().is_some_and(|l| l.events.is_empty())
+        {
+            self.lookalikes.pop();
         }
     }
 
@@ -521,12 +559,14 @@ impl<'a> DayGen<'a> {
                 public_ip(23, number % 16),
             ];
             let mut rng = Rng::stream(self.spec.seed, &[0xb6, u64::from(self.day), number as u64]);
+            self.look_alike("workstation-background-traffic", &persona.id);
             for _ in 0..rng.between(3, 8) {
                 let t = m0 + rng.between(0, 24 * 60 * 60) * 1000;
                 let dst = rng.pick(&services).cloned().unwrap_or_default();
                 let bytes = rng.between(5_000, 1_500_000) as u64;
                 self.traffic_to(t, ip, &dst, bytes);
             }
+            self.look_alike_end();
         }
     }
 
@@ -657,10 +697,12 @@ impl<'a> DayGen<'a> {
         {
             let t = trace.arrive + rng.between(20, 240) * MINUTE_MS;
             let typos = rng.between(1, 3);
+            self.look_alike("password-typos", &persona.id);
             for n in 0..typos {
                 self.ssh_signin(t + n * 9_000, &user, ip, &server, false);
             }
             self.ssh_signin(t + typos * 9_000 + 20_000, &user, ip, &server, true);
+            self.look_alike_end();
         }
         // Maintenance at night, approved the same morning: into the server room, the console.
         let mut maintained = false;
@@ -681,6 +723,7 @@ impl<'a> DayGen<'a> {
             );
             let updated = m0 + rng.between(9 * 60, 11 * 60) * MINUTE_MS;
             let by_group = rng.chance(0.4);
+            self.look_alike("maintenance-under-approved-change", &persona.id);
             self.change_ticket(
                 updated,
                 &number,
@@ -701,6 +744,7 @@ impl<'a> DayGen<'a> {
                 self.badge(out, &site.id, &badge, door, true);
             }
             self.occupancy_change(room.zone, out + 5_000, -1);
+            self.look_alike_end();
         }
         // On call: a look at a server from home late in the evening.
         // Not on a night spent in the server room.
@@ -710,7 +754,9 @@ impl<'a> DayGen<'a> {
         {
             let (home, _) = self.home(persona);
             let t = m0 + rng.between(21 * 60, 23 * 60 + 30) * MINUTE_MS;
+            self.look_alike("on-call-sign-in-from-home", &persona.id);
             self.ssh_signin(t, &user, &home, &server, true);
+            self.look_alike_end();
         }
     }
 
@@ -1010,6 +1056,7 @@ impl<'a> DayGen<'a> {
                     if let (Some(mac), Some(port)) = (&mac, &site.server_port)
                         && rng.chance(0.3)
                     {
+                        self.look_alike("laptop-on-the-server-room-port", &persona.id);
                         let event = self.push(
                             start + 2 * MINUTE_MS,
                             "ise",
@@ -1020,6 +1067,7 @@ impl<'a> DayGen<'a> {
                         event.medium = Some(Medium::Wired);
                         event.subject.mac = Some(mac.clone());
                         event.switch_port = Some(port.clone());
+                        self.look_alike_end();
                     }
                     if let (Some(name), Some(server)) = (&persona.username, rng.pick(&site.servers))
                     {
@@ -1095,7 +1143,9 @@ impl<'a> DayGen<'a> {
                 && let Some(t) = trace.desk_time(rng)
             {
                 let bytes = rng.between(150 << 20, 500 << 20) as u64;
+                self.look_alike("large-upload-at-the-desk", &persona.id);
                 self.traffic(t, device, ip, bytes, rng);
+                self.look_alike_end();
             }
         }
         if !persona.sysadmin

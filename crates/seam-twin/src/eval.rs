@@ -72,6 +72,95 @@ pub struct Report {
     pub scenario_results: Vec<ScenarioResult>,
     /// Findings per UTC day (`YYYY-MM-DD`): (true, false).
     pub per_day: BTreeMap<String, (usize, usize)>,
+    /// Benign look-alikes by family: how often each was flagged (see [`evaluate_lookalikes`]).
+    pub lookalikes: Vec<LookAlikeResult>,
+}
+
+/// How one family of benign look-alikes fared.
+#[derive(Clone, Debug, Serialize)]
+pub struct LookAlikeResult {
+    pub family: String,
+    pub instances: usize,
+    /// Instances some finding was raised on.
+    pub flagged: usize,
+    pub rate: f64,
+    /// The rules that flagged them.
+    pub flagged_by: Vec<String>,
+}
+
+/// Scores benign look-alikes: an instance is flagged when a finding rests on one of its events
+/// (its evidence names it). Findings about the same person for other reasons do not count: a
+/// family such as a workstation's background traffic spans a whole day. Findings that belong
+/// to an attack (as [`evaluate`] attributes them: its events, or its people within the
+/// consequence window) do not count either: an attack that faked someone's presence makes
+/// their ordinary sign-in a consequence, not a look-alike's fault.
+pub fn evaluate_lookalikes(
+    lookalikes: &[Scenario],
+    scenarios: &[Scenario],
+    findings: &[Finding],
+) -> Vec<LookAlikeResult> {
+    let attack_events: BTreeSet<&str> = scenarios
+        .iter()
+        .flat_map(|s| s.events.iter().map(String::as_str))
+        .collect();
+    let belongs_to_an_attack = |finding: &Finding| {
+        finding
+            .finding_info
+            .related_events
+            .iter()
+            .any(|event| attack_events.contains(event.uid.as_str()))
+            || finding
+                .unmapped
+                .person_uid
+                .as_deref()
+                .is_some_and(|person| {
+                    scenarios.iter().any(|s| {
+                        s.people.iter().any(|p| p == person)
+                            && finding.time >= s.start.millis()
+                            && finding.time <= s.end.millis() + CONSEQUENCE_WINDOW_MS
+                    })
+                })
+    };
+    let mut by_event: HashMap<&str, usize> = HashMap::new();
+    for (index, lookalike) in lookalikes.iter().enumerate() {
+        for uid in &lookalike.events {
+            by_event.insert(uid.as_str(), index);
+        }
+    }
+    let mut flagged: Vec<BTreeSet<String>> = vec![BTreeSet::new(); lookalikes.len()];
+    for finding in findings.iter().filter(|f| !belongs_to_an_attack(f)) {
+        let rule = &finding.finding_info.analytic.uid;
+        let hit: BTreeSet<usize> = finding
+            .finding_info
+            .related_events
+            .iter()
+            .filter_map(|event| by_event.get(event.uid.as_str()).copied())
+            .collect();
+        for index in hit {
+            if let Some(rules) = flagged.get_mut(index) {
+                rules.insert(rule.clone());
+            }
+        }
+    }
+    let mut families: BTreeMap<&str, (usize, usize, BTreeSet<String>)> = BTreeMap::new();
+    for (lookalike, rules) in lookalikes.iter().zip(&flagged) {
+        let entry = families.entry(lookalike.kind.as_str()).or_default();
+        entry.0 += 1;
+        if !rules.is_empty() {
+            entry.1 += 1;
+            entry.2.extend(rules.iter().cloned());
+        }
+    }
+    families
+        .into_iter()
+        .map(|(family, (instances, flagged, rules))| LookAlikeResult {
+            family: family.to_string(),
+            instances,
+            flagged,
+            rate: ratio(flagged, instances),
+            flagged_by: rules.into_iter().collect(),
+        })
+        .collect()
 }
 
 /// Scores `findings` against `scenarios` over `person_days` of simulated people.
@@ -210,6 +299,7 @@ pub fn evaluate(scenarios: &[Scenario], findings: &[Finding], person_days: u64) 
         },
         person_days,
         kinds,
+        lookalikes: Vec::new(),
         rules: rules.into_values().collect(),
         missed: results
             .iter()
@@ -308,6 +398,25 @@ impl Report {
         if !self.missed.is_empty() {
             let _ = writeln!(out, "missed: {}", self.missed.join(", "));
         }
+        if !self.lookalikes.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "{:<40} {:>9} {:>8} {:>7}  flagged by",
+                "benign look-alike", "instances", "flagged", "rate"
+            );
+            for family in &self.lookalikes {
+                let _ = writeln!(
+                    out,
+                    "{:<40} {:>9} {:>8} {:>7.3}  {}",
+                    family.family,
+                    family.instances,
+                    family.flagged,
+                    family.rate,
+                    family.flagged_by.join(", ")
+                );
+            }
+        }
         out
     }
 }
@@ -356,6 +465,27 @@ mod tests {
             "unmapped": {"person_uid": person, "rule_kind": "detection", "count": 1}
         });
         serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn look_alikes_are_flagged_only_by_findings_resting_on_their_events() {
+        let lookalikes = vec![
+            scenario("b1", "typos", &["t1", "t2"], "alice", 1_000_000),
+            scenario("b2", "typos", &["t3"], "bob", 2_000_000),
+            scenario("b3", "backup", &["u1"], "carol", 3_000_000),
+        ];
+        let findings = vec![
+            finding("burst", 1_010_000, &["t2", "t9"], Some("alice")),
+            // About bob at the same time, but on other events: not this look-alike.
+            finding("other", 2_000_500, &["x1"], Some("bob")),
+        ];
+        let results = evaluate_lookalikes(&lookalikes, &[], &findings);
+        let typos = results.iter().find(|r| r.family == "typos").unwrap();
+        assert_eq!((typos.instances, typos.flagged), (2, 1));
+        assert!((typos.rate - 0.5).abs() < 1e-9);
+        assert_eq!(typos.flagged_by, vec!["burst".to_string()]);
+        let backup = results.iter().find(|r| r.family == "backup").unwrap();
+        assert_eq!((backup.instances, backup.flagged), (1, 0));
     }
 
     #[test]

@@ -68,6 +68,8 @@ pub struct RunSummary {
     pub events: u64,
     pub person_days: u64,
     pub scenarios: Vec<Scenario>,
+    /// Benign look-alikes, labelled by family (see [`crate::day::DayOutput::lookalikes`]).
+    pub lookalikes: Vec<Scenario>,
     pub skipped: BTreeMap<String, u32>,
 }
 
@@ -125,6 +127,7 @@ pub fn simulate_with<E>(
                 summary.events += output.slots.len() as u64;
                 summary.person_days += output.person_days;
                 summary.scenarios.extend(output.scenarios);
+                summary.lookalikes.extend(output.lookalikes);
                 for kind in output.skipped {
                     *summary.skipped.entry(kind.to_string()).or_default() += 1;
                 }
@@ -157,6 +160,9 @@ pub fn simulate_with<E>(
     }
     summary
         .scenarios
+        .sort_by(|a, b| a.start.cmp(&b.start).then(a.scenario.cmp(&b.scenario)));
+    summary
+        .lookalikes
         .sort_by(|a, b| a.start.cmp(&b.start).then(a.scenario.cmp(&b.scenario)));
     Ok(summary)
 }
@@ -196,6 +202,7 @@ struct DayOutputLines {
     /// (time, start, length, stream) of each line, newline included.
     slots: Vec<(i64, u32, u32, u8)>,
     scenarios: Vec<Scenario>,
+    lookalikes: Vec<Scenario>,
     skipped: Vec<&'static str>,
     person_days: u64,
 }
@@ -207,6 +214,7 @@ impl DayOutputLines {
         let truth: std::collections::HashSet<&str> = output
             .scenarios
             .iter()
+            .chain(&output.lookalikes)
             .flat_map(|s| s.events.iter().map(String::as_str))
             .collect();
         let mut renamed: std::collections::HashMap<String, String> =
@@ -230,7 +238,7 @@ impl DayOutputLines {
             slots.push((event.time.millis(), offset, len, stream));
         }
         if !renamed.is_empty() {
-            for scenario in &mut output.scenarios {
+            for scenario in output.scenarios.iter_mut().chain(&mut output.lookalikes) {
                 for uid in &mut scenario.events {
                     if let Some(new) = renamed.get(uid.as_str()) {
                         uid.clone_from(new);
@@ -243,6 +251,7 @@ impl DayOutputLines {
             buffer,
             slots,
             scenarios: output.scenarios,
+            lookalikes: output.lookalikes,
             skipped: output.skipped,
             person_days: output.person_days,
         }

@@ -36,6 +36,9 @@ pub struct Manifest {
     pub person_days: u64,
     pub events: u64,
     pub scenarios: usize,
+    /// Benign look-alikes labelled in `lookalikes.jsonl`.
+    #[serde(default)]
+    pub lookalikes: usize,
     /// Attack kinds that found no victim meeting their preconditions, with how often.
     #[serde(default)]
     pub skipped: Vec<(String, u32)>,

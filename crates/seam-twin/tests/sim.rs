@@ -105,6 +105,25 @@ fn events_are_valid_ordered_unique_and_the_truth_points_at_them() {
         distinct.len(),
         "no event belongs to two scenarios"
     );
+    // Benign look-alikes are labelled by family, their events exist, and none is an attack's.
+    let families: BTreeSet<&str> = summary.lookalikes.iter().map(|l| l.kind.as_str()).collect();
+    for family in [
+        "workstation-background-traffic",
+        "large-upload-at-the-desk",
+        "password-typos",
+    ] {
+        assert!(families.contains(family), "{families:?}");
+    }
+    for lookalike in &summary.lookalikes {
+        assert!(!lookalike.events.is_empty());
+        for uid in &lookalike.events {
+            assert!(by_uid.contains_key(uid.as_str()), "{uid}");
+            assert!(
+                !distinct.contains(uid),
+                "{uid} is both benign and an attack's"
+            );
+        }
+    }
 }
 
 #[test]

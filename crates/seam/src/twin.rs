@@ -183,6 +183,15 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, CliError> {
         writeln!(truth, "{line}").map_err(io_error(&truth_path))?;
     }
     truth.flush().map_err(io_error(&truth_path))?;
+    let lookalikes_path = args.out.join(LOOKALIKES_FILE);
+    let mut lookalikes = BufWriter::new(
+        std::fs::File::create(&lookalikes_path).map_err(io_error(&lookalikes_path))?,
+    );
+    for lookalike in &summary.lookalikes {
+        let line = serde_json::to_string(lookalike).map_err(|e| CliError::Failed(e.to_string()))?;
+        writeln!(lookalikes, "{line}").map_err(io_error(&lookalikes_path))?;
+    }
+    lookalikes.flush().map_err(io_error(&lookalikes_path))?;
     let manifest = Manifest {
         seed: args.seed,
         people,
@@ -192,6 +201,7 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, CliError> {
         person_days: summary.person_days,
         events: summary.events,
         scenarios: summary.scenarios.len(),
+        lookalikes: summary.lookalikes.len(),
         skipped: summary.skipped.clone().into_iter().collect(),
     };
     let manifest_path = args.out.join("sim.json");
@@ -267,6 +277,9 @@ fn read_lines<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, Cli
     Ok(out)
 }
 
+/// The simulator's labelled benign look-alikes, beside `truth.jsonl`.
+const LOOKALIKES_FILE: &str = "lookalikes.jsonl";
+
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
     /// The simulation's truth.jsonl (sim.json beside it gives the person-days).
@@ -309,7 +322,18 @@ pub fn eval(args: &EvalArgs) -> Result<ExitCode, CliError> {
             manifest.person_days
         }
     };
-    let report = seam_twin::eval::evaluate(&scenarios, &findings, person_days);
+    let mut report = seam_twin::eval::evaluate(&scenarios, &findings, person_days);
+    // Benign look-alikes, labelled by the simulator beside its truth.
+    let lookalikes_path = args
+        .truth
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(LOOKALIKES_FILE);
+    if lookalikes_path.is_file() {
+        let lookalikes: Vec<Scenario> = read_lines(&lookalikes_path)?;
+        report.lookalikes =
+            seam_twin::eval::evaluate_lookalikes(&lookalikes, &scenarios, &findings);
+    }
     if args.json {
         let text = serde_json::to_string(&report).map_err(|e| CliError::Failed(e.to_string()))?;
         say!("{text}");

@@ -1,7 +1,7 @@
 //! Detection on seeds kept for CI: never looked at while tuning rules or the twin, so that a
 //! change that only fits the seeds it was tuned on shows here. Each seed is a generated estate
 //! (1,000 people, 3 sites, 3 days) written in the vendors' formats and read back through the
-//! adapters, scored against the twin's truth.
+//! adapters, scored against the twin's truth and its labelled benign look-alikes.
 
 // Test helpers may panic: a panic in a test is a failed assertion.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -81,5 +81,14 @@ fn held_out_seeds_through_the_vendor_formats_keep_their_figures() {
             figure("fp_per_1000_person_days") <= 1.0,
             "seed {seed}: {report}"
         );
+        // No family of benign look-alikes flagged more than once in a hundred instances.
+        let families = report["lookalikes"].as_array().unwrap();
+        assert!(families.len() >= 5, "seed {seed}: {families:?}");
+        for family in families {
+            assert!(
+                family["rate"].as_f64().unwrap() <= 0.01,
+                "seed {seed}: {family}"
+            );
+        }
     }
 }
