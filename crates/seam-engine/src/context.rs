@@ -470,23 +470,9 @@ impl<'a> EventContext<'a> {
         const SHOWN: usize = 5;
         let estate = self.estate;
         let asset = estate.asset(self.places.asset?);
-        let now = self.event.time;
         let placed_in = |zone: ZoneIdx| -> Vec<PersonIdx> {
-            let Some(state) = self.world.zones.get(zone.index()) else {
-                return Vec::new();
-            };
-            state
-                .placed
-                .iter()
-                .copied()
+            self.placed_now(zone)
                 .filter(|p| Some(*p) != asset.owner)
-                .filter(|p| {
-                    self.world
-                        .people
-                        .get(p.index())
-                        .and_then(|s| s.presence.view(now))
-                        .is_some_and(|view| view.zone == Some(zone))
-                })
                 .collect()
         };
         let mut people = placed_in(asset.zone);
@@ -517,22 +503,25 @@ impl<'a> EventContext<'a> {
         Some(text)
     }
 
-    fn zone_present(&self, zone: ZoneIdx) -> i64 {
-        let Some(state) = self.world.zones.get(zone.index()) else {
-            return 0;
-        };
+    /// The people whose presence places them in `zone` at the event's time.
+    fn placed_now(&self, zone: ZoneIdx) -> impl Iterator<Item = PersonIdx> + '_ {
         let now = self.event.time;
-        let count = state
-            .placed
-            .iter()
-            .filter(|p| {
+        self.world
+            .zones
+            .get(zone.index())
+            .into_iter()
+            .flat_map(|state| state.placed.iter().copied())
+            .filter(move |p| {
                 self.world
                     .people
                     .get(p.index())
                     .and_then(|s| s.presence.view(now))
                     .is_some_and(|view| view.zone == Some(zone))
             })
-            .count();
+    }
+
+    fn zone_present(&self, zone: ZoneIdx) -> i64 {
+        let count = self.placed_now(zone).count();
         i64::try_from(count).unwrap_or(i64::MAX)
     }
 
