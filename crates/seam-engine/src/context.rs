@@ -649,6 +649,8 @@ impl<'a> EventContext<'a> {
         let door = || places.door.map(|d| estate.door(d));
         let zone_id = |z: Option<ZoneIdx>| z.map(|z| Value::Str(estate.zone(z).id.as_str()));
         let site_id = |s: Option<SiteIdx>| s.map(|s| Value::Str(estate.site(s).id.as_str()));
+        let zone_name = |z: Option<ZoneIdx>| z.map(|z| Value::Str(estate.zone(z).name.as_str()));
+        let site_name = |s: Option<SiteIdx>| s.map(|s| Value::Str(estate.site(s).name.as_str()));
         match field {
             Field::Uid => Some(Value::Str(&event.uid)),
             Field::Source => Some(Value::Str(&event.source)),
@@ -753,6 +755,10 @@ impl<'a> EventContext<'a> {
             Field::PresenceOnSite => self.presence().map(|p| Value::Bool(p.on_site)),
             Field::PresenceSite => site_id(self.presence()?.site),
             Field::PresenceZone => zone_id(self.presence()?.zone),
+            Field::PresenceZoneName => zone_name(self.presence()?.zone),
+            Field::PresenceSiteName => site_name(self.presence()?.site),
+            Field::ZoneName => zone_name(places.zone),
+            Field::DoorFromZoneName => zone_name(door()?.from),
             Field::PresenceZoneKind => self
                 .presence()?
                 .zone

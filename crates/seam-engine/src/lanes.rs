@@ -70,6 +70,8 @@ fn classes_feeding(field: Field) -> &'static [EventClass] {
         | Field::DoorExitWithoutEntry
         | Field::AssetNearby
         | Field::PersonBadgedIntoZone
+        | Field::PresenceZoneName
+        | Field::PresenceSiteName
         | Field::BadgedSiteToday => PRESENCE,
         Field::SiteStatus | Field::ZoneDegradedDevice | Field::DoorWatched => DEVICES,
         // A counter's change against its own last count.

@@ -144,6 +144,10 @@ fields! {
     DstUsual = "dst.usual",
     AssetNearby = "asset.nearby",
     PersonBadgedIntoZone = "person.badged_into_zone",
+    ZoneName = "zone.name",
+    PresenceZoneName = "presence.zone_name",
+    PresenceSiteName = "presence.site_name",
+    DoorFromZoneName = "door.from_zone_name",
 }
 
 /// Raw paths are numbered after the fixed fields.
