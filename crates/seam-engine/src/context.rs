@@ -428,22 +428,43 @@ impl<'a> EventContext<'a> {
                 .get(asset.index())
                 .is_none_or(|state| state.offline_since.is_none_or(|since| since > at))
         };
+        let recent = |last: Option<Ts>| {
+            last.is_some_and(|last| {
+                last <= at && at.millis() - last.millis() <= DOOR_SIGNAL_REACH_MS
+            })
+        };
+        // A sensor arms the door only if it is reporting: a doorway counter's reports are its
+        // zone's counts, a door contact's are the door's own passage reports. A sensor that is
+        // declared but silent (dead, unplugged, never connected to Seam) sees nothing.
+        let reporting = |asset: &seam_estate::Asset| {
+            let Some(sensor) = &asset.sensor else {
+                return false;
+            };
+            match sensor.kind {
+                seam_estate::SensorKind::DoorwayCounter | seam_estate::SensorKind::HeadCount => {
+                    recent(
+                        self.world
+                            .zones
+                            .get(asset.zone.index())
+                            .and_then(|zone| zone.last_count_at),
+                    )
+                }
+                _ => recent(self.world.door_signals.get(&door_idx.0).copied()),
+            }
+        };
         let quick = |asset: &AssetIdx| {
+            let declared = estate.asset(*asset);
             online(*asset)
-                && estate
-                    .asset(*asset)
+                && declared
                     .sensor
                     .as_ref()
                     .is_some_and(|sensor| sensor.latency_ms <= PASSAGE_SENSOR_LATENCY_MS)
+                && reporting(declared)
         };
         if door.position_switch && door.controller.is_none_or(online) {
             return Some(true);
         }
-        let reported = self
-            .world
-            .door_signals
-            .get(&door_idx.0)
-            .is_some_and(|last| *last <= at && at.millis() - last.millis() <= DOOR_SIGNAL_REACH_MS);
+        let reported = recent(self.world.door_signals.get(&door_idx.0).copied());
         // A count of the people in the zone behind the door does not prove a passage: one in and
         // one out at the same time change nothing, and a room that already shows people stays
         // as it is. Only the door itself, or a sensor on it, says that someone went through.

@@ -949,6 +949,7 @@ impl Engine {
                     && let Some(state) = self.world.zones.get_mut(zone.index())
                 {
                     state.last_count = Some(count);
+                    state.last_count_at = Some(at);
                 }
             }
             (EventClass::PhysicalAccess, Activity::DoorUsed | Activity::DoorNotUsed) => {

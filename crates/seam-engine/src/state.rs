@@ -206,6 +206,9 @@ pub struct ZoneState {
     /// The last people count an occupancy sensor reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_count: Option<i64>,
+    /// When an occupancy sensor last reported the zone's count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_count_at: Option<Ts>,
     /// People whose presence was last placed in this zone (filtered by expiry when read).
     #[serde(default, skip_serializing_if = "Placed::is_empty")]
     pub placed: Placed,

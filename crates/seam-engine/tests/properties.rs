@@ -1039,3 +1039,110 @@ fn a_rule_that_reads_no_slow_source_is_not_held_back_by_it() {
     assert_eq!(fired, 0);
     assert!(engine.fast_lane_rules().is_none());
 }
+
+/// A small estate: one site, a lobby and an office whose only door has no position switch but
+/// a doorway counter on it (reporting the office's head count), and one person.
+fn counter_estate() -> Arc<Estate> {
+    let sites = r#"
+[[site]]
+id = "s"
+name = "Site"
+timezone = "UTC"
+lat = 52.0
+lon = 4.0
+
+[[zone]]
+id = "s-lobby"
+site = "s"
+name = "Lobby"
+kind = "lobby"
+sensitivity = "low"
+
+[[zone]]
+id = "s-office"
+site = "s"
+name = "Office"
+kind = "office"
+sensitivity = "medium"
+
+[[door]]
+id = "s-main"
+site = "s"
+from = "outside"
+to = "s-lobby"
+
+[[door]]
+id = "s-office-door"
+site = "s"
+from = "s-lobby"
+to = "s-office"
+"#;
+    let assets = r#"
+[[asset]]
+id = "s-office-counter"
+kind = "sensor"
+zone = "s-office"
+sensor = { kind = "doorway_counter", door = "s-office-door", latency_secs = 2 }
+"#;
+    let people = r#"
+[[person]]
+id = "ana"
+name = "Ana"
+kind = "employee"
+status = [{ status = "active", since = "2024-01-01T00:00:00Z" }]
+home_site = "s"
+identifiers = [{ kind = "badge", value = "100" }]
+"#;
+    let files = [
+        ("sites.toml", sites),
+        ("assets.toml", assets),
+        ("people.toml", people),
+    ]
+    .iter()
+    .map(|(path, text)| seam_estate::EstateFile {
+        path: (*path).into(),
+        text: (*text).into(),
+    })
+    .collect::<Vec<_>>();
+    Arc::new(Estate::from_files(&files).unwrap())
+}
+
+fn office_count(uid: &str, time: i64, count: i64) -> Event {
+    let mut event = Event::new(uid, Ts(time), "bms", EventClass::Occupancy, Activity::Count);
+    event.zone = Some("s-office".into());
+    event.count = Some(count);
+    event
+}
+
+#[test]
+fn a_doorway_counter_that_never_reported_arms_nothing_one_that_reports_does() {
+    // A counter declared on the door but silent (dead, unplugged, never wired to Seam) cannot
+    // see a passage: a badge there must not become "nobody went through".
+    let estate = counter_estate();
+    let run = |counted_before: bool| {
+        let mut engine = Engine::new(Arc::clone(&estate), rules(true), config(500));
+        let mut out = Output::default();
+        let now = START_MS;
+        if counted_before {
+            engine.push(office_count("c0", now - 3_600_000, 0), &mut out);
+        }
+        let mut granted = Event::new(
+            "g",
+            Ts(now),
+            "pacs",
+            EventClass::PhysicalAccess,
+            Activity::Granted,
+        );
+        granted.subject.badge = Some("100".into());
+        granted.door = Some("s-office-door".into());
+        engine.push(granted, &mut out);
+        engine.clock(Ts(now + 60_000), &mut out);
+        count_rule(&out, "seam.badge-granted-nobody-entered")
+    };
+    assert_eq!(run(false), 0, "a counter that never reported");
+    assert_eq!(
+        run(true),
+        1,
+        "a counter that reports, and counted nobody in"
+    );
+}
