@@ -864,10 +864,13 @@ fn rules_list(dir: Option<&std::path::Path>) -> Result<ExitCode, CliError> {
             .iter()
             .filter_map(|(kind, value)| value.as_ref().map(|v| format!("{kind} {v}")))
             .collect();
+            // The wall clock is read here, at the edge, to tell a person what has lapsed.
+            let lapsed = exception.expires.millis() <= jiff::Timestamp::now().as_millisecond();
             say!(
-                "    except {} until {}: {} (owner {})",
+                "    except {} until {}{}: {} (owner {})",
                 about.join(", "),
                 exception.expires,
+                if lapsed { " (expired)" } else { "" },
                 exception.reason,
                 exception.owner
             );
