@@ -60,6 +60,20 @@ pub fn report(estate: &Estate) -> Vec<Coverage> {
         let site_idx = SiteIdx(u32::try_from(index).unwrap_or(u32::MAX));
         lines.push(nobody_entered(estate, site_idx, &site.id));
         lines.push(tailgating(estate, site_idx, &site.id));
+        lines.push(badge_only_zones(
+            estate,
+            site_idx,
+            &site.id,
+            "seam.exit-without-entry",
+            false,
+        ));
+        lines.push(badge_only_zones(
+            estate,
+            site_idx,
+            &site.id,
+            "seam.network-in-secure-zone-without-badge",
+            true,
+        ));
         lines.push(presence_signal(
             &site.id,
             "seam.wifi-without-badge",
@@ -173,6 +187,57 @@ fn tailgating(estate: &Estate, site: SiteIdx, site_id: &str) -> Coverage {
     };
     Coverage {
         rule: "seam.tailgating-occupancy",
+        site: site_id.to_string(),
+        state: Armed::of(armed, total),
+        armed,
+        of: total,
+        why,
+    }
+}
+
+/// Sensitive or anti-passback zones that can only be entered by badge (every way in has a
+/// reader, a way out has one too): what `door.exit_without_entry` and
+/// `person.badged_into_zone` need. With `network`, only zones with an access point or a port.
+fn badge_only_zones(
+    estate: &Estate,
+    site: SiteIdx,
+    site_id: &str,
+    rule: &'static str,
+    network: bool,
+) -> Coverage {
+    let mut armed = 0;
+    let mut total = 0;
+    let mut blind = Vec::new();
+    for (index, zone) in estate.zones().iter().enumerate() {
+        if zone.site != site
+            || !(zone.anti_passback || matches!(zone.sensitivity, Level::High | Level::Critical))
+        {
+            continue;
+        }
+        let idx = seam_estate::ZoneIdx(u32::try_from(index).unwrap_or(u32::MAX));
+        if network
+            && !estate.aps().iter().any(|ap| ap.zone == idx)
+            && !estate.switch_ports().iter().any(|port| port.zone == idx)
+        {
+            continue;
+        }
+        total += 1;
+        if estate.entry_and_exit_badged(idx) {
+            armed += 1;
+        } else {
+            blind.push(zone.id.as_str());
+        }
+    }
+    let why = if blind.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "a way into {} has no reader, or no way out has one",
+            names(&blind)
+        )
+    };
+    Coverage {
+        rule,
         site: site_id.to_string(),
         state: Armed::of(armed, total),
         armed,

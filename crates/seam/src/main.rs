@@ -776,7 +776,7 @@ fn check(
             format!(": {}", line.why)
         };
         say!(
-            "  {:<8} {:<36} {:<5} {} of {}{why}",
+            "  {:<8} {:<42} {:<5} {} of {}{why}",
             line.state.as_str(),
             line.rule,
             line.site,

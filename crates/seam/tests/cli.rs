@@ -872,15 +872,20 @@ fn check_prints_where_the_place_based_rules_are_armed_partial_or_blind() {
     let stdout = text(&run.stdout);
     assert!(run.status.success(), "{stdout}{}", text(&run.stderr));
     assert!(
-        stdout.contains("partial  seam.badge-granted-nobody-entered    hq    6 of 8: no position switch or sensor declared at hq-meet-door, hq-cafe-door"),
+        stdout.contains("partial  seam.badge-granted-nobody-entered          hq    6 of 8: no position switch or sensor declared at hq-meet-door, hq-cafe-door"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("blind    seam.badge-granted-nobody-entered    nyc   0 of 2"),
+        stdout.contains("blind    seam.badge-granted-nobody-entered          nyc   0 of 2"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("n/a      seam.tailgating-occupancy            nyc"),
+        stdout.contains("n/a      seam.tailgating-occupancy                  nyc"),
+        "{stdout}"
+    );
+    // The zones entered by badge alone, where an exit without an entry can be told.
+    assert!(
+        stdout.contains("armed    seam.exit-without-entry                    hq    2 of 2"),
         "{stdout}"
     );
 }
