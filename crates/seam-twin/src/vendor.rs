@@ -1246,6 +1246,44 @@ impl Clock {
 #[derive(Debug)]
 pub struct VendorFiles {
     adapters: Vec<(&'static str, seam_adapters::Adapter)>,
+    quirks: Quirks,
+}
+
+/// What real deliveries do that a clean export does not, varied per seed: the cloud
+/// identity provider's clock (or its pipeline) runs some seconds off the sites', and a few
+/// records arrive twice (a retried webhook, a forwarder replaying its buffer).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Quirks {
+    /// Added to every Okta record's time, ms.
+    pub okta_skew_ms: i64,
+    /// Records written twice, per thousand.
+    pub duplicates_per_mille: u64,
+    seed: u64,
+}
+
+impl Quirks {
+    /// The quirks of a seed: an Okta skew between -90 and +90 s, and 2 to 8 records in a
+    /// thousand delivered twice.
+    pub fn of_seed(seed: u64) -> Quirks {
+        let mut rng = crate::rng::Rng::stream(seed, &[0x9_u64, 0x1e]);
+        Quirks {
+            okta_skew_ms: (rng.between(0, 180) - 90) * 1000,
+            duplicates_per_mille: rng.between(2, 8) as u64,
+            seed,
+        }
+    }
+
+    /// Whether this event's record is delivered twice.
+    fn twice(&self, uid: &str) -> bool {
+        if self.duplicates_per_mille == 0 {
+            return false;
+        }
+        let mut hash: u64 = self.seed ^ 0xcbf2_9ce4_8422_2325;
+        for byte in uid.bytes() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        hash % 1000 < self.duplicates_per_mille
+    }
 }
 
 /// The streams of [`VendorFiles`], after Seam NDJSON, with their file extensions.
@@ -1280,7 +1318,18 @@ impl VendorFiles {
                     .map(|adapter| (*name, adapter))
             })
             .collect();
-        VendorFiles { adapters }
+        VendorFiles {
+            adapters,
+            quirks: Quirks::default(),
+        }
+    }
+
+    /// Vendor files with the delivery quirks of a seed (see [`Quirks`]).
+    pub fn with_quirks(quirks: Quirks) -> VendorFiles {
+        VendorFiles {
+            quirks,
+            ..VendorFiles::new()
+        }
     }
 
     /// The uid `adapter` gives the event it reads from `bytes`.
@@ -1311,6 +1360,15 @@ impl crate::run::Render for VendorFiles {
     }
 
     fn render(&self, event: &Event, out: &mut Vec<u8>) -> (usize, Option<String>) {
+        let skewed;
+        let event = if event.source == OKTA && self.quirks.okta_skew_ms != 0 {
+            let mut copy = event.clone();
+            copy.time = copy.time.plus_millis(self.quirks.okta_skew_ms);
+            skewed = copy;
+            &skewed
+        } else {
+            event
+        };
         if let Rendered::Vendor(record) = render(event)
             && let Some(stream) = FILE_STREAMS
                 .iter()
@@ -1323,6 +1381,10 @@ impl crate::run::Render for VendorFiles {
             };
             out.extend_from_slice(&record.bytes);
             out.push(b'\n');
+            if self.quirks.twice(&event.uid) {
+                out.extend_from_slice(&record.bytes);
+                out.push(b'\n');
+            }
             return (stream, uid);
         }
         crate::json::write_event(out, event);

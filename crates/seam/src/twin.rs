@@ -145,7 +145,13 @@ pub fn sim(args: &SimArgs) -> Result<ExitCode, CliError> {
             }
             writers.push((path, writer, 0u64));
         }
-        let render = seam_twin::vendor::VendorFiles::new();
+        let quirks = seam_twin::vendor::Quirks::of_seed(args.seed);
+        eprintln!(
+            "vendor quirks of this seed: the Okta clock {:+} s off, {} records in a thousand delivered twice",
+            quirks.okta_skew_ms / 1000,
+            quirks.duplicates_per_mille
+        );
+        let render = seam_twin::vendor::VendorFiles::with_quirks(quirks);
         let summary = seam_twin::simulate_with(&twin, &spec, threads, &render, |file| {
             for (bytes, (path, writer, written)) in file.streams.iter().zip(writers.iter_mut()) {
                 writer.write_all(bytes).map_err(io_error(path))?;
