@@ -1625,6 +1625,8 @@ fn rule_kind_name(kind: RuleKind) -> &'static str {
         RuleKind::EventCount => "event_count",
         RuleKind::ValueCount => "value_count",
         RuleKind::ValueSum => "value_sum",
+        RuleKind::ValueAvg => "value_avg",
+        RuleKind::ValueMedian => "value_median",
         RuleKind::Temporal => "temporal",
         RuleKind::TemporalOrdered => "temporal_ordered",
         RuleKind::Absence => "absence",

@@ -158,6 +158,15 @@ fn addend(value: &str) -> u64 {
 }
 
 impl SlidingWindow {
+    /// The window's values that are whole non-negative numbers, for a mean or a median; other
+    /// values are not counted (a missing number is not a zero).
+    fn numbers(&self) -> Vec<u64> {
+        self.events
+            .iter()
+            .filter_map(|(_, value)| value.as_deref()?.trim().parse::<u64>().ok())
+            .collect()
+    }
+
     fn on_occurrence(
         &mut self,
         correlation: &Correlation,
@@ -183,6 +192,25 @@ impl SlidingWindow {
         let count = match correlation.kind {
             RuleKind::ValueCount => u64::try_from(self.values.len()).unwrap_or(u64::MAX),
             RuleKind::ValueSum => self.sum,
+            RuleKind::ValueAvg => {
+                let numbers = self.numbers();
+                let total: u128 = numbers.iter().map(|n| u128::from(*n)).sum();
+                let len = u128::try_from(numbers.len()).unwrap_or(u128::MAX).max(1);
+                u64::try_from(total / len).unwrap_or(u64::MAX)
+            }
+            RuleKind::ValueMedian => {
+                let mut numbers = self.numbers();
+                numbers.sort_unstable();
+                match numbers.len() {
+                    0 => 0,
+                    len if len % 2 == 1 => numbers.get(len / 2).copied().unwrap_or(0),
+                    len => {
+                        let low = u128::from(numbers.get(len / 2 - 1).copied().unwrap_or(0));
+                        let high = u128::from(numbers.get(len / 2).copied().unwrap_or(0));
+                        u64::try_from((low + high) / 2).unwrap_or(u64::MAX)
+                    }
+                }
+            }
             _ => u64::try_from(self.events.len()).unwrap_or(u64::MAX),
         };
         if !correlation.holds(count) {
@@ -618,6 +646,8 @@ impl Window {
             RuleKind::EventCount
             | RuleKind::ValueCount
             | RuleKind::ValueSum
+            | RuleKind::ValueAvg
+            | RuleKind::ValueMedian
             | RuleKind::Detection => Window::Sliding(SlidingWindow::default()),
         }
     }
@@ -626,10 +656,11 @@ impl Window {
     pub fn fits(&self, correlation: &Correlation) -> bool {
         match self {
             Window::Sliding(_) => {
-                matches!(
+                (matches!(
                     correlation.kind,
-                    RuleKind::EventCount | RuleKind::ValueCount | RuleKind::ValueSum
-                ) && !correlation.at_window_end
+                    RuleKind::EventCount | RuleKind::ValueCount
+                ) || correlation.kind.is_value_statistic())
+                    && !correlation.at_window_end
             }
             Window::Closing(_) => {
                 matches!(

@@ -498,6 +498,8 @@ fn parse_correlation(node: &Node) -> Result<CorrelationSpec, Vec<Located>> {
                     "event_count" => RuleKind::EventCount,
                     "value_count" => RuleKind::ValueCount,
                     "value_sum" => RuleKind::ValueSum,
+                    "value_avg" => RuleKind::ValueAvg,
+                    "value_median" => RuleKind::ValueMedian,
                     "temporal" => RuleKind::Temporal,
                     "temporal_ordered" => RuleKind::TemporalOrdered,
                     "absence" => RuleKind::Absence,
@@ -573,7 +575,11 @@ fn parse_correlation(node: &Node) -> Result<CorrelationSpec, Vec<Located>> {
     }
     let condition_position = condition_seen.unwrap_or(position);
     match kind {
-        RuleKind::EventCount | RuleKind::ValueCount | RuleKind::ValueSum => {
+        RuleKind::EventCount
+        | RuleKind::ValueCount
+        | RuleKind::ValueSum
+        | RuleKind::ValueAvg
+        | RuleKind::ValueMedian => {
             if conditions.is_empty() {
                 errors.push(Located::new(
                     position,
@@ -586,22 +592,27 @@ fn parse_correlation(node: &Node) -> Result<CorrelationSpec, Vec<Located>> {
                     "a value_count condition needs `field`",
                 ));
             }
-            if kind == RuleKind::ValueSum {
+            if kind.is_value_statistic() {
+                let name = match kind {
+                    RuleKind::ValueAvg => "value_avg",
+                    RuleKind::ValueMedian => "value_median",
+                    _ => "value_sum",
+                };
                 if value_field.is_none() {
                     errors.push(invalid(
                         condition_position,
-                        "a value_sum condition needs `field`, the number summed",
+                        &format!("a {name} condition needs `field`, the number it is about"),
                     ));
                 }
-                // A sum only grows as events arrive: it is judged when it crosses the
-                // threshold, so only a lower bound can be asked of it.
+                // Judged as each event arrives, on the window so far: only a lower bound can
+                // be asked of it (an upper bound would hold on the first small value).
                 if conditions
                     .iter()
                     .any(|(operator, _)| operator.needs_window_end())
                 {
                     errors.push(invalid(
                         condition_position,
-                        "a value_sum condition takes `gt` or `gte`",
+                        &format!("a {name} condition takes `gt` or `gte`"),
                     ));
                 }
             }

@@ -118,7 +118,7 @@ pub(crate) enum Problem {
     #[error("duplicate rule name `{name}` (first defined at {first})")]
     DuplicateName { name: String, first: String },
     #[error(
-        "unknown correlation type `{0}` (expected event_count, value_count, value_sum, temporal, temporal_ordered or absence)"
+        "unknown correlation type `{0}` (expected event_count, value_count, value_sum, value_avg, value_median, temporal, temporal_ordered or absence)"
     )]
     UnknownCorrelationType(String),
     #[error("invalid timespan `{0}` (expected a positive number and a unit: s, m, h, d or w)")]

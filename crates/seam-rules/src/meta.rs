@@ -46,6 +46,10 @@ pub enum RuleKind {
     ValueCount,
     /// The sum of a numeric field over the window (Sigma's `value_sum`).
     ValueSum,
+    /// The mean of a numeric field over the window (Sigma's `value_avg`).
+    ValueAvg,
+    /// The median of a numeric field over the window (Sigma's `value_median`).
+    ValueMedian,
     Temporal,
     TemporalOrdered,
     /// Seam extension: a trigger not followed by any of the `absent` rules in time.
@@ -55,6 +59,14 @@ pub enum RuleKind {
 impl RuleKind {
     pub fn is_correlation(self) -> bool {
         self != RuleKind::Detection
+    }
+
+    /// A statistic of a numeric field over a sliding window (sum, mean, median).
+    pub fn is_value_statistic(self) -> bool {
+        matches!(
+            self,
+            RuleKind::ValueSum | RuleKind::ValueAvg | RuleKind::ValueMedian
+        )
     }
 }
 

@@ -1093,8 +1093,9 @@ impl Compiler<'_> {
                 Some(format!(
                     "the condition needs more rules than the {members} listed"
                 ))
-            } else if reach > limit && spec.kind != RuleKind::ValueSum {
-                // A sum's threshold is in the field's unit (bytes), not in events.
+            } else if reach > limit && !spec.kind.is_value_statistic() {
+                // A sum's, mean's or median's threshold is in the field's unit (bytes), not in
+                // events.
                 Some(format!("thresholds above {limit} events are not supported"))
             } else {
                 None

@@ -222,6 +222,57 @@ correlation:
     assert!(runner.state.is_empty());
 }
 
+fn sized(user: &str, size: &str) -> serde_json::Value {
+    json!({"class": "authentication", "outcome": "failure", "user": user, "ip": "10.0.0.1", "size": size})
+}
+
+#[test]
+fn value_avg_and_value_median_judge_the_window_so_far() {
+    let rule = |kind: &str| {
+        with_base(&format!(
+            "title: big
+id: big
+correlation:
+    type: {kind}
+    rules: failed_signin
+    group-by: [ip]
+    timespan: 1m
+    condition:
+        field: size
+        gte: 100
+"
+        ))
+    };
+    // Mean: 10, then (10 + 40) / 2 = 25, then (10 + 40 + 400) / 3 = 150.
+    let (rules, schema) = compile(&rule("value_avg"));
+    let mut runner = Runner::new(&rules, &schema);
+    assert!(runner.event(0, sized("a", "10")).is_empty());
+    assert!(runner.event(SECOND, sized("a", "40")).is_empty());
+    // Not a number: not counted (a missing size is not a zero).
+    assert!(runner.event(2 * SECOND, sized("a", "n/a")).is_empty());
+    let found = runner.event(3 * SECOND, sized("a", "400"));
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].count, 150);
+    // Median: one large value among small ones does not move it; two of three do.
+    let (rules, schema) = compile(&rule("value_median"));
+    let mut runner = Runner::new(&rules, &schema);
+    assert!(runner.event(0, sized("a", "10")).is_empty());
+    assert!(runner.event(SECOND, sized("a", "20")).is_empty());
+    assert!(
+        runner.event(2 * SECOND, sized("a", "5000")).is_empty(),
+        "median 20"
+    );
+    assert!(
+        runner.event(3 * SECOND, sized("a", "30")).is_empty(),
+        "median 25"
+    );
+    let found = runner.event(4 * SECOND, sized("a", "900"));
+    assert!(found.is_empty(), "median of 10, 20, 30, 900, 5000 is 30");
+    let found = runner.event(5 * SECOND, sized("a", "700"));
+    assert_eq!(found.len(), 1, "median of six: (30 + 700) / 2 = 365");
+    assert_eq!(found[0].count, 365);
+}
+
 #[test]
 fn value_count_counts_distinct_values() {
     let text = with_base(
@@ -636,13 +687,20 @@ fn correlation_errors() {
     ));
     assert_eq!(bad_key, vec!["34:5: unknown key `window` in `correlation`"]);
     let bad_type = compile_errors(&with_base(
-        "title: c\nid: c\ncorrelation:\n    type: value_median\n    rules: [badge_in]\n    timespan: 1m\n",
+        "title: c\nid: c\ncorrelation:\n    type: value_mode\n    rules: [badge_in]\n    timespan: 1m\n",
     ));
     assert_eq!(
         bad_type,
         vec![
-            "31:11: unknown correlation type `value_median` (expected event_count, value_count, value_sum, temporal, temporal_ordered or absence)"
+            "31:11: unknown correlation type `value_mode` (expected event_count, value_count, value_sum, value_avg, value_median, temporal, temporal_ordered or absence)"
         ]
+    );
+    let median_below = compile_errors(&with_base(
+        "title: c\nid: c\ncorrelation:\n    type: value_median\n    rules: [badge_in]\n    timespan: 1m\n    condition: {lte: 2, field: count}\n",
+    ));
+    assert!(
+        median_below[0].contains("a value_median condition takes `gt` or `gte`"),
+        "{median_below:?}"
     );
     let sum_without_field = compile_errors(&with_base(
         "title: c\nid: c\ncorrelation:\n    type: value_sum\n    rules: [badge_in]\n    timespan: 1m\n    condition: {gte: 2}\n",
