@@ -135,22 +135,17 @@ fn nobody_entered(estate: &Estate, site: SiteIdx, site_id: &str) -> Coverage {
             blind.push(door.id.as_str());
         }
     }
-    let why = if blind.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "no position switch or sensor declared at {} (armed at run time once the door reports a door use)",
-            names(&blind)
-        )
-    };
-    Coverage {
-        rule: "seam.badge-granted-nobody-entered",
-        site: site_id.to_string(),
-        state: Armed::of(armed, total),
-        armed,
-        of: total,
-        why,
-    }
+    coverage(
+        "seam.badge-granted-nobody-entered",
+        site_id,
+        (armed, total),
+        &blind,
+        |places| {
+            format!(
+                "no position switch or sensor declared at {places} (armed at run time once the door reports a door use)"
+            )
+        },
+    )
 }
 
 /// Sensitive zones (high or critical) with a sensor that counts heads.
@@ -177,22 +172,17 @@ fn tailgating(estate: &Estate, site: SiteIdx, site_id: &str) -> Coverage {
             blind.push(zone.id.as_str());
         }
     }
-    let why = if blind.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "no head-count sensor declared in {} (armed at run time if a sensor reports counts)",
-            names(&blind)
-        )
-    };
-    Coverage {
-        rule: "seam.tailgating-occupancy",
-        site: site_id.to_string(),
-        state: Armed::of(armed, total),
-        armed,
-        of: total,
-        why,
-    }
+    coverage(
+        "seam.tailgating-occupancy",
+        site_id,
+        (armed, total),
+        &blind,
+        |places| {
+            format!(
+                "no head-count sensor declared in {places} (armed at run time if a sensor reports counts)"
+            )
+        },
+    )
 }
 
 /// Sensitive or anti-passback zones that can only be entered by badge (every way in has a
@@ -228,21 +218,30 @@ fn badge_only_zones(
             blind.push(zone.id.as_str());
         }
     }
-    let why = if blind.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "a way into {} has no reader, or no way out has one",
-            names(&blind)
-        )
-    };
+    coverage(rule, site_id, (armed, total), &blind, |places| {
+        format!("a way into {places} has no reader, or no way out has one")
+    })
+}
+
+/// One rule's line: armed out of total, and what is missing at the places not armed.
+fn coverage(
+    rule: &'static str,
+    site_id: &str,
+    (armed, total): (usize, usize),
+    blind: &[&str],
+    why: impl Fn(String) -> String,
+) -> Coverage {
     Coverage {
         rule,
         site: site_id.to_string(),
         state: Armed::of(armed, total),
         armed,
         of: total,
-        why,
+        why: if blind.is_empty() {
+            String::new()
+        } else {
+            why(names(blind))
+        },
     }
 }
 
