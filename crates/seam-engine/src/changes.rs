@@ -96,14 +96,11 @@ impl Changes {
         let mut zones = Vec::new();
         let mut rooms = Vec::new();
         for item in change.items.iter().filter(|_| approved) {
-            let asset = estate
-                .asset_idx(item)
-                .or_else(|| estate.asset_by_hostname(item))
-                .or_else(|| {
-                    estate
-                        .resource_idx(item)
-                        .and_then(|r| estate.resource(r).asset)
-                });
+            let asset = estate.asset_by_name(item).or_else(|| {
+                estate
+                    .resource_idx(item)
+                    .and_then(|r| estate.resource(r).asset)
+            });
             if let Some(asset) = asset {
                 if !assets.contains(&asset) {
                     assets.push(asset);

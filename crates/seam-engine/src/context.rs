@@ -196,11 +196,10 @@ impl Places {
             );
             by_reader
         });
-        let named_asset = event.asset.as_deref().and_then(|id| {
-            estate
-                .asset_idx(id)
-                .or_else(|| estate.asset_by_hostname(id))
-        });
+        let named_asset = event
+            .asset
+            .as_deref()
+            .and_then(|id| estate.asset_by_name(id));
         flag(event.asset.is_some(), named_asset.is_some(), Unknown::ASSET);
         let asset = named_asset
             .or_else(|| {
@@ -208,7 +207,7 @@ impl Places {
                     .subject
                     .device
                     .as_deref()
-                    .and_then(|d| estate.asset_idx(d).or_else(|| estate.asset_by_hostname(d)))
+                    .and_then(|d| estate.asset_by_name(d))
             })
             .or_else(|| {
                 event

@@ -1425,7 +1425,7 @@ fn fixed_device(estate: &Estate, event: &Event, places: &Places) -> bool {
         .subject
         .device
         .as_deref()
-        .and_then(|d| estate.asset_idx(d).or_else(|| estate.asset_by_hostname(d)))
+        .and_then(|d| estate.asset_by_name(d))
         .or_else(|| {
             event
                 .subject

@@ -164,8 +164,7 @@ pub fn unknown_references<'e>(estate: &Estate, event: &'e Event) -> Vec<(Referen
         unknown.push((Reference::SwitchPort, port));
     }
     if let Some(asset) = event.asset.as_deref()
-        && estate.asset_idx(asset).is_none()
-        && estate.asset_by_hostname(asset).is_none()
+        && estate.asset_by_name(asset).is_none()
     {
         unknown.push((Reference::Asset, asset));
     }

@@ -419,6 +419,12 @@ impl Estate {
         self.lookup.asset_by_ip.get(&canonical_ip(ip)).copied()
     }
 
+    /// The asset a source names: by its id, else by one of its host names.
+    pub fn asset_by_name(&self, name: &str) -> Option<AssetIdx> {
+        self.asset_idx(name)
+            .or_else(|| self.asset_by_hostname(name))
+    }
+
     /// Case-insensitive; a fully qualified name also finds the asset listed by its short name.
     pub fn asset_by_hostname(&self, hostname: &str) -> Option<AssetIdx> {
         let hostname = normalize_identifier(IdentifierKind::Device, hostname);
