@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::Ts;
+use crate::directory::DirectoryDelta;
 
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
@@ -62,6 +63,7 @@ string_enum! {
         EntityManagement = "entity_management",
         ApiActivity = "api_activity",
         ChangeRequest = "change_request",
+        Directory = "directory",
     }
 }
 
@@ -83,6 +85,7 @@ impl EventClass {
             EventClass::EntityManagement => 3004,
             EventClass::ApiActivity => 6003,
             EventClass::ChangeRequest => 9105,
+            EventClass::Directory => 9106,
         }
     }
 
@@ -147,6 +150,10 @@ impl EventClass {
             EventClass::ChangeRequest => matches!(
                 activity,
                 A::ChangeScheduled | A::ChangePending | A::ChangeClosed | A::ChangeCancelled
+            ),
+            EventClass::Directory => matches!(
+                activity,
+                A::EntityCreated | A::EntityUpdated | A::EntityDisabled | A::EntityDeleted
             ),
         }
     }
@@ -394,6 +401,9 @@ pub struct Event {
     /// A change request's ticket, window, items and assignees (class `change_request`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<Box<ChangeDetails>>,
+    /// What a system of record says of a person (class `directory`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<Box<DirectoryDelta>>,
     /// The original record, as received (parsed JSON, or a JSON string for text formats).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<serde_json::Value>,
@@ -421,6 +431,10 @@ pub enum EventError {
     UidTooLong { max: usize },
     #[error("event source is empty")]
     EmptySource,
+    #[error("a `directory` event needs a `directory` change naming a person")]
+    DirectoryChangeMissing,
+    #[error("only a `directory` event carries a `directory` change")]
+    DirectoryChangeOutOfPlace,
 }
 
 impl Event {
@@ -463,6 +477,7 @@ impl Event {
             compliant: None,
             until: None,
             change: None,
+            directory: None,
             raw: None,
         }
     }
@@ -485,6 +500,12 @@ impl Event {
                 class: self.class,
                 activity: self.activity,
             });
+        }
+        match (&self.directory, self.class == EventClass::Directory) {
+            (Some(delta), true) if !delta.person.trim().is_empty() => {}
+            (_, true) => return Err(EventError::DirectoryChangeMissing),
+            (Some(_), false) => return Err(EventError::DirectoryChangeOutOfPlace),
+            (None, false) => {}
         }
         Ok(())
     }

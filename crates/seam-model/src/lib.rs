@@ -2,11 +2,13 @@
 //!
 //! Pure data and conversions; no I/O and no wall clock (Architecture Invariant).
 
+pub mod directory;
 pub mod event;
 pub mod finding;
 pub mod text;
 pub mod time;
 
+pub use directory::{DeltaIdentifier, DeltaWindow, DirectoryDelta};
 pub use event::{
     Activity, ChangeDetails, Destination, Event, EventClass, EventError, Medium, Outcome, Source,
     Subject,

@@ -1,0 +1,1 @@
+//! Imports from HR, access control and LDAP exports.
