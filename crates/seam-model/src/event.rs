@@ -153,7 +153,7 @@ impl EventClass {
             ),
             EventClass::Directory => matches!(
                 activity,
-                A::EntityCreated | A::EntityUpdated | A::EntityDisabled | A::EntityDeleted
+                A::PersonCreated | A::PersonUpdated | A::PersonDisabled | A::PersonDeleted
             ),
         }
     }
@@ -218,6 +218,10 @@ string_enum! {
         ChangePending = "change_pending",
         ChangeClosed = "change_closed",
         ChangeCancelled = "change_cancelled",
+        PersonCreated = "person_created",
+        PersonUpdated = "person_updated",
+        PersonDisabled = "person_disabled",
+        PersonDeleted = "person_deleted",
     }
 }
 
