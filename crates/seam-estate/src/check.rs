@@ -869,8 +869,15 @@ impl Checker<'_, '_> {
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .map(str::to_owned),
+            manager: raw
+                .manager
+                .as_deref()
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(str::to_owned),
             remote_days,
             on_call,
+            history: Vec::new(),
         }
     }
 

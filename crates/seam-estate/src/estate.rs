@@ -32,6 +32,10 @@ pub struct Estate {
     pub(crate) resources: Vec<Resource>,
     pub(crate) people: Vec<Person>,
     pub(crate) lookup: Lookup,
+    /// Which source wins per attribute when directory changes disagree.
+    pub(crate) precedence: crate::directory::Precedence,
+    /// Per person and attribute, the source that set it last.
+    pub(crate) owners: crate::directory::Owners,
 }
 
 /// Hash maps for lookups. The keys are fixed at load and only probed afterwards, so a fast
@@ -83,6 +87,19 @@ fn ids<T, I: Copy>(
 }
 
 impl Lookup {
+    /// A person added by a directory change.
+    pub(crate) fn add_person(&mut self, id: String, index: PersonIdx) {
+        self.person_by_id.entry(id).or_insert(index);
+    }
+
+    pub(crate) fn identities(&self) -> &IdentityIndex {
+        &self.identities
+    }
+
+    pub(crate) fn identities_mut(&mut self) -> &mut IdentityIndex {
+        &mut self.identities
+    }
+
     pub(crate) fn build(estate: &Estate) -> Lookup {
         let mut lookup = Lookup {
             site_by_id: ids(&estate.sites, |site| &site.id, SiteIdx),
@@ -231,6 +248,8 @@ impl Estate {
             resources: Vec::new(),
             people: Vec::new(),
             lookup: Lookup::default(),
+            precedence: Default::default(),
+            owners: Default::default(),
         };
         estate.lookup = Lookup::build(&estate);
         estate

@@ -211,6 +211,8 @@ impl std::fmt::Debug for KeyText {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct IdentityIndex {
     slots: Vec<Slot>,
+    /// Slots in use, so that a directory change knows when the table must grow.
+    used: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -259,6 +261,7 @@ impl IdentityIndex {
         let wanted = grouped.len() * SPARE_NUMERATOR / SPARE_DENOMINATOR + 1;
         let mut index = IdentityIndex {
             slots: vec![Slot::empty(); wanted],
+            used: 0,
         };
         // Inserted in a fixed order, so that the layout does not depend on the map's.
         let mut entries: Vec<_> = grouped.into_iter().collect();
@@ -287,6 +290,7 @@ impl IdentityIndex {
                     key: KeyText::new(value),
                     holders,
                 };
+                self.used += 1;
                 return;
             }
             position = self.after(position);
@@ -333,6 +337,78 @@ impl IdentityIndex {
             self.find(kind, &normalize_identifier(kind, value))?
         };
         holders.at(at)
+    }
+
+    /// The people who hold or held a normalized identifier, each once, in no particular order.
+    pub(crate) fn holders_of(&self, kind: IdentifierKind, value: &str) -> Vec<PersonIdx> {
+        let mut people: Vec<PersonIdx> = match self.find(kind, value) {
+            Some(Holders::One(holding)) => vec![holding.person],
+            Some(Holders::Many(holdings)) => holdings.iter().map(|h| h.person).collect(),
+            None => Vec::new(),
+        };
+        people.sort_unstable();
+        people.dedup();
+        people
+    }
+
+    /// Sets the holdings of one normalized identifier (a directory change), adding the key
+    /// if it is new and growing the table to stay at most half full. The holdings must not
+    /// overlap; an empty list leaves the key with no holder.
+    pub(crate) fn set_holdings<'a>(
+        &mut self,
+        kind: IdentifierKind,
+        value: &str,
+        holdings: impl IntoIterator<Item = (PersonIdx, &'a Identifier)>,
+    ) {
+        let mut holdings: Vec<Holding> = holdings
+            .into_iter()
+            .map(|(person, identifier)| Holding {
+                from: identifier.from.map_or(i64::MIN, Ts::millis),
+                until: identifier.until.map_or(i64::MAX, Ts::millis),
+                person,
+            })
+            .collect();
+        holdings.sort_by_key(|holding| holding.from);
+        let holders = match holdings.as_slice() {
+            [only] => Holders::One(*only),
+            _ => Holders::Many(holdings.into_boxed_slice()),
+        };
+        if let Some(slot) = self.find_mut(kind, value) {
+            slot.holders = holders;
+            return;
+        }
+        if (self.used + 1) * SPARE_NUMERATOR / SPARE_DENOMINATOR >= self.slots.len() {
+            self.grow();
+        }
+        self.insert(kind, value, holders);
+    }
+
+    fn find_mut(&mut self, kind: IdentifierKind, value: &str) -> Option<&mut Slot> {
+        let hash = key_hash(kind, value.as_bytes());
+        let tag = tag_of(hash);
+        let key = KeyText::new(value);
+        let mut position = self.home(hash);
+        loop {
+            let slot = self.slots.get(position)?;
+            if slot.tag == 0 {
+                return None;
+            }
+            if slot.tag == tag && slot.kind == kind && slot.key == key {
+                return self.slots.get_mut(position);
+            }
+            position = self.after(position);
+        }
+    }
+
+    /// Doubles the table and places every key again (the slot depends on the length).
+    fn grow(&mut self) {
+        let wanted = (self.used + 1) * 2 * SPARE_NUMERATOR / SPARE_DENOMINATOR + 1;
+        let old = std::mem::replace(&mut self.slots, vec![Slot::empty(); wanted]);
+        self.used = 0;
+        for slot in old.into_iter().filter(|slot| slot.tag != 0) {
+            let value = String::from_utf8_lossy(slot.key.as_bytes()).into_owned();
+            self.insert(slot.kind, &value, slot.holders);
+        }
     }
 
     /// Starts loading the slot where a lookup of `value` begins, for a lookup soon after.

@@ -7,6 +7,7 @@
 
 mod check;
 mod clock;
+mod directory;
 mod error;
 mod estate;
 mod identity;
@@ -17,6 +18,7 @@ mod raw;
 mod write;
 
 pub use clock::{ClockTime, DAY_NAMES, DailyHours, Weekdays, Window};
+pub use directory::{ApplyReport, DirectoryChange, DirectoryError, HistoryEntry, Precedence};
 pub use error::{EntityKind, EstateError, Location, Position, Problem};
 pub use estate::{Estate, distance_km};
 pub use identity::{Identifier, IdentifierKind, normalize_identifier};

@@ -509,6 +509,8 @@ impl<'a> Loader<'a> {
             resources,
             people,
             lookup: Lookup::default(),
+            precedence: Default::default(),
+            owners: Default::default(),
         }
     }
 }

@@ -430,10 +430,14 @@ pub struct Person {
     pub identifiers: Vec<Identifier>,
     pub department: Option<String>,
     pub team: Option<String>,
+    /// The manager's person id.
+    pub manager: Option<String>,
     /// Weekdays planned at home (in the home site's time zone).
     pub remote_days: Weekdays,
     /// Periods on call: out-of-hours work is expected then.
     pub on_call: Vec<Window>,
+    /// Changes from systems of record, oldest first (empty for a person only in the files).
+    pub history: Vec<crate::directory::HistoryEntry>,
 }
 
 impl Person {

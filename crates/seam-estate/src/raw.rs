@@ -188,6 +188,8 @@ pub(crate) struct RawPerson {
     pub identifiers: Vec<RawIdentifier>,
     pub department: Option<String>,
     pub team: Option<String>,
+    /// The manager's person id.
+    pub manager: Option<String>,
     #[serde(default)]
     pub remote_days: Vec<Text>,
     #[serde(default)]
