@@ -73,37 +73,36 @@ enum StatusFacts {
 impl PersonFacts {
     /// The facts of every person of the estate, by index.
     pub fn of_estate(estate: &Estate) -> Vec<PersonFacts> {
-        estate
-            .people()
-            .iter()
-            .map(|person| {
-                let mut uid = [0u8; INLINE_UID];
-                let uid_len = match (
-                    uid.get_mut(..person.id.len()),
-                    u8::try_from(person.id.len()),
-                ) {
-                    (Some(target), Ok(len)) if len > 0 => {
-                        target.copy_from_slice(person.id.as_bytes());
-                        len
-                    }
-                    _ => 0,
-                };
-                PersonFacts {
-                    kind: person.kind,
-                    privileged: person.privileged,
-                    status: match person.status.as_slice() {
-                        [] => StatusFacts::Never,
-                        [only] => StatusFacts::From {
-                            since: only.since,
-                            status: only.status.into(),
-                        },
-                        _ => StatusFacts::Varies,
-                    },
-                    uid_len,
-                    uid,
-                }
-            })
-            .collect()
+        estate.people().iter().map(PersonFacts::of).collect()
+    }
+
+    /// The facts of one person (again after a directory change).
+    pub fn of(person: &seam_estate::Person) -> PersonFacts {
+        let mut uid = [0u8; INLINE_UID];
+        let uid_len = match (
+            uid.get_mut(..person.id.len()),
+            u8::try_from(person.id.len()),
+        ) {
+            (Some(target), Ok(len)) if len > 0 => {
+                target.copy_from_slice(person.id.as_bytes());
+                len
+            }
+            _ => 0,
+        };
+        PersonFacts {
+            kind: person.kind,
+            privileged: person.privileged,
+            status: match person.status.as_slice() {
+                [] => StatusFacts::Never,
+                [only] => StatusFacts::From {
+                    since: only.since,
+                    status: only.status.into(),
+                },
+                _ => StatusFacts::Varies,
+            },
+            uid_len,
+            uid,
+        }
     }
 
     /// The person's id, if it is kept inline.

@@ -153,6 +153,11 @@ pub struct EngineSnapshot {
     /// The fast lane's state, when the rules are split (see [`crate::lanes`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fast_lane: Option<Box<EngineSnapshot>>,
+    /// The directory changes applied so far, applied again to the loaded directory on restore.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub directory: Vec<DirectoryRecord>,
+    #[serde(default)]
+    pub reresolve_through: Ts,
 }
 
 const SNAPSHOT_FORMAT: u32 = 1;
@@ -222,6 +227,19 @@ pub struct Engine {
     slow_sources: std::collections::BTreeSet<String>,
     /// Whether this engine raises clock-skew findings (the fast lane leaves them to the main one).
     reports_skew: bool,
+    /// Events at or before this time may have been looked up in the directory before a
+    /// directory change that precedes them was applied: they are looked up again.
+    reresolve_through: Ts,
+    /// Every directory change applied, in order, so that a snapshot restores the directory.
+    directory_log: Vec<DirectoryRecord>,
+}
+
+/// A directory change as the engine applied it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryRecord {
+    pub at: Ts,
+    pub source: String,
+    pub delta: seam_model::DirectoryDelta,
 }
 
 impl Engine {
@@ -285,6 +303,8 @@ impl Engine {
             fast: None,
             slow_sources: std::collections::BTreeSet::new(),
             reports_skew: true,
+            reresolve_through: Ts::MIN,
+            directory_log: Vec::new(),
         }
     }
 
@@ -806,6 +826,12 @@ impl Engine {
             }
         }
         self.counters.events_processed += 1;
+        // Looked up when it arrived; a directory change applied since may answer otherwise.
+        let directory = if event.time <= self.reresolve_through {
+            resolve_in_directory(&self.estate, event)
+        } else {
+            directory
+        };
         let resolved =
             directory.or_else(|| self.world.identity.resolve_learned(&self.estate, event));
         let person = resolved.map(|(person, _)| person);
@@ -902,7 +928,56 @@ impl Engine {
             changes.record(&self.estate, event.activity, change, event.time);
             changes.prune(self.released_through.max(event.time));
         }
+        // A directory change takes effect at its time, late or not: a system of record is
+        // not a step in anyone's movements, and its word must not be lost.
+        if let Some(delta) = &event.directory
+            && event.class == EventClass::Directory
+            && let Some(changed) = self.apply_directory(event.time, &event.source, delta)
+        {
+            return Some((Some(changed), false));
+        }
         Some((person, unresolved))
+    }
+
+    /// Applies one directory change to this engine's directory; returns the person changed.
+    fn apply_directory(
+        &mut self,
+        at: Ts,
+        source: &str,
+        delta: &seam_model::DirectoryDelta,
+    ) -> Option<PersonIdx> {
+        let estate = Arc::make_mut(&mut self.estate);
+        let change = seam_estate::DirectoryChange { at, source, delta };
+        if estate.apply_directory(change).is_err() {
+            self.counters.directory_refused += 1;
+            return None;
+        }
+        self.counters.directory_changes += 1;
+        self.directory_log.push(DirectoryRecord {
+            at,
+            source: source.to_owned(),
+            delta: delta.clone(),
+        });
+        let person = self.estate.person_idx(delta.person.trim())?;
+        self.refresh_person(person);
+        // Whatever waits was looked up against the directory before this change.
+        self.reresolve_through = self.reresolve_through.max(self.max_seen);
+        Some(person)
+    }
+
+    /// Sizes the per-person state to the directory and takes a changed person's facts again.
+    fn refresh_person(&mut self, person: PersonIdx) {
+        let people = self.estate.people().len();
+        if self.world.people.len() < people {
+            self.world.people.resize(people, PersonState::default());
+        }
+        if self.facts.len() < people {
+            self.facts
+                .resize(people, PersonFacts::of(self.estate.person(person)));
+        }
+        if let Some(facts) = self.facts.get_mut(person.index()) {
+            *facts = PersonFacts::of(self.estate.person(person));
+        }
     }
 
     fn emit_matches(&mut self, context: Option<&EventContext<'_>>, out: &mut Output) {
@@ -1152,6 +1227,8 @@ impl Engine {
                 .fast
                 .as_ref()
                 .map(|fast| Box::new(fast.snapshot_without_buffer())),
+            directory: self.directory_log.clone(),
+            reresolve_through: self.reresolve_through,
         }
     }
 
@@ -1187,6 +1264,21 @@ impl Engine {
                 expected: SNAPSHOT_FORMAT,
             });
         }
+        if !snapshot.directory.is_empty() {
+            let estate = Arc::make_mut(&mut self.estate);
+            for record in &snapshot.directory {
+                let change = seam_estate::DirectoryChange {
+                    at: record.at,
+                    source: &record.source,
+                    delta: &record.delta,
+                };
+                // Refused then, refused now: only what applied was kept.
+                let _ = estate.apply_directory(change);
+            }
+            self.facts = PersonFacts::of_estate(&self.estate);
+        }
+        self.directory_log = snapshot.directory;
+        self.reresolve_through = snapshot.reresolve_through;
         let people = self.estate.people().len();
         if snapshot.estate_people != people || snapshot.world.people.len() != people {
             return Err(SnapshotError::EstateChanged {

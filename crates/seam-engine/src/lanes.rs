@@ -32,12 +32,13 @@ pub struct LanePlan {
 }
 
 /// Every rule depends on these: DHCP leases and network sessions teach the identities that
-/// events carrying only an address resolve to, and an approved change annotates or silences
-/// any rule's finding.
+/// events carrying only an address resolve to, an approved change annotates or silences any
+/// rule's finding, and a directory change says who holds what.
 const EVERY_RULE_READS: &[EventClass] = &[
     EventClass::Dhcp,
     EventClass::NetworkSession,
     EventClass::ChangeRequest,
+    EventClass::Directory,
 ];
 
 /// The event classes whose events feed the state behind a field (see `Engine::apply` and the

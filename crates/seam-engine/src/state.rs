@@ -325,6 +325,11 @@ pub struct Counters {
     /// excepted what they were about.
     #[serde(default)]
     pub kept_back_by_tuning: u64,
+    /// Directory changes applied, and refused as a whole (an unknown zone, a bad identifier).
+    #[serde(default)]
+    pub directory_changes: u64,
+    #[serde(default)]
+    pub directory_refused: u64,
 }
 
 /// Everything the engine knows about the world besides rule windows.
