@@ -127,6 +127,7 @@ async fn process(
             events: Vec::new(),
             jsons: Vec::new(),
             dead_letters: vec![letter],
+            documents: Box::default(),
             reply: None,
             source: index,
         };

@@ -29,6 +29,8 @@ pub(crate) struct Job {
     /// Each event's JSON, as stored.
     pub jsons: Vec<String>,
     pub dead_letters: Vec<DeadLetter>,
+    /// A protocol's own state written in the same commit as the events (SCIM resources).
+    pub documents: Box<[seam_store::DocumentWrite]>,
     /// Answered once durable; `None` when nobody waits (UDP).
     pub reply: Option<oneshot::Sender<Result<Committed, String>>>,
     /// The configured source, for counters.
@@ -447,6 +449,7 @@ fn write_cycle(
     let failed = |error: StoreError| error_text(&error);
     let mut results = Vec::with_capacity(jobs.len());
     let mut letters: Vec<DeadLetter> = Vec::new();
+    let mut documents: Vec<seam_store::DocumentWrite> = Vec::new();
     for job in jobs {
         let stored: Vec<StoredEvent<'_>> = job
             .events
@@ -466,6 +469,7 @@ fn write_cycle(
         match store.append_events(&stored) {
             Ok(outcome) => {
                 letters.extend(job.dead_letters.iter().cloned());
+                documents.extend(job.documents.iter().cloned());
                 results.push(Ok((
                     Committed {
                         inserted: outcome.inserted,
@@ -483,6 +487,9 @@ fn write_cycle(
     }
     if !letters.is_empty() {
         store.add_dead_letters(&letters).map_err(failed)?;
+    }
+    if !documents.is_empty() {
+        store.write_documents(&documents).map_err(failed)?;
     }
     let mut heartbeat_stored = false;
     if let Some(tick) = heartbeat {
@@ -538,6 +545,7 @@ mod tests {
             events: Vec::new(),
             jsons: Vec::new(),
             dead_letters: Vec::new(),
+            documents: Box::default(),
             reply: None,
             source: 0,
         }

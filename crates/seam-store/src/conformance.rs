@@ -67,6 +67,10 @@ pub fn conformance_suite(make: impl Fn() -> Box<dyn Store>) {
             a_snapshot_past_the_log_is_refused,
         ),
         ("counts add up", counts_add_up),
+        (
+            "documents are kept, replaced and removed by collection and id",
+            documents_round_trip,
+        ),
     ];
     for &(name, check) in checks {
         let mut store = make();
@@ -389,6 +393,52 @@ fn finding_filters_combine(store: &mut dyn Store) {
             ..FindingFilter::default()
         }),
         Vec::<String>::new()
+    );
+}
+
+fn documents_round_trip(store: &mut dyn Store) {
+    let write = |collection: &str, id: &str, json: Option<&str>| crate::DocumentWrite {
+        collection: collection.to_owned(),
+        id: id.to_owned(),
+        json: json.map(str::to_owned),
+    };
+    assert_eq!(store.documents("scim-users").expect("documents"), []);
+    store
+        .write_documents(&[
+            write("scim-users", "b", Some(r#"{"userName":"bob"}"#)),
+            write("scim-users", "a", Some(r#"{"userName":"alice é"}"#)),
+            write("scim-groups", "a", Some(r#"{"displayName":"x"}"#)),
+        ])
+        .expect("write");
+    store.commit().expect("commit");
+    let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(id, json)| ((*id).to_owned(), (*json).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        store.documents("scim-users").expect("documents"),
+        owned(&[
+            ("a", r#"{"userName":"alice é"}"#),
+            ("b", r#"{"userName":"bob"}"#)
+        ])
+    );
+    store
+        .write_documents(&[
+            write("scim-users", "a", Some(r#"{"userName":"alice2"}"#)),
+            write("scim-users", "b", None),
+            write("scim-users", "missing", None),
+        ])
+        .expect("write");
+    store.commit().expect("commit");
+    assert_eq!(
+        store.documents("scim-users").expect("documents"),
+        owned(&[("a", r#"{"userName":"alice2"}"#)])
+    );
+    assert_eq!(
+        store.documents("scim-groups").expect("documents"),
+        owned(&[("a", r#"{"displayName":"x"}"#)])
     );
 }
 

@@ -9,10 +9,12 @@ use std::path::Path;
 use rusqlite::{Connection, ToSql, params};
 use seam_model::Ts;
 
+use crate::DocumentWrite;
 use crate::{Counts, DeadLetter, FindingFilter, Snapshot, StoreError, StoredFinding, Unresolved};
 
 /// Schema changes in order; `PRAGMA user_version` counts how many have run.
-const MIGRATIONS: &[&str] = &["CREATE TABLE findings (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE findings (
          uid      TEXT PRIMARY KEY NOT NULL,
          rule     TEXT NOT NULL,
          time     INTEGER NOT NULL,
@@ -53,7 +55,15 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE findings (
          source      TEXT NOT NULL,
          position    TEXT NOT NULL,
          PRIMARY KEY (snapshot_id, source)
-     ) WITHOUT ROWID;"];
+     ) WITHOUT ROWID;",
+    // A protocol's own state kept beside the events (SCIM resources as provisioned).
+    "CREATE TABLE documents (
+         collection TEXT NOT NULL,
+         id         TEXT NOT NULL,
+         json       TEXT NOT NULL,
+         PRIMARY KEY (collection, id)
+     ) WITHOUT ROWID;",
+];
 
 /// Brings the schema up to date; returns the version it ends at.
 pub(crate) fn migrate(connection: &mut Connection) -> Result<i64, StoreError> {
@@ -203,6 +213,35 @@ impl Database {
             }
             Ok(())
         })
+    }
+
+    /// Writes documents (`Some` json) and removes them (`None`), in the open batch.
+    pub(crate) fn write_documents(&mut self, writes: &[DocumentWrite]) -> Result<(), StoreError> {
+        self.batch(|connection| {
+            let mut put = connection.prepare_cached(
+                "INSERT INTO documents (collection, id, json) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (collection, id) DO UPDATE SET json = excluded.json",
+            )?;
+            let mut delete = connection
+                .prepare_cached("DELETE FROM documents WHERE collection = ?1 AND id = ?2")?;
+            for write in writes {
+                match &write.json {
+                    Some(json) => put.execute(params![write.collection, write.id, json])?,
+                    None => delete.execute(params![write.collection, write.id])?,
+                };
+            }
+            Ok(())
+        })
+    }
+
+    /// Every document of a collection, by id.
+    pub(crate) fn documents(&self, collection: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT id, json FROM documents WHERE collection = ?1 ORDER BY id")?;
+        let rows =
+            statement.query_map(params![collection], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Bytes each source's dead letters hold (raw record and reason).

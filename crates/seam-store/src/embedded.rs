@@ -10,8 +10,8 @@ use crate::database::Database;
 use crate::log::EventLog;
 pub use crate::log::TailRecovery;
 use crate::{
-    AppendOutcome, Counts, DeadLetter, FindingFilter, Snapshot, Store, StoreError, StoredEvent,
-    StoredFinding, Unresolved,
+    AppendOutcome, Counts, DeadLetter, DocumentWrite, FindingFilter, Snapshot, Store, StoreError,
+    StoredEvent, StoredFinding, Unresolved,
 };
 
 /// How an [`EmbeddedStore`] lays out its data.
@@ -139,6 +139,14 @@ impl Store for EmbeddedStore {
 
     fn add_unresolved(&mut self, items: &[Unresolved]) -> Result<(), StoreError> {
         self.database.add_unresolved(items)
+    }
+
+    fn write_documents(&mut self, writes: &[DocumentWrite]) -> Result<(), StoreError> {
+        self.database.write_documents(writes)
+    }
+
+    fn documents(&self, collection: &str) -> Result<Vec<(String, String)>, StoreError> {
+        self.database.documents(collection)
     }
 
     /// The log first: a finding is never durable while the events behind it are not.

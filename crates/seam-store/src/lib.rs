@@ -144,6 +144,15 @@ impl Default for FindingFilter {
     }
 }
 
+/// A document to keep (`json`) or remove (`None`), by collection and id: a protocol's own
+/// state that lives beside the events, written in the same commit as the events it explains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentWrite {
+    pub collection: String,
+    pub id: String,
+    pub json: Option<String>,
+}
+
 /// How much the store holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -180,6 +189,10 @@ pub trait Store: Send {
     fn add_dead_letters(&mut self, letters: &[DeadLetter]) -> Result<(), StoreError>;
     /// Keeps unresolved events; a second entry for the same event uid is skipped.
     fn add_unresolved(&mut self, items: &[Unresolved]) -> Result<(), StoreError>;
+    /// Keeps or removes documents; durable at the next commit, with the events beside them.
+    fn write_documents(&mut self, writes: &[DocumentWrite]) -> Result<(), StoreError>;
+    /// Every document of a collection, ordered by id.
+    fn documents(&self, collection: &str) -> Result<Vec<(String, String)>, StoreError>;
     /// Everything appended so far is durable when this returns.
     fn commit(&mut self) -> Result<(), StoreError>;
     /// Commits, then saves the snapshot atomically, keeping only the latest few. A snapshot

@@ -25,6 +25,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
 mod demo;
+mod directory;
 mod embedded;
 mod error;
 mod feed;
@@ -181,6 +182,17 @@ enum InspectWhat {
     Unknown {
         #[arg(long, default_value_t = 1000)]
         limit: usize,
+    },
+    /// One person as the directory holds them now: status over time, identifiers with their
+    /// intervals, and every change from a system of record with its source.
+    Directory {
+        #[arg(long)]
+        person: String,
+        /// The estate folder the store was run with (default: the built-in example estate).
+        #[arg(long)]
+        estate: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -722,6 +734,14 @@ fn inspect(data_dir: &std::path::Path, what: InspectWhat) -> Result<ExitCode, Cl
             for text in lines {
                 line(text)?;
             }
+        }
+        InspectWhat::Directory {
+            person,
+            estate,
+            json,
+        } => {
+            drop(store);
+            directory::inspect(data_dir, estate.as_deref(), &person, json)?;
         }
         InspectWhat::DeadLetters { limit } => {
             for letter in store.dead_letters(limit).map_err(error)? {
