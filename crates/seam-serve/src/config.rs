@@ -922,7 +922,8 @@ struct RawSource {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCredentials {
-    /// `basic` (a user and its password) or `bearer` (an OAuth access token).
+    /// `basic` (a user and its password), `bearer` (an OAuth access token) or `ssws` (an Okta
+    /// API token).
     kind: String,
     user: Option<String>,
     secret: Option<String>,
@@ -1229,16 +1230,11 @@ impl RawSource {
                 }
             }
             "pull" => {
-                if self.adapter != "servicenow" {
-                    return Err(at(
-                        "`transport = \"pull\"` reads ServiceNow's Table API: it goes with `adapter = \"servicenow\"`".into(),
-                    ));
-                }
                 let url = self
                     .url
                     .clone()
                     .ok_or_else(|| at("a pulled source needs `url`".into()))?;
-                crate::pull::Target::parse(&url).map_err(at)?;
+                let api = crate::pull::PullApi::of(&self.adapter, &url).map_err(at)?;
                 let credentials = match &self.credentials {
                     None => crate::pull::Credentials::None,
                     Some(raw) => {
@@ -1265,15 +1261,17 @@ impl RawSource {
                                 password: secret,
                             },
                             "bearer" => crate::pull::Credentials::Bearer(secret),
+                            "ssws" => crate::pull::Credentials::Ssws(secret),
                             other => {
                                 return Err(at(format!(
-                                    "unknown credentials kind `{other}`; known: basic, bearer"
+                                    "unknown credentials kind `{other}`; known: basic, bearer, ssws"
                                 )));
                             }
                         }
                     }
                 };
                 Transport::Pull(crate::pull::PullSettings {
+                    api,
                     url,
                     every_ms: self.every_secs.unwrap_or(60).clamp(1, 86_400) * 1000,
                     credentials,

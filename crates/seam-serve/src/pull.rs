@@ -1,5 +1,8 @@
-//! Pulling a source on a schedule: ServiceNow's Table API (`change_request`).
+//! Pulling a source on a schedule: ServiceNow's Table API (`change_request`), the Okta System
+//! Log API (`/api/v1/logs`) and Microsoft Graph's sign-ins and directory audits
+//! (`/auditLogs/signIns`, `/auditLogs/directoryAudits`).
 //!
+//! **ServiceNow.**
 //! The first pull asks for every change whose planned end is at most a day ago (what is open
 //! or coming); each later pull asks for what was updated since the newest update already made
 //! durable (`sys_updated_on>=CURSOR`, oldest first, page by page). The boundary is read again
@@ -10,6 +13,22 @@
 //!
 //! ServiceNow reads the times of an encoded query in the integration user's time zone; that
 //! user must be set to UTC (the times the API returns as values are UTC regardless).
+//!
+//! **Okta System Log.** Polled as Okta documents it: the first request asks `since` a day ago
+//! in ascending order, and every answer carries a `Link: <…>; rel="next"` to the records after
+//! it, even when it is empty. That link is the cursor: it is followed page by page, saved
+//! once the page before it is durable, and asked again on the next pull (an empty page means
+//! nothing newer yet). `X-Rate-Limit-Remaining` at 0 waits for `X-Rate-Limit-Reset`; a 429
+//! waits for the reset too.
+//!
+//! **Microsoft Graph.** `$filter=createdDateTime ge CURSOR` (`activityDateTime` for directory
+//! audits), then `@odata.nextLink` page by page; the cursor moves to the newest time seen once
+//! every page of the pull is durable (the boundary is read again; the store keeps each record
+//! once by its id). A 429 or 503 waits for `Retry-After`.
+//!
+//! A next link must point at the configured host and port with the same scheme: the
+//! credentials are never sent anywhere else. A pull that is handed a next link it has already
+//! followed stops as failed (a repeating page), rather than looping.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,9 +58,41 @@ const FIELDS: &str = "sys_id,sys_class_name,number,type,state,approval,start_dat
 cmdb_ci,cmdb_ci.name,assigned_to,assigned_to.user_name,assigned_to.email,assignment_group,\
 short_description,sys_updated_on";
 
+/// Which API a pulled source reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullApi {
+    ServiceNow,
+    OktaLogs,
+    GraphSignIns,
+    GraphDirectoryAudits,
+}
+
+impl PullApi {
+    /// The API behind a source's adapter and URL, or why there is none.
+    pub fn of(adapter: &str, url: &str) -> Result<PullApi, String> {
+        let path = Target::parse(url)?.path;
+        let path = path.trim_end_matches('/');
+        match adapter {
+            "servicenow" => Ok(PullApi::ServiceNow),
+            "okta" => Ok(PullApi::OktaLogs),
+            "entra" if path.ends_with("/auditLogs/signIns") => Ok(PullApi::GraphSignIns),
+            "entra" if path.ends_with("/auditLogs/directoryAudits") => {
+                Ok(PullApi::GraphDirectoryAudits)
+            }
+            "entra" => Err(format!(
+                "`{url}`: a pulled `entra` source reads Graph's `…/auditLogs/signIns` or `…/auditLogs/directoryAudits`"
+            )),
+            other => Err(format!(
+                "`transport = \"pull\"` reads ServiceNow's Table API, the Okta System Log or Microsoft Graph: it goes with `adapter = \"servicenow\"`, `\"okta\"` or `\"entra\"`, not `{other}`"
+            )),
+        }
+    }
+}
+
 /// Where and how to pull.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullSettings {
+    pub api: PullApi,
     /// The table's URL: `https://acme.service-now.com/api/now/table/change_request`.
     pub url: String,
     pub every_ms: u64,
@@ -63,6 +114,8 @@ pub enum Credentials {
     },
     /// An OAuth access token.
     Bearer(Secret),
+    /// An Okta API token (`Authorization: SSWS …`).
+    Ssws(Secret),
 }
 
 /// The parts of an `http(s)://host[:port]/path` URL.
@@ -226,9 +279,205 @@ impl Failure {
     }
 }
 
+/// One pull of the configured API.
+async fn pull_once(
+    shared: &Shared,
+    index: usize,
+    settings: &PullSettings,
+    target: &Target,
+    tls: Option<&tokio_rustls::TlsConnector>,
+    cursor: &mut Option<String>,
+) -> Result<(), Failure> {
+    match settings.api {
+        PullApi::ServiceNow => pull_table(shared, index, settings, target, tls, cursor).await,
+        PullApi::OktaLogs => pull_okta(shared, index, settings, target, tls, cursor).await,
+        PullApi::GraphSignIns | PullApi::GraphDirectoryAudits => {
+            pull_graph(shared, index, settings, target, tls, cursor).await
+        }
+    }
+}
+
+/// Stores one page through the source's adapter and waits until it is durable.
+async fn store_page(
+    shared: &Shared,
+    index: usize,
+    body: &[u8],
+    origin: &str,
+) -> Result<(), Failure> {
+    let prepared = ingest::prepare(shared, index, body, None, origin, Ts(crate::now_ms()))
+        .map_err(|error| Failure::new(format!("the page could not be read: {error}")))?;
+    ingest::submit_patiently(shared, prepared)
+        .await
+        .map(|_| ())
+        .map_err(|error| Failure::new(format!("the page could not be stored: {error}")))
+}
+
+/// The Okta System Log: follow `rel="next"` until a page comes back empty.
+async fn pull_okta(
+    shared: &Shared,
+    index: usize,
+    settings: &PullSettings,
+    target: &Target,
+    tls: Option<&tokio_rustls::TlsConnector>,
+    cursor: &mut Option<String>,
+) -> Result<(), Failure> {
+    let limit = settings.page_size.clamp(1, 1_000);
+    let mut next = match cursor.clone() {
+        Some(link) => link,
+        None => format!(
+            "{}?since={}&sortOrder=ASCENDING&limit={limit}",
+            target.path,
+            percent_encode(&iso_seconds(Ts(crate::now_ms()).minus_millis(86_400_000)))
+        ),
+    };
+    let mut followed = std::collections::BTreeSet::new();
+    for _ in 0..MAX_PAGES {
+        if !followed.insert(next.clone()) {
+            return Err(Failure::new(
+                "the API handed back a page it had already given",
+            ));
+        }
+        let answer = get(target, tls, &next, &settings.credentials).await?;
+        let records = serde_json::from_slice::<serde_json::Value>(&answer.body)
+            .ok()
+            .and_then(|value| value.as_array().map(Vec::len))
+            .ok_or_else(|| Failure::new("the answer is not a JSON array of log events"))?;
+        if records > 0 {
+            store_page(shared, index, &answer.body, "pull:okta").await?;
+        }
+        let Some(link) = answer.next.as_deref() else {
+            // Okta always links to what follows; without a link, ask the same again later.
+            return Ok(());
+        };
+        let link = same_origin(target, link)?;
+        if records == 0 {
+            return Ok(());
+        }
+        *cursor = Some(link.clone());
+        next = link;
+        if let Some(wait) = answer.rate_wait {
+            tokio::time::sleep(wait.min(MAX_BACKOFF)).await;
+        }
+    }
+    Ok(())
+}
+
+/// Microsoft Graph: everything from the cursor's time on, page by page.
+async fn pull_graph(
+    shared: &Shared,
+    index: usize,
+    settings: &PullSettings,
+    target: &Target,
+    tls: Option<&tokio_rustls::TlsConnector>,
+    cursor: &mut Option<String>,
+) -> Result<(), Failure> {
+    let field = if settings.api == PullApi::GraphDirectoryAudits {
+        "activityDateTime"
+    } else {
+        "createdDateTime"
+    };
+    let since = cursor
+        .clone()
+        .unwrap_or_else(|| iso_seconds(Ts(crate::now_ms()).minus_millis(86_400_000)));
+    let top = settings.page_size.clamp(1, 1_000);
+    let mut next = format!(
+        "{}?$filter={}&$top={top}",
+        target.path,
+        percent_encode(&format!("{field} ge {since}"))
+    );
+    let mut newest: Option<String> = None;
+    let mut followed = std::collections::BTreeSet::new();
+    for _ in 0..MAX_PAGES {
+        if !followed.insert(next.clone()) {
+            return Err(Failure::new(
+                "the API handed back a page it had already given",
+            ));
+        }
+        let answer = get(target, tls, &next, &settings.credentials).await?;
+        let value: serde_json::Value = serde_json::from_slice(&answer.body)
+            .map_err(|error| Failure::new(format!("the answer is not JSON: {error}")))?;
+        let Some(records) = value.get("value").and_then(serde_json::Value::as_array) else {
+            return Err(Failure::new("the answer has no `value` list"));
+        };
+        for record in records {
+            if let Some(time) = record.get(field).and_then(serde_json::Value::as_str)
+                && let Ok(parsed) = Ts::parse(time)
+            {
+                // Written back into the next filter: only a time Seam printed itself.
+                let printed = iso_seconds(parsed);
+                if newest.as_deref().is_none_or(|n| printed.as_str() > n) {
+                    newest = Some(printed);
+                }
+            }
+        }
+        if !records.is_empty() {
+            store_page(shared, index, &answer.body, "pull:graph").await?;
+        }
+        let link = value
+            .get("@odata.nextLink")
+            .and_then(serde_json::Value::as_str)
+            .map(|link| same_origin(target, link))
+            .transpose()?;
+        match link {
+            Some(link) => next = link,
+            None => break,
+        }
+    }
+    if let Some(newest) = newest
+        && cursor.as_deref().is_none_or(|c| newest.as_str() > c)
+    {
+        *cursor = Some(newest);
+    }
+    Ok(())
+}
+
+/// The path and query of a link the API handed back, if it points where the source is
+/// configured to pull from (scheme, host and port): credentials go nowhere else.
+fn same_origin(target: &Target, link: &str) -> Result<String, Failure> {
+    let refused = || {
+        Failure::new(format!(
+            "the API linked to `{}`, outside {}:{}; not followed",
+            link.chars().take(200).collect::<String>(),
+            target.host,
+            target.port
+        ))
+    };
+    let (scheme_https, rest) = if let Some(rest) = link.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = link.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return Err(refused());
+    };
+    let at = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(at);
+    let default_port = if scheme_https { 443 } else { 80 };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse::<u16>().map_err(|_| refused())?),
+        None => (authority, default_port),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if scheme_https != target.https
+        || !host.eq_ignore_ascii_case(&target.host)
+        || port != target.port
+        || !path.starts_with('/')
+        || path.len() > 8_192
+        || path.bytes().any(|b| b.is_ascii_control() || b == b' ')
+    {
+        return Err(refused());
+    }
+    Ok(path.to_string())
+}
+
+/// `2026-03-02T21:00:00Z`: seconds, UTC, as both APIs read a time in a query.
+fn iso_seconds(ts: Ts) -> String {
+    let text = ts.to_string();
+    format!("{}Z", text.get(..19).unwrap_or(&text))
+}
+
 /// One pull: every page of what changed since the cursor, each made durable before the cursor
 /// moves past it.
-async fn pull_once(
+async fn pull_table(
     shared: &Shared,
     index: usize,
     settings: &PullSettings,
@@ -253,14 +502,10 @@ async fn pull_once(
             percent_encode(&query),
             percent_encode(FIELDS),
         );
-        let body = get(target, tls, &path, &settings.credentials).await?;
+        let body = get(target, tls, &path, &settings.credentials).await?.body;
         let (records, newest) = page_summary(&body)?;
         let origin = format!("pull:{}", cursor.as_deref().unwrap_or("start"));
-        let prepared = ingest::prepare(shared, index, &body, None, &origin, Ts(crate::now_ms()))
-            .map_err(|error| Failure::new(format!("the page could not be read: {error}")))?;
-        ingest::submit_patiently(shared, prepared)
-            .await
-            .map_err(|error| Failure::new(format!("the page could not be stored: {error}")))?;
+        store_page(shared, index, &body, &origin).await?;
         if let Some(newest) = newest
             && cursor.as_deref().is_none_or(|c| newest.as_str() > c)
         {
@@ -300,13 +545,21 @@ fn page_summary(body: &[u8]) -> Result<(usize, Option<String>), Failure> {
     Ok((records.len(), newest))
 }
 
+/// A successful answer: its body, the `rel="next"` link of a `Link` header, and how long to
+/// wait before the next request when the rate limit is spent.
+struct Answer {
+    body: Vec<u8>,
+    next: Option<String>,
+    rate_wait: Option<Duration>,
+}
+
 /// One GET, with the time-out, the credentials and a body limit.
 async fn get(
     target: &Target,
     tls: Option<&tokio_rustls::TlsConnector>,
     path: &str,
     credentials: &Credentials,
-) -> Result<Vec<u8>, Failure> {
+) -> Result<Answer, Failure> {
     tokio::time::timeout(
         REQUEST_TIMEOUT,
         get_unbounded(target, tls, path, credentials),
@@ -320,7 +573,7 @@ async fn get_unbounded(
     tls: Option<&tokio_rustls::TlsConnector>,
     path: &str,
     credentials: &Credentials,
-) -> Result<Vec<u8>, Failure> {
+) -> Result<Answer, Failure> {
     let stream = TcpStream::connect((target.host.as_str(), target.port))
         .await
         .map_err(|error| {
@@ -349,6 +602,11 @@ async fn get_unbounded(
             value.extend_from_slice(token.expose());
             request = request.header(hyper::header::AUTHORIZATION, value);
         }
+        Credentials::Ssws(token) => {
+            let mut value = b"SSWS ".to_vec();
+            value.extend_from_slice(token.expose());
+            request = request.header(hyper::header::AUTHORIZATION, value);
+        }
     }
     let request = request
         .body(Empty::<Bytes>::new())
@@ -366,12 +624,27 @@ async fn get_unbounded(
         None => send(TokioIo::new(stream), request).await?,
     };
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(hyper::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
+    let headers = response.headers();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    // Okta: the limit's reset as epoch seconds; Graph and others: Retry-After in seconds.
+    let until_reset = header("x-rate-limit-reset")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map(|reset| {
+            let wait = reset.saturating_mul(1000).saturating_sub(crate::now_ms());
+            Duration::from_millis(u64::try_from(wait.max(1_000)).unwrap_or(1_000))
+        });
+    let retry_after = header("retry-after")
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        .map(Duration::from_secs)
+        .or(until_reset);
+    let spent = header("x-rate-limit-remaining").is_some_and(|v| v.trim() == "0");
+    let rate_wait = if spent { until_reset } else { None };
+    let next = headers
+        .get_all(hyper::header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(next_link);
     let body = Limited::new(response.into_body(), seam_adapters::MAX_BATCH_BYTES)
         .collect()
         .await
@@ -384,7 +657,22 @@ async fn get_unbounded(
             retry_after,
         });
     }
-    Ok(body.to_vec())
+    Ok(Answer {
+        body: body.to_vec(),
+        next,
+        rate_wait,
+    })
+}
+
+/// The URL of one `Link` header entry whose `rel` is `next` (RFC 8288).
+fn next_link(entry: &str) -> Option<String> {
+    let (url, params) = entry.trim().split_once(';')?;
+    let url = url.trim().strip_prefix('<')?.strip_suffix('>')?;
+    params
+        .split(';')
+        .filter_map(|p| p.split_once('='))
+        .any(|(k, v)| k.trim().eq_ignore_ascii_case("rel") && v.trim().trim_matches('"') == "next")
+        .then(|| url.to_string())
 }
 
 async fn send<S>(
@@ -490,6 +778,58 @@ mod tests {
         assert_eq!(
             table_time(Ts::parse("2026-03-02T21:00:00Z").unwrap_or(Ts(0))),
             "2026-03-02 21:00:00"
+        );
+    }
+
+    #[test]
+    fn next_links_are_read_from_link_headers_and_followed_only_at_home() {
+        assert_eq!(
+            next_link(r#"<https://acme.okta.com/api/v1/logs?after=1&limit=2>; rel="next""#),
+            Some("https://acme.okta.com/api/v1/logs?after=1&limit=2".to_string())
+        );
+        assert_eq!(next_link(r#"<https://acme.okta.com/x>; rel="self""#), None);
+        assert_eq!(next_link("garbage"), None);
+        let target = Target::parse("https://acme.okta.com/api/v1/logs").unwrap_or(Target {
+            https: false,
+            host: String::new(),
+            port: 0,
+            path: String::new(),
+        });
+        assert_eq!(
+            same_origin(&target, "https://ACME.okta.com/api/v1/logs?after=9").ok(),
+            Some("/api/v1/logs?after=9".to_string())
+        );
+        for elsewhere in [
+            "https://evil.example/api/v1/logs?after=9",
+            "http://acme.okta.com/api/v1/logs?after=9",
+            "https://acme.okta.com:8443/api/v1/logs",
+            "https://acme.okta.com.evil.example/x",
+            "//acme.okta.com/x",
+            "https://acme.okta.com/a b",
+        ] {
+            assert!(same_origin(&target, elsewhere).is_err(), "{elsewhere}");
+        }
+    }
+
+    #[test]
+    fn the_api_comes_from_the_adapter_and_path() {
+        assert_eq!(
+            PullApi::of("entra", "https://graph.microsoft.com/v1.0/auditLogs/signIns"),
+            Ok(PullApi::GraphSignIns)
+        );
+        assert_eq!(
+            PullApi::of("entra", "https://graph.microsoft.com/v1.0/auditLogs/directoryAudits"),
+            Ok(PullApi::GraphDirectoryAudits)
+        );
+        assert!(PullApi::of("entra", "https://graph.microsoft.com/v1.0/users").is_err());
+        assert_eq!(
+            PullApi::of("okta", "https://acme.okta.com/api/v1/logs"),
+            Ok(PullApi::OktaLogs)
+        );
+        assert!(PullApi::of("meraki", "https://x/y").is_err());
+        assert_eq!(
+            iso_seconds(Ts::parse("2026-03-02T21:00:00.123Z").unwrap_or(Ts(0))),
+            "2026-03-02T21:00:00Z"
         );
     }
 
