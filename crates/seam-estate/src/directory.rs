@@ -712,3 +712,125 @@ impl Estate {
             .set_holdings(kind, value, holdings);
     }
 }
+
+/// What changed in the people of the estate's files between two loads, as directory changes
+/// (source: the files), so that an edited directory file takes effect without a restart and
+/// through the same event-time path as any other system of record. A person removed from the
+/// files is terminated; each changed person's delta states the attributes that differ, and
+/// the identifier kinds whose values differ completely.
+pub fn people_changes(old: &Estate, new: &Estate) -> Vec<DirectoryDelta> {
+    let mut deltas = Vec::new();
+    for person in &new.people {
+        let before = old.person_idx(&person.id).map(|idx| old.person(idx));
+        if let Some(delta) = person_delta(before, old, person, new) {
+            deltas.push(delta);
+        }
+    }
+    for person in &old.people {
+        if new.person_idx(&person.id).is_none() {
+            let mut delta = DirectoryDelta::for_person(person.id.clone());
+            delta.status = Some(StatusKind::Terminated.as_str().to_owned());
+            delta.replaces = IdentifierKind::ALL
+                .iter()
+                .map(|kind| kind.as_str().to_owned())
+                .collect();
+            deltas.push(delta);
+        }
+    }
+    deltas
+}
+
+fn person_delta(
+    before: Option<&Person>,
+    old: &Estate,
+    person: &Person,
+    new: &Estate,
+) -> Option<DirectoryDelta> {
+    let mut delta = DirectoryDelta::for_person(person.id.clone());
+    let differs = |get: &dyn Fn(&Person) -> Option<String>| match before {
+        Some(before) => get(before) != get(person),
+        None => true,
+    };
+    if differs(&|p| Some(p.name.clone())) {
+        delta.name = Some(person.name.clone());
+    }
+    if differs(&|p| Some(p.kind.as_str().to_owned())) {
+        delta.kind = Some(person.kind.as_str().to_owned());
+    }
+    for (field, get) in [
+        (
+            &mut delta.department,
+            (|p: &Person| p.department.clone()) as fn(&Person) -> _,
+        ),
+        (&mut delta.team, |p: &Person| p.team.clone()),
+        (&mut delta.manager, |p: &Person| p.manager.clone()),
+    ] {
+        if differs(&get) {
+            *field = get(person);
+        }
+    }
+    let site_of = |estate: &Estate, p: &Person| p.home_site.map(|s| estate.site(s).id.clone());
+    if before.map(|b| site_of(old, b)) != Some(site_of(new, person)) {
+        delta.home_site = site_of(new, person);
+    }
+    let mut roles = person.roles.clone();
+    roles.sort();
+    if before.is_none_or(|b| {
+        let mut old_roles = b.roles.clone();
+        old_roles.sort();
+        old_roles != roles
+    }) {
+        delta.roles = Some(roles);
+    }
+    let zones = |estate: &Estate, p: &Person| -> Vec<String> {
+        let mut ids: Vec<String> = p
+            .clearances
+            .iter()
+            .map(|z| estate.zone(*z).id.clone())
+            .collect();
+        ids.sort();
+        ids
+    };
+    if before.map(|b| zones(old, b)) != Some(zones(new, person)) {
+        delta.clearances = Some(zones(new, person));
+    }
+    if before.map(|b| b.window) != Some(person.window) {
+        delta.window = person.window.map(|w| seam_model::DeltaWindow {
+            start: Some(w.start),
+            end: Some(w.end),
+        });
+    }
+    // The status the files now give for the latest instant they speak of.
+    if before.map(|b| b.status.last().copied()) != Some(person.status.last().copied())
+        && let Some(last) = person.status.last()
+    {
+        delta.status = Some(last.status.as_str().to_owned());
+        delta.status_from = Some(last.since);
+    }
+    for kind in IdentifierKind::ALL {
+        let held = |p: &Person| -> Vec<(String, Option<Ts>, Option<Ts>)> {
+            let mut values: Vec<_> = p
+                .identifiers
+                .iter()
+                .filter(|i| i.kind == *kind)
+                .map(|i| (i.value.clone(), i.from, i.until))
+                .collect();
+            values.sort();
+            values
+        };
+        if before.map(held) == Some(held(person)) {
+            continue;
+        }
+        delta.replaces.push(kind.as_str().to_owned());
+        for identifier in person.identifiers.iter().filter(|i| i.kind == *kind) {
+            delta.identifiers.push(DeltaIdentifier {
+                kind: kind.as_str().to_owned(),
+                value: identifier.value.clone(),
+                from: identifier.from,
+                until: identifier.until,
+            });
+        }
+    }
+    let unchanged = DirectoryDelta::for_person(person.id.clone());
+    (delta != unchanged).then_some(delta)
+}

@@ -18,7 +18,9 @@ mod raw;
 mod write;
 
 pub use clock::{ClockTime, DAY_NAMES, DailyHours, Weekdays, Window};
-pub use directory::{ApplyReport, DirectoryChange, DirectoryError, HistoryEntry, Precedence};
+pub use directory::{
+    ApplyReport, DirectoryChange, DirectoryError, HistoryEntry, Precedence, people_changes,
+};
 pub use error::{EntityKind, EstateError, Location, Position, Problem};
 pub use estate::{Estate, distance_km};
 pub use identity::{Identifier, IdentifierKind, normalize_identifier};

@@ -388,3 +388,73 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_edited_directory_file_becomes_changes_that_reproduce_it() {
+    let old = example();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/estate");
+    let mut files: Vec<seam_estate::EstateFile> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .map(|path| seam_estate::EstateFile {
+            text: std::fs::read_to_string(&path).unwrap(),
+            path: path.display().to_string(),
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let people = files
+        .iter_mut()
+        .find(|f| f.path.ends_with("people.toml"))
+        .unwrap();
+    // Alice's badge is replaced, Carol moves department, a new contractor arrives.
+    people.text = people
+        .text
+        .replacen(
+            r#"{ kind = "badge", value = "4411" }"#,
+            r#"{ kind = "badge", value = "5511" }"#,
+            1,
+        )
+        .replacen(
+            "id = \"carol\"\nname = \"Carol Diaz\"",
+            "id = \"carol\"\nname = \"Carol Diaz\"\ndepartment = \"Finance\"",
+            1,
+        );
+    people.text.push_str(
+        r#"
+[[person]]
+id = "zoe"
+name = "Zoe Park"
+kind = "contractor"
+status = [{ status = "active", since = "2026-01-01T00:00:00Z" }]
+identifiers = [{ kind = "badge", value = "6001" }]
+"#,
+    );
+    let new = Estate::from_files(&files).unwrap();
+    let deltas = seam_estate::people_changes(&old, &new);
+    let changed: Vec<&str> = deltas.iter().map(|d| d.person.as_str()).collect();
+    assert_eq!(changed, ["alice", "carol", "zoe"]);
+    assert_eq!(deltas[0].replaces, ["badge"]);
+    assert_eq!(deltas[1].department.as_deref(), Some("Finance"));
+    assert!(deltas[1].identifiers.is_empty() && deltas[1].name.is_none());
+
+    let mut running = old.clone();
+    for delta in &deltas {
+        apply(&mut running, "2026-04-01T00:00:00Z", "estate", delta);
+    }
+    assert_eq!(
+        holder(&running, "5511", "2026-04-01T00:00:00Z").as_deref(),
+        Some("alice")
+    );
+    assert_eq!(holder(&running, "4411", "2026-04-01T00:00:00Z"), None);
+    assert_eq!(
+        holder(&running, "4411", "2026-03-31T00:00:00Z").as_deref(),
+        Some("alice")
+    );
+    assert_eq!(
+        holder(&running, "6001", "2026-04-01T00:00:00Z").as_deref(),
+        Some("zoe")
+    );
+    // Applied again, the same files change nothing more.
+    assert!(seam_estate::people_changes(&new, &new).is_empty());
+}
