@@ -33,7 +33,36 @@ pub struct ServeConfig {
     pub limits: crate::conn::ConnectionLimits,
     /// Per source, the rate, quota and retention of dead letters.
     pub dead_letters: crate::dead_letters::DeadLetterLimits,
+    /// Directory changes: SCIM provisioning and edits to the estate's files.
+    pub directory: DirectorySettings,
 }
+
+/// `[directory]`: how the directory follows its systems of record while running.
+#[derive(Debug, Clone, Default)]
+pub struct DirectorySettings {
+    /// How often the estate folder is checked for edits, ms; `0`: never. Only with an estate
+    /// folder (the built-in example estate does not change).
+    pub reload_every_ms: u64,
+    /// Per attribute, which sources win when they disagree (first wins); see
+    /// `seam_estate::Precedence`.
+    pub precedence: std::collections::BTreeMap<String, Vec<String>>,
+    /// SCIM 2.0 provisioning (`/scim/v2/…` on the ingest listener).
+    pub scim: Option<ScimSettings>,
+}
+
+/// `[directory.scim]`.
+#[derive(Debug, Clone)]
+pub struct ScimSettings {
+    /// The bearer token the identity provider presents.
+    pub token: Secret,
+    /// The mapping from SCIM attributes to the directory's (`None`: the default mapping).
+    pub mapping: Option<PathBuf>,
+}
+
+/// The source name of directory changes from SCIM provisioning.
+pub const SCIM_SOURCE: &str = "scim";
+/// The source name of directory changes from edits to the estate's files.
+pub const ESTATE_SOURCE: &str = "estate";
 
 /// The HTTP listeners.
 #[derive(Debug, Clone)]
@@ -176,6 +205,9 @@ pub enum Transport {
     },
     /// Pulled on a schedule from the vendor's API (ServiceNow's Table API).
     Pull(crate::pull::PullSettings),
+    /// Events Seam makes itself (directory changes from SCIM provisioning and from edits to
+    /// the estate's files); nothing is received from outside.
+    Internal,
     /// NetFlow v5, v9 and IPFIX export datagrams over UDP, decoded by one flow decoder per
     /// listener that keeps the exporters' templates within `limits`.
     Netflow {
@@ -348,6 +380,7 @@ impl ServeConfig {
             sources,
             limits: crate::conn::ConnectionLimits::default(),
             dead_letters: crate::dead_letters::DeadLetterLimits::default(),
+            directory: DirectorySettings::default(),
         };
         config.apply(overrides)?;
         Ok(config)
@@ -459,9 +492,43 @@ impl ServeConfig {
 
     /// Checks what no single field can: unique names, authentication off loopback, a
     /// loopback read API, a broker for MQTT sources.
+    /// The configuration with the internal sources its directory settings call for: `scim`
+    /// with SCIM provisioning, `estate` when the estate folder is reloaded.
+    pub fn with_internal_sources(&self) -> ServeConfig {
+        let mut config = self.clone();
+        let wanted = [
+            (SCIM_SOURCE, self.directory.scim.is_some()),
+            (
+                ESTATE_SOURCE,
+                self.estate.is_some() && self.directory.reload_every_ms > 0,
+            ),
+        ];
+        for (name, wanted) in wanted {
+            if wanted && !config.sources.iter().any(|s| s.name == name) {
+                let mut source = SourceConfig::new(
+                    name,
+                    AdapterChoice::One(Adapter::Ndjson),
+                    Transport::Internal,
+                );
+                // Seam's own clock stamps them: never ahead, never behind.
+                source.max_ahead_ms = 60_000;
+                config.sources.push(source);
+            }
+        }
+        config
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut names = std::collections::BTreeSet::new();
         for source in &self.sources {
+            if [SCIM_SOURCE, ESTATE_SOURCE].contains(&source.name.as_str())
+                && source.transport != Transport::Internal
+            {
+                return Err(invalid(format!(
+                    "source name `{}` is reserved for directory changes Seam makes itself",
+                    source.name
+                )));
+            }
             if !valid_name(&source.name) {
                 return Err(invalid(format!(
                     "source name `{}`: use 1-64 letters, digits, `-`, `_` or `.`",
@@ -680,6 +747,27 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     dead_letters: RawDeadLetters,
+    #[serde(default)]
+    directory: RawDirectory,
+}
+
+/// `[directory]`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDirectory {
+    /// Seconds between checks of the estate folder for edits; 0 turns reloading off.
+    reload_secs: Option<u64>,
+    #[serde(default)]
+    precedence: std::collections::BTreeMap<String, Vec<String>>,
+    scim: Option<RawScim>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScim {
+    token: Option<String>,
+    token_env: Option<String>,
+    mapping: Option<PathBuf>,
 }
 
 /// `[dead_letters]`: per source, how many are stored and for how long.
@@ -1056,7 +1144,9 @@ impl RawConfig {
         for raw in self.sources {
             sources.push(raw.resolve(&path)?);
         }
+        let directory = self.directory.resolve(&path)?;
         let config = ServeConfig {
+            directory,
             data_dir: path(
                 self.data_dir
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
@@ -1419,6 +1509,51 @@ impl RawAuth {
                     "unknown kind `{other}`; known: none, bearer, okta, hmac"
                 )));
             }
+        })
+    }
+}
+
+impl RawDirectory {
+    fn resolve(self, path: &dyn Fn(PathBuf) -> PathBuf) -> Result<DirectorySettings, ConfigError> {
+        for (attribute, sources) in &self.precedence {
+            if !seam_estate::Precedence::ATTRIBUTES.contains(&attribute.as_str()) {
+                return Err(invalid(format!(
+                    "directory.precedence: unknown attribute `{attribute}`; known: {}",
+                    seam_estate::Precedence::ATTRIBUTES.join(", ")
+                )));
+            }
+            if sources.is_empty() {
+                return Err(invalid(format!(
+                    "directory.precedence.{attribute}: name the sources, first wins"
+                )));
+            }
+        }
+        let scim = match self.scim {
+            Some(raw) => {
+                let token = secret_from("directory.scim.token", raw.token, raw.token_env)?
+                    .ok_or_else(|| {
+                        invalid("directory.scim needs `token` or `token_env`: the bearer token the identity provider presents")
+                    })?;
+                if token.expose().len() < 16 {
+                    return Err(invalid(
+                        "directory.scim.token: use at least 16 characters (a random token)",
+                    ));
+                }
+                Some(ScimSettings {
+                    token,
+                    mapping: raw.mapping.map(path),
+                })
+            }
+            None => None,
+        };
+        Ok(DirectorySettings {
+            reload_every_ms: self
+                .reload_secs
+                .unwrap_or(5)
+                .min(86_400)
+                .saturating_mul(1000),
+            precedence: self.precedence,
+            scim,
         })
     }
 }

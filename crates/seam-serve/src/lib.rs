@@ -30,6 +30,7 @@ mod listen;
 mod metrics;
 mod mqtt;
 mod pull;
+mod reload;
 mod server;
 mod syslog;
 mod tls;
@@ -40,8 +41,9 @@ pub mod bench;
 pub mod client;
 
 pub use config::{
-    AdapterChoice, Auth, ConfigError, DEFAULT_DATA_DIR, DEFAULT_HTTP, EngineSettings, HmacAuth,
-    HttpConfig, MqttConfig, Overrides, Secret, ServeConfig, Signed, SourceConfig, Transport,
+    AdapterChoice, Auth, ConfigError, DEFAULT_DATA_DIR, DEFAULT_HTTP, DirectorySettings,
+    ESTATE_SOURCE, EngineSettings, HmacAuth, HttpConfig, MqttConfig, Overrides, SCIM_SOURCE,
+    ScimSettings, Secret, ServeConfig, Signed, SourceConfig, Transport,
 };
 pub use conn::{ConnectionLimits, Network};
 pub use dead_letters::DeadLetterLimits;

@@ -119,6 +119,13 @@ pub struct Metrics {
     pub store_errors: AtomicU64,
     /// Connections to the MQTT broker that found no session kept for Seam.
     pub mqtt_sessions_lost: AtomicU64,
+    /// Edits to the estate's files taken while running, and those refused (the running
+    /// estate kept).
+    pub estate_reloads: AtomicU64,
+    pub estate_reload_failures: AtomicU64,
+    /// SCIM requests answered, and those refused (an error answer of any kind).
+    pub scim_requests: AtomicU64,
+    pub scim_errors: AtomicU64,
 }
 
 impl Metrics {
@@ -341,7 +348,7 @@ impl Metrics {
         let log_end = self.log_end.load(Ordering::Relaxed);
         let position = self.engine_position.load(Ordering::Relaxed);
         let commits = self.commits.load(Ordering::Relaxed);
-        let singles: [(&str, &str, &str, String); 18] = [
+        let singles: [(&str, &str, &str, String); 22] = [
             (
                 "seam_engine_events_total",
                 "counter",
@@ -458,6 +465,32 @@ impl Metrics {
                 "counter",
                 "Connections to the MQTT broker that found no session kept for Seam.",
                 self.mqtt_sessions_lost.load(Ordering::Relaxed).to_string(),
+            ),
+            (
+                "seam_estate_reloads_total",
+                "counter",
+                "Edits to the estate's files taken while running.",
+                self.estate_reloads.load(Ordering::Relaxed).to_string(),
+            ),
+            (
+                "seam_estate_reload_failures_total",
+                "counter",
+                "Edits to the estate's files refused for errors (the running estate is kept).",
+                self.estate_reload_failures
+                    .load(Ordering::Relaxed)
+                    .to_string(),
+            ),
+            (
+                "seam_scim_requests_total",
+                "counter",
+                "SCIM requests answered.",
+                self.scim_requests.load(Ordering::Relaxed).to_string(),
+            ),
+            (
+                "seam_scim_errors_total",
+                "counter",
+                "SCIM requests answered with an error.",
+                self.scim_errors.load(Ordering::Relaxed).to_string(),
             ),
         ];
         for (name, kind, help, value) in singles {

@@ -814,11 +814,17 @@ mod tests {
     #[test]
     fn the_api_comes_from_the_adapter_and_path() {
         assert_eq!(
-            PullApi::of("entra", "https://graph.microsoft.com/v1.0/auditLogs/signIns"),
+            PullApi::of(
+                "entra",
+                "https://graph.microsoft.com/v1.0/auditLogs/signIns"
+            ),
             Ok(PullApi::GraphSignIns)
         );
         assert_eq!(
-            PullApi::of("entra", "https://graph.microsoft.com/v1.0/auditLogs/directoryAudits"),
+            PullApi::of(
+                "entra",
+                "https://graph.microsoft.com/v1.0/auditLogs/directoryAudits"
+            ),
             Ok(PullApi::GraphDirectoryAudits)
         );
         assert!(PullApi::of("entra", "https://graph.microsoft.com/v1.0/users").is_err());

@@ -290,7 +290,18 @@ impl Server {
         estate: Arc<Estate>,
         rules: Arc<CompiledRules>,
     ) -> Result<Server, ServeError> {
+        let config = &config.with_internal_sources();
         config.validate()?;
+        let estate = if config.directory.precedence.is_empty() {
+            estate
+        } else {
+            let mut ranked = (*estate).clone();
+            ranked.set_precedence(seam_estate::Precedence::new(
+                config.directory.precedence.clone(),
+            ));
+            Arc::new(ranked)
+        };
+        let loaded_estate = Arc::clone(&estate);
         let store = EmbeddedStore::open(&config.data_dir)
             .map_err(|e| ServeError::Store(writer::error_text(&e)))?;
         if let Some(recovery) = store.tail_recovery() {
@@ -494,6 +505,19 @@ impl Server {
             let _guard = runtime.enter();
             let mut tasks = crate::listen::spawn_all(config, listeners, &shared);
             tasks.push(tokio::spawn(retention(Arc::clone(&shared))));
+            if let (Some(dir), Some(index)) = (
+                config.estate.clone(),
+                shared.source_index(crate::config::ESTATE_SOURCE),
+            ) && config.directory.reload_every_ms > 0
+            {
+                tasks.push(tokio::spawn(crate::reload::run(
+                    Arc::clone(&shared),
+                    index,
+                    dir,
+                    Duration::from_millis(config.directory.reload_every_ms),
+                    loaded_estate,
+                )));
+            }
             tasks.push(tokio::spawn(watch_disk(
                 Arc::clone(&shared),
                 config.data_dir.clone(),

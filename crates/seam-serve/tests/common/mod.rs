@@ -96,6 +96,7 @@ pub fn config(data_dir: &Path, mut sources: Vec<SourceConfig>) -> ServeConfig {
         sources,
         limits: seam_serve::ConnectionLimits::default(),
         dead_letters: seam_serve::DeadLetterLimits::default(),
+        directory: Default::default(),
     }
 }
 

@@ -1,0 +1,137 @@
+//! The directory while the service runs: edits to the estate's files take effect without a
+//! restart (a broken edit keeps the running estate), as directory changes in the event log
+//! that a restart replays to the same answers.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use seam_estate::Estate;
+use seam_serve::client::HttpClient;
+use seam_serve::{AdapterChoice, ServeConfig, Server, SourceConfig, Transport};
+
+fn copy_example_estate(to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(repo().join("examples/estate")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn reload_config(data: &Path, estate: &Path) -> ServeConfig {
+    let mut config = common::config(
+        data,
+        vec![SourceConfig::new(
+            "pacs",
+            AdapterChoice::One(seam_adapters::Adapter::Ndjson),
+            Transport::Http,
+        )],
+    );
+    config.estate = Some(estate.to_path_buf());
+    config.directory.reload_every_ms = 100;
+    config
+}
+
+fn start_with(config: &ServeConfig, estate: &Path) -> Server {
+    let estate = Arc::new(Estate::load_dir(estate).unwrap());
+    let server = Server::start(config, estate, rules()).unwrap();
+    assert!(server.wait_ready(Duration::from_secs(20)));
+    server
+}
+
+fn badge(uid: &str, at: i64, badge: &str) -> String {
+    serde_json::json!({
+        "uid": uid, "time": rfc3339(at), "source": "pacs", "class": "physical_access",
+        "activity": "granted", "outcome": "success", "subject": {"badge": badge}, "door": "hq-main"
+    })
+    .to_string()
+}
+
+fn send(server: &Server, line: &str) {
+    let response = HttpClient::new(server.addresses().http)
+        .post(
+            "/v1/ingest/pacs",
+            &[("content-type", "application/x-ndjson")],
+            format!("{line}\n").as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(response.status, 200, "{}", response.text());
+}
+
+#[test]
+fn an_edited_directory_file_takes_effect_without_a_restart_and_a_broken_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let estate_dir = dir.path().join("estate");
+    copy_example_estate(&estate_dir);
+    let config = reload_config(&dir.path().join("data"), &estate_dir);
+    let server = start_with(&config, &estate_dir);
+    let api = server.addresses().api;
+
+    // A broken edit: the running estate stays, the failure is counted.
+    let people = estate_dir.join("people.toml");
+    let original = std::fs::read_to_string(&people).unwrap();
+    std::fs::write(
+        &people,
+        format!("{original}\n[[person]]\nid = \"broken\"\nkind = \"robot\"\n"),
+    )
+    .unwrap();
+    wait_until("the refusal", || {
+        metric(api, "seam_estate_reload_failures_total", "") >= 1.0
+    });
+
+    // Alice is dismissed in the file (and the broken entry removed): her next badge is a
+    // finding, without a restart.
+    let dismissed = original.replacen(
+        r#"status = [{ status = "active", since = "2024-01-01T00:00:00Z" }]"#,
+        r#"status = [{ status = "active", since = "2024-01-01T00:00:00Z" }, { status = "terminated", since = "2026-01-01T00:00:00Z" }]"#,
+        1,
+    );
+    assert_ne!(dismissed, original);
+    std::fs::write(&people, dismissed).unwrap();
+    wait_until("the reload", || {
+        metric(api, "seam_estate_reloads_total", "") >= 1.0
+    });
+    wait_until("the change in the log", || {
+        metric(api, "seam_events_stored_total", "source=\"estate\"") >= 1.0
+    });
+    // After the change's time: the engine has it in event-time order.
+    std::thread::sleep(Duration::from_millis(200));
+    send(&server, &badge("alice-after", now_ms(), "4411"));
+    let found = wait_findings(api, "rule=seam.inactive-person-credential", 1);
+    assert_eq!(related(&found[0]), ["alice-after"]);
+    server.shutdown().unwrap();
+
+    // After a restart with the edited files, the replayed change gives the same answer and
+    // nothing new is written for an edit already taken.
+    let server = start_with(&config, &estate_dir);
+    let api = server.addresses().api;
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        metric(api, "seam_events_stored_total", "source=\"estate\""),
+        0.0
+    );
+    send(&server, &badge("alice-again", now_ms(), "4411"));
+    let found = wait_findings(api, "rule=seam.inactive-person-credential", 2);
+    assert_eq!(found.len(), 2);
+    server.shutdown().unwrap();
+}
