@@ -309,6 +309,16 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Directory changes (SCIM provisioning, imports) applied by the engine: changes per
+    /// CPU-second at a directory of `--people`.
+    Directory {
+        #[arg(long, default_value_t = 100_000)]
+        people: usize,
+        #[arg(long, default_value_t = 100_000)]
+        changes: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// `seam replay` end to end: NDJSON parsing, engine, findings.
     Replay {
         #[arg(long, default_value_t = 10_000)]
@@ -406,6 +416,14 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Bench {
             command: BenchCommand::Flows { args },
         } => serve::bench_flows(&args),
+        Command::Bench {
+            command:
+                BenchCommand::Directory {
+                    people,
+                    changes,
+                    json,
+                },
+        } => bench::directory(people, changes, json),
         Command::Sim { args } => twin::sim(&args),
         Command::Eval { args } => twin::eval(&args),
         Command::Inspect { data_dir, what } => inspect(&data_dir, what),
