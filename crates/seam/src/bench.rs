@@ -537,7 +537,7 @@ pub fn directory(people: usize, changes: usize, json: bool) -> Result<ExitCode, 
         until: None,
     };
     let change = |index: usize| -> Event {
-        let (delta, activity) = if index % 2 == 0 {
+        let (delta, activity) = if index.is_multiple_of(2) {
             let n = index / 2;
             let mut delta = DirectoryDelta::for_person(format!("new{n}"));
             delta.name = Some(format!("New Person {n}"));
