@@ -1010,12 +1010,17 @@ struct RawSource {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCredentials {
-    /// `basic` (a user and its password), `bearer` (an OAuth access token) or `ssws` (an Okta
-    /// API token).
+    /// `basic` (a user and its password), `bearer` (an OAuth access token), `ssws` (an Okta
+    /// API token) or `oauth-client` (OAuth client credentials: `token_url`, `client_id`,
+    /// the secret, and `scope`, by default Graph's `.default`).
     kind: String,
     user: Option<String>,
     secret: Option<String>,
     secret_env: Option<String>,
+    /// `oauth-client`: the token endpoint, the application's id and the scope asked.
+    token_url: Option<String>,
+    client_id: Option<String>,
+    scope: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -1352,9 +1357,26 @@ impl RawSource {
                             },
                             "bearer" => crate::pull::Credentials::Bearer(secret),
                             "ssws" => crate::pull::Credentials::Ssws(secret),
+                            "oauth-client" => {
+                                let token_url = raw.token_url.clone().ok_or_else(|| {
+                                    at("`credentials` of kind oauth-client need `token_url`".into())
+                                })?;
+                                crate::pull::Target::parse(&token_url).map_err(at)?;
+                                crate::pull::Credentials::OAuthClient {
+                                    token_url,
+                                    client_id: raw.client_id.clone().ok_or_else(|| {
+                                        at("`credentials` of kind oauth-client need `client_id`"
+                                            .into())
+                                    })?,
+                                    secret,
+                                    scope: raw.scope.clone().unwrap_or_else(|| {
+                                        "https://graph.microsoft.com/.default".to_string()
+                                    }),
+                                }
+                            }
                             other => {
                                 return Err(at(format!(
-                                    "unknown credentials kind `{other}`; known: basic, bearer, ssws"
+                                    "unknown credentials kind `{other}`; known: basic, bearer, ssws, oauth-client"
                                 )));
                             }
                         }

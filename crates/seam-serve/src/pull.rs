@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -116,6 +116,14 @@ pub enum Credentials {
     Bearer(Secret),
     /// An Okta API token (`Authorization: SSWS …`).
     Ssws(Secret),
+    /// OAuth 2.0 client credentials (RFC 6749 §4.4), as Microsoft Graph takes them: an access
+    /// token is asked of `token_url` and used until shortly before it expires.
+    OAuthClient {
+        token_url: String,
+        client_id: String,
+        secret: Secret,
+        scope: String,
+    },
 }
 
 /// The parts of an `http(s)://host[:port]/path` URL.
@@ -207,17 +215,27 @@ pub(crate) async fn run(
     let mut cursor = read_cursor(&cursor_path).await;
     let mut written = cursor.clone();
     let mut warned = false;
+    let mut token = TokenCache::default();
     loop {
-        let wait = match pull_once(
-            &shared,
-            index,
-            &settings,
-            &target,
-            tls.as_ref(),
-            &mut cursor,
-        )
-        .await
-        {
+        let pulled = match token.credentials(&settings, tls.as_ref()).await {
+            Ok(credentials) => {
+                let settings = PullSettings {
+                    credentials,
+                    ..settings.clone()
+                };
+                pull_once(
+                    &shared,
+                    index,
+                    &settings,
+                    &target,
+                    tls.as_ref(),
+                    &mut cursor,
+                )
+                .await
+            }
+            Err(failure) => Err(failure),
+        };
+        let wait = match pulled {
             Ok(()) => {
                 // Written only when a pull moved it: most pulls find nothing new.
                 if let Some(moved) = cursor.as_ref().filter(|c| written.as_ref() != Some(*c)) {
@@ -255,6 +273,79 @@ pub(crate) async fn run(
             _ = crate::listen::stopped(shared.shutdown.clone()) => break,
             _ = tokio::time::sleep(wait) => {}
         }
+    }
+}
+
+/// An access token from client credentials, kept until a minute before it expires.
+#[derive(Default)]
+struct TokenCache {
+    token: Option<(Secret, std::time::Instant)>,
+}
+
+impl TokenCache {
+    /// The credentials to send: as configured, or a current access token for client
+    /// credentials.
+    async fn credentials(
+        &mut self,
+        settings: &PullSettings,
+        tls: Option<&tokio_rustls::TlsConnector>,
+    ) -> Result<Credentials, Failure> {
+        let Credentials::OAuthClient {
+            token_url,
+            client_id,
+            secret,
+            scope,
+        } = &settings.credentials
+        else {
+            return Ok(settings.credentials.clone());
+        };
+        if let Some((token, until)) = &self.token
+            && std::time::Instant::now() < *until
+        {
+            return Ok(Credentials::Bearer(token.clone()));
+        }
+        let target = Target::parse(token_url).map_err(Failure::new)?;
+        let connector;
+        let tls = if target.https {
+            match tls {
+                Some(tls) => Some(tls),
+                None => {
+                    connector = crate::tls::client_config(&settings.tls)
+                        .map(tokio_rustls::TlsConnector::from)
+                        .map_err(|error| Failure::new(error.to_string()))?;
+                    Some(&connector)
+                }
+            }
+        } else {
+            None
+        };
+        let mut form = b"grant_type=client_credentials&client_id=".to_vec();
+        form.extend_from_slice(percent_encode(client_id).as_bytes());
+        form.extend_from_slice(b"&scope=");
+        form.extend_from_slice(percent_encode(scope).as_bytes());
+        form.extend_from_slice(b"&client_secret=");
+        form.extend_from_slice(percent_encode_bytes(secret.expose()).as_bytes());
+        let answer = tokio::time::timeout(
+            REQUEST_TIMEOUT,
+            request(&target, tls, &target.path, &Credentials::None, Some(form)),
+        )
+        .await
+        .map_err(|_| Failure::new("the token endpoint did not answer in time"))??;
+        let value: serde_json::Value = serde_json::from_slice(&answer.body)
+            .map_err(|_| Failure::new("the token endpoint's answer is not JSON"))?;
+        let Some(access) = value.get("access_token").and_then(serde_json::Value::as_str) else {
+            return Err(Failure::new("the token endpoint's answer has no `access_token`"));
+        };
+        let lifetime = value
+            .get("expires_in")
+            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+            .unwrap_or(300);
+        let token = Secret::new(access.as_bytes().to_vec());
+        self.token = Some((
+            token.clone(),
+            std::time::Instant::now() + Duration::from_secs(lifetime.saturating_sub(60).max(1)),
+        ));
+        Ok(Credentials::Bearer(token))
     }
 }
 
@@ -560,19 +651,18 @@ async fn get(
     path: &str,
     credentials: &Credentials,
 ) -> Result<Answer, Failure> {
-    tokio::time::timeout(
-        REQUEST_TIMEOUT,
-        get_unbounded(target, tls, path, credentials),
-    )
+    tokio::time::timeout(REQUEST_TIMEOUT, request(target, tls, path, credentials, None))
     .await
     .map_err(|_| Failure::new(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())))?
 }
 
-async fn get_unbounded(
+/// A GET, or with `form` a POST of that `application/x-www-form-urlencoded` body.
+async fn request(
     target: &Target,
     tls: Option<&tokio_rustls::TlsConnector>,
     path: &str,
     credentials: &Credentials,
+    form: Option<Vec<u8>>,
 ) -> Result<Answer, Failure> {
     let stream = TcpStream::connect((target.host.as_str(), target.port))
         .await
@@ -582,7 +672,14 @@ async fn get_unbounded(
                 target.host, target.port
             ))
         })?;
-    let mut request = hyper::Request::get(path)
+    let method = if form.is_some() {
+        hyper::Method::POST
+    } else {
+        hyper::Method::GET
+    };
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
         .header(hyper::header::HOST, target.host.as_str())
         .header(hyper::header::ACCEPT, "application/json")
         .header(hyper::header::USER_AGENT, "seam");
@@ -607,9 +704,23 @@ async fn get_unbounded(
             value.extend_from_slice(token.expose());
             request = request.header(hyper::header::AUTHORIZATION, value);
         }
+        // Exchanged for a bearer token before any request (see `TokenCache`).
+        Credentials::OAuthClient { .. } => {
+            return Err(Failure::new("client credentials were not exchanged for a token"));
+        }
     }
+    let body = match form {
+        Some(form) => {
+            request = request.header(
+                hyper::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            );
+            Full::new(Bytes::from(form))
+        }
+        None => Full::new(Bytes::new()),
+    };
     let request = request
-        .body(Empty::<Bytes>::new())
+        .body(body)
         .map_err(|error| Failure::new(format!("cannot build the request: {error}")))?;
     let response = match tls {
         Some(tls) => {
@@ -677,7 +788,7 @@ fn next_link(entry: &str) -> Option<String> {
 
 async fn send<S>(
     io: TokioIo<S>,
-    request: hyper::Request<Empty<Bytes>>,
+    request: hyper::Request<Full<Bytes>>,
 ) -> Result<hyper::Response<hyper::body::Incoming>, Failure>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -706,8 +817,12 @@ fn table_time(ts: Ts) -> String {
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).
 fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
+    percent_encode_bytes(text.as_bytes())
+}
+
+fn percent_encode_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for &byte in bytes {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
             out.push(char::from(byte));
         } else {

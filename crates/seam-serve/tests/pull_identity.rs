@@ -1,6 +1,7 @@
 //! The identity providers' logs pulled into findings: the Okta System Log API (`since`, the
 //! `rel="next"` link as the cursor, `X-Rate-Limit-*`) and Microsoft Graph sign-ins
-//! (`$filter` on time, `@odata.nextLink`, `Retry-After`). Each API is played by a small HTTP
+//! (`$filter` on time, `@odata.nextLink`, `Retry-After`, a token from OAuth client
+//! credentials). Each API is played by a small HTTP
 //! server in this file, on loopback, with the paging and throttling its documentation gives;
 //! a restart resumes where the last durable page ended, nothing is stored twice, and a
 //! dismissed person's sign-in becomes a finding.
@@ -31,6 +32,7 @@ struct Api {
     /// Answer the next request with a throttle.
     throttle_next: bool,
     unauthorized: usize,
+    tokens_issued: usize,
 }
 
 fn query_of(target: &str) -> HashMap<String, String> {
@@ -81,16 +83,28 @@ fn stand_in(
                 continue;
             }
             let mut authorization = String::new();
+            let mut length = 0usize;
             loop {
                 let mut line = String::new();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                     break;
                 }
-                if let Some((name, value)) = line.split_once(':')
-                    && name.eq_ignore_ascii_case("authorization")
-                {
-                    authorization = value.trim().to_string();
+                if let Some((name, value)) = line.split_once(':') {
+                    if name.eq_ignore_ascii_case("authorization") {
+                        authorization = value.trim().to_string();
+                    }
+                    if name.eq_ignore_ascii_case("content-length") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
                 }
+            }
+            let mut body = vec![0u8; length];
+            if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+                continue;
+            }
+            // A token request: its form stands in for the authorization.
+            if request_line.starts_with("POST ") {
+                authorization = String::from_utf8_lossy(&body).into_owned();
             }
             let target = request_line
                 .split_whitespace()
@@ -329,6 +343,7 @@ credentials = {{ kind = "ssws", secret = "{}" }}
 // ------------------------------------------------------------------------------ Graph
 
 const GRAPH_TOKEN: &str = "Bearer graph-access-token-for-tests";
+const CLIENT_SECRET: &str = "client-secret/with+reserved=chars";
 
 fn sign_in(id: &str, created: i64, upn: &str) -> serde_json::Value {
     serde_json::json!({
@@ -348,6 +363,32 @@ fn sign_in(id: &str, created: i64, upn: &str) -> serde_json::Value {
 
 /// `/v1.0/auditLogs/signIns`: `$filter=createdDateTime ge T`, `$top`, then `$skiptoken` links.
 fn graph_answer(api: &mut Api, addr: SocketAddr, target: &str, authorization: &str) -> Reply {
+    if target == "/tenant-id/oauth2/v2.0/token" {
+        // RFC 6749 §4.4: the client credentials, form-encoded.
+        let form = query_of(&format!("?{authorization}"));
+        let granted = form.get("grant_type").map(String::as_str) == Some("client_credentials")
+            && form.get("client_id").map(String::as_str) == Some("seam-app")
+            && form.get("client_secret").map(String::as_str) == Some(CLIENT_SECRET)
+            && form.get("scope").map(String::as_str)
+                == Some("https://graph.microsoft.com/.default");
+        if !granted {
+            api.unauthorized += 1;
+            return (
+                "401 Unauthorized".into(),
+                vec![],
+                r#"{"error":"invalid_client"}"#.into(),
+            );
+        }
+        api.tokens_issued += 1;
+        return (
+            "200 OK".into(),
+            vec![],
+            format!(
+                r#"{{"token_type":"Bearer","expires_in":3599,"access_token":"{}"}}"#,
+                GRAPH_TOKEN.trim_start_matches("Bearer ")
+            ),
+        );
+    }
     if authorization != GRAPH_TOKEN {
         api.unauthorized += 1;
         return (
@@ -431,9 +472,8 @@ transport = "pull"
 url = "http://{addr}/v1.0/auditLogs/signIns"
 every_secs = 1
 page_size = 2
-credentials = {{ kind = "bearer", secret = "{}" }}
-"#,
-        GRAPH_TOKEN.trim_start_matches("Bearer ")
+credentials = {{ kind = "oauth-client", token_url = "http://{addr}/tenant-id/oauth2/v2.0/token", client_id = "seam-app", secret = "{CLIENT_SECRET}" }}
+"#
     );
     let config = config(dir.path(), &sources);
     let server = start(&config);
