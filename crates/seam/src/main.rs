@@ -124,6 +124,11 @@ enum Command {
         #[command(subcommand)]
         what: InspectWhat,
     },
+    /// The directory's systems of record.
+    Directory {
+        #[command(subcommand)]
+        command: DirectoryCommand,
+    },
     /// Rule commands.
     Rules {
         #[command(subcommand)]
@@ -193,6 +198,43 @@ enum InspectWhat {
         estate: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DirectoryCommand {
+    /// Read an HR, cardholder (PACS) or LDIF export through a mapping file into directory
+    /// changes, checked against the directory; written whole or not at all.
+    Import {
+        /// The mapping file (docs/directory.md).
+        #[arg(long)]
+        mapping: PathBuf,
+        /// The estate folder (default: the built-in example estate).
+        #[arg(long)]
+        estate: Option<PathBuf>,
+        /// Append the changes to this store (no `seam serve` running on it); its changes so
+        /// far are part of the check.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Write the changes as NDJSON events here (`-` for standard output), for `seam
+        /// replay` or to POST to a running service's `ndjson` source.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The source the changes carry, as precedence names it (default: `hr-import`,
+        /// `pacs-import` or `ldap-import`).
+        #[arg(long)]
+        source: Option<String>,
+        /// The import time, RFC 3339 (default: now); nothing takes effect before it.
+        #[arg(long)]
+        at: Option<String>,
+        /// Show what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The summary as one JSON object (on standard error).
+        #[arg(long)]
+        json: bool,
+        /// The export.
+        input: PathBuf,
     },
 }
 
@@ -427,6 +469,44 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Sim { args } => twin::sim(&args),
         Command::Eval { args } => twin::eval(&args),
         Command::Inspect { data_dir, what } => inspect(&data_dir, what),
+        Command::Directory {
+            command:
+                DirectoryCommand::Import {
+                    mapping,
+                    estate,
+                    data_dir,
+                    out,
+                    source,
+                    at,
+                    dry_run,
+                    json,
+                    input,
+                },
+        } => {
+            let at = at
+                .map(|text| {
+                    seam_model::Ts::parse(&text)
+                        .map_err(|e| CliError::Failed(format!("--at `{text}`: {e}")))
+                })
+                .transpose()?;
+            if out.is_none() && data_dir.is_none() && !dry_run {
+                return Err(CliError::Failed(
+                    "say where the changes go: --out FILE (or -), --data-dir DIR, or --dry-run"
+                        .into(),
+                ));
+            }
+            directory::import(&directory::ImportArgs {
+                mapping: &mapping,
+                input: &input,
+                estate: estate.as_deref(),
+                data_dir: data_dir.as_deref(),
+                out: out.as_deref(),
+                source: source.as_deref(),
+                at,
+                dry_run,
+                json,
+            })
+        }
         Command::Rules {
             command: RulesCommand::Test { dir, estate },
         } => rules_test(dir.as_deref(), estate.as_deref()),
