@@ -57,6 +57,9 @@ pub struct ScimSettings {
     pub token: Secret,
     /// The mapping from SCIM attributes to the directory's (`None`: the default mapping).
     pub mapping: Option<PathBuf>,
+    /// The service root as identity providers reach it (`https://seam.example.com/scim/v2`),
+    /// for `meta.location`; default: the ingest listener's address.
+    pub base_url: Option<String>,
 }
 
 /// The source name of directory changes from SCIM provisioning.
@@ -768,6 +771,7 @@ struct RawScim {
     token: Option<String>,
     token_env: Option<String>,
     mapping: Option<PathBuf>,
+    base_url: Option<String>,
 }
 
 /// `[dead_letters]`: per source, how many are stored and for how long.
@@ -1564,6 +1568,7 @@ impl RawDirectory {
                 Some(ScimSettings {
                     token,
                     mapping: raw.mapping.map(path),
+                    base_url: raw.base_url,
                 })
             }
             None => None,

@@ -31,6 +31,7 @@ mod metrics;
 mod mqtt;
 mod pull;
 mod reload;
+mod scim;
 mod server;
 mod syslog;
 mod tls;

@@ -150,7 +150,10 @@ pub(crate) fn spawn_all(
         tcp,
         flows,
     } = listeners;
-    let ingest = crate::http::ingest_router(Arc::clone(shared));
+    let mut ingest = crate::http::ingest_router(Arc::clone(shared));
+    if shared.scim.is_some() {
+        ingest = ingest.merge(crate::scim::router(Arc::clone(shared)));
+    }
     let router = if api.is_none() {
         ingest.merge(crate::http::api_router(Arc::clone(shared), false))
     } else {

@@ -333,8 +333,13 @@ impl TokenCache {
         .map_err(|_| Failure::new("the token endpoint did not answer in time"))??;
         let value: serde_json::Value = serde_json::from_slice(&answer.body)
             .map_err(|_| Failure::new("the token endpoint's answer is not JSON"))?;
-        let Some(access) = value.get("access_token").and_then(serde_json::Value::as_str) else {
-            return Err(Failure::new("the token endpoint's answer has no `access_token`"));
+        let Some(access) = value
+            .get("access_token")
+            .and_then(serde_json::Value::as_str)
+        else {
+            return Err(Failure::new(
+                "the token endpoint's answer has no `access_token`",
+            ));
         };
         let lifetime = value
             .get("expires_in")
@@ -651,7 +656,10 @@ async fn get(
     path: &str,
     credentials: &Credentials,
 ) -> Result<Answer, Failure> {
-    tokio::time::timeout(REQUEST_TIMEOUT, request(target, tls, path, credentials, None))
+    tokio::time::timeout(
+        REQUEST_TIMEOUT,
+        request(target, tls, path, credentials, None),
+    )
     .await
     .map_err(|_| Failure::new(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())))?
 }
@@ -706,7 +714,9 @@ async fn request(
         }
         // Exchanged for a bearer token before any request (see `TokenCache`).
         Credentials::OAuthClient { .. } => {
-            return Err(Failure::new("client credentials were not exchanged for a token"));
+            return Err(Failure::new(
+                "client credentials were not exchanged for a token",
+            ));
         }
     }
     let body = match form {

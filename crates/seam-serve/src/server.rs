@@ -95,6 +95,8 @@ pub(crate) struct Shared {
     /// The last number seen per numbered stream (source name, stream), to count gaps; kept in
     /// the snapshots, so that what a broker lost while Seam was down is counted too.
     pub sequences: Sequences,
+    /// SCIM provisioning, when configured.
+    pub scim: Option<Arc<crate::scim::Scim>>,
 }
 
 impl Shared {
@@ -318,6 +320,10 @@ impl Server {
                 .map(|snapshot| crate::engine_thread::sequences_of(&snapshot.positions))
                 .unwrap_or_default(),
         ));
+        let scim_rows = match &config.directory.scim {
+            Some(_) => crate::scim::stored_rows(&store).map_err(ServeError::Store)?,
+            None => Vec::new(),
+        };
         let store = Arc::new(Mutex::new(store));
         let mut sources = Vec::with_capacity(config.sources.len());
         for source in &config.sources {
@@ -344,6 +350,35 @@ impl Server {
         let broken = Arc::new(AtomicBool::new(false));
         let troubled = Arc::new(AtomicBool::new(false));
         let disk_low = Arc::new(AtomicBool::new(false));
+        let scim = match &config.directory.scim {
+            Some(settings) => {
+                let index = config
+                    .sources
+                    .iter()
+                    .position(|s| s.name == crate::config::SCIM_SOURCE)
+                    .ok_or_else(|| ServeError::Store("the SCIM source is missing".into()))?;
+                let scheme = if config.http.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                let base_url = settings
+                    .base_url
+                    .clone()
+                    .unwrap_or_else(|| format!("{scheme}://{}/scim/v2", config.http.listen));
+                Some(
+                    crate::scim::Scim::new(
+                        settings,
+                        base_url,
+                        index,
+                        crate::config::SCIM_SOURCE.to_string(),
+                        scim_rows,
+                    )
+                    .map_err(ServeError::Store)?,
+                )
+            }
+            None => None,
+        };
         let has_mqtt = config
             .sources
             .iter()
@@ -369,6 +404,7 @@ impl Server {
             registries: Mutex::new(Vec::new()),
             dead_letters: dead_letter_gate,
             sequences: Arc::clone(&sequences),
+            scim: scim.map(Arc::new),
         });
         crate::conn::raise_descriptor_limit();
         let runtime = tokio::runtime::Builder::new_multi_thread()
