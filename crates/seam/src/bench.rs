@@ -600,3 +600,135 @@ pub fn directory(people: usize, changes: usize, json: bool) -> Result<ExitCode, 
     });
     print_report(&report, json)
 }
+
+/// SCIM provisioning against a service started here on loopback with a fresh store: `users`
+/// creates (a full resync of that many users) over `connections` connections, then one
+/// PATCH per user (a deactivation, as Okta sends it). Each request is answered only once its
+/// directory change is durable.
+pub fn scim(users: usize, connections: usize, json: bool) -> Result<ExitCode, CliError> {
+    use seam_serve::client::HttpClient;
+    const TOKEN: &str = "bench-scim-token-0123456789abcdef";
+    let data_dir = std::env::temp_dir().join(format!("seam-bench-scim-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let mut config = seam_serve::ServeConfig::defaults(&seam_serve::Overrides {
+        data_dir: Some(data_dir.clone()),
+        http: Some("127.0.0.1:0".into()),
+        ..seam_serve::Overrides::default()
+    })
+    .map_err(|e| CliError::Failed(e.to_string()))?;
+    config.directory.scim = Some(seam_serve::ScimSettings {
+        token: seam_serve::Secret::new(TOKEN),
+        mapping: None,
+        base_url: None,
+    });
+    let server = seam_serve::Server::start(&config, load::estate(None)?, load::rules(None)?)
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    if !server.wait_ready(std::time::Duration::from_secs(60)) {
+        return Err(CliError::Failed("the service did not become ready".into()));
+    }
+    let addr = server.addresses().http;
+    let auth = format!("Bearer {TOKEN}");
+    let connections = connections.clamp(1, 64);
+    let (create_seconds, ids) = {
+        let started = Instant::now();
+        let ids = std::sync::Mutex::new(Vec::with_capacity(users));
+        let failures = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for worker in 0..connections {
+                let (ids, failures, auth) = (&ids, &failures, &auth);
+                scope.spawn(move || {
+                    let mut client = HttpClient::new(addr);
+                    let headers = [
+                        ("authorization", auth.as_str()),
+                        ("content-type", "application/scim+json"),
+                    ];
+                    for n in (worker..users).step_by(connections) {
+                        let body = serde_json::json!({
+                            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                            "userName": format!("user{n}@bench.example"),
+                            "externalId": format!("00u{n:08}"),
+                            "name": {"givenName": "User", "familyName": format!("{n}")},
+                            "emails": [{"value": format!("user{n}@bench.example"), "type": "work", "primary": true}],
+                            "active": true
+                        })
+                        .to_string();
+                        let created = client
+                            .request("POST", "/scim/v2/Users", &headers, body.as_bytes())
+                            .ok()
+                            .filter(|r| r.status == 201)
+                            .and_then(|r| r.json()["id"].as_str().map(str::to_string));
+                        match (created, ids.lock()) {
+                            (Some(id), Ok(mut ids)) => ids.push(id),
+                            _ => {
+                                failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let failed = failures.load(std::sync::atomic::Ordering::Relaxed);
+        if failed > 0 {
+            return Err(CliError::Failed(format!("{failed} SCIM creates failed")));
+        }
+        (
+            started.elapsed().as_secs_f64(),
+            ids.into_inner().unwrap_or_default(),
+        )
+    };
+    let patch_seconds = {
+        let ids = ids.clone();
+        let started = Instant::now();
+        let failures = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for worker in 0..connections {
+                let (ids, failures, auth) = (&ids, &failures, &auth);
+                scope.spawn(move || {
+                    let mut client = HttpClient::new(addr);
+                    let headers = [
+                        ("authorization", auth.as_str()),
+                        ("content-type", "application/scim+json"),
+                    ];
+                    let body = serde_json::json!({
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": "replace", "value": {"active": false}}]
+                    })
+                    .to_string();
+                    for id in ids.iter().skip(worker).step_by(connections) {
+                        let ok = client
+                            .request(
+                                "PATCH",
+                                &format!("/scim/v2/Users/{id}"),
+                                &headers,
+                                body.as_bytes(),
+                            )
+                            .is_ok_and(|r| r.status < 300);
+                        if !ok {
+                            failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        let failed = failures.load(std::sync::atomic::Ordering::Relaxed);
+        if failed > 0 {
+            return Err(CliError::Failed(format!(
+                "{failed} SCIM patch requests failed"
+            )));
+        }
+        started.elapsed().as_secs_f64()
+    };
+    let _ = server.shutdown();
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let report = serde_json::json!({
+        "benchmark": "scim",
+        "users": users,
+        "connections": connections,
+        "create_seconds": create_seconds,
+        "creates_per_sec": (users as f64 / create_seconds.max(1e-9)).round(),
+        "patch_seconds": patch_seconds,
+        "patches_per_sec": (ids.len() as f64 / patch_seconds.max(1e-9)).round(),
+        "durable": "each answer after its directory change was committed",
+    });
+    print_report(&report, json)
+}

@@ -361,6 +361,16 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// SCIM provisioning against a service started on loopback: a full resync of `--users`
+    /// (creates), then a PATCH each, answered once durable.
+    Scim {
+        #[arg(long, default_value_t = 10_000)]
+        users: usize,
+        #[arg(long, default_value_t = 8)]
+        connections: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// `seam replay` end to end: NDJSON parsing, engine, findings.
     Replay {
         #[arg(long, default_value_t = 10_000)]
@@ -466,6 +476,14 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
                     json,
                 },
         } => bench::directory(people, changes, json),
+        Command::Bench {
+            command:
+                BenchCommand::Scim {
+                    users,
+                    connections,
+                    json,
+                },
+        } => bench::scim(users, connections, json),
         Command::Sim { args } => twin::sim(&args),
         Command::Eval { args } => twin::eval(&args),
         Command::Inspect { data_dir, what } => inspect(&data_dir, what),
