@@ -656,7 +656,7 @@ pub fn scim(users: usize, connections: usize, json: bool) -> Result<ExitCode, Cl
                             .request("POST", "/scim/v2/Users", &headers, body.as_bytes())
                             .ok()
                             .filter(|r| r.status == 201)
-                            .and_then(|r| r.json()["id"].as_str().map(str::to_string));
+                            .and_then(|r| r.json().get("id")?.as_str().map(str::to_string));
                         match (created, ids.lock()) {
                             (Some(id), Ok(mut ids)) => ids.push(id),
                             _ => {
