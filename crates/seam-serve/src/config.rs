@@ -181,6 +181,9 @@ pub enum AdapterChoice {
     /// Linux authentication, Windows events as XML or Winlogbeat JSON), under that adapter's
     /// name.
     SyslogAuto,
+    /// An export of a system of record (HR, cardholders, LDIF) read whole through an import
+    /// mapping into directory changes, applied whole or refused whole.
+    DirectoryImport(std::sync::Arc<seam_directory::import::ImportMapping>),
 }
 
 /// How a source's records arrive.
@@ -1180,6 +1183,29 @@ impl RawSource {
         let at = |message: String| invalid(format!("source `{name}`: {message}"));
         let adapter = match self.adapter.as_str() {
             "syslog" => AdapterChoice::SyslogAuto,
+            "directory-import" => {
+                let file = path(self.mapping.clone().ok_or_else(|| {
+                    at(
+                        "adapter `directory-import` needs `mapping = \"FILE\"` (docs/directory.md)"
+                            .into(),
+                    )
+                })?);
+                let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+                    path: file.display().to_string(),
+                    source,
+                })?;
+                let mapping =
+                    seam_directory::import::ImportMapping::from_toml(&text).map_err(|errors| {
+                        invalid(
+                            errors
+                                .iter()
+                                .map(|e| format!("{}:{e}", file.display()))
+                                .collect::<Vec<_>>()
+                                .join("\n"),
+                        )
+                    })?;
+                AdapterChoice::DirectoryImport(std::sync::Arc::new(mapping))
+            }
             "pacs" => {
                 let file = path(
                     self.mapping
@@ -1229,8 +1255,10 @@ impl RawSource {
                 }
             }
         };
-        if self.mapping.is_some() && self.adapter != "pacs" {
-            return Err(at("`mapping` goes with `adapter = \"pacs\"`".into()));
+        if self.mapping.is_some() && !matches!(self.adapter.as_str(), "pacs" | "directory-import") {
+            return Err(at(
+                "`mapping` goes with `adapter = \"pacs\"` or `\"directory-import\"`".into(),
+            ));
         }
         if (self.zones.is_some() || self.zone_map.is_some()) && self.adapter != "zigbee2mqtt" {
             return Err(at(

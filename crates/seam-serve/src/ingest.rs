@@ -85,6 +85,9 @@ pub(crate) fn prepare(
     let batch = match &source.config.adapter {
         AdapterChoice::One(adapter) => parse_one(adapter, input, &ctx)?,
         AdapterChoice::SyslogAuto => parse_syslog_auto(input, &ctx)?,
+        AdapterChoice::DirectoryImport(mapping) => {
+            crate::import::parse(mapping, &shared.estate, input, &ctx)
+        }
     };
     let received = Received {
         inputs: 1,

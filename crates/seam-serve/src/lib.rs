@@ -25,6 +25,7 @@ mod dead_letters;
 mod engine_thread;
 mod flows;
 mod http;
+mod import;
 mod ingest;
 mod listen;
 mod metrics;

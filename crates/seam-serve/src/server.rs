@@ -97,6 +97,8 @@ pub(crate) struct Shared {
     pub sequences: Sequences,
     /// SCIM provisioning, when configured.
     pub scim: Option<Arc<crate::scim::Scim>>,
+    /// The estate as loaded at start: imports are checked against its places.
+    pub estate: Arc<Estate>,
 }
 
 impl Shared {
@@ -405,6 +407,7 @@ impl Server {
             dead_letters: dead_letter_gate,
             sequences: Arc::clone(&sequences),
             scim: scim.map(Arc::new),
+            estate: Arc::clone(&estate),
         });
         crate::conn::raise_descriptor_limit();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -444,6 +447,9 @@ impl Server {
                         .classes()
                         .map(|classes| (s.name.clone(), classes.to_vec())),
                     crate::config::AdapterChoice::SyslogAuto => None,
+                    crate::config::AdapterChoice::DirectoryImport(_) => {
+                        Some((s.name.clone(), vec![seam_model::EventClass::Directory]))
+                    }
                 })
                 .collect(),
             ..EngineConfig::default()

@@ -135,3 +135,78 @@ fn an_edited_directory_file_takes_effect_without_a_restart_and_a_broken_one_is_r
     assert_eq!(found.len(), 2);
     server.shutdown().unwrap();
 }
+
+#[test]
+fn an_hr_export_dropped_in_a_watched_folder_is_applied_whole_or_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("hr-spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    let fixtures = repo().join("crates/seam-directory/tests/fixtures/import");
+    let config_text = format!(
+        r#"
+data_dir = "data"
+[http]
+listen = "127.0.0.1:0"
+[engine]
+lateness_secs = 0
+heartbeat_ms = 100
+min_free_disk_mb = 1
+
+[[source]]
+name = "hr"
+adapter = "directory-import"
+mapping = "{}"
+transport = "directory"
+path = "{}"
+poll_ms = 50
+settle_ms = 50
+
+[[source]]
+name = "pacs"
+adapter = "ndjson"
+"#,
+        fixtures.join("hr.toml").display(),
+        spool.display()
+    );
+    let config = ServeConfig::from_toml("serve.toml", &config_text, dir.path()).unwrap();
+    let server = start(&config);
+    let api = server.addresses().api;
+
+    // A broken export first: one worker at a site the estate lacks. Nothing of it applies.
+    let csv = std::fs::read_to_string(fixtures.join("hr.csv")).unwrap();
+    std::fs::write(
+        spool.join("broken.csv"),
+        csv.replacen(",hq\n", ",atlantis\n", 1),
+    )
+    .unwrap();
+    wait_until("the refusal", || spool.join("done/broken.csv").exists());
+    let letters = dead_letters(api);
+    assert!(
+        letters.iter().any(|l| l["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unknown site `atlantis`")),
+        "{letters:?}"
+    );
+    assert!(
+        letters
+            .iter()
+            .any(|l| l["reason"].as_str().unwrap_or("").contains("refused whole"))
+    );
+    assert_eq!(
+        metric(api, "seam_events_stored_total", "source=\"hr\""),
+        0.0
+    );
+
+    // The good export: Ivan's last day (in March) has passed, so HR terminates him from the
+    // import on; every worker's change is stored.
+    std::fs::write(spool.join("workers.csv"), &csv).unwrap();
+    wait_until("the import", || {
+        metric(api, "seam_events_stored_total", "source=\"hr\"") >= 10.0
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    send(&server, &badge("ivan-badge", now_ms(), "4418"));
+    let found = wait_findings(api, "rule=seam.inactive-person-credential", 1);
+    assert_eq!(related(&found[0]), ["ivan-badge"]);
+    server.shutdown().unwrap();
+}
