@@ -33,6 +33,10 @@ struct Api {
     throttle_next: bool,
     unauthorized: usize,
     tokens_issued: usize,
+    /// Answer the next request with a server error.
+    fail_next: bool,
+    /// Link every page to itself (a server that repeats a page).
+    repeat: bool,
 }
 
 fn query_of(target: &str) -> HashMap<String, String> {
@@ -172,6 +176,13 @@ fn okta_answer(api: &mut Api, addr: SocketAddr, target: &str, authorization: &st
             r#"{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests."}"#.into(),
         );
     }
+    if std::mem::take(&mut api.fail_next) {
+        return (
+            "500 Internal Server Error".into(),
+            vec![],
+            r#"{"errorCode":"E0000009","errorSummary":"Internal Server Error"}"#.into(),
+        );
+    }
     let query = query_of(target);
     assert_eq!(
         query.get("sortOrder").map(String::as_str),
@@ -202,7 +213,11 @@ fn okta_answer(api: &mut Api, addr: SocketAddr, target: &str, authorization: &st
         .take(limit)
         .cloned()
         .collect();
-    let after = start + page.len();
+    let after = if api.repeat {
+        start
+    } else {
+        start + page.len()
+    };
     (
         "200 OK".into(),
         vec![
@@ -500,5 +515,68 @@ credentials = {{ kind = "oauth-client", token_url = "http://{addr}/tenant-id/oau
         6.0
     );
     assert_eq!(api.lock().unwrap().unauthorized, 0);
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn a_server_error_is_retried_and_a_repeating_page_stops_the_pull_without_a_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = Arc::new(Mutex::new(Api::default()));
+    let addr = stand_in(Arc::clone(&api), okta_answer);
+    let now = now_ms();
+    {
+        let mut api = api.lock().unwrap();
+        for i in 0..3 {
+            api.records.push(okta_event(
+                &format!("r-{i}"),
+                now - 3_600_000 + i * 1_000,
+                "alice@example.com",
+                "00u1alice",
+            ));
+        }
+        api.fail_next = true;
+    }
+    let sources = format!(
+        r#"
+[[source]]
+name = "okta"
+adapter = "okta"
+transport = "pull"
+url = "http://{addr}/api/v1/logs"
+every_secs = 1
+page_size = {OKTA_PAGE}
+credentials = {{ kind = "ssws", secret = "{}" }}
+"#,
+        OKTA_TOKEN.trim_start_matches("SSWS ")
+    );
+    let config = config(dir.path(), &sources);
+    let server = start(&config);
+    let api_addr = server.addresses().api;
+    // The 500 is a failed pull; the next one pages through everything.
+    wait_until("every record", || {
+        metric(api_addr, "seam_events_stored_total", "source=\"okta\"") >= 3.0
+    });
+    let failures = metric(api_addr, "seam_pull_failures_total", "source=\"okta\"");
+    assert!(failures >= 1.0);
+    // Now the server links each page to itself: the pull stops as failed instead of asking
+    // the same page forever, and stores nothing twice.
+    api.lock().unwrap().repeat = true;
+    api.lock().unwrap().records.push(okta_event(
+        "r-new",
+        now_ms(),
+        "alice@example.com",
+        "00u1alice",
+    ));
+    wait_until("a repeated page refused", || {
+        metric(api_addr, "seam_pull_failures_total", "source=\"okta\"") > failures
+    });
+    let requests = api.lock().unwrap().requests.len();
+    std::thread::sleep(Duration::from_millis(1_200));
+    // About one pull a second, each of a page or two: not a loop.
+    assert!(api.lock().unwrap().requests.len() < requests + 10);
+    assert_eq!(
+        metric(api_addr, "seam_events_stored_total", "source=\"okta\""),
+        4.0
+    );
     server.shutdown().unwrap();
 }
