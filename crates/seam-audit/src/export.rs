@@ -1,0 +1,353 @@
+//! Exports for an auditor: the records of a time range with what proves them (the record
+//! before the range, the records up to the checkpoint that covers the range, and the
+//! checkpoints among them), and the check that such an export stands alone.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
+use seam_model::Ts;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{CHECKPOINT_FILE, Checkpoint, read_checkpoint_file};
+use crate::files::{Line, LineReader, audit_dir, list_segments};
+use crate::key::{PUBLIC_KEY_FILE, PublicKey};
+use crate::verify::{
+    CheckpointChecker, CheckpointSource, KEY, Problem, RECORD, Walker, line_facts,
+};
+use crate::{AuditError, io_error};
+
+/// The `format` of an export's header.
+pub const EXPORT_FORMAT: &str = "seam-audit-export-v1";
+
+/// An export's first line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportHeader {
+    /// [`EXPORT_FORMAT`].
+    pub format: String,
+    /// The range asked for: records whose time is in `[from, to)`.
+    pub from: Ts,
+    pub to: Ts,
+    /// The first and last records in the range, in log order (`None` when none is).
+    pub first_seq: Option<u64>,
+    pub last_seq: Option<u64>,
+    /// The record before `first_seq`, included so its link can be checked (`None` when the
+    /// range starts at the first record).
+    pub anchor_seq: Option<u64>,
+    /// The checkpoint that covers `last_seq`: the records up to it are included as proof.
+    pub covered_by: Option<u64>,
+    /// The audit key, for convenience only: an auditor checks with the key they hold.
+    pub key_id: Option<String>,
+    pub public_key: Option<String>,
+}
+
+/// A checkpoint's line in an export.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportedCheckpoint {
+    checkpoint: Checkpoint,
+}
+
+/// What [`export`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportSummary {
+    pub header: ExportHeader,
+    /// Record lines written, the anchor and proof records included.
+    pub records: u64,
+    pub checkpoints: usize,
+}
+
+/// Writes the export of `[from, to)` from the audit log in `DATA_DIR/audit` to `out` as
+/// NDJSON: the [`ExportHeader`], then each checkpoint as `{"checkpoint":{…}}`, then the record
+/// lines exactly as stored, from the anchor to the covering checkpoint's record. Times in the
+/// log may step back (clocks do), so the records between the first and the last in range are
+/// all exported, whatever their time. A line too long to be a record is exported as an empty
+/// line, so that the check reports it where it was.
+pub fn export<W: Write>(
+    data_dir: &Path,
+    from: Ts,
+    to: Ts,
+    out: &mut W,
+) -> Result<ExportSummary, AuditError> {
+    let dir = audit_dir(data_dir);
+    if !dir.is_dir() {
+        return Err(AuditError::NoAuditLog { path: dir });
+    }
+    let checkpoints: Vec<Checkpoint> = read_checkpoint_file(&dir.join(CHECKPOINT_FILE))?
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(_, parsed)| parsed.ok())
+        .collect();
+    let key = PublicKey::read(&dir.join(PUBLIC_KEY_FILE)).ok();
+    let segments = list_segments(&dir)?;
+
+    // First pass: where the range starts and ends, by line position over all segments.
+    let mut position = 0u64;
+    let mut previous: Option<(u64, u64)> = None;
+    let mut anchor: Option<(u64, u64)> = None;
+    let mut first: Option<(u64, u64)> = None;
+    let mut last: Option<(u64, u64)> = None;
+    let mut checkpoint_positions: HashMap<u64, u64> =
+        checkpoints.iter().map(|c| (c.seq, 0)).collect();
+    for segment in &segments {
+        let file = File::open(&segment.path).map_err(io_error("open", &segment.path))?;
+        let mut reader = LineReader::new(BufReader::with_capacity(1 << 20, file));
+        while let Some(line) = reader
+            .next_line()
+            .map_err(io_error("read", &segment.path))?
+        {
+            position += 1;
+            let Ok(facts) = line_facts(line) else {
+                continue;
+            };
+            if from <= facts.time && facts.time < to {
+                if first.is_none() {
+                    first = Some((position, facts.seq));
+                    anchor = previous;
+                }
+                last = Some((position, facts.seq));
+            }
+            if let Some(at) = checkpoint_positions.get_mut(&facts.seq) {
+                *at = position;
+            }
+            previous = Some((position, facts.seq));
+        }
+    }
+
+    let covered_by = last.and_then(|(_, last_seq)| {
+        checkpoints
+            .iter()
+            .filter(|c| c.seq >= last_seq)
+            .map(|c| c.seq)
+            .min()
+    });
+    let start = anchor.or(first);
+    let end_position = match (last, covered_by) {
+        (Some((last_position, _)), Some(cover)) => checkpoint_positions
+            .get(&cover)
+            .copied()
+            .unwrap_or(last_position)
+            .max(last_position),
+        (Some((last_position, _)), None) => last_position,
+        (None, _) => 0,
+    };
+    let header = ExportHeader {
+        format: EXPORT_FORMAT.to_string(),
+        from,
+        to,
+        first_seq: first.map(|(_, seq)| seq),
+        last_seq: last.map(|(_, seq)| seq),
+        anchor_seq: anchor.map(|(_, seq)| seq),
+        covered_by,
+        key_id: key.map(|k| k.key_id()),
+        public_key: key.map(|k| k.to_hex()),
+    };
+    let write_error = |source| AuditError::ExportWrite { source };
+    let mut line = serde_json::to_vec(&header).map_err(|source| AuditError::Encode { source })?;
+    line.push(b'\n');
+    out.write_all(&line).map_err(write_error)?;
+
+    let mut written_checkpoints = 0;
+    if let (Some((_, start_seq)), Some((_, last_seq))) = (start, last) {
+        let proof_to = covered_by.unwrap_or(last_seq);
+        for checkpoint in checkpoints
+            .iter()
+            .filter(|c| c.seq >= start_seq && c.seq <= proof_to)
+        {
+            let mut line = serde_json::to_vec(&ExportedCheckpoint {
+                checkpoint: checkpoint.clone(),
+            })
+            .map_err(|source| AuditError::Encode { source })?;
+            line.push(b'\n');
+            out.write_all(&line).map_err(write_error)?;
+            written_checkpoints += 1;
+        }
+    }
+
+    // Second pass: the lines from the anchor to the covering checkpoint's record, as stored.
+    let mut records = 0u64;
+    if let Some((start_position, _)) = start {
+        let mut position = 0u64;
+        'segments: for segment in &segments {
+            let file = File::open(&segment.path).map_err(io_error("open", &segment.path))?;
+            let mut reader = LineReader::new(BufReader::with_capacity(1 << 20, file));
+            while let Some(line) = reader
+                .next_line()
+                .map_err(io_error("read", &segment.path))?
+            {
+                position += 1;
+                if position < start_position {
+                    continue;
+                }
+                if position > end_position {
+                    break 'segments;
+                }
+                let bytes = match line {
+                    Line::Complete(bytes) | Line::Unterminated(bytes) => bytes,
+                    Line::TooLong => &[],
+                };
+                out.write_all(bytes)
+                    .and_then(|()| out.write_all(b"\n"))
+                    .map_err(write_error)?;
+                records += 1;
+            }
+        }
+    }
+    out.flush().map_err(write_error)?;
+    Ok(ExportSummary {
+        header,
+        records,
+        checkpoints: written_checkpoints,
+    })
+}
+
+/// What [`verify_export`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportReport {
+    pub header: Option<ExportHeader>,
+    /// Record lines read.
+    pub records: u64,
+    /// Checkpoints whose signature the key verified.
+    pub checkpoints: usize,
+    /// The last record whose time is in the header's range.
+    pub last_in_range: Option<u64>,
+    /// The checkpoint that proves the records up to `last_in_range`.
+    pub covered_by: Option<u64>,
+    pub problems: Vec<Problem>,
+    pub problems_omitted: u64,
+}
+
+impl ExportReport {
+    pub fn is_intact(&self) -> bool {
+        self.problems.is_empty() && self.problems_omitted == 0
+    }
+}
+
+/// Checks that an export stands alone, with the public key the auditor holds: every record's
+/// hash, the chain from the anchor on, the checkpoints' signatures and hashes, that a signed
+/// checkpoint covers the last record in range, and that the export starts before its range.
+///
+/// It cannot show that no record after the covering checkpoint has a time in the range (times
+/// come from the clock, not the chain); the exporter includes every record in range up to the
+/// moment of the export.
+pub fn verify_export<R: BufRead>(reader: R, key: &PublicKey) -> Result<ExportReport, AuditError> {
+    const FILE: &str = "export";
+    let mut reader = LineReader::new(reader);
+    let mut walker = Walker::unbased();
+    let read_error = |source| AuditError::ExportRead { source };
+
+    let header = match reader.next_line().map_err(read_error)? {
+        Some(Line::Complete(bytes)) => match serde_json::from_slice::<ExportHeader>(bytes) {
+            Ok(header) if header.format == EXPORT_FORMAT => Some(header),
+            Ok(header) => {
+                walker.problems.push(
+                    KEY,
+                    0,
+                    Problem::BadHeader {
+                        reason: format!("unknown format `{}`", header.format),
+                    },
+                );
+                None
+            }
+            Err(error) => {
+                walker.problems.push(
+                    KEY,
+                    0,
+                    Problem::BadHeader {
+                        reason: error.to_string(),
+                    },
+                );
+                None
+            }
+        },
+        Some(_) | None => {
+            walker.problems.push(
+                KEY,
+                0,
+                Problem::BadHeader {
+                    reason: "the first line is missing or not a header".to_string(),
+                },
+            );
+            None
+        }
+    };
+    let range = header.as_ref().map(|h| (h.from, h.to));
+
+    let mut checker = CheckpointChecker::new(Some(key));
+    let mut checkpoints = 0;
+    let mut in_records = false;
+    let mut first_record = true;
+    let mut last_in_range: Option<u64> = None;
+    while let Some(line) = reader.next_line().map_err(read_error)? {
+        if let Line::Complete(bytes) = line
+            && bytes.starts_with(b"{\"checkpoint\":")
+        {
+            let parsed = serde_json::from_slice::<ExportedCheckpoint>(bytes)
+                .map(|c| c.checkpoint)
+                .map_err(|error| error.to_string());
+            let number = reader.line_number();
+            if in_records {
+                walker.unreadable(Problem::Unreadable {
+                    file: FILE.to_string(),
+                    line: number,
+                    reason: "a checkpoint after the records".to_string(),
+                });
+            } else if let Some(checkpoint) = checker.check(
+                &mut walker.problems,
+                FILE,
+                CheckpointSource::Export,
+                (number, parsed),
+            ) {
+                walker.expect(checkpoint.seq, checkpoint.hash, CheckpointSource::Export);
+                checkpoints += 1;
+            }
+            continue;
+        }
+        in_records = true;
+        let facts = line_facts(line);
+        let number = reader.line_number();
+        match facts {
+            Ok(facts) => {
+                let in_range =
+                    range.is_some_and(|(from, to)| from <= facts.time && facts.time < to);
+                if first_record && in_range && facts.seq != 1 {
+                    walker.problems.push(
+                        RECORD,
+                        facts.seq,
+                        Problem::MissingAnchor { seq: facts.seq },
+                    );
+                }
+                if in_range {
+                    last_in_range = last_in_range.max(Some(facts.seq));
+                }
+                first_record = false;
+                walker.record(&facts, FILE, number);
+            }
+            Err(reason) => walker.unreadable(Problem::Unreadable {
+                file: FILE.to_string(),
+                line: number,
+                reason,
+            }),
+        }
+    }
+    walker.finish();
+    let covered_by = last_in_range.and_then(|last| walker.covered_at_or_after(last));
+    if let (Some(last_seq), None) = (last_in_range, covered_by) {
+        walker
+            .problems
+            .push(RECORD, last_seq, Problem::Uncovered { last_seq });
+    }
+    let records = walker.records;
+    let (problems, problems_omitted) = std::mem::take(&mut walker.problems).finish();
+    Ok(ExportReport {
+        header,
+        records,
+        checkpoints,
+        last_in_range,
+        covered_by,
+        problems,
+        problems_omitted,
+    })
+}
