@@ -35,6 +35,26 @@ pub struct ServeConfig {
     pub dead_letters: crate::dead_letters::DeadLetterLimits,
     /// Directory changes: SCIM provisioning and edits to the estate's files.
     pub directory: DirectorySettings,
+    /// The tamper-evident audit log's checkpoints and witness.
+    pub audit: AuditSettings,
+}
+
+/// `[audit]`: how often the audit log is checkpointed, and where checkpoints are witnessed.
+#[derive(Debug, Clone)]
+pub struct AuditSettings {
+    /// A file outside the data directory that receives a copy of every checkpoint.
+    pub witness: Option<PathBuf>,
+    /// How often a checkpoint is signed (when the log has moved), ms; and at shutdown.
+    pub checkpoint_every_ms: u64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> AuditSettings {
+        AuditSettings {
+            witness: None,
+            checkpoint_every_ms: 60_000,
+        }
+    }
 }
 
 /// `[directory]`: how the directory follows its systems of record while running.
@@ -387,6 +407,7 @@ impl ServeConfig {
             limits: crate::conn::ConnectionLimits::default(),
             dead_letters: crate::dead_letters::DeadLetterLimits::default(),
             directory: DirectorySettings::default(),
+            audit: AuditSettings::default(),
         };
         config.apply(overrides)?;
         Ok(config)
@@ -755,6 +776,16 @@ struct RawConfig {
     dead_letters: RawDeadLetters,
     #[serde(default)]
     directory: RawDirectory,
+    #[serde(default)]
+    audit: RawAudit,
+}
+
+/// `[audit]`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    witness: Option<PathBuf>,
+    checkpoint_secs: Option<u64>,
 }
 
 /// `[directory]`.
@@ -1157,8 +1188,18 @@ impl RawConfig {
             sources.push(raw.resolve(&path)?);
         }
         let directory = self.directory.resolve(&path)?;
+        let audit = AuditSettings {
+            witness: self.audit.witness.map(path),
+            checkpoint_every_ms: self
+                .audit
+                .checkpoint_secs
+                .unwrap_or(60)
+                .clamp(1, 86_400)
+                .saturating_mul(1000),
+        };
         let config = ServeConfig {
             directory,
+            audit,
             data_dir: path(
                 self.data_dir
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),

@@ -19,6 +19,7 @@
 //!
 //! `docs/serve.md` is the operator's guide: configuration, endpoints, guarantees, metrics.
 
+mod audit;
 mod config;
 mod conn;
 mod dead_letters;

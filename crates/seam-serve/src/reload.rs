@@ -78,6 +78,11 @@ pub(crate) async fn run(
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join("\n  ");
+                shared.audit.record(
+                    crate::audit::system(seam_audit::AuditAction::ConfigChanged).detail(
+                        serde_json::json!({"estate": dir.display().to_string(), "taken": false, "errors": errors.len()}),
+                    ),
+                );
                 if text != last_errors {
                     eprintln!(
                         "seam serve: the estate folder `{}` has errors; the running estate is kept:\n  {text}",
@@ -99,6 +104,7 @@ pub(crate) async fn run(
             );
         }
         let deltas = seam_estate::people_changes(&last, &estate);
+        let changed = deltas.len();
         if !deltas.is_empty() {
             let at = Ts(crate::now_ms());
             let events: Vec<Event> = deltas
@@ -134,6 +140,15 @@ pub(crate) async fn run(
             .metrics
             .estate_reloads
             .fetch_add(1, Ordering::Relaxed);
+        shared.audit.record(
+            crate::audit::system(seam_audit::AuditAction::ConfigChanged).detail(
+                serde_json::json!({
+                    "estate": dir.display().to_string(),
+                    "taken": true,
+                    "people_changed": changed,
+                }),
+            ),
+        );
         last = Arc::new(estate);
         seen = now;
     }

@@ -679,6 +679,7 @@ async fn mutate(shared: &Shared, headers: &HeaderMap, kind: &str, mutation: Muta
             deltas
         }
     };
+    let people: Vec<String> = deltas.iter().map(|d| d.person.clone()).collect();
     let created_user = matches!(mutation, Mutation::Create(_)) && kind == ResourceKind::User;
     let prepared = prepared(scim, &change, deltas, now, created_user);
     let waiting = match queue_in_order(shared, prepared).await {
@@ -698,6 +699,23 @@ async fn mutate(shared: &Shared, headers: &HeaderMap, kind: &str, mutation: Muta
             &ScimError::new(500, None, "the change could not be stored"),
         );
     }
+    let method = match &mutation {
+        Mutation::Create(_) => "POST",
+        Mutation::Replace(..) => "PUT",
+        Mutation::Patch(..) => "PATCH",
+        Mutation::Delete(_) => "DELETE",
+    };
+    let mut entry = seam_audit::AuditEntry::new("scim", seam_audit::AuditAction::DirectoryChanged)
+        .detail(serde_json::json!({
+            "method": method,
+            "resource": kind.name(),
+            "id": change.id,
+            "people": people.len(),
+        }));
+    if let [person] = people.as_slice() {
+        entry = entry.subject(crate::audit::person_digest(person));
+    }
+    shared.audit.record(entry);
     match (status, &change.resource) {
         (StatusCode::NO_CONTENT, _) | (_, None) => {
             shared.metrics.scim_requests.fetch_add(1, Ordering::Relaxed);

@@ -99,6 +99,8 @@ pub(crate) struct Shared {
     pub scim: Option<Arc<crate::scim::Scim>>,
     /// The estate as loaded at start: imports are checked against its places.
     pub estate: Arc<Estate>,
+    /// The tamper-evident audit log.
+    pub audit: crate::audit::Audit,
 }
 
 impl Shared {
@@ -327,6 +329,11 @@ impl Server {
             None => Vec::new(),
         };
         let store = Arc::new(Mutex::new(store));
+        let audit = crate::audit::Audit::open(&config.data_dir, &config.audit)
+            .map_err(ServeError::Store)?;
+        audit.record(crate::audit::system(seam_audit::AuditAction::Other).detail(
+            serde_json::json!({"event": "service started", "version": env!("CARGO_PKG_VERSION")}),
+        ));
         let mut sources = Vec::with_capacity(config.sources.len());
         for source in &config.sources {
             sources.push(SourceRuntime {
@@ -408,6 +415,7 @@ impl Server {
             sequences: Arc::clone(&sequences),
             scim: scim.map(Arc::new),
             estate: Arc::clone(&estate),
+            audit,
         });
         crate::conn::raise_descriptor_limit();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -547,6 +555,10 @@ impl Server {
             let _guard = runtime.enter();
             let mut tasks = crate::listen::spawn_all(config, listeners, &shared);
             tasks.push(tokio::spawn(retention(Arc::clone(&shared))));
+            tasks.push(tokio::spawn(crate::audit::run(
+                Arc::clone(&shared),
+                Duration::from_millis(config.audit.checkpoint_every_ms),
+            )));
             if let (Some(dir), Some(index)) = (
                 config.estate.clone(),
                 shared.source_index(crate::config::ESTATE_SOURCE),
@@ -683,6 +695,11 @@ impl Server {
         if let Some(engine) = self.engine.take() {
             let _ = engine.join();
         }
+        self.shared.audit.record(
+            crate::audit::system(seam_audit::AuditAction::Other)
+                .detail(serde_json::json!({"event": "service stopped"})),
+        );
+        self.shared.audit.checkpoint();
         if self.shared.broken.load(Ordering::Relaxed) {
             return Err(ServeError::Store(
                 "a store write failed while running; see the messages above".into(),

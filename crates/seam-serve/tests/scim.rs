@@ -253,6 +253,22 @@ fn an_okta_shaped_provisioning_sequence_provisions_and_deactivates_a_person() {
     assert_eq!(status, 200);
     assert_eq!(again, deactivated);
     server.shutdown().unwrap();
+
+    // Every change is in the audit log, under a digest of the person, never her name; the log
+    // verifies, checkpointed at each shutdown.
+    let report = seam_audit::verify(dir.path(), &seam_audit::VerifyOptions::default()).unwrap();
+    assert!(report.is_intact(), "{:?}", report.problems);
+    assert!(report.checkpoints >= 2 && report.unprotected_records() == 0);
+    let log = std::fs::read_to_string(dir.path().join("audit/audit-000001.log")).unwrap();
+    let scim_records = log
+        .lines()
+        .filter(|l| l.contains("\"directory_changed\""))
+        .count();
+    assert!(scim_records >= 5, "{log}");
+    assert!(
+        !log.contains("dana@example.com") && !log.contains("Dana"),
+        "{log}"
+    );
 }
 
 #[test]

@@ -23,6 +23,7 @@ macro_rules! say_inline {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod audit;
 mod bench;
 mod demo;
 mod directory;
@@ -124,6 +125,11 @@ enum Command {
         #[command(subcommand)]
         what: InspectWhat,
     },
+    /// The tamper-evident audit log: verify it, export a period for an auditor.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// The directory's systems of record.
     Directory {
         #[command(subcommand)]
@@ -198,6 +204,44 @@ enum InspectWhat {
         estate: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check every record's hash and link, every checkpoint's signature, and with a witness
+    /// that nothing it saw was cut; exit 0 when intact, 1 naming the first bad record.
+    Verify {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// A witness file the service copied its checkpoints to.
+        #[arg(long)]
+        witness: Option<PathBuf>,
+        /// The public key to trust (a file, or 64 hex digits) instead of the data directory's.
+        #[arg(long)]
+        key: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The records of a period and the checkpoints that prove them, as NDJSON.
+    Export {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// RFC 3339, inclusive.
+        #[arg(long)]
+        from: String,
+        /// RFC 3339, exclusive.
+        #[arg(long)]
+        to: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check an export on its own with the public key the auditor trusts.
+    VerifyExport {
+        #[arg(long)]
+        key: String,
+        file: PathBuf,
     },
 }
 
@@ -371,6 +415,15 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The audit log: appends (synced every `--sync-every`) and verification, per second.
+    Audit {
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        #[arg(long, default_value_t = 1_000)]
+        sync_every: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// `seam replay` end to end: NDJSON parsing, engine, findings.
     Replay {
         #[arg(long, default_value_t = 10_000)]
@@ -487,6 +540,29 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Sim { args } => twin::sim(&args),
         Command::Eval { args } => twin::eval(&args),
         Command::Inspect { data_dir, what } => inspect(&data_dir, what),
+        Command::Audit { command } => match command {
+            AuditCommand::Verify {
+                data_dir,
+                witness,
+                key,
+                json,
+            } => audit::verify(&data_dir, witness.as_deref(), key.as_deref(), json),
+            AuditCommand::Export {
+                data_dir,
+                from,
+                to,
+                out,
+            } => audit::export(&data_dir, &from, &to, out.as_deref()),
+            AuditCommand::VerifyExport { key, file } => audit::verify_export(&file, &key),
+        },
+        Command::Bench {
+            command:
+                BenchCommand::Audit {
+                    records,
+                    sync_every,
+                    json,
+                },
+        } => audit::bench(records, sync_every, json),
         Command::Directory {
             command:
                 DirectoryCommand::Import {

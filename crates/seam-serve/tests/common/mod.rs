@@ -97,6 +97,7 @@ pub fn config(data_dir: &Path, mut sources: Vec<SourceConfig>) -> ServeConfig {
         limits: seam_serve::ConnectionLimits::default(),
         dead_letters: seam_serve::DeadLetterLimits::default(),
         directory: Default::default(),
+        audit: Default::default(),
     }
 }
 
