@@ -234,12 +234,50 @@ pub struct Engine {
     directory_log: Vec<DirectoryRecord>,
 }
 
-/// A directory change as the engine applied it.
+/// A directory change as the engine applied it: a person's, or edited places.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirectoryRecord {
     pub at: Ts,
     pub source: String,
-    pub delta: seam_model::DirectoryDelta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<seam_model::DirectoryDelta>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub places: Option<seam_model::EstatePlaces>,
+}
+
+impl DirectoryRecord {
+    /// Applies the record to `estate` as the engine did; false when it does not apply.
+    pub fn apply_to(&self, estate: &mut Estate) -> bool {
+        if let Some(delta) = &self.delta {
+            let change = seam_estate::DirectoryChange {
+                at: self.at,
+                source: &self.source,
+                delta,
+            };
+            return estate.apply_directory(change).is_ok();
+        }
+        if let Some(places) = &self.places {
+            return match estate.with_places_from(&places_files(places)) {
+                Ok(placed) => {
+                    *estate = placed;
+                    true
+                }
+                Err(_) => false,
+            };
+        }
+        false
+    }
+}
+
+fn places_files(places: &seam_model::EstatePlaces) -> Vec<seam_estate::EstateFile> {
+    places
+        .files
+        .iter()
+        .map(|file| seam_estate::EstateFile {
+            path: file.path.clone(),
+            text: file.text.clone(),
+        })
+        .collect()
 }
 
 impl Engine {
@@ -936,6 +974,11 @@ impl Engine {
         {
             return Some((Some(changed), false));
         }
+        if let Some(places) = &event.places
+            && event.class == EventClass::Directory
+        {
+            self.apply_places(event.time, &event.source, places);
+        }
         Some((person, unresolved))
     }
 
@@ -956,13 +999,48 @@ impl Engine {
         self.directory_log.push(DirectoryRecord {
             at,
             source: source.to_owned(),
-            delta: delta.clone(),
+            delta: Some(delta.clone()),
+            places: None,
         });
         let person = self.estate.person_idx(delta.person.trim())?;
         self.refresh_person(person);
         // Whatever waits was looked up against the directory before this change.
         self.reresolve_through = self.reresolve_through.max(self.max_seen);
         Some(person)
+    }
+
+    /// Takes edited places: existing ones keep their positions (the state indexed by them
+    /// stays), new ones are appended; an edit that removes or moves a place is refused and
+    /// counted (it needs a restart).
+    fn apply_places(&mut self, at: Ts, source: &str, places: &seam_model::EstatePlaces) {
+        let placed = match self.estate.with_places_from(&places_files(places)) {
+            Ok(placed) => placed,
+            Err(_) => {
+                self.counters.directory_refused += 1;
+                return;
+            }
+        };
+        self.estate = Arc::new(placed);
+        self.counters.directory_changes += 1;
+        self.directory_log.push(DirectoryRecord {
+            at,
+            source: source.to_owned(),
+            delta: None,
+            places: Some(places.clone()),
+        });
+        let estate = &*self.estate;
+        if self.world.zones.len() < estate.zones().len() {
+            self.world
+                .zones
+                .resize(estate.zones().len(), ZoneState::default());
+        }
+        if self.world.assets.len() < estate.assets().len() {
+            self.world
+                .assets
+                .resize(estate.assets().len(), AssetState::default());
+        }
+        self.watchers = watchers_by_zone(estate);
+        self.reresolve_through = self.reresolve_through.max(self.max_seen);
     }
 
     /// Sizes the per-person state to the directory and takes a changed person's facts again.
@@ -1267,15 +1345,11 @@ impl Engine {
         if !snapshot.directory.is_empty() {
             let estate = Arc::make_mut(&mut self.estate);
             for record in &snapshot.directory {
-                let change = seam_estate::DirectoryChange {
-                    at: record.at,
-                    source: &record.source,
-                    delta: &record.delta,
-                };
-                // Refused then, refused now: only what applied was kept.
-                let _ = estate.apply_directory(change);
+                // Only what applied was kept: it applies again.
+                let _ = record.apply_to(estate);
             }
             self.facts = PersonFacts::of_estate(&self.estate);
+            self.watchers = watchers_by_zone(&self.estate);
         }
         self.directory_log = snapshot.directory;
         self.reresolve_through = snapshot.reresolve_through;

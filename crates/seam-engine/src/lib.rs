@@ -23,8 +23,8 @@ pub mod testing;
 pub mod tuning;
 
 pub use engine::{
-    CLOCK_SKEW_RULE, DEFAULT_MAX_CLOCK_AHEAD_MS, DEFAULT_MAX_CLOCK_BEHIND_MS, Engine, EngineConfig,
-    EngineSnapshot, Output, Processed, SnapshotError, make_finding,
+    CLOCK_SKEW_RULE, DEFAULT_MAX_CLOCK_AHEAD_MS, DEFAULT_MAX_CLOCK_BEHIND_MS, DirectoryRecord,
+    Engine, EngineConfig, EngineSnapshot, Output, Processed, SnapshotError, make_finding,
 };
 pub use rules::CompiledRules;
 pub use testing::{TestOutcome, run_rule_tests, test_event};

@@ -187,3 +187,102 @@ fn a_refused_change_is_counted_and_changes_nothing() {
     assert_eq!(engine.counters().directory_refused, 1);
     assert_eq!(engine.counters().directory_changes, 0);
 }
+
+fn places_with_side_door() -> seam_model::EstatePlaces {
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/estate"
+    ));
+    let mut files = Vec::new();
+    for name in ["assets.toml", "networks.toml", "sites.toml"] {
+        let mut text = std::fs::read_to_string(dir.join(name)).unwrap();
+        if name == "sites.toml" {
+            text.push_str("\n[[door]]\nid = \"old-side\"\nsite = \"old\"\nfrom = \"outside\"\nto = \"old-floor\"\nreaders = [\"r-old-side\"]\n");
+        }
+        files.push(seam_model::PlacesFile {
+            path: name.into(),
+            text,
+        });
+    }
+    seam_model::EstatePlaces { files }
+}
+
+fn reader_badge(uid: &str, time: &str) -> Event {
+    let mut event = Event::new(
+        uid,
+        ts(time),
+        "pacs",
+        EventClass::PhysicalAccess,
+        Activity::Granted,
+    );
+    event.subject.badge = Some("4414".into());
+    event.reader = Some("r-old-side".into());
+    event.outcome = Outcome::Success;
+    event
+}
+
+#[test]
+fn edited_places_take_effect_at_their_time_and_survive_a_snapshot() {
+    let rule = include_str!("../../../rules/decommissioned-site-badge.yml");
+    let make = || {
+        let rules = CompiledRules::compile(&[SourceFile {
+            path: "decommissioned-site-badge.yml".into(),
+            text: rule.into(),
+        }])
+        .unwrap();
+        Engine::new(
+            estate(),
+            Arc::new(rules),
+            EngineConfig {
+                allowed_lateness_ms: 0,
+                ..EngineConfig::default()
+            },
+        )
+    };
+    let mut places = Event::new(
+        "estate-1",
+        ts("2026-03-02T12:00:00Z"),
+        "estate",
+        EventClass::Directory,
+        Activity::PlacesChanged,
+    );
+    places.places = Some(Box::new(places_with_side_door()));
+    let mut engine = make();
+    let mut out = Output::default();
+    engine.push(reader_badge("before", "2026-03-02T11:00:00Z"), &mut out);
+    engine.push(places, &mut out);
+    engine.push(reader_badge("after", "2026-03-02T13:00:00Z"), &mut out);
+    assert_eq!(
+        out.findings.len(),
+        1,
+        "the reader is known from the edit on"
+    );
+    assert!(engine.estate().door_by_reader("r-old-side").is_some());
+
+    let snapshot = engine.snapshot_bytes();
+    let mut resumed = make();
+    resumed.restore_bytes(&snapshot).unwrap();
+    let mut out = Output::default();
+    resumed.push(reader_badge("later", "2026-03-02T14:00:00Z"), &mut out);
+    resumed.flush(&mut out);
+    assert_eq!(out.findings.len(), 1);
+
+    // An edit that removes a place is refused and counted; the running places stay.
+    let mut removed = Event::new(
+        "estate-2",
+        ts("2026-03-02T15:00:00Z"),
+        "estate",
+        EventClass::Directory,
+        Activity::PlacesChanged,
+    );
+    let mut without = places_with_side_door();
+    for file in &mut without.files {
+        file.text = file.text.replace("id = \"old-main\"", "id = \"old-gone\"");
+    }
+    removed.places = Some(Box::new(without));
+    let refused = resumed.counters().directory_refused;
+    resumed.push(removed, &mut out);
+    resumed.flush(&mut out);
+    assert_eq!(resumed.counters().directory_refused, refused + 1);
+    assert!(resumed.estate().door_idx("old-main").is_some());
+}

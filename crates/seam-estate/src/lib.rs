@@ -24,7 +24,7 @@ pub use directory::{
 pub use error::{EntityKind, EstateError, Location, Position, Problem};
 pub use estate::{Estate, distance_km};
 pub use identity::{Identifier, IdentifierKind, normalize_identifier};
-pub use load::EstateFile;
+pub use load::{EstateFile, PlacesError};
 pub use model::{
     Ap, ApIdx, Asset, AssetIdx, AssetKind, Door, DoorIdx, DoorKind, Level, Network, NetworkIdx,
     NetworkKind, Person, PersonIdx, PersonKind, PersonStatus, PortIdx, PortKind, Resource,

@@ -42,10 +42,74 @@ impl Estate {
         if loader.saw_syntax_error {
             return Err(loader.into_errors());
         }
-        let mut estate = loader.build(&parsed);
+        let mut estate = loader.build(&parsed, None);
         if !loader.problems.is_empty() {
             return Err(loader.into_errors());
         }
+        estate.lookup = Lookup::build(&estate);
+        Ok(estate)
+    }
+
+    /// This estate's people (as the directory holds them, changes included) at the places of
+    /// `files`: edited files taken while running. People in the files are ignored (they
+    /// arrive as directory changes); references to people resolve against this estate's.
+    /// Existing places must keep their positions (edit or append, never remove or reorder):
+    /// the engine's state is indexed by them.
+    pub fn with_places_from(&self, files: &[EstateFile]) -> Result<Estate, PlacesError> {
+        let mut loader = Loader::new(files);
+        let mut parsed = Parsed::default();
+        for (file, source) in files.iter().enumerate() {
+            loader.parse_file(file, &source.text, &mut parsed);
+        }
+        if loader.saw_syntax_error {
+            return Err(PlacesError::Invalid(loader.into_errors()));
+        }
+        parsed.people.clear();
+        let mut estate = loader.build(&parsed, Some(&self.people));
+        if !loader.problems.is_empty() {
+            return Err(PlacesError::Invalid(loader.into_errors()));
+        }
+        fn kept<T>(
+            entity: EntityKind,
+            old: &[T],
+            new: &[T],
+            id: impl Fn(&T) -> &str,
+        ) -> Result<(), PlacesError> {
+            for (position, before) in old.iter().enumerate() {
+                match new.get(position) {
+                    Some(after) if id(after) == id(before) => {}
+                    _ => {
+                        return Err(PlacesError::Moved {
+                            entity,
+                            id: id(before).to_owned(),
+                        });
+                    }
+                }
+            }
+            Ok(())
+        }
+        kept(EntityKind::Site, &self.sites, &estate.sites, |x| &x.id)?;
+        kept(EntityKind::Zone, &self.zones, &estate.zones, |x| &x.id)?;
+        kept(EntityKind::Door, &self.doors, &estate.doors, |x| &x.id)?;
+        kept(EntityKind::Ap, &self.aps, &estate.aps, |x| &x.id)?;
+        kept(
+            EntityKind::SwitchPort,
+            &self.switch_ports,
+            &estate.switch_ports,
+            |x| &x.id,
+        )?;
+        kept(EntityKind::Network, &self.networks, &estate.networks, |x| {
+            &x.id
+        })?;
+        kept(EntityKind::Asset, &self.assets, &estate.assets, |x| &x.id)?;
+        kept(
+            EntityKind::Resource,
+            &self.resources,
+            &estate.resources,
+            |x| &x.id,
+        )?;
+        estate.precedence = self.precedence.clone();
+        estate.owners = self.owners.clone();
         estate.lookup = Lookup::build(&estate);
         Ok(estate)
     }
@@ -177,6 +241,16 @@ impl Registry {
             .into_iter()
             .flat_map(|ids| ids.keys().map(String::as_str))
     }
+}
+
+/// Why edited places cannot be taken while running.
+#[derive(Debug, thiserror::Error)]
+pub enum PlacesError {
+    #[error("the estate has errors")]
+    Invalid(Vec<EstateError>),
+    /// An existing place was removed or moved to another position.
+    #[error("{entity:?} `{id}` was removed or moved: take such an edit with a restart")]
+    Moved { entity: EntityKind, id: String },
 }
 
 /// One identifier claim, kept with its place until the overlap check.
@@ -413,7 +487,7 @@ impl<'a> Loader<'a> {
 
     /// The entities, with their references resolved; the lookups are left empty, to be built
     /// only when no problem was found.
-    fn build(&mut self, parsed: &Parsed) -> Estate {
+    fn build(&mut self, parsed: &Parsed, existing_people: Option<&[Person]>) -> Estate {
         let mut registry = Registry::default();
         self.register(&mut registry, EntityKind::Site, &parsed.sites, |raw| {
             &raw.id
@@ -446,9 +520,18 @@ impl<'a> Loader<'a> {
             &parsed.resources,
             |raw| &raw.id,
         );
-        self.register(&mut registry, EntityKind::Person, &parsed.people, |raw| {
-            &raw.id
-        });
+        match existing_people {
+            Some(people) => {
+                let ids = registry.ids.entry(EntityKind::Person).or_default();
+                for (position, person) in (0u32..).zip(people) {
+                    ids.entry(person.id.clone())
+                        .or_insert((position, Origin { file: 0, offset: 0 }));
+                }
+            }
+            None => self.register(&mut registry, EntityKind::Person, &parsed.people, |raw| {
+                &raw.id
+            }),
+        }
         let mut check = Checker {
             loader: self,
             registry: &registry,
@@ -474,10 +557,13 @@ impl<'a> Loader<'a> {
             .map(|entry| check.switch_port(entry, &sites, &zones, &networks))
             .collect();
         let mut claims = Vec::new();
-        let people: Vec<Person> = (0u32..)
-            .zip(&parsed.people)
-            .map(|(index, entry)| check.person(entry, PersonIdx(index), &mut claims))
-            .collect();
+        let people: Vec<Person> = match existing_people {
+            Some(people) => people.to_vec(),
+            None => (0u32..)
+                .zip(&parsed.people)
+                .map(|(index, entry)| check.person(entry, PersonIdx(index), &mut claims))
+                .collect(),
+        };
         let assets: Vec<Asset> = parsed
             .assets
             .iter()

@@ -93,3 +93,20 @@ impl DirectoryDelta {
         }
     }
 }
+
+/// Edited estate files whose places (sites, zones, doors, access points, ports, networks,
+/// assets, resources) take effect while running, carried whole so that a replay of the log
+/// sees the same places. People are not in them: they change through [`DirectoryDelta`]s.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EstatePlaces {
+    pub files: Vec<PlacesFile>,
+}
+
+/// One estate file's text, its people left out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacesFile {
+    pub path: String,
+    pub text: String,
+}

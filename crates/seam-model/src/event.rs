@@ -153,7 +153,11 @@ impl EventClass {
             ),
             EventClass::Directory => matches!(
                 activity,
-                A::PersonCreated | A::PersonUpdated | A::PersonDisabled | A::PersonDeleted
+                A::PersonCreated
+                    | A::PersonUpdated
+                    | A::PersonDisabled
+                    | A::PersonDeleted
+                    | A::PlacesChanged
             ),
         }
     }
@@ -222,6 +226,7 @@ string_enum! {
         PersonUpdated = "person_updated",
         PersonDisabled = "person_disabled",
         PersonDeleted = "person_deleted",
+        PlacesChanged = "places_changed",
     }
 }
 
@@ -408,6 +413,9 @@ pub struct Event {
     /// What a system of record says of a person (class `directory`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directory: Option<Box<DirectoryDelta>>,
+    /// Edited estate files whose places take effect (class `directory`, `places_changed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub places: Option<Box<crate::directory::EstatePlaces>>,
     /// The original record, as received (parsed JSON, or a JSON string for text formats).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<serde_json::Value>,
@@ -435,7 +443,9 @@ pub enum EventError {
     UidTooLong { max: usize },
     #[error("event source is empty")]
     EmptySource,
-    #[error("a `directory` event needs a `directory` change naming a person")]
+    #[error(
+        "a `directory` event needs a `directory` change naming a person, or (`places_changed`) the `places`"
+    )]
     DirectoryChangeMissing,
     #[error("only a `directory` event carries a `directory` change")]
     DirectoryChangeOutOfPlace,
@@ -482,6 +492,7 @@ impl Event {
             until: None,
             change: None,
             directory: None,
+            places: None,
             raw: None,
         }
     }
@@ -505,11 +516,14 @@ impl Event {
                 activity: self.activity,
             });
         }
-        match (&self.directory, self.class == EventClass::Directory) {
-            (Some(delta), true) if !delta.person.trim().is_empty() => {}
-            (_, true) => return Err(EventError::DirectoryChangeMissing),
-            (Some(_), false) => return Err(EventError::DirectoryChangeOutOfPlace),
-            (None, false) => {}
+        let is_directory = self.class == EventClass::Directory;
+        let places = self.activity == Activity::PlacesChanged;
+        match (&self.directory, &self.places) {
+            (Some(delta), None) if is_directory && !places && !delta.person.trim().is_empty() => {}
+            (None, Some(_)) if is_directory && places => {}
+            (None, None) if !is_directory => {}
+            _ if is_directory => return Err(EventError::DirectoryChangeMissing),
+            _ => return Err(EventError::DirectoryChangeOutOfPlace),
         }
         Ok(())
     }

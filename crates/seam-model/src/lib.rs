@@ -8,7 +8,7 @@ pub mod finding;
 pub mod text;
 pub mod time;
 
-pub use directory::{DeltaIdentifier, DeltaWindow, DirectoryDelta};
+pub use directory::{DeltaIdentifier, DeltaWindow, DirectoryDelta, EstatePlaces, PlacesFile};
 pub use event::{
     Activity, ChangeDetails, Destination, Event, EventClass, EventError, Medium, Outcome, Source,
     Subject,

@@ -53,7 +53,9 @@ pub(crate) async fn run(
     loaded: Arc<Estate>,
 ) {
     let mut last = loaded;
-    let mut seen = fingerprint(&dir);
+    // Empty: the first check loads the folder and compares it with the estate the service
+    // started with, so that an edit made while the service was starting is not missed.
+    let mut seen: Fingerprint = Vec::new();
     let mut last_errors = String::new();
     loop {
         tokio::select! {
@@ -97,19 +99,31 @@ pub(crate) async fn run(
             Err(_) => continue,
         };
         last_errors.clear();
-        if places_differ(&last, &estate) {
-            eprintln!(
-                "seam serve: the estate's places (sites, zones, doors, access points, ports, networks, assets, resources) changed in `{}`: they take effect at the next start; people's changes take effect now",
-                dir.display()
-            );
+        let at = Ts(crate::now_ms());
+        let mut places_event = None;
+        let places_changed = places_differ(&last, &estate);
+        if places_changed {
+            match places_of(&dir, &last) {
+                Ok(places) => places_event = Some(places_event_of(&shared, source, at, places)),
+                Err(reason) => eprintln!(
+                    "seam serve: the estate's places changed in `{}`, but {reason}: they take effect at the next start; people's changes take effect now",
+                    dir.display()
+                ),
+            }
         }
         let deltas = seam_estate::people_changes(&last, &estate);
         let changed = deltas.len();
-        if !deltas.is_empty() {
-            let at = Ts(crate::now_ms());
+        if changed == 0 && !places_changed {
+            // The same estate (the first check, or an edit that changed nothing).
+            last = Arc::new(estate);
+            seen = now;
+            continue;
+        }
+        if !deltas.is_empty() || places_event.is_some() {
             let events: Vec<Event> = deltas
                 .into_iter()
                 .map(|delta| directory_event(&shared, source, at, &last, delta))
+                .chain(places_event)
                 .collect();
             let count = events.len();
             let batch = seam_adapters::Batch {
@@ -152,6 +166,65 @@ pub(crate) async fn run(
         last = Arc::new(estate);
         seen = now;
     }
+}
+
+/// The folder's files without their people (who change through directory changes), checked
+/// to keep every existing place at its position.
+fn places_of(dir: &Path, last: &Estate) -> Result<seam_model::EstatePlaces, String> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot list the folder: {e}"))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    names.sort();
+    let mut files = Vec::with_capacity(names.len());
+    for path in names {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let mut table: toml::Table =
+            toml::from_str(&text).map_err(|e| format!("`{}`: {e}", path.display()))?;
+        table.remove("person");
+        let text = toml::to_string(&table).map_err(|e| format!("`{}`: {e}", path.display()))?;
+        files.push(seam_model::PlacesFile {
+            path: path.display().to_string(),
+            text,
+        });
+    }
+    let estate_files: Vec<seam_estate::EstateFile> = files
+        .iter()
+        .map(|f| seam_estate::EstateFile {
+            path: f.path.clone(),
+            text: f.text.clone(),
+        })
+        .collect();
+    last.with_places_from(&estate_files)
+        .map_err(|e| e.to_string())?;
+    Ok(seam_model::EstatePlaces { files })
+}
+
+fn places_event_of(
+    shared: &Shared,
+    source: usize,
+    at: Ts,
+    places: seam_model::EstatePlaces,
+) -> Event {
+    let name = shared.sources.get(source).map_or_else(
+        || crate::config::ESTATE_SOURCE.to_owned(),
+        |s| s.config.name.clone(),
+    );
+    // After the people's changes of the same edit (uids sort by text at one instant).
+    let uid = format!("estate-{}-~places", at.millis());
+    let mut event = Event::new(
+        uid,
+        at,
+        name,
+        EventClass::Directory,
+        Activity::PlacesChanged,
+    );
+    event.observed = Some(at);
+    event.places = Some(Box::new(places));
+    event
 }
 
 /// One delta as an event of the internal source, its uid a digest of what it says and when.

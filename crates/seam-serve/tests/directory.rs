@@ -210,3 +210,78 @@ adapter = "ndjson"
     assert_eq!(related(&found[0]), ["ivan-badge"]);
     server.shutdown().unwrap();
 }
+
+fn reader_badge(uid: &str, at: i64, badge: &str, reader: &str) -> String {
+    serde_json::json!({
+        "uid": uid, "time": rfc3339(at), "source": "pacs", "class": "physical_access",
+        "activity": "granted", "outcome": "success", "subject": {"badge": badge}, "reader": reader
+    })
+    .to_string()
+}
+
+#[test]
+fn a_door_added_to_the_estate_files_is_known_without_a_restart_and_a_removed_one_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let estate_dir = dir.path().join("estate");
+    copy_example_estate(&estate_dir);
+    let config = reload_config(&dir.path().join("data"), &estate_dir);
+    let server = start_with(&config, &estate_dir);
+    let api = server.addresses().api;
+
+    // A reader the estate does not know yet: its badge has no place, so no place-based rule.
+    send(
+        &server,
+        &reader_badge("before", now_ms(), "4414", "r-old-side"),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(wait_findings(api, "rule=seam.decommissioned-site-badge", 1).is_empty());
+
+    // The side door of the old warehouse is added to the file, with its reader.
+    let sites = estate_dir.join("sites.toml");
+    let original = std::fs::read_to_string(&sites).unwrap();
+    std::fs::write(
+        &sites,
+        format!(
+            "{original}\n[[door]]\nid = \"old-side\"\nsite = \"old\"\nfrom = \"outside\"\nto = \"old-floor\"\nreaders = [\"r-old-side\"]\n"
+        ),
+    )
+    .unwrap();
+    wait_until("the reload", || {
+        metric(api, "seam_estate_reloads_total", "") >= 1.0
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    send(
+        &server,
+        &reader_badge("after", now_ms(), "4414", "r-old-side"),
+    );
+    let found = wait_findings(api, "rule=seam.decommissioned-site-badge", 1);
+    assert_eq!(related(&found[0]), ["after"], "{found:?}");
+    server.shutdown().unwrap();
+
+    // A restart on the edited files gives the same answer; then removing a door waits for
+    // the next start (the running state is indexed by the places).
+    let server = start_with(&config, &estate_dir);
+    let api = server.addresses().api;
+    send(
+        &server,
+        &reader_badge("again", now_ms(), "4414", "r-old-side"),
+    );
+    assert_eq!(
+        wait_findings(api, "rule=seam.decommissioned-site-badge", 2).len(),
+        2
+    );
+    let without_main = std::fs::read_to_string(&sites).unwrap().replacen(
+        "id = \"old-main\"",
+        "id = \"old-main-renamed\"",
+        1,
+    );
+    std::fs::write(&sites, without_main).unwrap();
+    wait_until("the reload", || {
+        metric(api, "seam_estate_reloads_total", "") >= 1.0
+    });
+    assert_eq!(
+        metric(api, "seam_events_stored_total", "source=\"estate\""),
+        0.0
+    );
+    server.shutdown().unwrap();
+}

@@ -23,11 +23,7 @@ pub fn directory_of(estate: &Estate, store: &dyn Store) -> Result<Estate, CliErr
         let state: seam_engine::EngineSnapshot = serde_json::from_slice(&snapshot.state)
             .map_err(|e| CliError::Store(format!("the engine snapshot: {e}")))?;
         for record in &state.directory {
-            let _ = estate.apply_directory(DirectoryChange {
-                at: record.at,
-                source: &record.source,
-                delta: &record.delta,
-            });
+            let _ = record.apply_to(&mut estate);
         }
         from = snapshot.log_position;
     }
@@ -53,13 +49,13 @@ pub fn directory_of(estate: &Estate, store: &dyn Store) -> Result<Estate, CliErr
     // The engine applies them in event-time order.
     later.sort_by(|a, b| (a.time, &a.uid).cmp(&(b.time, &b.uid)));
     for event in &later {
-        if let Some(delta) = &event.directory {
-            let _ = estate.apply_directory(DirectoryChange {
-                at: event.time,
-                source: &event.source,
-                delta,
-            });
-        }
+        let record = seam_engine::DirectoryRecord {
+            at: event.time,
+            source: event.source.clone(),
+            delta: event.directory.as_deref().cloned(),
+            places: event.places.as_deref().cloned(),
+        };
+        let _ = record.apply_to(&mut estate);
     }
     Ok(estate)
 }
