@@ -371,6 +371,21 @@ clearances = ["hq-server"]
     // changes and the deletion.
     let api = server.addresses().api;
     assert!(metric(api, "seam_events_stored_total", "source=\"scim\"") >= 5.0);
+    // Deprovisioned by Entra, Carol's Okta account still signs in: a finding.
+    std::thread::sleep(Duration::from_millis(50));
+    let mut sign_in: Value =
+        serde_json::from_str(&okta_sign_in("carol-after", now_ms(), "carol@example.com")).unwrap();
+    sign_in["actor"]["id"] = json!("00u1carol");
+    let response = HttpClient::new(http)
+        .post(
+            "/v1/ingest/okta",
+            &[("content-type", "application/json")],
+            sign_in.to_string().as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(response.status, 200, "{}", response.text());
+    let found = wait_findings(api, "rule=seam.inactive-person-credential", 1);
+    assert_eq!(related(&found[0]), ["carol-after"], "{found:?}");
     server.shutdown().unwrap();
 
     // The history of carol, through the command line's view of the store.
