@@ -23,6 +23,7 @@ macro_rules! say_inline {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod access;
 mod audit;
 mod bench;
 mod demo;
@@ -125,6 +126,16 @@ enum Command {
         #[command(subcommand)]
         what: InspectWhat,
     },
+    /// Local users of the service (with the service stopped: it reads them at start).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API tokens for scripts and integrations (with the service stopped).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// The tamper-evident audit log: verify it, export a period for an auditor.
     Audit {
         #[command(subcommand)]
@@ -204,6 +215,77 @@ enum InspectWhat {
         estate: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input (never a default).
+    Add {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The login.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// admin, soc-analyst, gsoc-operator, investigator, auditor, integration (repeat or
+        /// separate with commas).
+        #[arg(long, required = true)]
+        role: Vec<String>,
+        /// The sites the user sees (default: all).
+        #[arg(long)]
+        site: Vec<String>,
+    },
+    List {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    Disable {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// Set a user's password, read from standard input.
+    Passwd {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token; it is printed once, on standard output, and stored only as a digest.
+    Create {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// What it is for.
+        #[arg(long)]
+        name: String,
+        #[arg(long, required = true)]
+        role: Vec<String>,
+        #[arg(long)]
+        site: Vec<String>,
+        /// When it stops working, RFC 3339.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    Revoke {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The token's id (16 hex digits, as `list` shows).
+        id: String,
     },
 }
 
@@ -540,6 +622,29 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Sim { args } => twin::sim(&args),
         Command::Eval { args } => twin::eval(&args),
         Command::Inspect { data_dir, what } => inspect(&data_dir, what),
+        Command::User { command } => match command {
+            UserCommand::Add {
+                data_dir,
+                name,
+                display_name,
+                role,
+                site,
+            } => access::user_add(&data_dir, &name, display_name.as_deref(), &role, &site),
+            UserCommand::List { data_dir, json } => access::user_list(&data_dir, json),
+            UserCommand::Disable { data_dir, name } => access::user_disable(&data_dir, &name),
+            UserCommand::Passwd { data_dir, name } => access::user_passwd(&data_dir, &name),
+        },
+        Command::Token { command } => match command {
+            TokenCommand::Create {
+                data_dir,
+                name,
+                role,
+                site,
+                expires,
+            } => access::token_create(&data_dir, &name, &role, &site, expires.as_deref()),
+            TokenCommand::List { data_dir, json } => access::token_list(&data_dir, json),
+            TokenCommand::Revoke { data_dir, id } => access::token_revoke(&data_dir, &id),
+        },
         Command::Audit { command } => match command {
             AuditCommand::Verify {
                 data_dir,
