@@ -325,27 +325,32 @@ fn if_match(headers: &HeaderMap) -> Option<IfMatch> {
 
 // ------------------------------------------------------------------------------ discovery
 
+/// A discovery document, once the caller has shown the token.
+async fn discovery(
+    shared: &Shared,
+    headers: &HeaderMap,
+    document: impl FnOnce(&Provider) -> Result<Value, ScimError>,
+) -> Response {
+    let scim = match authorized(shared, headers) {
+        Ok(scim) => scim,
+        Err(error) => return failure(shared, &error),
+    };
+    let found = document(&*scim.provider.lock().await);
+    match found {
+        Ok(body) => answer(shared, StatusCode::OK, &body, None),
+        Err(error) => failure(shared, &error),
+    }
+}
+
 async fn service_provider_config(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
 ) -> Response {
-    match authorized(&shared, &headers) {
-        Ok(scim) => {
-            let body = scim.provider.lock().await.service_provider_config();
-            answer(&shared, StatusCode::OK, &body, None)
-        }
-        Err(error) => failure(&shared, &error),
-    }
+    discovery(&shared, &headers, |p| Ok(p.service_provider_config())).await
 }
 
 async fn resource_types(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    match authorized(&shared, &headers) {
-        Ok(scim) => {
-            let body = scim.provider.lock().await.resource_types();
-            answer(&shared, StatusCode::OK, &body, None)
-        }
-        Err(error) => failure(&shared, &error),
-    }
+    discovery(&shared, &headers, |p| Ok(p.resource_types())).await
 }
 
 async fn resource_type(
@@ -353,25 +358,11 @@ async fn resource_type(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let scim = match authorized(&shared, &headers) {
-        Ok(scim) => scim,
-        Err(error) => return failure(&shared, &error),
-    };
-    let found = scim.provider.lock().await.resource_type(&name);
-    match found {
-        Ok(body) => answer(&shared, StatusCode::OK, &body, None),
-        Err(error) => failure(&shared, &error),
-    }
+    discovery(&shared, &headers, |p| p.resource_type(&name)).await
 }
 
 async fn schemas(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    match authorized(&shared, &headers) {
-        Ok(scim) => {
-            let body = scim.provider.lock().await.schemas();
-            answer(&shared, StatusCode::OK, &body, None)
-        }
-        Err(error) => failure(&shared, &error),
-    }
+    discovery(&shared, &headers, |p| Ok(p.schemas())).await
 }
 
 async fn schema(
@@ -379,15 +370,7 @@ async fn schema(
     Path(urn): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let scim = match authorized(&shared, &headers) {
-        Ok(scim) => scim,
-        Err(error) => return failure(&shared, &error),
-    };
-    let found = scim.provider.lock().await.schema(&urn);
-    match found {
-        Ok(body) => answer(&shared, StatusCode::OK, &body, None),
-        Err(error) => failure(&shared, &error),
-    }
+    discovery(&shared, &headers, |p| p.schema(&urn)).await
 }
 
 // ------------------------------------------------------------------------------ reading
