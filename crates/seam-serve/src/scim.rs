@@ -504,11 +504,7 @@ async fn create(
     if kind == ".search" {
         return search_everything(&shared, &headers, body).await;
     }
-    let body = match read_json(&shared, &headers, body).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    mutate(&shared, &headers, &kind, Mutation::Create(body)).await
+    mutate_with(&shared, &headers, &kind, body, Mutation::Create).await
 }
 
 /// `POST /.search` at the root: Users and Groups together (RFC 7644 §3.4.3), users first.
@@ -574,11 +570,10 @@ async fn replace(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let body = match read_json(&shared, &headers, body).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    mutate(&shared, &headers, &kind, Mutation::Replace(id, body)).await
+    mutate_with(&shared, &headers, &kind, body, |body| {
+        Mutation::Replace(id, body)
+    })
+    .await
 }
 
 async fn patch(
@@ -587,11 +582,10 @@ async fn patch(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let body = match read_json(&shared, &headers, body).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    mutate(&shared, &headers, &kind, Mutation::Patch(id, body)).await
+    mutate_with(&shared, &headers, &kind, body, |body| {
+        Mutation::Patch(id, body)
+    })
+    .await
 }
 
 async fn delete(
@@ -600,6 +594,20 @@ async fn delete(
     headers: HeaderMap,
 ) -> Response {
     mutate(&shared, &headers, &kind, Mutation::Delete(id)).await
+}
+
+/// Reads the JSON body, then [`mutate`].
+async fn mutate_with(
+    shared: &Shared,
+    headers: &HeaderMap,
+    kind: &str,
+    body: Body,
+    mutation: impl FnOnce(Value) -> Mutation,
+) -> Response {
+    match read_json(shared, headers, body).await {
+        Ok(body) => mutate(shared, headers, kind, mutation(body)).await,
+        Err(response) => response,
+    }
 }
 
 /// Applies one mutation: checked (including the mapping, on a scratch provider), applied,

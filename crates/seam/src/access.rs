@@ -15,12 +15,7 @@ use seam_store::{DocumentWrite, Store};
 
 use crate::error::CliError;
 
-fn now() -> seam_model::Ts {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    seam_model::Ts(ms)
-}
+use crate::wall_clock as now;
 
 fn failed(e: impl std::fmt::Display) -> CliError {
     CliError::Failed(e.to_string())
@@ -61,14 +56,17 @@ fn save(
         .map_err(|e| CliError::Store(e.to_string()))
 }
 
-/// Records an administrative act in the audit log (the service must be stopped: the log has
-/// one writer).
-fn audit(
+/// Keeps one document, then records the act in the audit log (the service must be stopped:
+/// the log has one writer).
+fn save_and_audit(
+    store: &mut dyn Store,
     data_dir: &Path,
+    (collection, id, json): (&str, &str, Result<String, serde_json::Error>),
     action: seam_audit::AuditAction,
     subject: &str,
     detail: serde_json::Value,
 ) -> Result<(), CliError> {
+    save(store, collection, id, json)?;
     let mut log = seam_audit::AuditLog::open(data_dir).map_err(failed)?;
     let entry = seam_audit::AuditEntry::new("cli", action)
         .subject(subject)
@@ -145,10 +143,10 @@ pub fn user_add(
         )
         .map_err(failed)?
         .clone();
-    save(&mut store, USERS_COLLECTION, &user.id, user.to_document())?;
-    drop(store);
-    audit(
+    save_and_audit(
+        &mut store,
         data_dir,
+        (USERS_COLLECTION, &user.id, user.to_document()),
         seam_audit::AuditAction::UserCreated,
         &user.id,
         serde_json::json!({"roles": user.roles, "sites": user.sites}),
@@ -196,10 +194,10 @@ pub fn user_disable(data_dir: &Path, name: &str) -> Result<ExitCode, CliError> {
         .map(|u| u.id.clone())
         .ok_or_else(|| CliError::Failed(format!("no user `{name}`")))?;
     let user = users.disable(&id).map_err(failed)?.clone();
-    save(&mut store, USERS_COLLECTION, &user.id, user.to_document())?;
-    drop(store);
-    audit(
+    save_and_audit(
+        &mut store,
         data_dir,
+        (USERS_COLLECTION, &user.id, user.to_document()),
         seam_audit::AuditAction::UserDisabled,
         &user.id,
         serde_json::json!({}),
@@ -220,10 +218,10 @@ pub fn user_passwd(data_dir: &Path, name: &str) -> Result<ExitCode, CliError> {
         .set_password(&id, &password, now(), &mut OsRandom)
         .map_err(failed)?
         .clone();
-    save(&mut store, USERS_COLLECTION, &user.id, user.to_document())?;
-    drop(store);
-    audit(
+    save_and_audit(
+        &mut store,
         data_dir,
+        (USERS_COLLECTION, &user.id, user.to_document()),
         seam_audit::AuditAction::UserChanged,
         &user.id,
         serde_json::json!({"password": "changed"}),
@@ -264,15 +262,10 @@ pub fn token_create(
         )
         .map_err(failed)?;
     let record = record.clone();
-    save(
+    save_and_audit(
         &mut store,
-        TOKENS_COLLECTION,
-        &record.id,
-        record.to_document(),
-    )?;
-    drop(store);
-    audit(
         data_dir,
+        (TOKENS_COLLECTION, &record.id, record.to_document()),
         seam_audit::AuditAction::TokenCreated,
         &format!("t-{}", record.id),
         serde_json::json!({"name": record.name, "roles": record.roles, "sites": record.sites, "expires": record.expires}),
@@ -319,15 +312,10 @@ pub fn token_revoke(data_dir: &Path, id: &str) -> Result<ExitCode, CliError> {
     let mut store = open(data_dir)?;
     let mut tokens = tokens_of(&store)?;
     let record = tokens.revoke(id, now()).map_err(failed)?.clone();
-    save(
+    save_and_audit(
         &mut store,
-        TOKENS_COLLECTION,
-        &record.id,
-        record.to_document(),
-    )?;
-    drop(store);
-    audit(
         data_dir,
+        (TOKENS_COLLECTION, &record.id, record.to_document()),
         seam_audit::AuditAction::TokenRevoked,
         &format!("t-{}", record.id),
         serde_json::json!({}),

@@ -226,7 +226,7 @@ pub fn import(args: &ImportArgs<'_>) -> Result<std::process::ExitCode, CliError>
         )
     })?;
     let text = read(args.input)?;
-    let at = args.at.unwrap_or_else(now);
+    let at = args.at.unwrap_or_else(crate::wall_clock);
     let outcome = seam_directory::import::import(&mapping, &text, &ImportOptions::at(at))
         .map_err(|e| CliError::Failed(format!("{}:{e}", args.input.display())))?;
     let input = args.input.display().to_string();
@@ -397,12 +397,4 @@ fn append(dir: &Path, events: &[Event]) -> Result<(), CliError> {
         .collect();
     store.append_events(&stored).map_err(error)?;
     store.commit().map_err(error)
-}
-
-/// The wall clock: an import is stamped when it is made (the CLI's edge).
-fn now() -> seam_model::Ts {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    seam_model::Ts(ms)
 }

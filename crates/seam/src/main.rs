@@ -45,6 +45,15 @@ use clap::{Parser, Subcommand};
 
 use crate::error::CliError;
 
+/// The wall clock, read only at the command line's edge: an import, a user or a token is
+/// stamped when it is made.
+pub(crate) fn wall_clock() -> seam_model::Ts {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    seam_model::Ts(ms)
+}
+
 /// Seam correlates physical-security and cybersecurity events per person, in event time.
 #[derive(Debug, Parser)]
 #[command(name = "seam", version, about, long_about = None)]
