@@ -1,0 +1,1 @@
+//! Seam's OpenID Connect relying party.

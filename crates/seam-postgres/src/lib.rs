@@ -1,0 +1,1 @@
+//! Seam's PostgreSQL store.
