@@ -15,6 +15,10 @@ use crate::{
     DeadLetter, FindingFilter, Snapshot, Store, StoreError, StoredEvent, StoredFinding, Unresolved,
 };
 
+mod lifecycle;
+
+pub use lifecycle::lifecycle_suite;
+
 /// Runs every check, each on a fresh, empty store from `make`.
 pub fn conformance_suite(make: impl Fn() -> Box<dyn Store>) {
     let checks: &[(&str, Check)] = &[

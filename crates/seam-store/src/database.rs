@@ -12,6 +12,10 @@ use seam_model::Ts;
 use crate::DocumentWrite;
 use crate::{Counts, DeadLetter, FindingFilter, Snapshot, StoreError, StoredFinding, Unresolved};
 
+mod lifecycle;
+
+pub(crate) use lifecycle::own_text;
+
 /// Schema changes in order; `PRAGMA user_version` counts how many have run.
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE findings (

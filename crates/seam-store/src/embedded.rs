@@ -6,12 +6,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use seam_model::Ts;
 
-use crate::database::Database;
-use crate::log::EventLog;
+use crate::database::{self, Database};
+use crate::lifecycle::{ERASED_FINDING_UID_PREFIX, Needles, tombstone_json};
 pub use crate::log::TailRecovery;
+use crate::log::{EventLog, SEGMENT_MAGIC};
 use crate::{
-    AppendOutcome, Counts, DeadLetter, DocumentWrite, FindingFilter, Snapshot, Store, StoreError,
-    StoredEvent, StoredFinding, Unresolved,
+    AppendOutcome, Counts, DeadLetter, DocumentWrite, ErasureReport, FindingFilter, Lifecycle,
+    RetentionReport, RetentionRequest, Snapshot, Store, StoreError, StoredEvent, StoredFinding,
+    SubjectRecords, Unresolved,
 };
 
 /// How an [`EmbeddedStore`] lays out its data.
@@ -221,5 +223,89 @@ impl Store for EmbeddedStore {
 
     fn log_position(&self) -> Result<u64, StoreError> {
         Ok(self.log.end())
+    }
+}
+
+/// Erasure and retention rewrite the affected segments of the event log in place (positions
+/// stay) and clean SQLite's free pages and WAL; `docs/store.md` has the details.
+impl Lifecycle for EmbeddedStore {
+    fn subject_records(
+        &self,
+        needles: &[String],
+        limit: usize,
+    ) -> Result<SubjectRecords, StoreError> {
+        let needles = Needles::new(needles)?;
+        let (events, events_truncated) = self.log.subject_events(&needles, limit)?;
+        let rows = self.database.subject_rows(&needles, limit)?;
+        Ok(SubjectRecords {
+            events,
+            findings: rows.findings,
+            dead_letters: rows.dead_letters,
+            unresolved: rows.unresolved,
+            documents: rows.documents,
+            snapshots: rows.snapshots,
+            truncated: events_truncated || rows.truncated,
+        })
+    }
+
+    /// The log first, segment by segment, then SQLite in one transaction, then SQLite's
+    /// files: each step leaves a store that reads correctly, and running the erasure again
+    /// finds only what an interrupted run had not reached.
+    fn erase_subject(
+        &mut self,
+        needles: &[String],
+        reason: &str,
+    ) -> Result<ErasureReport, StoreError> {
+        let needles = Needles::new(needles)?;
+        let tombstone = tombstone_json(reason)?;
+        needles.refuse_in(&tombstone, "the tombstone an erasure writes")?;
+        needles.refuse_in(ERASED_FINDING_UID_PREFIX, "the uid of an erased finding")?;
+        needles.refuse_in(
+            std::str::from_utf8(&SEGMENT_MAGIC).unwrap_or_default(),
+            "the event log's file header",
+        )?;
+        needles.refuse_in(&database::own_text(), "the database schema")?;
+        if needles.is_empty() {
+            return Ok(ErasureReport::default());
+        }
+        self.commit()?;
+        let (events, digested_uids) = self.log.erase(&needles, &tombstone)?;
+        let rows = self.database.erase_subject(&needles, &tombstone)?;
+        self.database.scrub()?;
+        Ok(ErasureReport {
+            events,
+            digested_uids,
+            findings: rows.findings,
+            dead_letters: rows.dead_letters,
+            unresolved: rows.unresolved,
+            documents: rows.documents,
+            snapshots: rows.snapshots,
+        })
+    }
+
+    fn prune(
+        &mut self,
+        request: &RetentionRequest,
+        dry_run: bool,
+    ) -> Result<RetentionReport, StoreError> {
+        request.validate()?;
+        if !dry_run {
+            self.commit()?;
+        }
+        let (events, other_events) = self.log.expire(request, dry_run)?;
+        let rows = self.database.prune(
+            request.findings_before,
+            request.dead_letters_before,
+            request.unresolved_before,
+            dry_run,
+        )?;
+        Ok(RetentionReport {
+            events,
+            other_events,
+            findings: rows.findings,
+            dead_letters: rows.dead_letters,
+            unresolved: rows.unresolved,
+            dry_run,
+        })
     }
 }

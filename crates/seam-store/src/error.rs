@@ -46,6 +46,24 @@ pub enum StoreError {
     OutOfRange { value: u64 },
     #[error("the event log failed to write earlier and may be missing data; reopen the store")]
     Broken,
+    /// Says which needle by its index in the caller's list: the needle is personal data.
+    #[error(
+        "subject needle {index} is {bytes} bytes long; a needle needs at least {minimum}, or it \
+         matches far more than one person"
+    )]
+    NeedleTooShort {
+        index: usize,
+        bytes: usize,
+        minimum: usize,
+    },
+    #[error("invalid request: {reason}")]
+    InvalidRequest { reason: String },
+    /// Erasure and retention must empty the WAL, and another connection's read kept it in use.
+    #[error(
+        "another connection to the database keeps its write-ahead log in use; close it and run \
+         the operation again"
+    )]
+    WalInUse,
 }
 
 impl StoreError {

@@ -4,7 +4,8 @@
 //! bytes and the payload, so a torn or flipped length is caught as surely as a torn payload.
 //! The payload is one block: `encoding:u8 | count:u32 | raw_length:u32 | body`, where the body,
 //! once decoded (stored as is, or LZ4-compressed), is `count` records of
-//! `record_length:u32 | record`. A record starts with a kind byte so that the format can grow.
+//! `record_length:u32 | record`. A record starts with a kind byte so that the format can grow:
+//! kind 1 is an event, kind 2 the tombstone an erased or expired event leaves at its position.
 
 use std::ops::Range;
 
@@ -31,6 +32,12 @@ pub(crate) const MAX_FIELD_BYTES: usize = u16::MAX as usize;
 const ENCODING_STORED: u8 = 0;
 const ENCODING_LZ4: u8 = 1;
 const KIND_EVENT_V1: u8 = 1;
+/// An event whose content was erased: its place in the log, its times, source and class, and
+/// its uid or only the uid's SHA-256, with a tombstone for JSON. A build that does not know the
+/// kind refuses to open the log rather than read a tombstone as an event.
+const KIND_TOMBSTONE_V1: u8 = 2;
+const TOMBSTONE_UID_TEXT: u8 = 0;
+const TOMBSTONE_UID_DIGEST: u8 = 1;
 const FLAG_LATE: u8 = 0b01;
 const FLAG_PERSON: u8 = 0b10;
 
@@ -274,45 +281,140 @@ pub(crate) fn split_records(body: &[u8], count: usize) -> Result<Vec<Range<usize
     Ok(ranges)
 }
 
-/// Reads an event back from a record.
-pub(crate) fn decode_event(record: &[u8]) -> Result<StoredEvent<'_>, DecodeError> {
-    let mut cursor = Cursor { rest: record };
-    let kind = cursor.byte()?;
-    if kind != KIND_EVENT_V1 {
-        return Err(DecodeError::UnknownKind(kind));
+/// How a record names its event: by uid, or, for an event erased because its uid named a
+/// person, by the SHA-256 of the uid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RecordUid<'a> {
+    Text(&'a str),
+    Digest(&'a [u8; 32]),
+}
+
+impl RecordUid<'_> {
+    /// Whether this names the event with `uid`.
+    pub(crate) fn is(&self, uid: &str) -> bool {
+        match self {
+            RecordUid::Text(text) => *text == uid,
+            RecordUid::Digest(digest) => **digest == uid_sha256(uid),
+        }
     }
-    let uid = cursor.text()?;
+}
+
+/// The SHA-256 of a uid, which a tombstone keeps in place of a uid that named a person.
+pub(crate) fn uid_sha256(uid: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(uid.as_bytes()).into()
+}
+
+/// A record of either kind, decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Record<'a> {
+    pub(crate) uid: RecordUid<'a>,
+    pub(crate) time: Ts,
+    pub(crate) observed: Ts,
+    pub(crate) late: bool,
+    pub(crate) source: &'a str,
+    pub(crate) class: &'a str,
+    pub(crate) person: Option<&'a str>,
+    pub(crate) json: &'a str,
+    pub(crate) tombstone: bool,
+}
+
+/// Reads an event back from an event record; test code checks round trips with it.
+#[cfg(test)]
+pub(crate) fn decode_event(record: &[u8]) -> Result<StoredEvent<'_>, DecodeError> {
+    let decoded = decode_record(record)?;
+    match decoded.uid {
+        RecordUid::Text(uid) if !decoded.tombstone => Ok(StoredEvent {
+            uid,
+            time: decoded.time,
+            observed: decoded.observed,
+            source: decoded.source,
+            class: decoded.class,
+            person: decoded.person,
+            late: decoded.late,
+            json: decoded.json,
+        }),
+        _ => Err(DecodeError::UnknownKind(KIND_TOMBSTONE_V1)),
+    }
+}
+
+/// Reads a record of either kind.
+pub(crate) fn decode_record(record: &[u8]) -> Result<Record<'_>, DecodeError> {
+    let mut cursor = Cursor { rest: record };
+    let (uid, tombstone) = cursor.kind_and_uid()?;
     let time = Ts::from_millis(cursor.i64()?);
     let observed = Ts::from_millis(cursor.i64()?);
     let flags = cursor.byte()?;
     let source = cursor.text()?;
     let class = cursor.text()?;
-    let person = if flags & FLAG_PERSON != 0 {
+    let person = if !tombstone && flags & FLAG_PERSON != 0 {
         Some(cursor.text()?)
     } else {
         None
     };
     let json = std::str::from_utf8(cursor.rest).map_err(|_| DecodeError::NotUtf8)?;
-    Ok(StoredEvent {
+    Ok(Record {
         uid,
         time,
         observed,
+        late: flags & FLAG_LATE != 0,
         source,
         class,
         person,
-        late: flags & FLAG_LATE != 0,
         json,
+        tombstone,
     })
 }
 
-/// Reads only the uid, for the duplicate check and the index.
-pub(crate) fn decode_uid(record: &[u8]) -> Result<&str, DecodeError> {
+/// Reads only the uid, for the duplicate check.
+pub(crate) fn decode_uid(record: &[u8]) -> Result<RecordUid<'_>, DecodeError> {
+    Cursor { rest: record }.kind_and_uid().map(|(uid, _)| uid)
+}
+
+/// What opening the log needs of every record, without checking the JSON: the uid, the time,
+/// and whether it is a tombstone.
+pub(crate) fn decode_head(record: &[u8]) -> Result<(RecordUid<'_>, Ts, bool), DecodeError> {
     let mut cursor = Cursor { rest: record };
-    let kind = cursor.byte()?;
-    if kind != KIND_EVENT_V1 {
-        return Err(DecodeError::UnknownKind(kind));
+    let (uid, tombstone) = cursor.kind_and_uid()?;
+    let time = Ts::from_millis(cursor.i64()?);
+    Ok((uid, time, tombstone))
+}
+
+/// Appends a length-prefixed tombstone record for `record`: the same times and late flag, the
+/// given uid, source, class and JSON, no person. The fields come from a stored record, so they
+/// fit their length prefixes; a caller-made JSON is short.
+pub(crate) fn encode_tombstone(
+    record: &Record<'_>,
+    uid: RecordUid<'_>,
+    source: &str,
+    class: &str,
+    json: &str,
+    out: &mut Vec<u8>,
+) {
+    let uid_len = match uid {
+        RecordUid::Text(text) => 2 + text.len(),
+        RecordUid::Digest(digest) => digest.len(),
+    };
+    let length = 2 + uid_len + 8 + 8 + 1 + (2 + source.len()) + (2 + class.len()) + json.len();
+    out.reserve(4 + length);
+    out.extend_from_slice(&to_u32(length).to_le_bytes());
+    out.push(KIND_TOMBSTONE_V1);
+    match uid {
+        RecordUid::Text(text) => {
+            out.push(TOMBSTONE_UID_TEXT);
+            put_text(out, text);
+        }
+        RecordUid::Digest(digest) => {
+            out.push(TOMBSTONE_UID_DIGEST);
+            out.extend_from_slice(digest);
+        }
     }
-    cursor.text()
+    out.extend_from_slice(&record.time.millis().to_le_bytes());
+    out.extend_from_slice(&record.observed.millis().to_le_bytes());
+    out.push(if record.late { FLAG_LATE } else { 0 });
+    put_text(out, source);
+    put_text(out, class);
+    out.extend_from_slice(json.as_bytes());
 }
 
 struct Cursor<'a> {
@@ -327,6 +429,26 @@ impl<'a> Cursor<'a> {
             .ok_or(DecodeError::Truncated)?;
         self.rest = rest;
         Ok(taken)
+    }
+
+    /// The kind byte and the uid after it; whether the record is a tombstone.
+    fn kind_and_uid(&mut self) -> Result<(RecordUid<'a>, bool), DecodeError> {
+        match self.byte()? {
+            KIND_EVENT_V1 => Ok((RecordUid::Text(self.text()?), false)),
+            KIND_TOMBSTONE_V1 => match self.byte()? {
+                TOMBSTONE_UID_TEXT => Ok((RecordUid::Text(self.text()?), true)),
+                TOMBSTONE_UID_DIGEST => {
+                    let (digest, rest) = self
+                        .rest
+                        .split_first_chunk::<32>()
+                        .ok_or(DecodeError::Truncated)?;
+                    self.rest = rest;
+                    Ok((RecordUid::Digest(digest), true))
+                }
+                other => Err(DecodeError::UnknownKind(other)),
+            },
+            other => Err(DecodeError::UnknownKind(other)),
+        }
     }
 
     fn byte(&mut self) -> Result<u8, DecodeError> {
@@ -430,7 +552,10 @@ mod tests {
         assert_eq!(block.len(), 2);
         assert_eq!(decode_event(block.record(0).unwrap()).unwrap(), sample());
         assert_eq!(decode_event(block.record(1).unwrap()).unwrap(), second);
-        assert_eq!(decode_uid(block.record(1).unwrap()).unwrap(), "evt-2");
+        assert_eq!(
+            decode_uid(block.record(1).unwrap()).unwrap(),
+            RecordUid::Text("evt-2")
+        );
         assert_eq!(block.record(2), None);
     }
 
@@ -527,6 +652,44 @@ mod tests {
     }
 
     #[test]
+    fn a_tombstone_keeps_the_position_facts_and_either_uid_form() {
+        let mut records = Vec::new();
+        encode_record(&sample(), &mut records);
+        let event = decode_record(&records[4..]).unwrap();
+        assert!(!event.tombstone);
+        let digest = uid_sha256("evt-1");
+        for uid in [RecordUid::Text("evt-1"), RecordUid::Digest(&digest)] {
+            let mut body = Vec::new();
+            encode_tombstone(&event, uid, "pacs", "", r#"{"erased":true}"#, &mut body);
+            let ranges = split_records(&body, 1).unwrap();
+            let tombstone = decode_record(&body[ranges[0].clone()]).unwrap();
+            assert_eq!(
+                tombstone,
+                Record {
+                    uid,
+                    class: "",
+                    person: None,
+                    json: r#"{"erased":true}"#,
+                    tombstone: true,
+                    ..event
+                }
+            );
+            assert!(tombstone.uid.is("evt-1"));
+            assert!(!tombstone.uid.is("evt-2"));
+            let (head_uid, time, is_tombstone) = decode_head(&body[ranges[0].clone()]).unwrap();
+            assert_eq!((head_uid, time, is_tombstone), (uid, event.time, true));
+        }
+        assert!(
+            decode_event(&{
+                let mut body = Vec::new();
+                encode_tombstone(&event, RecordUid::Text("x"), "", "", "{}", &mut body);
+                body.split_off(4)
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
     fn an_unknown_record_kind_is_reported() {
         assert_eq!(decode_event(&[9, 0, 0]), Err(DecodeError::UnknownKind(9)));
         assert_eq!(decode_uid(&[]), Err(DecodeError::Truncated));
@@ -578,6 +741,8 @@ mod tests {
                 for index in 0..block.len() {
                     let record = block.record(index).unwrap();
                     let _ = decode_event(record);
+                    let _ = decode_record(record);
+                    let _ = decode_head(record);
                     let _ = decode_uid(record);
                 }
             }

@@ -4,7 +4,8 @@
 //! deduplicated event log beside a SQLite database in one data directory. Events arrive as
 //! pre-serialized JSON plus the few columns the store needs; it knows nothing of Seam's event
 //! type. The API is synchronous: the store is the edge, called from the CLI or a writer thread.
-//! `docs/store.md` describes the on-disk layout and the durability guarantees.
+//! [`Lifecycle`] adds what a store of personal data owes the people in it: subject access,
+//! erasure and retention. `docs/store.md` describes the on-disk layout and the guarantees.
 
 use std::collections::BTreeMap;
 
@@ -15,10 +16,16 @@ mod database;
 mod embedded;
 mod error;
 mod frame;
+mod lifecycle;
 mod log;
 
 pub use embedded::{EmbeddedStore, StoreOptions, TailRecovery};
 pub use error::StoreError;
+pub use lifecycle::{
+    ERASED_FINDING_UID_PREFIX, ErasureReport, Lifecycle, MAX_REASON_BYTES, MIN_NEEDLE_BYTES,
+    Needles, RETENTION_REASON, RetentionReport, RetentionRequest, SubjectDocument, SubjectEvent,
+    SubjectRecords, erased_finding_uid, json_escaped, tombstone_json,
+};
 
 /// One normalized event to append, borrowed from the caller's buffers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,8 @@
 //! A log position is an event's sequence number: the first event is at 0 and the log ends at
 //! the number of events stored. Events gather in an open block in memory; sealing it (on commit,
 //! or once it is large) compresses it into one frame at the end of the last segment. Only the
-//! last segment is ever written: earlier ones were synced before the next one was created.
+//! last segment is ever written: earlier ones were synced before the next one was created,
+//! except by erasure and retention, which replace a segment whole (see [`rewrite`]).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -13,8 +14,10 @@ use std::io::{BufReader, ErrorKind, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::frame::{self, BLOCK_TARGET_BYTES, Block, HEADER_BYTES, MAX_PAYLOAD_BYTES};
+use crate::frame::{self, BLOCK_TARGET_BYTES, Block, HEADER_BYTES, MAX_PAYLOAD_BYTES, RecordUid};
 use crate::{AppendOutcome, StoreError, StoredEvent};
+
+mod rewrite;
 
 /// The first bytes of every segment file: what it is and the format version.
 pub(crate) const SEGMENT_MAGIC: [u8; 8] = *b"SEAMLOG1";
@@ -48,6 +51,9 @@ struct BlockEntry {
     /// File offset of its frame.
     offset: u64,
     frame_len: u64,
+    /// The earliest time of an event in it that is not a tombstone (`i64::MAX` if none), so
+    /// that retention skips the blocks that hold nothing to expire.
+    oldest_live: i64,
 }
 
 pub(crate) struct EventLog {
@@ -62,6 +68,8 @@ pub(crate) struct EventLog {
     /// record's bytes are; the first of them sits at position `sealed_end`.
     open_records: Vec<u8>,
     open_ranges: Vec<Range<usize>>,
+    /// The earliest event time in the open block, `i64::MAX` while it is empty.
+    open_oldest: i64,
     sealed_end: u64,
     /// Frames were written since the last sync.
     unsynced: bool,
@@ -100,6 +108,7 @@ impl EventLog {
     ) -> Result<EventLog, StoreError> {
         std::fs::create_dir_all(directory)
             .map_err(StoreError::io("create directory", directory))?;
+        rewrite::remove_leftovers(directory)?;
         let mut found = list_segments(directory)?;
         if found.is_empty() {
             found.push(create_segment(directory, 0)?);
@@ -137,6 +146,7 @@ impl EventLog {
             active: open_for_append(&active_path)?,
             open_records: Vec::new(),
             open_ranges: Vec::new(),
+            open_oldest: i64::MAX,
             sealed_end: scan.end,
             unsynced: false,
             index: scan.index,
@@ -186,15 +196,17 @@ impl EventLog {
             let position = self.end();
             let digest = (self.uid_digest)(event.uid);
             // One probe in the common case, a digest never seen: claim it for this position.
+            // An erased uid kept only as its SHA-256 is not in that map; once the store holds
+            // such uids, a new one is checked against them too.
             let claimed = match self.index.first.entry(digest) {
-                Entry::Vacant(slot) => {
+                Entry::Vacant(slot) if !was_erased(&self.index.erased, event.uid) => {
                     slot.insert(position);
                     true
                 }
-                Entry::Occupied(_) => false,
+                _ => false,
             };
             if !claimed {
-                if self.is_stored(digest, event.uid)? {
+                if self.is_stored(digest, event.uid)? || was_erased(&self.index.erased, event.uid) {
                     outcome.duplicates += 1;
                     outcome.duplicate_indices.push(index);
                     continue;
@@ -202,6 +214,7 @@ impl EventLog {
                 self.index.more.entry(digest).or_default().push(position);
             }
             frame::encode_record(event, &mut self.open_records);
+            self.open_oldest = self.open_oldest.min(event.time.millis());
             self.open_ranges
                 .push(self.open_records.len() - record_len..self.open_records.len());
             outcome.inserted += 1;
@@ -229,7 +242,7 @@ impl EventLog {
     }
 
     fn record_has_uid(&mut self, position: u64, uid: &str) -> Result<bool, StoreError> {
-        let same = |record: &[u8]| frame::decode_uid(record).map(|stored| stored == uid);
+        let same = |record: &[u8]| frame::decode_uid(record).map(|stored| stored.is(uid));
         if position >= self.sealed_end {
             let record = self
                 .open_record(position)
@@ -299,12 +312,14 @@ impl EventLog {
                 segment: segment_number,
                 offset: active.file_len,
                 frame_len,
+                oldest_live: self.open_oldest,
             });
             active.file_len += frame_len;
         }
         self.sealed_end += count as u64;
         self.open_records.clear();
         self.open_ranges.clear();
+        self.open_oldest = i64::MAX;
         Ok(())
     }
 
@@ -401,7 +416,7 @@ impl EventLog {
     }
 
     fn json_of(&self, position: u64, record: &[u8]) -> Result<String, StoreError> {
-        let event = frame::decode_event(record)
+        let event = frame::decode_record(record)
             .map_err(|error| self.corrupt_at(position, &error.describe()))?;
         Ok(event.json.to_owned())
     }
@@ -549,12 +564,16 @@ impl Scan {
             // format this build does not know, not a torn write. Never cut it away.
             let block = frame::decode_block(&payload)
                 .map_err(|error| corrupt(&path, offset, &error.describe()))?;
+            let mut oldest_live = i64::MAX;
             for index in 0..block.len() {
                 let record = block.record(index).unwrap_or_default();
-                let uid = frame::decode_uid(record)
+                let (uid, time, tombstone) = frame::decode_head(record)
                     .map_err(|error| corrupt(&path, offset, &error.describe()))?;
                 self.index
-                    .insert((self.uid_digest)(uid), self.end + index as u64);
+                    .insert(uid, self.end + index as u64, self.uid_digest);
+                if !tombstone {
+                    oldest_live = oldest_live.min(time.millis());
+                }
             }
             let count = block.len() as u64;
             self.blocks.push(BlockEntry {
@@ -563,6 +582,7 @@ impl Scan {
                 segment: number,
                 offset,
                 frame_len,
+                oldest_live,
             });
             self.end += count;
             offset += frame_len;
@@ -604,21 +624,56 @@ fn uid_digest(uid: &str) -> u64 {
     hasher.finish()
 }
 
+/// Whether `uid` is one an erasure kept only as its SHA-256. Costs a SHA-256 of the uid once
+/// there are such uids, nothing before.
+fn was_erased(erased: &HashMap<[u8; 32], u64>, uid: &str) -> bool {
+    !erased.is_empty() && erased.contains_key(&frame::uid_sha256(uid))
+}
+
 /// Uid digest to the positions of the events with that digest: almost always one, so the
-/// rare second and later ones live in a side map instead of a `Vec` per entry.
+/// rare second and later ones live in a side map instead of a `Vec` per entry. Tombstones that
+/// keep only the SHA-256 of their uid are found by that digest instead.
 #[derive(Debug, Default)]
 struct UidIndex {
     first: HashMap<u64, u64, BuildHasherDefault<DigestHasher>>,
     more: HashMap<u64, Vec<u64>, BuildHasherDefault<DigestHasher>>,
+    erased: HashMap<[u8; 32], u64>,
 }
 
 impl UidIndex {
-    fn insert(&mut self, digest: u64, position: u64) {
+    fn insert(&mut self, uid: RecordUid<'_>, position: u64, uid_digest: fn(&str) -> u64) {
+        let digest = match uid {
+            RecordUid::Text(text) => uid_digest(text),
+            RecordUid::Digest(sha256) => {
+                self.erased.insert(*sha256, position);
+                return;
+            }
+        };
         match self.first.entry(digest) {
             Entry::Occupied(_) => self.more.entry(digest).or_default().push(position),
             Entry::Vacant(slot) => {
                 slot.insert(position);
             }
+        }
+    }
+
+    /// Forgets that the event at `position` has the uid with this digest.
+    fn remove(&mut self, digest: u64, position: u64) {
+        let more = self.more.get_mut(&digest);
+        if self.first.get(&digest) == Some(&position) {
+            match more.and_then(|more| (!more.is_empty()).then(|| more.remove(0))) {
+                Some(next) => {
+                    self.first.insert(digest, next);
+                }
+                None => {
+                    self.first.remove(&digest);
+                }
+            }
+        } else if let Some(more) = more {
+            more.retain(|stored| *stored != position);
+        }
+        if self.more.get(&digest).is_some_and(Vec::is_empty) {
+            self.more.remove(&digest);
         }
     }
 }
