@@ -25,7 +25,9 @@
 //! every site).
 //!
 //! Names are for those who act on people: the GSOC operator (a guard needs to know who is at
-//! the door) and the investigator; analysts and auditors see pseudonyms. Integration is the
+//! the door) and the investigator see them (`see-names`); analysts see pseudonyms and may
+//! reveal one person's name for a while with a stated reason (`reveal-names`, audited);
+//! auditors see pseudonyms only. Integration is the
 //! machines' role: events in, directory provisioning in (SCIM is the directory's ingest), and
 //! the metrics for a scraper; it reads no finding, event, person or audit record.
 //!
@@ -41,7 +43,8 @@
 //! | `read-events` | ✓ | ✓ | ✓ | ✓ | | |
 //! | `read-dead-letters` | ✓ | ✓ | | | | |
 //! | `read-people` | ✓ | ✓ | ✓ | ✓ | | |
-//! | `reveal-names` | ✓ | | ✓ | ✓ | | |
+//! | `see-names` | ✓ | | ✓ | ✓ | | |
+//! | `reveal-names` | ✓ | ✓ | ✓ | ✓ | | |
 //! | `read-estate` | ✓ | ✓ | ✓ | ✓ | ✓ | |
 //! | `read-rules` | ✓ | ✓ | ✓ | ✓ | ✓ | |
 //! | `manage-rules` | ✓ | ✓ | | | | |
@@ -71,12 +74,15 @@
 //! | GET | `/healthz` | public | — | liveness |
 //! | GET | `/readyz` | public | — | readiness |
 //! | POST | `/v1/login` | public | — | sign in with a password; sets the session cookie |
+//! | GET | `/v1/oidc/login` | public | — | sign in through the identity provider (redirects there) |
+//! | GET | `/v1/oidc/callback` | public | — | the identity provider's answer; sets the session cookie |
 //! | POST | `/v1/logout` | `own-account` | — | end the session |
 //! | GET | `/v1/me` | `own-account` | — | who am I: roles, sites, CSRF token |
 //! | POST | `/v1/ingest/{source}` | `ingest-events` | — | push events |
 //! | GET | `/v1/ingest/{source}` | `ingest-events` | — | Okta's one-time verification challenge |
 //! | GET | `/v1/findings` | `read-findings` | filtered | query findings |
 //! | GET | `/v1/findings/stream` | `stream-findings` | filtered | live findings (server-sent events) |
+//! | POST | `/v1/people/{id}/reveal` | `reveal-names` | filtered | reveal the name behind a pseudonym for a while, with a reason |
 //! | GET | `/v1/dead-letters` | `read-dead-letters` | all sites only | rejected records |
 //! | GET | `/metrics` | `read-metrics` | all sites only | Prometheus metrics |
 //! | GET | `/v1/users` | `read-users` | all sites only | list users |

@@ -31,7 +31,11 @@ pub enum Permission {
     ReadDeadLetters,
     /// Read people's directory records and whereabouts, under pseudonyms.
     ReadPeople,
-    /// Resolve a pseudonym to the person's name; the caller audits every reveal.
+    /// See people by name everywhere (need-to-know: those who act on people). Without it,
+    /// people appear as keyed pseudonyms.
+    SeeNames,
+    /// Resolve one pseudonym to the person's name for a while, stating a reason; the caller
+    /// audits every reveal.
     RevealNames,
     /// Read the estate: sites, zones, doors, networks, assets, and rule coverage.
     ReadEstate,
@@ -65,7 +69,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 28] = [
+    pub const ALL: [Permission; 29] = [
         Permission::OwnAccount,
         Permission::IngestEvents,
         Permission::ProvisionDirectory,
@@ -76,6 +80,7 @@ impl Permission {
         Permission::ReadEvents,
         Permission::ReadDeadLetters,
         Permission::ReadPeople,
+        Permission::SeeNames,
         Permission::RevealNames,
         Permission::ReadEstate,
         Permission::ReadRules,
@@ -108,6 +113,7 @@ impl Permission {
             Permission::ReadEvents => "read-events",
             Permission::ReadDeadLetters => "read-dead-letters",
             Permission::ReadPeople => "read-people",
+            Permission::SeeNames => "see-names",
             Permission::RevealNames => "reveal-names",
             Permission::ReadEstate => "read-estate",
             Permission::ReadRules => "read-rules",
@@ -149,6 +155,7 @@ const SOC_ANALYST: &[Permission] = &[
     P::ReadEvents,
     P::ReadDeadLetters,
     P::ReadPeople,
+    P::RevealNames,
     P::ReadEstate,
     P::ReadRules,
     P::ManageRules,
@@ -166,6 +173,7 @@ const GSOC_OPERATOR: &[Permission] = &[
     P::TriageFindings,
     P::ReadEvents,
     P::ReadPeople,
+    P::SeeNames,
     P::RevealNames,
     P::ReadEstate,
     P::ReadRules,
@@ -181,6 +189,7 @@ const INVESTIGATOR: &[Permission] = &[
     P::TriageFindings,
     P::ReadEvents,
     P::ReadPeople,
+    P::SeeNames,
     P::RevealNames,
     P::ReadEstate,
     P::ReadRules,

@@ -70,6 +70,20 @@ pub const ROUTES: &[RouteRule] = &[
         "sign in with a password; sets the session cookie",
     ),
     rule(
+        "GET",
+        "/v1/oidc/login",
+        None,
+        Unscoped,
+        "sign in through the identity provider (redirects there)",
+    ),
+    rule(
+        "GET",
+        "/v1/oidc/callback",
+        None,
+        Unscoped,
+        "the identity provider's answer; sets the session cookie",
+    ),
+    rule(
         "POST",
         "/v1/logout",
         Some(P::OwnAccount),
@@ -110,6 +124,13 @@ pub const ROUTES: &[RouteRule] = &[
         Some(P::StreamFindings),
         PerSite,
         "live findings (server-sent events)",
+    ),
+    rule(
+        "POST",
+        "/v1/people/{id}/reveal",
+        Some(P::RevealNames),
+        PerSite,
+        "reveal the name behind a pseudonym for a while, with a reason",
     ),
     rule(
         "GET",

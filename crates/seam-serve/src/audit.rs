@@ -2,10 +2,11 @@
 //! (`DATA_DIR/audit/`), and its checkpoints, signed every `[audit] checkpoint_secs` when the
 //! log has moved and at shutdown, copied to the configured witness file.
 //!
-//! Recorded so far: the service starting and stopping, every SCIM change (by the token, with
-//! the person as a digest), and every edit of the estate folder taken or refused. People
-//! appear as digests of their ids, never by name, so that erasing a person never touches the
-//! log.
+//! Recorded: the service starting and stopping, sign-ins (failed too) and sign-outs, refused
+//! credentials, user and token changes, reveals, reads of people's findings (whose, by whom,
+//! the stated purpose), audit verifications and exports, every SCIM change, and every edit
+//! of the estate folder taken or refused. People appear as keyed pseudonyms
+//! ([`crate::access`]), never by name or id, so that erasing a person never touches the log.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -19,14 +20,8 @@ use crate::server::Shared;
 #[derive(Debug)]
 pub(crate) struct Audit {
     log: Mutex<AuditLog>,
-}
-
-/// The person as the audit names them: a digest of the id, stable across restarts.
-pub(crate) fn person_digest(id: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("seam-person\n{id}").as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("p-{hex}")
+    data_dir: std::path::PathBuf,
+    witness: Option<std::path::PathBuf>,
 }
 
 impl Audit {
@@ -51,6 +46,8 @@ impl Audit {
         }
         Ok(Audit {
             log: Mutex::new(log),
+            data_dir: data_dir.to_path_buf(),
+            witness: settings.witness.clone(),
         })
     }
 
@@ -65,6 +62,33 @@ impl Audit {
             }
             Err(_) => eprintln!("seam serve: the audit log is unavailable"),
         }
+    }
+
+    /// Checks the whole log (and the witness), with appends held back meanwhile so that the
+    /// check never reads a record half written.
+    pub(crate) fn verify(&self) -> Result<seam_audit::VerifyReport, String> {
+        let _held = self
+            .log
+            .lock()
+            .map_err(|_| "the audit log is unavailable")?;
+        let options = seam_audit::VerifyOptions {
+            witness: self.witness.clone(),
+            trusted_key: None,
+        };
+        seam_audit::verify(&self.data_dir, &options).map_err(|e| e.to_string())
+    }
+
+    /// The records of `[from, to)` and the checkpoints that prove them, as NDJSON. The head
+    /// is checkpointed first, so that the latest records are covered.
+    pub(crate) fn export(&self, from: Ts, to: Ts) -> Result<Vec<u8>, String> {
+        self.checkpoint();
+        let _held = self
+            .log
+            .lock()
+            .map_err(|_| "the audit log is unavailable")?;
+        let mut out = Vec::new();
+        seam_audit::export(&self.data_dir, from, to, &mut out).map_err(|e| e.to_string())?;
+        Ok(out)
     }
 
     /// Syncs and signs the head when it moved since the last checkpoint.

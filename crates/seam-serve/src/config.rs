@@ -37,6 +37,50 @@ pub struct ServeConfig {
     pub directory: DirectorySettings,
     /// The tamper-evident audit log's checkpoints and witness.
     pub audit: AuditSettings,
+    /// Who may call the API: sessions, pseudonyms, reveals, single sign-on.
+    pub access: AccessSettings,
+}
+
+/// `[access]`: authentication and privacy on the API.
+#[derive(Debug, Clone)]
+pub struct AccessSettings {
+    /// Authenticate every request even before the first user exists (the service then
+    /// refuses to start until one does), and allow the API off loopback. Without it,
+    /// authentication is on as soon as the store holds a user or a token.
+    pub required: bool,
+    pub session: seam_access::SessionPolicy,
+    /// How long a revealed name stays revealed to the one who asked.
+    pub reveal_ms: i64,
+    /// Sign-in through an OpenID Connect provider.
+    pub oidc: Option<OidcSettings>,
+}
+
+impl Default for AccessSettings {
+    fn default() -> AccessSettings {
+        AccessSettings {
+            required: false,
+            session: seam_access::SessionPolicy::default(),
+            reveal_ms: 15 * 60_000,
+            oidc: None,
+        }
+    }
+}
+
+/// `[access.oidc]`: the provider, this client, and how its claims map to roles and sites.
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    /// Where the provider sends the browser back: this service's `/v1/oidc/callback`.
+    pub redirect_uri: String,
+    pub scopes: String,
+    /// The claim holding the user's groups or roles (`groups`).
+    pub roles_claim: String,
+    /// A claim value to the Seam roles it grants.
+    pub role_map: std::collections::BTreeMap<String, Vec<String>>,
+    /// The claim holding the sites the user may see; absent: every site.
+    pub sites_claim: Option<String>,
 }
 
 /// `[audit]`: how often the audit log is checkpointed, and where checkpoints are witnessed.
@@ -408,6 +452,7 @@ impl ServeConfig {
             dead_letters: crate::dead_letters::DeadLetterLimits::default(),
             directory: DirectorySettings::default(),
             audit: AuditSettings::default(),
+            access: AccessSettings::default(),
         };
         config.apply(overrides)?;
         Ok(config)
@@ -623,9 +668,9 @@ impl ServeConfig {
             )));
         }
         let api = self.http.api.unwrap_or(self.http.listen);
-        if !api.ip().is_loopback() {
+        if !api.ip().is_loopback() && !self.access.required {
             return Err(invalid(format!(
-                "refusing to serve the read API on {api}: it has no authentication yet, so it listens on loopback only (set `api` to a 127.0.0.1 address)"
+                "refusing to serve the API on {api} without authentication: set `required = true` under [access] (and create users with `seam user add`), or listen on 127.0.0.1"
             )));
         }
         Ok(())
@@ -778,6 +823,110 @@ struct RawConfig {
     directory: RawDirectory,
     #[serde(default)]
     audit: RawAudit,
+    #[serde(default)]
+    access: RawAccess,
+}
+
+/// `[access]`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAccess {
+    required: Option<bool>,
+    session_idle_secs: Option<u64>,
+    session_absolute_secs: Option<u64>,
+    reveal_secs: Option<u64>,
+    oidc: Option<RawOidc>,
+}
+
+/// `[access.oidc]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOidc {
+    issuer: String,
+    client_id: String,
+    client_secret: Option<String>,
+    client_secret_env: Option<String>,
+    redirect_uri: String,
+    scopes: Option<String>,
+    roles_claim: Option<String>,
+    #[serde(default)]
+    role_map: std::collections::BTreeMap<String, Vec<String>>,
+    sites_claim: Option<String>,
+}
+
+impl RawAccess {
+    fn resolve(self) -> Result<AccessSettings, ConfigError> {
+        let defaults = AccessSettings::default();
+        let secs = |value: Option<u64>, default_ms: i64, name: &str| -> Result<i64, ConfigError> {
+            match value {
+                None => Ok(default_ms),
+                Some(0) => Err(invalid(format!("[access] {name} must be at least 1"))),
+                Some(secs) => Ok(i64::try_from(secs.min(366 * 86_400)).unwrap_or(0) * 1000),
+            }
+        };
+        let mut session = defaults.session;
+        session.idle_ms = secs(self.session_idle_secs, session.idle_ms, "session_idle_secs")?;
+        session.absolute_ms = secs(
+            self.session_absolute_secs,
+            session.absolute_ms,
+            "session_absolute_secs",
+        )?;
+        if session.idle_ms > session.absolute_ms {
+            return Err(invalid(
+                "[access] session_idle_secs is longer than session_absolute_secs",
+            ));
+        }
+        let oidc = match self.oidc {
+            None => None,
+            Some(raw) => {
+                let client_secret = match (raw.client_secret, raw.client_secret_env) {
+                    (Some(_), Some(_)) => {
+                        return Err(invalid(
+                            "[access.oidc] give client_secret or client_secret_env, not both",
+                        ));
+                    }
+                    (Some(secret), None) => Some(Secret::new(secret)),
+                    (None, Some(name)) => Some(Secret::new(
+                        std::env::var(&name).map_err(|_| {
+                            invalid(format!(
+                                "[access.oidc] client_secret_env: the environment variable `{name}` is not set"
+                            ))
+                        })?,
+                    )),
+                    (None, None) => None,
+                };
+                for roles in raw.role_map.values() {
+                    for role in roles {
+                        role.parse::<seam_access::Role>()
+                            .map_err(|e| invalid(format!("[access.oidc] role_map: {e}")))?;
+                    }
+                }
+                if raw.role_map.is_empty() {
+                    return Err(invalid(
+                        "[access.oidc] role_map is empty: map at least one claim value to Seam roles",
+                    ));
+                }
+                Some(OidcSettings {
+                    issuer: raw.issuer,
+                    client_id: raw.client_id,
+                    client_secret,
+                    redirect_uri: raw.redirect_uri,
+                    scopes: raw
+                        .scopes
+                        .unwrap_or_else(|| "openid email profile".to_string()),
+                    roles_claim: raw.roles_claim.unwrap_or_else(|| "groups".to_string()),
+                    role_map: raw.role_map,
+                    sites_claim: raw.sites_claim,
+                })
+            }
+        };
+        Ok(AccessSettings {
+            required: self.required.unwrap_or(false),
+            session,
+            reveal_ms: secs(self.reveal_secs, defaults.reveal_ms, "reveal_secs")?,
+            oidc,
+        })
+    }
 }
 
 /// `[audit]`.
@@ -1197,9 +1346,11 @@ impl RawConfig {
                 .clamp(1, 86_400)
                 .saturating_mul(1000),
         };
+        let access = self.access.resolve()?;
         let config = ServeConfig {
             directory,
             audit,
+            access,
             data_dir: path(
                 self.data_dir
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
@@ -1863,7 +2014,34 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(error.contains("refusing to serve the read API"), "{error}");
+        assert!(
+            error.contains("refusing to serve the API on 0.0.0.0:8787 without authentication"),
+            "{error}"
+        );
+        let required = parse(
+            r#"
+            [http]
+            listen = "0.0.0.0:8787"
+            [access]
+            required = true
+            session_idle_secs = 600
+            "#,
+        )
+        .unwrap();
+        assert!(required.access.required);
+        assert_eq!(required.access.session.idle_ms, 600_000);
+        let error = parse(
+            r#"
+            [access]
+            session_idle_secs = 90000
+            "#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("longer than session_absolute_secs"),
+            "{error}"
+        );
         let error = ServeConfig::defaults(&Overrides {
             http: Some("0.0.0.0:9000".into()),
             ..Overrides::default()

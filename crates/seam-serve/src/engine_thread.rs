@@ -303,6 +303,8 @@ pub(crate) fn recover(
                         metrics.engine_events.fetch_add(1, Ordering::Relaxed);
                     }
                 }
+                // An erased event, or one past its retention: nothing left to correlate.
+                Err(_) if json.starts_with("{\"erased\":true") => {}
                 // Another writer's record kind: not ours to read, and nothing to correlate.
                 Err(error) => eprintln!("seam serve: skipping an unreadable log record: {error}"),
             }

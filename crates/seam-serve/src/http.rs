@@ -166,10 +166,12 @@ pub(crate) fn api_router(shared: Arc<Shared>, health: bool) -> Router {
     } else {
         router
     };
-    router.with_state(shared)
+    let access = crate::access::router(Arc::clone(&shared));
+    let oidc = crate::oidc::router(Arc::clone(&shared));
+    router.with_state(shared).merge(access).merge(oidc)
 }
 
-fn json_response(status: StatusCode, body: String) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -178,7 +180,7 @@ fn json_response(status: StatusCode, body: String) -> Response {
     response
 }
 
-fn error(status: StatusCode, message: impl AsRef<str>) -> Response {
+pub(crate) fn error(status: StatusCode, message: impl AsRef<str>) -> Response {
     let body = serde_json::json!({ "error": message.as_ref() }).to_string();
     let mut response = json_response(status, body);
     if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
@@ -490,9 +492,12 @@ async fn ingest(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
     Peer(peer): Peer,
+    caller: Option<axum::Extension<crate::access::Caller>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    // An API token with the integration role stands in for the source's own credentials.
+    let by_token = caller.is_some_and(|c| c.principal.is_some());
     let source = match http_source(&shared, &name) {
         Ok(source) => source,
         Err(message) => return error(StatusCode::NOT_FOUND, message),
@@ -511,7 +516,7 @@ async fn ingest(
     let Some(index) = shared.source_index(&name) else {
         return error(StatusCode::NOT_FOUND, "no such source");
     };
-    if let Err((status, message)) = check_credentials(source, &headers) {
+    if !by_token && let Err((status, message)) = check_credentials(source, &headers) {
         return refuse(&shared, source, status, message);
     }
     let max = shared.max_body_bytes;
@@ -603,6 +608,7 @@ async fn ingest(
     };
     let now = Ts(crate::now_ms());
     if let Auth::Hmac(auth) = &source.config.auth
+        && !by_token
         && let Err((status, message)) = check_signature(source, auth, &headers, &body, now)
     {
         return refuse(&shared, source, status, message);
@@ -658,8 +664,10 @@ fn ingest_error(shared: &Shared, source: &SourceRuntime, e: IngestError) -> Resp
 async fn verify(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
+    caller: Option<axum::Extension<crate::access::Caller>>,
     headers: HeaderMap,
 ) -> Response {
+    let by_token = caller.is_some_and(|c| c.principal.is_some());
     let source = match http_source(&shared, &name) {
         Ok(source) => source,
         Err(message) => return error(StatusCode::NOT_FOUND, message),
@@ -670,7 +678,7 @@ async fn verify(
             format!("source `{name}` takes POST; only Okta event hooks are verified with GET"),
         );
     }
-    if let Err((status, message)) = check_credentials(source, &headers) {
+    if !by_token && let Err((status, message)) = check_credentials(source, &headers) {
         return refuse(&shared, source, status, message);
     }
     let Some(challenge) = header_text(&headers, "x-okta-verification-challenge") else {
@@ -795,7 +803,7 @@ fn render_connections(shared: &Shared, out: &mut String) {
 const MAX_LIMIT: usize = 10_000;
 
 /// A time in a query: RFC 3339 or epoch milliseconds.
-fn query_time(name: &str, text: &str) -> Result<Ts, String> {
+pub(crate) fn query_time(name: &str, text: &str) -> Result<Ts, String> {
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
         return text
             .parse::<i64>()
@@ -836,12 +844,33 @@ fn finding_filter(params: &BTreeMap<String, String>) -> Result<FindingFilter, St
 
 async fn findings(
     State(shared): State<Arc<Shared>>,
+    caller: Option<axum::Extension<crate::access::Caller>>,
+    headers: HeaderMap,
     Query(params): Query<BTreeMap<String, String>>,
 ) -> Response {
-    let filter = match finding_filter(&params) {
+    let caller = crate::access::caller(caller);
+    let mut filter = match finding_filter(&params) {
         Ok(filter) => filter,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
+    let purpose = crate::access::stated_purpose(&headers);
+    if let Some(person) = &filter.person {
+        if !caller.open && purpose.is_none() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "a read about one person needs a stated purpose: send it in `{}`",
+                    crate::access::PURPOSE_HEADER
+                ),
+            );
+        }
+        filter.person = Some(shared.access.person_of(&shared.current_estate(), person));
+    }
+    let wanted = filter.limit;
+    if caller.site_scope.is_some() {
+        // Other sites' findings are dropped after reading: read more to fill the page.
+        filter.limit = filter.limit.saturating_mul(10).min(MAX_LIMIT * 10);
+    }
     let store = Arc::clone(&shared.store);
     let listed = tokio::task::spawn_blocking(move || {
         let store = store
@@ -854,16 +883,24 @@ async fn findings(
     .await;
     match listed {
         Ok(Ok(found)) => {
+            let view = crate::access::FindingView::new(&shared, &caller);
+            let mut read = crate::access::PeopleRead::default();
+            let shown: Vec<String> = found
+                .iter()
+                .filter_map(|f| view.show(&f.json, f.person.as_deref(), &mut read))
+                .take(wanted)
+                .collect();
+            read.record(&shared, &caller, "findings", purpose.as_deref());
             let mut body =
-                String::with_capacity(64 + found.iter().map(|f| f.json.len() + 1).sum::<usize>());
+                String::with_capacity(64 + shown.iter().map(|f| f.len() + 1).sum::<usize>());
             body.push_str("{\"count\":");
-            body.push_str(&found.len().to_string());
+            body.push_str(&shown.len().to_string());
             body.push_str(",\"findings\":[");
-            for (i, finding) in found.iter().enumerate() {
+            for (i, finding) in shown.iter().enumerate() {
                 if i > 0 {
                     body.push(',');
                 }
-                body.push_str(&finding.json);
+                body.push_str(finding);
             }
             body.push_str("]}");
             json_response(StatusCode::OK, body)
@@ -943,10 +980,20 @@ struct StreamState {
     rule: Option<String>,
     person: Option<String>,
     shared: Arc<Shared>,
+    caller: crate::access::Caller,
+    purpose: Option<String>,
+    /// The people the stream showed, recorded in the audit log when it ends.
+    read: crate::access::PeopleRead,
 }
 
 impl Drop for StreamState {
     fn drop(&mut self) {
+        std::mem::take(&mut self.read).record(
+            &self.shared,
+            &self.caller,
+            "findings stream",
+            self.purpose.as_deref(),
+        );
         self.shared
             .metrics
             .stream_clients
@@ -959,8 +1006,12 @@ impl Drop for StreamState {
 /// with how many it missed; ids are stable, so a client that reconnects can dedupe.
 async fn stream(
     State(shared): State<Arc<Shared>>,
+    caller: Option<axum::Extension<crate::access::Caller>>,
+    headers: HeaderMap,
     Query(params): Query<BTreeMap<String, String>>,
 ) -> Response {
+    let caller = crate::access::caller(caller);
+    let purpose = crate::access::stated_purpose(&headers);
     let mut rule = None;
     let mut person = None;
     for (name, value) in params {
@@ -979,53 +1030,61 @@ async fn stream(
         .metrics
         .stream_clients
         .fetch_add(1, Ordering::Relaxed);
+    let person = person.map(|p| shared.access.person_of(&shared.current_estate(), &p));
     let state = StreamState {
         rx: shared.stream.subscribe(),
         shutdown: shared.shutdown.clone(),
         rule,
         person,
         shared: Arc::clone(&shared),
+        caller,
+        purpose,
+        read: crate::access::PeopleRead::default(),
     };
-    let events = futures_util::stream::unfold(state, |mut state| async move {
-        loop {
-            if *state.shutdown.borrow() {
-                return None;
-            }
-            let received = tokio::select! {
-                _ = state.shutdown.changed() => return None,
-                received = state.rx.recv() => received,
-            };
-            match received {
-                Ok(finding) => {
-                    if state.rule.as_ref().is_some_and(|r| *r != finding.rule)
-                        || state
-                            .person
-                            .as_ref()
-                            .is_some_and(|p| finding.person.as_ref() != Some(p))
-                    {
-                        continue;
+    let events =
+        futures_util::stream::unfold(state, |mut state| async move {
+            loop {
+                if *state.shutdown.borrow() {
+                    return None;
+                }
+                let received = tokio::select! {
+                    _ = state.shutdown.changed() => return None,
+                    received = state.rx.recv() => received,
+                };
+                match received {
+                    Ok(finding) => {
+                        if state.rule.as_ref().is_some_and(|r| *r != finding.rule)
+                            || state
+                                .person
+                                .as_ref()
+                                .is_some_and(|p| finding.person.as_ref() != Some(p))
+                        {
+                            continue;
+                        }
+                        let shown = crate::access::FindingView::new(&state.shared, &state.caller)
+                            .show(&finding.json, finding.person.as_deref(), &mut state.read);
+                        let Some(shown) = shown else { continue };
+                        let event = SseEvent::default()
+                            .id(finding.uid.as_str())
+                            .event("finding")
+                            .data(shown);
+                        return Some((Ok::<SseEvent, Infallible>(event), state));
                     }
-                    let event = SseEvent::default()
-                        .id(finding.uid.as_str())
-                        .event("finding")
-                        .data(finding.json.as_str());
-                    return Some((Ok::<SseEvent, Infallible>(event), state));
+                    Err(RecvError::Lagged(missed)) => {
+                        state
+                            .shared
+                            .metrics
+                            .stream_lagged
+                            .fetch_add(missed, Ordering::Relaxed);
+                        let event = SseEvent::default()
+                            .event("lagged")
+                            .data(format!("{{\"missed\":{missed}}}"));
+                        return Some((Ok(event), state));
+                    }
+                    Err(RecvError::Closed) => return None,
                 }
-                Err(RecvError::Lagged(missed)) => {
-                    state
-                        .shared
-                        .metrics
-                        .stream_lagged
-                        .fetch_add(missed, Ordering::Relaxed);
-                    let event = SseEvent::default()
-                        .event("lagged")
-                        .data(format!("{{\"missed\":{missed}}}"));
-                    return Some((Ok(event), state));
-                }
-                Err(RecvError::Closed) => return None,
             }
-        }
-    });
+        });
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()

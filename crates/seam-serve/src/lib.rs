@@ -19,6 +19,7 @@
 //!
 //! `docs/serve.md` is the operator's guide: configuration, endpoints, guarantees, metrics.
 
+mod access;
 mod audit;
 mod config;
 mod conn;
@@ -31,6 +32,7 @@ mod ingest;
 mod listen;
 mod metrics;
 mod mqtt;
+mod oidc;
 mod pull;
 mod reload;
 mod scim;
@@ -43,10 +45,12 @@ mod writer;
 pub mod bench;
 pub mod client;
 
+pub use access::{PSEUDONYM_KEY_FILE, pseudonym_key};
 pub use config::{
-    AdapterChoice, Auth, ConfigError, DEFAULT_DATA_DIR, DEFAULT_HTTP, DirectorySettings,
-    ESTATE_SOURCE, EngineSettings, HmacAuth, HttpConfig, MqttConfig, Overrides, SCIM_SOURCE,
-    ScimSettings, Secret, ServeConfig, Signed, SourceConfig, Transport,
+    AccessSettings, AdapterChoice, Auth, ConfigError, DEFAULT_DATA_DIR, DEFAULT_HTTP,
+    DirectorySettings, ESTATE_SOURCE, EngineSettings, HmacAuth, HttpConfig, MqttConfig,
+    OidcSettings, Overrides, SCIM_SOURCE, ScimSettings, Secret, ServeConfig, Signed, SourceConfig,
+    Transport,
 };
 pub use conn::{ConnectionLimits, Network};
 pub use dead_letters::DeadLetterLimits;

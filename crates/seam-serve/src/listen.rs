@@ -159,6 +159,7 @@ pub(crate) fn spawn_all(
     } else {
         ingest
     };
+    let router = crate::access::guarded(shared, router);
     tasks.push(tokio::spawn(crate::http::serve(
         http,
         http_tls,
@@ -170,7 +171,7 @@ pub(crate) fn spawn_all(
         tasks.push(tokio::spawn(crate::http::serve(
             api,
             Acceptor::Plain,
-            crate::http::api_router(Arc::clone(shared), true),
+            crate::access::guarded(shared, crate::http::api_router(Arc::clone(shared), true)),
             shared.connections("api"),
             shared.shutdown.clone(),
         )));

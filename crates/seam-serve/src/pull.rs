@@ -136,6 +136,35 @@ pub(crate) struct Target {
 }
 
 impl Target {
+    /// The `Host` header: the port too when it is not the scheme's default (RFC 9110 7.2),
+    /// which servers use to build the links they answer with.
+    pub(crate) fn host_header(&self) -> String {
+        let default_port = if self.https { 443 } else { 80 };
+        if self.port == default_port {
+            self.host.clone()
+        } else if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// Any `http(s)://host[:port]/path?query` URL, the query kept in `path`.
+    pub(crate) fn parse_any(url: &str) -> Result<Target, String> {
+        let (base, query) = match url.split_once('?') {
+            Some((base, query)) => (base, Some(query)),
+            None => (url, None),
+        };
+        let mut target = Target::parse(base.split('#').next().unwrap_or_default())?;
+        if let Some(query) = query {
+            target.path.push('?');
+            target
+                .path
+                .push_str(query.split('#').next().unwrap_or_default());
+        }
+        Ok(target)
+    }
+
     pub(crate) fn parse(url: &str) -> Result<Target, String> {
         let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
             (true, rest)
@@ -688,7 +717,7 @@ async fn request(
     let mut request = hyper::Request::builder()
         .method(method)
         .uri(path)
-        .header(hyper::header::HOST, target.host.as_str())
+        .header(hyper::header::HOST, target.host_header())
         .header(hyper::header::ACCEPT, "application/json")
         .header(hyper::header::USER_AGENT, "seam");
     match credentials {

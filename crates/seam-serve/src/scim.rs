@@ -202,6 +202,14 @@ fn authorized<'a>(shared: &'a Shared, headers: &HeaderMap) -> Result<&'a Scim, S
         Some(token) if seam_adapters::secrets_match(token.as_bytes(), scim.token.expose()) => {
             Ok(scim)
         }
+        // An API token whose roles include provisioning stands in for the SCIM token.
+        Some(token)
+            if shared
+                .access
+                .token_allows(token, seam_access::Permission::ProvisionDirectory) =>
+        {
+            Ok(scim)
+        }
         _ => Err(ScimError::new(
             401,
             None,
@@ -233,7 +241,7 @@ fn query_params(raw: Option<&str>) -> Vec<(String, String)> {
 }
 
 /// `application/x-www-form-urlencoded` decoding of one query component.
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;
@@ -704,7 +712,7 @@ async fn mutate(shared: &Shared, headers: &HeaderMap, kind: &str, mutation: Muta
             "people": people.len(),
         }));
     if let [person] = people.as_slice() {
-        entry = entry.subject(crate::audit::person_digest(person));
+        entry = entry.subject(shared.access.pseudonym(person));
     }
     shared.audit.record(entry);
     match (status, &change.resource) {

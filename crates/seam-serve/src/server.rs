@@ -101,9 +101,18 @@ pub(crate) struct Shared {
     pub estate: Arc<Estate>,
     /// The tamper-evident audit log.
     pub audit: crate::audit::Audit,
+    /// Users, tokens, sessions, pseudonyms: who may call the API.
+    pub access: crate::access::AccessState,
+    /// Single sign-on, when configured.
+    pub oidc: Option<Arc<crate::oidc::Oidc>>,
 }
 
 impl Shared {
+    /// The estate people and places are looked up in for the API's answers.
+    pub(crate) fn current_estate(&self) -> Arc<Estate> {
+        Arc::clone(&self.estate)
+    }
+
     pub(crate) fn source_index(&self, name: &str) -> Option<usize> {
         self.sources.iter().position(|s| s.config.name == name)
     }
@@ -328,6 +337,19 @@ impl Server {
             Some(_) => crate::scim::stored_rows(&store).map_err(ServeError::Store)?,
             None => Vec::new(),
         };
+        let access = crate::access::AccessState::load(
+            &store,
+            &config.data_dir,
+            &config.access,
+            config.http.tls.is_some() && config.http.api.is_none(),
+        )
+        .map_err(ServeError::Store)?;
+        let oidc = match &config.access.oidc {
+            Some(settings) => Some(Arc::new(
+                crate::oidc::Oidc::new(settings).map_err(ServeError::Runtime)?,
+            )),
+            None => None,
+        };
         let store = Arc::new(Mutex::new(store));
         let audit = crate::audit::Audit::open(&config.data_dir, &config.audit)
             .map_err(ServeError::Store)?;
@@ -416,6 +438,8 @@ impl Server {
             scim: scim.map(Arc::new),
             estate: Arc::clone(&estate),
             audit,
+            access,
+            oidc,
         });
         crate::conn::raise_descriptor_limit();
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -98,6 +98,7 @@ pub fn config(data_dir: &Path, mut sources: Vec<SourceConfig>) -> ServeConfig {
         dead_letters: seam_serve::DeadLetterLimits::default(),
         directory: Default::default(),
         audit: Default::default(),
+        access: Default::default(),
     }
 }
 
