@@ -39,6 +39,8 @@ pub struct ServeConfig {
     pub audit: AuditSettings,
     /// Who may call the API: sessions, pseudonyms, reveals, single sign-on.
     pub access: AccessSettings,
+    /// How long each data class is kept.
+    pub retention: crate::retention::RetentionSettings,
 }
 
 /// `[access]`: authentication and privacy on the API.
@@ -453,6 +455,10 @@ impl ServeConfig {
             directory: DirectorySettings::default(),
             audit: AuditSettings::default(),
             access: AccessSettings::default(),
+            retention: crate::retention::RetentionSettings {
+                every_ms: 3_600_000,
+                ..Default::default()
+            },
         };
         config.apply(overrides)?;
         Ok(config)
@@ -825,6 +831,46 @@ struct RawConfig {
     audit: RawAudit,
     #[serde(default)]
     access: RawAccess,
+    #[serde(default)]
+    retention: RawRetention,
+}
+
+/// `[retention]`: days per data class.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    physical_days: Option<u32>,
+    sign_in_days: Option<u32>,
+    network_days: Option<u32>,
+    findings_days: Option<u32>,
+    unresolved_days: Option<u32>,
+    every_secs: Option<u64>,
+}
+
+impl RawRetention {
+    fn resolve(self) -> Result<crate::retention::RetentionSettings, ConfigError> {
+        for (name, days) in [
+            ("physical_days", self.physical_days),
+            ("sign_in_days", self.sign_in_days),
+            ("network_days", self.network_days),
+            ("findings_days", self.findings_days),
+            ("unresolved_days", self.unresolved_days),
+        ] {
+            if days == Some(0) {
+                return Err(invalid(format!(
+                    "[retention] {name} = 0 would erase everything at once: give at least 1, or leave it out to keep for ever"
+                )));
+            }
+        }
+        Ok(crate::retention::RetentionSettings {
+            physical_days: self.physical_days,
+            sign_in_days: self.sign_in_days,
+            network_days: self.network_days,
+            findings_days: self.findings_days,
+            unresolved_days: self.unresolved_days,
+            every_ms: self.every_secs.unwrap_or(3600).clamp(60, 7 * 86_400) * 1000,
+        })
+    }
 }
 
 /// `[access]`.
@@ -1347,7 +1393,9 @@ impl RawConfig {
                 .saturating_mul(1000),
         };
         let access = self.access.resolve()?;
+        let retention = self.retention.resolve()?;
         let config = ServeConfig {
+            retention,
             directory,
             audit,
             access,

@@ -583,6 +583,12 @@ impl Server {
                 Arc::clone(&shared),
                 Duration::from_millis(config.audit.checkpoint_every_ms),
             )));
+            if !config.retention.keeps_everything() {
+                tasks.push(tokio::spawn(crate::retention::run(
+                    Arc::clone(&shared),
+                    config.retention.clone(),
+                )));
+            }
             if let (Some(dir), Some(index)) = (
                 config.estate.clone(),
                 shared.source_index(crate::config::ESTATE_SOURCE),

@@ -148,7 +148,7 @@ pub fn print_person(person: &Person, estate: &Estate, json: bool) -> Result<(), 
     Ok(())
 }
 
-fn person_json(person: &Person, estate: &Estate) -> serde_json::Value {
+pub fn person_json(person: &Person, estate: &Estate) -> serde_json::Value {
     let clearances: Vec<&str> = person
         .clearances
         .iter()

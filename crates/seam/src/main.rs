@@ -35,6 +35,7 @@ mod input;
 mod load;
 mod pipeline;
 mod serve;
+mod subject;
 mod twin;
 
 use std::io::{BufWriter, IsTerminal, Write};
@@ -145,6 +146,25 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// A person's data: export everything held about them, or erase them (with the service
+    /// stopped).
+    Subject {
+        #[command(subcommand)]
+        command: SubjectCommand,
+    },
+    /// Drop what is past its retention (`[retention]` of a `seam serve` configuration), or
+    /// with `--dry-run` say what would go (with the service stopped; it also runs it hourly).
+    Retention {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The `seam serve` configuration whose `[retention]` applies.
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// The tamper-evident audit log: verify it, export a period for an auditor.
     Audit {
         #[command(subcommand)]
@@ -224,6 +244,39 @@ enum InspectWhat {
         estate: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SubjectCommand {
+    /// Everything held about one person, as one JSON bundle on standard output (a subject
+    /// access request); recorded in the audit log.
+    Export {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The estate folder (default: the built-in example estate).
+        #[arg(long)]
+        estate: Option<PathBuf>,
+        /// The person's id.
+        #[arg(long)]
+        person: String,
+        /// Why (the request's reference), for the audit log.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Remove every byte of one person's names and identifiers from the data directory;
+    /// findings about them stay as tombstones. Export first: this cannot be undone.
+    Erase {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        estate: Option<PathBuf>,
+        #[arg(long)]
+        person: String,
+        /// Why (the request's reference, such as a ticket number): kept in every tombstone
+        /// and in the audit log, so it must not name the person.
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -654,6 +707,30 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
             TokenCommand::List { data_dir, json } => access::token_list(&data_dir, json),
             TokenCommand::Revoke { data_dir, id } => access::token_revoke(&data_dir, &id),
         },
+        Command::Subject { command } => match command {
+            SubjectCommand::Export {
+                data_dir,
+                estate,
+                person,
+                reason,
+            } => subject::export(&data_dir, estate.as_deref(), &person, reason.as_deref()),
+            SubjectCommand::Erase {
+                data_dir,
+                estate,
+                person,
+                reason,
+            } => subject::erase(&data_dir, estate.as_deref(), &person, &reason),
+        },
+        Command::Retention {
+            data_dir,
+            config,
+            dry_run,
+            json,
+        } => {
+            let config = seam_serve::ServeConfig::from_file(&config, &Default::default())
+                .map_err(|e| CliError::Failed(e.to_string()))?;
+            subject::retention(&data_dir, &config.retention, dry_run, json)
+        }
         Command::Audit { command } => match command {
             AuditCommand::Verify {
                 data_dir,

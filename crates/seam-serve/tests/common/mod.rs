@@ -99,6 +99,7 @@ pub fn config(data_dir: &Path, mut sources: Vec<SourceConfig>) -> ServeConfig {
         directory: Default::default(),
         audit: Default::default(),
         access: Default::default(),
+        retention: Default::default(),
     }
 }
 

@@ -1,0 +1,296 @@
+//! A data subject's rights and retention, on a data directory (with the service stopped: the
+//! store has one writer):
+//!
+//! - `seam subject export`: everything Seam holds about one person, as one JSON bundle (a
+//!   subject access request);
+//! - `seam subject erase`: every byte of the person's names and identifiers gone from the
+//!   data directory, findings about them kept as tombstones;
+//! - `seam retention [--dry-run]`: what is past its retention goes (or is only counted).
+//!
+//! A person is found by every spelling of them Seam knows: the id, the name, every
+//! identifier they ever held (the estate's files with the directory's later changes), in the
+//! case and separator variants vendors write them in. Each run is recorded in the audit log
+//! under the person's pseudonym, never their name.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use base64::Engine as _;
+use seam_audit::{AuditAction, AuditEntry};
+use seam_estate::{IdentifierKind, Person};
+use seam_store::{Lifecycle, Store};
+
+use crate::error::CliError;
+use crate::wall_clock as now;
+
+/// Records of each kind in an export at most.
+const EXPORT_LIMIT: usize = 1_000_000;
+
+fn failed(e: impl std::fmt::Display) -> CliError {
+    CliError::Failed(e.to_string())
+}
+
+fn store_error(e: seam_store::StoreError) -> CliError {
+    CliError::Store(e.to_string())
+}
+
+/// The person as the directory knows them now, and every spelling to search for.
+fn find_person(
+    store: &dyn Store,
+    estate_dir: Option<&Path>,
+    person: &str,
+) -> Result<(Person, serde_json::Value, Vec<String>), CliError> {
+    let estate = crate::load::estate(estate_dir)?;
+    let directory = crate::directory::directory_of(&estate, store)?;
+    let Some(index) = directory.person_idx(person) else {
+        return Err(CliError::Failed(format!(
+            "no person `{person}` in the directory (the estate's files and the changes since)"
+        )));
+    };
+    let found = directory.person(index).clone();
+    let record = crate::directory::person_json(&found, &directory);
+    let needles = needles_of(&found);
+    Ok((found, record, needles))
+}
+
+/// Every spelling of a person Seam could have stored: the id, the name (also as
+/// `Last, First`), and each identifier as written and in the variants sources use (case;
+/// a MAC address with colons, hyphens, dots or no separator). Shorter than three bytes
+/// would match everyone and is left out.
+pub fn needles_of(person: &Person) -> Vec<String> {
+    let mut needles = vec![person.id.clone(), person.name.clone()];
+    let words: Vec<&str> = person.name.split_whitespace().collect();
+    if let [first @ .., last] = words.as_slice()
+        && !first.is_empty()
+    {
+        needles.push(format!("{last}, {}", first.join(" ")));
+    }
+    for identifier in &person.identifiers {
+        let value = identifier.value.as_str();
+        needles.push(value.to_string());
+        needles.push(value.to_uppercase());
+        needles.push(value.to_lowercase());
+        if identifier.kind == IdentifierKind::Mac {
+            let hex: String = value.chars().filter(char::is_ascii_hexdigit).collect();
+            let pairs: Vec<String> = hex
+                .as_bytes()
+                .chunks(2)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect();
+            let quads: Vec<String> = hex
+                .as_bytes()
+                .chunks(4)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect();
+            for spelled in [pairs.join(":"), pairs.join("-"), quads.join("."), hex] {
+                needles.push(spelled.to_lowercase());
+                needles.push(spelled.to_uppercase());
+            }
+        }
+    }
+    needles.retain(|needle| needle.len() >= seam_store::MIN_NEEDLE_BYTES);
+    needles.sort();
+    needles.dedup();
+    needles
+}
+
+/// The pseudonym the audit log names the person by.
+fn pseudonym(data_dir: &Path, person: &str) -> Result<String, CliError> {
+    let key = seam_serve::pseudonym_key(data_dir).map_err(CliError::Failed)?;
+    Ok(seam_access::Pseudonyms::new(&key).of(person))
+}
+
+fn audit(data_dir: &Path, entry: AuditEntry) -> Result<(), CliError> {
+    let mut log = seam_audit::AuditLog::open(data_dir).map_err(failed)?;
+    log.append(now(), entry).map_err(failed)?;
+    log.close(now()).map_err(failed)?;
+    Ok(())
+}
+
+/// `seam subject export`: one JSON bundle on standard output.
+pub fn export(
+    data_dir: &Path,
+    estate_dir: Option<&Path>,
+    person: &str,
+    reason: Option<&str>,
+) -> Result<ExitCode, CliError> {
+    let store = seam_store::EmbeddedStore::open(data_dir).map_err(store_error)?;
+    let (found, record, needles) = find_person(&store, estate_dir, person)?;
+    let records = store
+        .subject_records(&needles, EXPORT_LIMIT)
+        .map_err(store_error)?;
+    let pseudonym = pseudonym(data_dir, &found.id)?;
+    let events: Vec<serde_json::Value> = records
+        .events
+        .iter()
+        .map(|event| {
+            serde_json::json!({
+                "position": event.position,
+                "uid": event.uid,
+                "time": event.time,
+                "source": event.source,
+                "class": event.class,
+                "erased": event.erased,
+                "event": serde_json::from_str::<serde_json::Value>(&event.json)
+                    .unwrap_or_else(|_| serde_json::Value::String(event.json.clone())),
+            })
+        })
+        .collect();
+    let findings: Vec<serde_json::Value> = records
+        .findings
+        .iter()
+        .map(|finding| {
+            serde_json::from_str(&finding.json)
+                .unwrap_or_else(|_| serde_json::Value::String(finding.json.clone()))
+        })
+        .collect();
+    let dead_letters: Vec<serde_json::Value> = records
+        .dead_letters
+        .iter()
+        .map(|letter| {
+            serde_json::json!({
+                "source": letter.source,
+                "position": letter.position,
+                "observed": letter.observed,
+                "reason": letter.reason,
+                "raw_base64": base64::engine::general_purpose::STANDARD.encode(&letter.raw),
+            })
+        })
+        .collect();
+    let unresolved: Vec<serde_json::Value> = records
+        .unresolved
+        .iter()
+        .map(|item| {
+            serde_json::json!({
+                "event_uid": item.event_uid,
+                "time": item.time,
+                "source": item.source,
+                "identifiers": item.identifiers,
+            })
+        })
+        .collect();
+    let documents: Vec<serde_json::Value> = records
+        .documents
+        .iter()
+        .map(|document| {
+            serde_json::json!({
+                "collection": document.collection,
+                "id": document.id,
+                "document": serde_json::from_str::<serde_json::Value>(&document.json)
+                    .unwrap_or_else(|_| serde_json::Value::String(document.json.clone())),
+            })
+        })
+        .collect();
+    let bundle = serde_json::json!({
+        "format": "seam-subject-export/1",
+        "generated": now(),
+        "person": record,
+        "pseudonym": pseudonym,
+        "searched_for": needles.len(),
+        "truncated": records.truncated,
+        "events": events,
+        "findings": findings,
+        "dead_letters": dead_letters,
+        "unresolved": unresolved,
+        "documents": documents,
+        "snapshots_naming_them": records.snapshots,
+    });
+    drop(store);
+    let mut entry = AuditEntry::new("cli", AuditAction::SubjectExported)
+        .subject(&pseudonym)
+        .detail(serde_json::json!({
+            "events": events.len(),
+            "findings": findings.len(),
+            "dead_letters": dead_letters.len(),
+            "unresolved": unresolved.len(),
+            "documents": documents.len(),
+        }));
+    if let Some(reason) = reason {
+        entry = entry.purpose(reason);
+    }
+    audit(data_dir, entry)?;
+    let text = serde_json::to_string_pretty(&bundle).map_err(failed)?;
+    writeln!(std::io::stdout().lock(), "{text}").map_err(CliError::Output)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `seam subject erase`.
+pub fn erase(
+    data_dir: &Path,
+    estate_dir: Option<&Path>,
+    person: &str,
+    reason: &str,
+) -> Result<ExitCode, CliError> {
+    let mut store = seam_store::EmbeddedStore::open(data_dir).map_err(store_error)?;
+    let (found, _, needles) = find_person(&store, estate_dir, person)?;
+    let pseudonym = pseudonym(data_dir, &found.id)?;
+    let report = store.erase_subject(&needles, reason).map_err(store_error)?;
+    drop(store);
+    audit(
+        data_dir,
+        AuditEntry::new("cli", AuditAction::SubjectErased)
+            .subject(&pseudonym)
+            .purpose(reason)
+            .detail(serde_json::json!({
+                "events": report.events,
+                "findings": report.findings,
+                "dead_letters": report.dead_letters,
+                "unresolved": report.unresolved,
+                "documents": report.documents,
+                "snapshots": report.snapshots,
+            })),
+    )?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "erased {pseudonym}: {} events and {} findings kept as tombstones; {} dead letters, {} unresolved entries, {} documents and {} snapshots removed",
+        report.events,
+        report.findings,
+        report.dead_letters,
+        report.unresolved,
+        report.documents,
+        report.snapshots
+    )
+    .map_err(CliError::Output)?;
+    writeln!(
+        stdout,
+        "the estate's own files are not in the data directory: remove `{}` from them too, or the next start names them again",
+        found.id
+    )
+    .map_err(CliError::Output)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `seam retention`: prunes (or with `dry_run` counts) what `settings` says is past its time.
+pub fn retention(
+    data_dir: &Path,
+    settings: &seam_serve::RetentionSettings,
+    dry_run: bool,
+    json: bool,
+) -> Result<ExitCode, CliError> {
+    let request = settings.request(now());
+    let mut store = seam_store::EmbeddedStore::open(data_dir).map_err(store_error)?;
+    let report = store.prune(&request, dry_run).map_err(store_error)?;
+    drop(store);
+    let summary = seam_serve::retention_summary(settings, &report);
+    if !dry_run {
+        audit(
+            data_dir,
+            AuditEntry::new("cli", AuditAction::RetentionRun).detail(summary.clone()),
+        )?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        writeln!(stdout, "{summary}").map_err(CliError::Output)?;
+    } else {
+        let verb = if dry_run { "would go" } else { "gone" };
+        writeln!(stdout, "retention ({verb}):").map_err(CliError::Output)?;
+        if let Some(map) = summary.as_object() {
+            for (what, count) in map {
+                writeln!(stdout, "  {what:<20} {count}").map_err(CliError::Output)?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
