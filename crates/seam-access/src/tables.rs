@@ -83,5 +83,10 @@ mod tests {
             docs.contains(&routes),
             "lib.rs's route table differs from the code; it should read:\n{routes}"
         );
+        let security = include_str!("../../../docs/security.md");
+        assert!(
+            security.contains(&permissions) && security.contains(&routes),
+            "docs/security.md's tables differ from the code; they should read:\n{permissions}\n{routes}"
+        );
     }
 }
