@@ -732,3 +732,226 @@ pub fn scim(users: usize, connections: usize, json: bool) -> Result<ExitCode, Cl
     });
     print_report(&report, json)
 }
+
+/// One service of the authentication benchmark: open (no account exists) or with accounts.
+struct AuthBenchService {
+    server: seam_serve::Server,
+    data_dir: std::path::PathBuf,
+    /// `Authorization` values: integration, admin, analyst (empty for the open service).
+    integration: Option<String>,
+    admin: Option<String>,
+    analyst: Option<String>,
+}
+
+fn auth_bench_service(with_accounts: bool) -> Result<AuthBenchService, CliError> {
+    use seam_store::Store as _;
+    let failed = |e: &dyn std::fmt::Display| CliError::Failed(e.to_string());
+    let data_dir = std::env::temp_dir().join(format!(
+        "seam-bench-auth-{}-{with_accounts}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let mut bearers = Vec::new();
+    if with_accounts {
+        let mut store = seam_store::EmbeddedStore::open(&data_dir).map_err(|e| failed(&e))?;
+        let mut tokens = seam_access::Tokens::new();
+        let mut writes = Vec::new();
+        for role in [
+            seam_access::Role::Integration,
+            seam_access::Role::Admin,
+            seam_access::Role::SocAnalyst,
+        ] {
+            let (record, secret) = tokens
+                .create(
+                    seam_access::NewToken {
+                        name: role.as_str(),
+                        roles: &[role],
+                        sites: None,
+                        expires: None,
+                    },
+                    Ts(crate::wall_clock().millis()),
+                    &mut seam_access::OsRandom,
+                )
+                .map_err(|e| failed(&e))?;
+            writes.push(seam_store::DocumentWrite {
+                collection: seam_access::TOKENS_COLLECTION.into(),
+                id: record.id.clone(),
+                json: Some(record.to_document().map_err(|e| failed(&e))?),
+            });
+            bearers.push(format!("Bearer {}", secret.expose()));
+        }
+        store.write_documents(&writes).map_err(|e| failed(&e))?;
+        store.commit().map_err(|e| failed(&e))?;
+    }
+    let config = seam_serve::ServeConfig::defaults(&seam_serve::Overrides {
+        data_dir: Some(data_dir.clone()),
+        http: Some("127.0.0.1:0".into()),
+        ..seam_serve::Overrides::default()
+    })
+    .map_err(|e| failed(&e))?;
+    let server = seam_serve::Server::start(&config, load::estate(None)?, load::rules(None)?)
+        .map_err(|e| failed(&e))?;
+    if !server.wait_ready(std::time::Duration::from_secs(60)) {
+        return Err(CliError::Failed("the service did not become ready".into()));
+    }
+    let mut bearers = bearers.into_iter();
+    Ok(AuthBenchService {
+        server,
+        data_dir,
+        integration: bearers.next(),
+        admin: bearers.next(),
+        analyst: bearers.next(),
+    })
+}
+
+/// One ingest request of 100 events; its time in ms.
+fn auth_bench_ingest(
+    client: &mut seam_serve::client::HttpClient,
+    auth: Option<&str>,
+    label: &str,
+) -> Result<f64, CliError> {
+    let mut headers = vec![("content-type", "application/x-ndjson")];
+    if let Some(auth) = auth {
+        headers.push(("authorization", auth));
+    }
+    let time = crate::wall_clock();
+    let mut body = String::with_capacity(100 * 240);
+    for n in 0..100 {
+        let _ = writeln!(
+            body,
+            "{{\"uid\":\"auth-{label}-{n}\",\"time\":\"{time}\",\"source\":\"ndjson\",\"class\":\"authentication\",\"activity\":\"logon\",\"outcome\":\"success\",\"subject\":{{\"user\":\"alice@example.com\"}},\"src\":{{\"ip\":\"198.51.100.{}\"}},\"app\":\"wiki\"}}",
+            n + 1
+        );
+    }
+    let started = Instant::now();
+    let response = client
+        .request("POST", "/v1/ingest/ndjson", &headers, body.as_bytes())
+        .map_err(|e| CliError::Failed(format!("ingest: {e}")))?;
+    let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+    if response.status != 200 {
+        return Err(CliError::Failed(format!(
+            "ingest answered {}: {}",
+            response.status,
+            response.text()
+        )));
+    }
+    Ok(elapsed)
+}
+
+/// One findings query (100 findings); its time in ms.
+fn auth_bench_query(
+    client: &mut seam_serve::client::HttpClient,
+    auth: Option<&str>,
+) -> Result<f64, CliError> {
+    let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
+    let started = Instant::now();
+    let response = client
+        .request("GET", "/v1/findings?limit=100", &headers, b"")
+        .map_err(|e| CliError::Failed(format!("findings: {e}")))?;
+    let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+    if response.status != 200 {
+        return Err(CliError::Failed(format!(
+            "findings answered {}",
+            response.status
+        )));
+    }
+    Ok(elapsed)
+}
+
+fn median_of(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// What authentication costs the HTTP edge: ingest throughput without credentials (no account
+/// exists) against the same with an integration token, and a findings query's latency open
+/// against an admin's token (the cost of authentication alone) and an analyst's (with
+/// pseudonyms). Two services on loopback, measured in interleaved rounds.
+pub fn auth(rounds: usize, requests: usize, json: bool) -> Result<ExitCode, CliError> {
+    let open = auth_bench_service(false)?;
+    let guarded = auth_bench_service(true)?;
+    let (open_addr, guarded_addr) = (
+        open.server.addresses().http,
+        guarded.server.addresses().http,
+    );
+    // Findings to query: a suspended person's sign-ins, the same on both.
+    for service in [&open, &guarded] {
+        let mut client = seam_serve::client::HttpClient::new(service.server.addresses().http);
+        let mut headers = vec![("content-type", "application/x-ndjson")];
+        if let Some(auth) = &service.integration {
+            headers.push(("authorization", auth.as_str()));
+        }
+        let time = crate::wall_clock();
+        let body: String = (0..200)
+            .map(|n| format!("{{\"uid\":\"auth-finding-{n}\",\"time\":\"{time}\",\"source\":\"ndjson\",\"class\":\"authentication\",\"activity\":\"logon\",\"outcome\":\"success\",\"subject\":{{\"user\":\"heidi@example.com\"}},\"src\":{{\"ip\":\"198.51.100.{}\"}},\"app\":\"wiki\"}}\n", n % 200 + 1))
+            .collect();
+        client
+            .request("POST", "/v1/ingest/ndjson", &headers, body.as_bytes())
+            .map_err(|e| CliError::Failed(format!("ingest: {e}")))?;
+    }
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    // Interleaved request by request, so that whatever else the machine does falls on both.
+    // Ingest: the same service and source, without credentials (the source's own, none on
+    // loopback) and with an integration token. Queries: the open service, then an admin's
+    // and an analyst's token on the guarded one.
+    let mut ingest_open = Vec::new();
+    let mut ingest_token = Vec::new();
+    let mut query_open = Vec::new();
+    let mut query_admin = Vec::new();
+    let mut query_analyst = Vec::new();
+    let mut guarded_client = seam_serve::client::HttpClient::new(guarded_addr);
+    let mut open_client = seam_serve::client::HttpClient::new(open_addr);
+    for round in 0..rounds.max(1) {
+        for request in 0..requests {
+            let label = format!("{round}-{request}");
+            ingest_open.push(auth_bench_ingest(
+                &mut guarded_client,
+                None,
+                &format!("{label}-open"),
+            )?);
+            ingest_token.push(auth_bench_ingest(
+                &mut guarded_client,
+                guarded.integration.as_deref(),
+                &format!("{label}-token"),
+            )?);
+            query_open.push(auth_bench_query(&mut open_client, None)?);
+            query_admin.push(auth_bench_query(
+                &mut guarded_client,
+                guarded.admin.as_deref(),
+            )?);
+            query_analyst.push(auth_bench_query(
+                &mut guarded_client,
+                guarded.analyst.as_deref(),
+            )?);
+        }
+    }
+    let (ingest_open, ingest_token) = (median_of(&mut ingest_open), median_of(&mut ingest_token));
+    let (query_open, query_admin, query_analyst) = (
+        median_of(&mut query_open),
+        median_of(&mut query_admin),
+        median_of(&mut query_analyst),
+    );
+    for service in [open, guarded] {
+        let _ = service.server.shutdown();
+        let _ = std::fs::remove_dir_all(&service.data_dir);
+    }
+    let percent = |base: f64, with: f64| ((with - base) / base.max(1e-9) * 1000.0).round() / 10.0;
+    let round3 = |ms: f64| (ms * 1000.0).round() / 1000.0;
+    let report = serde_json::json!({
+        "benchmark": "auth",
+        "rounds": rounds.max(1),
+        "requests_per_round": requests,
+        "ingest_request_ms_no_credentials": round3(ingest_open),
+        "ingest_request_ms_token": round3(ingest_token),
+        "ingest_events_per_sec_no_credentials": (100.0 / ingest_open.max(1e-9) * 1000.0).round(),
+        "ingest_events_per_sec_token": (100.0 / ingest_token.max(1e-9) * 1000.0).round(),
+        "ingest_change_percent": percent(ingest_open, ingest_token),
+        "findings_query_ms_open": round3(query_open),
+        "findings_query_ms_admin_token": round3(query_admin),
+        "findings_query_ms_analyst_token": round3(query_analyst),
+        "query_change_percent_admin": percent(query_open, query_admin),
+        "query_change_percent_analyst": percent(query_open, query_analyst),
+        "note": "medians of requests interleaved one by one, 100 events or findings each; the analyst's answer also replaces names by pseudonyms",
+    });
+    print_report(&report, json)
+}

@@ -559,6 +559,18 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// What authentication costs the HTTP edge: ingest throughput and a findings query's
+    /// latency without credentials and with API tokens, two services on loopback measured in
+    /// interleaved rounds.
+    Auth {
+        #[arg(long, default_value_t = 7)]
+        rounds: usize,
+        /// Ingest requests (100 events each) and findings queries per round.
+        #[arg(long, default_value_t = 300)]
+        requests: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// The audit log: appends (synced every `--sync-every`) and verification, per second.
     Audit {
         #[arg(long, default_value_t = 1_000_000)]
@@ -681,6 +693,14 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
                     json,
                 },
         } => bench::scim(users, connections, json),
+        Command::Bench {
+            command:
+                BenchCommand::Auth {
+                    rounds,
+                    requests,
+                    json,
+                },
+        } => bench::auth(rounds, requests, json),
         Command::Sim { args } => twin::sim(&args),
         Command::Eval { args } => twin::eval(&args),
         Command::Inspect { data_dir, what } => inspect(&data_dir, what),
