@@ -44,6 +44,11 @@ impl Audit {
                 .map_err(|e| format!("audit witness: {e}"))?;
             log.add_witness(Box::new(FileWitness::new(witness)));
         }
+        if let Some(url) = &settings.witness_url {
+            let witness = crate::witness::HttpWitness::new(url, settings.witness_token.clone())
+                .map_err(|e| format!("audit witness: {e}"))?;
+            log.add_witness(Box::new(witness));
+        }
         Ok(Audit {
             log: Mutex::new(log),
             data_dir: data_dir.to_path_buf(),

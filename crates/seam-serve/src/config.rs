@@ -90,6 +90,10 @@ pub struct OidcSettings {
 pub struct AuditSettings {
     /// A file outside the data directory that receives a copy of every checkpoint.
     pub witness: Option<PathBuf>,
+    /// An HTTP endpoint that receives a copy of every checkpoint (POST), and gives them all
+    /// back on GET; with a bearer token when the endpoint wants one.
+    pub witness_url: Option<String>,
+    pub witness_token: Option<Secret>,
     /// How often a checkpoint is signed (when the log has moved), ms; and at shutdown.
     pub checkpoint_every_ms: u64,
 }
@@ -98,6 +102,8 @@ impl Default for AuditSettings {
     fn default() -> AuditSettings {
         AuditSettings {
             witness: None,
+            witness_url: None,
+            witness_token: None,
             checkpoint_every_ms: 60_000,
         }
     }
@@ -980,6 +986,9 @@ impl RawAccess {
 #[serde(deny_unknown_fields)]
 struct RawAudit {
     witness: Option<PathBuf>,
+    witness_url: Option<String>,
+    /// The environment variable holding the witness endpoint's bearer token.
+    witness_token_env: Option<String>,
     checkpoint_secs: Option<u64>,
 }
 
@@ -1383,8 +1392,21 @@ impl RawConfig {
             sources.push(raw.resolve(&path)?);
         }
         let directory = self.directory.resolve(&path)?;
+        let witness_token = match &self.audit.witness_token_env {
+            Some(name) => Some(Secret::new(std::env::var(name).map_err(|_| {
+                invalid(format!(
+                    "[audit] witness_token_env: the environment variable `{name}` is not set"
+                ))
+            })?)),
+            None => None,
+        };
+        if let Some(url) = &self.audit.witness_url {
+            crate::witness::HttpWitness::new(url, None).map_err(invalid)?;
+        }
         let audit = AuditSettings {
             witness: self.audit.witness.map(path),
+            witness_url: self.audit.witness_url,
+            witness_token,
             checkpoint_every_ms: self
                 .audit
                 .checkpoint_secs

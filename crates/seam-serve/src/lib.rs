@@ -41,6 +41,7 @@ mod server;
 mod syslog;
 mod tls;
 mod watch;
+mod witness;
 mod writer;
 
 pub mod bench;
@@ -63,6 +64,7 @@ pub use retention::{RetentionSettings, retention_summary};
 pub use server::{Addresses, ServeError, Server};
 pub use syslog::{Framer as SyslogFramer, kernel_udp_drops};
 pub use tls::{ClientTlsSettings, TlsError, TlsSettings};
+pub use witness::HttpWitness;
 
 /// The wall clock in ms since the epoch: receive times, heartbeats, request freshness.
 pub(crate) fn now_ms() -> i64 {

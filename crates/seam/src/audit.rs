@@ -31,11 +31,32 @@ pub fn verify(
     key: Option<&str>,
     json: bool,
 ) -> Result<ExitCode, CliError> {
+    // An HTTP witness: its copy is fetched into a scratch file first.
+    let fetched = match witness.and_then(Path::to_str) {
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+            let token = std::env::var("SEAM_AUDIT_WITNESS_TOKEN")
+                .ok()
+                .map(seam_serve::Secret::new);
+            let copy = seam_serve::HttpWitness::new(url, token)
+                .and_then(|witness| witness.fetch())
+                .map_err(|e| CliError::Failed(format!("audit witness `{url}`: {e}")))?;
+            let scratch =
+                std::env::temp_dir().join(format!("seam-audit-witness-{}.log", std::process::id()));
+            std::fs::write(&scratch, copy)
+                .map_err(|e| CliError::Failed(format!("{}: {e}", scratch.display())))?;
+            Some(scratch)
+        }
+        _ => None,
+    };
     let options = VerifyOptions {
-        witness: witness.map(Path::to_path_buf),
+        witness: fetched.clone().or_else(|| witness.map(Path::to_path_buf)),
         trusted_key: trusted_key(key)?,
     };
-    let report = seam_audit::verify(data_dir, &options).map_err(audit_error)?;
+    let report = seam_audit::verify(data_dir, &options);
+    if let Some(scratch) = fetched {
+        let _ = std::fs::remove_file(scratch);
+    }
+    let report = report.map_err(audit_error)?;
     let mut stdout = std::io::stdout().lock();
     if json {
         let value = serde_json::json!({

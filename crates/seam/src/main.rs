@@ -358,7 +358,8 @@ enum AuditCommand {
     Verify {
         #[arg(long)]
         data_dir: PathBuf,
-        /// A witness file the service copied its checkpoints to.
+        /// A witness file the service copied its checkpoints to, or an HTTP witness's URL
+        /// (its bearer token, if it wants one, in `SEAM_AUDIT_WITNESS_TOKEN`).
         #[arg(long)]
         witness: Option<PathBuf>,
         /// The public key to trust (a file, or 64 hex digits) instead of the data directory's.

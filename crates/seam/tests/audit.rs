@@ -186,3 +186,114 @@ fn an_export_proves_itself_with_the_public_key_alone() {
     ]);
     assert!(!out.status.success());
 }
+
+/// A witness endpoint on loopback: POST appends the body (with the right bearer token), GET
+/// gives back everything kept.
+fn witness_server(token: &'static str) -> (String, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/witness/seam", listener.local_addr().unwrap());
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let held = std::sync::Arc::clone(&kept);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let (mut length, mut authorized) = (0, false);
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(value) = lower.strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+                authorized |= line.trim() == format!("Authorization: Bearer {token}");
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let answer = if !authorized {
+                "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n".to_string()
+            } else if request_line.starts_with("POST") {
+                held.lock().unwrap().extend_from_slice(&body);
+                "HTTP/1.1 204 No Content\r\n\r\n".to_string()
+            } else {
+                let copy = String::from_utf8(held.lock().unwrap().clone()).unwrap();
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{copy}",
+                    copy.len()
+                )
+            };
+            let _ = reader.get_mut().write_all(answer.as_bytes());
+        }
+    });
+    (url, kept)
+}
+
+#[test]
+fn an_http_witness_keeps_every_checkpoint_and_catches_a_cut_tail() {
+    const TOKEN: &str = "witness-token-for-tests";
+    let (url, kept) = witness_server(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut log = AuditLog::open(&data).unwrap();
+    let witness = seam_serve::HttpWitness::new(&url, Some(seam_serve::Secret::new(TOKEN))).unwrap();
+    log.add_witness(Box::new(witness));
+    let start = Ts::parse("2026-03-02T00:00:00Z").unwrap().millis();
+    for i in 0..25 {
+        let now = Ts(start + i * 60_000);
+        log.append(now, AuditEntry::new("u-1", AuditAction::SignIn))
+            .unwrap();
+        if i % 10 == 9 {
+            let done = log.checkpoint(now).unwrap();
+            assert!(
+                done.witness_failures.is_empty(),
+                "{:?}",
+                done.witness_failures
+            );
+        }
+    }
+    log.close(Ts(start + 25 * 60_000)).unwrap();
+    assert_eq!(
+        String::from_utf8(kept.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+    let data_arg = data.to_str().unwrap();
+    let verify = |env_token: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_seam"));
+        command.args(["audit", "verify", "--data-dir", data_arg, "--witness", &url]);
+        match env_token {
+            Some(token) => command.env("SEAM_AUDIT_WITNESS_TOKEN", token),
+            None => command.env_remove("SEAM_AUDIT_WITNESS_TOKEN"),
+        };
+        command.output().unwrap()
+    };
+    let out = verify(Some(TOKEN));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // The witness refuses a reader without its token: a clear failure, not a pass.
+    assert!(!verify(None).status.success());
+    // Cut the tail after the last witnessed checkpoint, local checkpoints too.
+    let segment = data.join("audit/audit-000001.log");
+    let kept_lines: Vec<String> = std::fs::read_to_string(&segment)
+        .unwrap()
+        .lines()
+        .take(12)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&segment, kept_lines.concat()).unwrap();
+    std::fs::write(data.join("audit/checkpoints.log"), "").unwrap();
+    let out = verify(Some(TOKEN));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+}
