@@ -664,3 +664,66 @@ fn without_users_the_api_stays_open_on_loopback_only_and_account_routes_say_how_
     assert!(response.contains("seam user add"), "{response}");
     server.shutdown().unwrap();
 }
+
+#[test]
+fn filters_are_values_never_code_and_oversized_credentials_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = seed(dir.path());
+    let server = start(&service_config(dir.path()));
+    let addr = server.addresses().http;
+    let admin = format!("Bearer {}", seeded.tokens[&(Role::Admin, false)].0);
+    for attempt in [
+        "/v1/findings?rule=x%27%20OR%20%271%27%3D%271",
+        "/v1/findings?rule=%27%3B%20DROP%20TABLE%20findings%3B%20--",
+        "/v1/findings?person=%22%20OR%201%3D1",
+        "/v1/findings?since=1%3B%20DELETE%20FROM%20findings",
+    ] {
+        let (status, response) = call(
+            addr,
+            "GET",
+            attempt,
+            &[
+                ("authorization", &admin),
+                ("x-seam-purpose", "testing filters"),
+            ],
+            "",
+        );
+        assert!(status == 200 || status == 400, "{attempt}: {response}");
+        if status == 200 {
+            assert!(
+                body_of(&response).contains("\"count\":0"),
+                "{attempt}: {response}"
+            );
+        }
+    }
+    // The store still answers, whole.
+    let (status, _) = call(
+        addr,
+        "GET",
+        "/v1/findings",
+        &[("authorization", &admin)],
+        "",
+    );
+    assert_eq!(status, 200);
+    // An oversized cookie or header: refused, never read.
+    let cookie = format!("seam_session={}", "a".repeat(9000));
+    let (status, _) = call(addr, "GET", "/v1/me", &[("cookie", &cookie)], "");
+    assert!(status == 401 || status == 431, "{status}");
+    // A login body over the limit, and one that is not JSON.
+    let json = ("content-type", "application/json");
+    let big = format!(r#"{{"login":"root","password":"{}"}}"#, "x".repeat(20_000));
+    assert_eq!(call(addr, "POST", "/v1/login", &[json], &big).0, 413);
+    assert_eq!(call(addr, "POST", "/v1/login", &[json], "{not json").0, 400);
+    assert_eq!(
+        call(
+            addr,
+            "POST",
+            "/v1/login",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            "login=root&password=x"
+        )
+        .0,
+        415
+    );
+    server.shutdown().unwrap();
+}
