@@ -1,1 +1,26 @@
-//! Seam's PostgreSQL store.
+//! Seam's PostgreSQL store: the second implementation of [`seam_store::Store`], for
+//! deployments that keep their data in a PostgreSQL server rather than a local directory.
+//!
+//! [`PostgresStore`] keeps one store in one database: events with their dense log positions,
+//! findings, dead letters, unresolved events, snapshots and documents, with the embedded
+//! store's semantics (the shared conformance suite checks them) and its size limits. Writes
+//! between commits share one transaction; bulk appends stream through binary `COPY`. One store
+//! writes to a database at a time (an advisory lock, [`seam_store::StoreError::Locked`] for
+//! the next). The client is the synchronous `postgres` crate, without TLS for now.
+//!
+//! [`create_database`], [`drop_database`] and [`ScratchDatabase`] give tests a database each;
+//! [`bench_append`] measures the event path for `seam bench`.
+
+mod admin;
+mod bench;
+mod connection;
+mod limits;
+mod schema;
+mod store;
+
+pub use admin::{
+    DEFAULT_TEST_SERVER, ScratchDatabase, TEST_SERVER_VARIABLE, create_database, database_url,
+    drop_database, test_server_url,
+};
+pub use bench::{BenchFigures, bench_append};
+pub use store::{PostgresOptions, PostgresStore};
