@@ -476,7 +476,7 @@ pub fn replay(people: usize, events: usize, json: bool) -> Result<ExitCode, CliE
     let options = crate::pipeline::Options {
         estate,
         rules: Arc::clone(&rules),
-        data_dir: None,
+        store: None,
         progress: false,
         config: EngineConfig {
             emit_events: false,

@@ -108,7 +108,9 @@ pub fn run(data_dir: &Path, out: Option<&Path>) -> Result<ExitCode, CliError> {
     let options = pipeline::Options {
         estate,
         rules,
-        data_dir: Some(data_dir.to_path_buf()),
+        store: Some(crate::stores::StoreLocation::Directory(
+            data_dir.to_path_buf(),
+        )),
         progress: false,
         config: seam_engine::EngineConfig::default(),
         batch: pipeline::DEFAULT_BATCH,
@@ -240,7 +242,7 @@ fn simulated_day(
     let options = pipeline::Options {
         estate: std::sync::Arc::new(estate),
         rules: load::rules(None)?,
-        data_dir: Some(sim_dir.clone()),
+        store: Some(crate::stores::StoreLocation::Directory(sim_dir.clone())),
         progress: false,
         config: seam_engine::EngineConfig::default(),
         batch: pipeline::DEFAULT_BATCH,

@@ -35,6 +35,7 @@ mod input;
 mod load;
 mod pipeline;
 mod serve;
+mod stores;
 mod subject;
 mod twin;
 
@@ -92,6 +93,9 @@ enum Command {
         /// Store events, findings and snapshots here, and resume from its last snapshot.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Or in this PostgreSQL database (`postgres://user@host:port/db`).
+        #[arg(long, conflicts_with = "data_dir")]
+        store: Option<String>,
         /// How late an event may arrive and still be ordered, in seconds.
         #[arg(long, default_value_t = 120)]
         lateness: i64,
@@ -615,6 +619,7 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
             rules,
             out,
             data_dir,
+            store,
             lateness,
             merge,
             timezone,
@@ -625,7 +630,7 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
             &estate,
             rules.as_deref(),
             out.as_deref(),
-            data_dir,
+            stores::StoreLocation::from_args(data_dir, store)?,
             lateness,
             ReplayInputs {
                 specs: &inputs,
@@ -960,7 +965,7 @@ fn replay(
     estate: &std::path::Path,
     rules: Option<&std::path::Path>,
     out: Option<&std::path::Path>,
-    data_dir: Option<PathBuf>,
+    store: Option<stores::StoreLocation>,
     lateness_secs: i64,
     inputs: ReplayInputs<'_>,
 ) -> Result<ExitCode, CliError> {
@@ -999,7 +1004,7 @@ fn replay(
     let options = pipeline::Options {
         estate,
         rules,
-        data_dir,
+        store,
         progress: stdout_is_terminal && out.is_some(),
         config,
         batch: pipeline::DEFAULT_BATCH,

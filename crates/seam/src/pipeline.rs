@@ -7,16 +7,13 @@
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use seam_engine::{CompiledRules, Engine, EngineConfig, Output, Processed};
 use seam_estate::Estate;
 use seam_model::{Event, Finding, Ts};
-use seam_store::{
-    DeadLetter, EmbeddedStore, Snapshot, Store, StoredEvent, StoredFinding, Unresolved,
-};
+use seam_store::{DeadLetter, Snapshot, Store, StoredEvent, StoredFinding, Unresolved};
 
 use crate::error::CliError;
 
@@ -60,7 +57,8 @@ impl std::fmt::Debug for Input {
 pub struct Options {
     pub estate: Arc<Estate>,
     pub rules: Arc<CompiledRules>,
-    pub data_dir: Option<PathBuf>,
+    /// Store events, findings and snapshots there, and resume from its last snapshot.
+    pub store: Option<crate::stores::StoreLocation>,
     pub progress: bool,
     pub config: EngineConfig,
     /// Events between two writes to the store (and two flushes of findings to the sink).
@@ -103,10 +101,8 @@ pub fn run(
         Arc::clone(&options.rules),
         options.config.clone(),
     );
-    let mut store = match &options.data_dir {
-        Some(dir) => {
-            Some(EmbeddedStore::open(dir).map_err(|error| CliError::Store(error.to_string()))?)
-        }
+    let mut store = match &options.store {
+        Some(location) => Some(location.open()?),
         None => None,
     };
     let mut positions: BTreeMap<String, String> = BTreeMap::new();
@@ -213,7 +209,7 @@ fn record_positions(feed: &Feed, positions: &mut BTreeMap<String, String>) {
 }
 
 fn save_snapshot(
-    store: &mut EmbeddedStore,
+    store: &mut Box<dyn Store>,
     engine: &Engine,
     positions: &BTreeMap<String, String>,
 ) -> Result<(), CliError> {
@@ -269,7 +265,7 @@ impl Pending {
         Ok(())
     }
 
-    fn write(&mut self, store: &mut EmbeddedStore) -> Result<(), CliError> {
+    fn write(&mut self, store: &mut Box<dyn Store>) -> Result<(), CliError> {
         let error = |e: seam_store::StoreError| CliError::Store(e.to_string());
         let events: Vec<StoredEvent<'_>> = self
             .events
@@ -331,12 +327,15 @@ fn progress_bar() -> indicatif::ProgressBar {
 mod tests {
     use super::*;
     use crate::embedded;
+    use seam_store::EmbeddedStore;
+    use std::path::PathBuf;
 
     fn options(data_dir: Option<PathBuf>, batch: usize) -> Options {
+        let store = data_dir.map(crate::stores::StoreLocation::Directory);
         Options {
             estate: crate::load::estate(None).unwrap(),
             rules: crate::load::rules(None).unwrap(),
-            data_dir,
+            store,
             progress: false,
             config: EngineConfig::default(),
             batch,

@@ -1,0 +1,105 @@
+//! `seam replay --store postgres://…` against the real PostgreSQL server (127.0.0.1:5432, or
+//! `SEAM_TEST_POSTGRES`), each run in a database it makes: the same findings as the embedded
+//! store, every event stored, and a second replay adding nothing. Fails loudly without the
+//! server.
+
+// Test helpers may panic: a panic in a test is a failed assertion.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use seam_store::Store;
+
+fn seam(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_seam"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn repo() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn scratch() -> seam_postgres::ScratchDatabase {
+    let admin = seam_postgres::test_server_url();
+    seam_postgres::ScratchDatabase::create(&admin, "seam_cli").unwrap_or_else(|e| {
+        panic!("PostgreSQL is needed at {admin} (set SEAM_TEST_POSTGRES; .ci/run starts it): {e}")
+    })
+}
+
+fn replay(store_args: &[&str], out: &Path) -> String {
+    let estate = repo().join("examples/estate");
+    let day = repo().join("examples/demo/day.ndjson");
+    let mut args = vec![
+        "replay",
+        "--estate",
+        estate.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(store_args);
+    args.push(day.to_str().unwrap());
+    let run = seam(&args);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    String::from_utf8_lossy(&run.stderr).into_owned()
+}
+
+fn sorted_lines(path: &Path) -> Vec<String> {
+    let mut lines: Vec<String> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn replay_into_postgres_finds_what_the_embedded_store_finds() {
+    let database = scratch();
+    let dir = tempfile::tempdir().unwrap();
+    let embedded_out = dir.path().join("embedded.ndjson");
+    let postgres_out = dir.path().join("postgres.ndjson");
+    let data = dir.path().join("data");
+    replay(&["--data-dir", data.to_str().unwrap()], &embedded_out);
+    replay(&["--store", database.url()], &postgres_out);
+    let expected = sorted_lines(&embedded_out);
+    assert!(!expected.is_empty());
+    assert_eq!(sorted_lines(&postgres_out), expected);
+
+    let embedded = seam_store::EmbeddedStore::open(&data).unwrap();
+    let postgres = seam_postgres::PostgresStore::open(database.url()).unwrap();
+    let (embedded_counts, postgres_counts) =
+        (embedded.counts().unwrap(), postgres.counts().unwrap());
+    assert_eq!(postgres_counts.events, embedded_counts.events);
+    assert_eq!(postgres_counts.findings, embedded_counts.findings);
+    let all = seam_store::FindingFilter::default();
+    let uids = |store: &dyn Store| -> Vec<String> {
+        store
+            .findings(&all)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.uid)
+            .collect()
+    };
+    assert_eq!(uids(&postgres), uids(&embedded));
+    drop(postgres);
+
+    // Again: resumed from the snapshot, nothing new.
+    let again = dir.path().join("again.ndjson");
+    replay(&["--store", database.url()], &again);
+    let postgres = seam_postgres::PostgresStore::open(database.url()).unwrap();
+    assert_eq!(postgres.counts().unwrap().events, embedded_counts.events);
+    assert!(std::fs::read_to_string(&again).unwrap().is_empty());
+}
