@@ -19,8 +19,11 @@ use crate::tls::{ClientTlsSettings, TlsSettings};
 /// Everything `seam serve` needs besides the estate and the rules.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
-    /// The store's directory.
+    /// The store's directory; with `store_url`, the installation's own files only (the audit
+    /// log and its keys, the pseudonym key, pull cursors).
     pub data_dir: PathBuf,
+    /// A PostgreSQL store (`postgres://…`) instead of the embedded one.
+    pub store_url: Option<String>,
     /// The estate folder; `None` for the caller's default (the built-in example estate).
     pub estate: Option<PathBuf>,
     /// The rules folder; `None` for the caller's default (the built-in rule pack).
@@ -414,6 +417,8 @@ pub struct Overrides {
     pub estate: Option<PathBuf>,
     pub rules: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL store (`postgres://…`).
+    pub store: Option<String>,
     pub http: Option<String>,
     pub api: Option<String>,
     /// Adds a syslog source `syslog` (UDP and TCP on this address, formats recognized per line).
@@ -444,6 +449,7 @@ impl ServeConfig {
         }
         let mut config = ServeConfig {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            store_url: None,
             estate: None,
             rules: None,
             http: HttpConfig {
@@ -501,6 +507,17 @@ impl ServeConfig {
         }
         if let Some(dir) = &overrides.data_dir {
             self.data_dir = dir.clone();
+        }
+        if let Some(url) = &overrides.store {
+            self.store_url = Some(url.clone());
+        }
+        if let Some(url) = &self.store_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(invalid(format!(
+                "store: give a postgres:// URL, not `{}`",
+                url.chars().take(40).collect::<String>()
+            )));
         }
         if let Some(http) = &overrides.http {
             self.http.listen = parse_addr("--http", http)?;
@@ -818,6 +835,8 @@ pub fn parse_mqtt_url(url: &str) -> Result<BrokerUrl, ConfigError> {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     data_dir: Option<PathBuf>,
+    /// `postgres://…`: the PostgreSQL store.
+    store: Option<String>,
     estate: Option<PathBuf>,
     rules: Option<PathBuf>,
     #[serde(default)]
@@ -1421,6 +1440,7 @@ impl RawConfig {
             directory,
             audit,
             access,
+            store_url: self.store,
             data_dir: path(
                 self.data_dir
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use seam_engine::{Engine, Output};
 use seam_model::{Event, Ts};
-use seam_store::{EmbeddedStore, Snapshot, Store, StoredFinding, Unresolved};
+use seam_store::{Snapshot, StoredFinding, Unresolved};
+
+use crate::store::ServiceStore;
 use tokio::sync::broadcast;
 
 use crate::metrics::Metrics;
@@ -139,7 +141,7 @@ impl Pending {
         self.len() > 0 || self.dirty || !self.unconfirmed.is_empty()
     }
 
-    fn write(&mut self, store: &mut EmbeddedStore) -> Result<(), String> {
+    fn write(&mut self, store: &mut dyn ServiceStore) -> Result<(), String> {
         let (reopens, commits) = store.durability_mark();
         let mut lost = Vec::new();
         self.unconfirmed
@@ -238,7 +240,7 @@ fn take_output(
 /// engine has reached.
 pub(crate) fn recover(
     engine: &mut Engine,
-    store: &Mutex<EmbeddedStore>,
+    store: &Mutex<Box<dyn ServiceStore>>,
     stream: &broadcast::Sender<Arc<StreamFinding>>,
     metrics: &Metrics,
     fresh: &dyn Fn() -> Engine,
@@ -312,7 +314,7 @@ pub(crate) fn recover(
         waiting.note(position, &read, max_clock_ahead_ms);
         position = next;
         take_output(&mut out, &mut pending, stream, metrics);
-        pending.write(&mut store)?;
+        pending.write(&mut **store)?;
     }
     if position > from {
         eprintln!(
@@ -322,7 +324,7 @@ pub(crate) fn recover(
         );
         let resume = waiting.resume_from(engine, position);
         save_snapshot(
-            &mut store,
+            &mut **store,
             engine,
             position,
             resume,
@@ -348,7 +350,7 @@ fn publish_watermark(engine: &Engine, metrics: &Metrics) {
 
 /// Saves the engine's state without its waiting events: the log has them from `resume` on.
 fn save_snapshot(
-    store: &mut EmbeddedStore,
+    store: &mut dyn ServiceStore,
     engine: &mut Engine,
     position: u64,
     resume: u64,
@@ -392,7 +394,7 @@ pub(crate) fn run(
     mut engine: Engine,
     (mut position, mut waiting): (u64, Waiting),
     rx: Receiver<EngineBatch>,
-    store: Arc<Mutex<EmbeddedStore>>,
+    store: Arc<Mutex<Box<dyn ServiceStore>>>,
     stream: broadcast::Sender<Arc<StreamFinding>>,
     metrics: Arc<Metrics>,
     settings: EngineLoopSettings,
@@ -440,7 +442,7 @@ pub(crate) fn run(
                         Err(TryLockError::Poisoned(_)) => None,
                     };
                     if let Some(mut guard) = locked
-                        && let Err(reason) = pending.write(&mut guard)
+                        && let Err(reason) = pending.write(&mut **guard)
                     {
                         fail(reason);
                     }
@@ -453,7 +455,7 @@ pub(crate) fn run(
                     && let Ok(mut guard) = store.lock()
                 {
                     let result = pending
-                        .write(&mut guard)
+                        .write(&mut **guard)
                         .and_then(|()| guard.commit().map_err(|e| error_text(&e)));
                     match result {
                         Ok(()) => pending.dirty = false,
@@ -467,7 +469,7 @@ pub(crate) fn run(
             || (last_snapshot.elapsed() >= settings.snapshot_every && position > snapshot_position);
         if due && let Ok(mut guard) = store.lock() {
             let result = write_and_snapshot(
-                &mut guard,
+                &mut **guard,
                 &mut engine,
                 &mut pending,
                 &mut waiting,
@@ -489,7 +491,7 @@ pub(crate) fn run(
     // The writer has stopped: write the rest and keep the state.
     if let Ok(mut guard) = store.lock() {
         let result = write_and_snapshot(
-            &mut guard,
+            &mut **guard,
             &mut engine,
             &mut pending,
             &mut waiting,
@@ -505,7 +507,7 @@ pub(crate) fn run(
 
 /// Writes what is pending, then saves a snapshot at `position`.
 fn write_and_snapshot(
-    store: &mut EmbeddedStore,
+    store: &mut dyn ServiceStore,
     engine: &mut Engine,
     pending: &mut Pending,
     waiting: &mut Waiting,

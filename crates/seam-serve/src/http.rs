@@ -24,7 +24,7 @@ use seam_adapters::{
     ReplayError, check_replay, parse_timestamp_header, remember_once, secrets_match,
 };
 use seam_model::Ts;
-use seam_store::{FindingFilter, Store};
+use seam_store::FindingFilter;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::config::{Auth, HmacAuth, Signed, Transport};

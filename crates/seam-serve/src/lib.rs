@@ -38,6 +38,7 @@ mod reload;
 mod retention;
 mod scim;
 mod server;
+mod store;
 mod syslog;
 mod tls;
 mod watch;

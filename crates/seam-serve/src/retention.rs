@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use seam_audit::{AuditAction, AuditEntry};
 use seam_model::{EventClass, Ts};
-use seam_store::{Lifecycle as _, RetentionReport, RetentionRequest};
+use seam_store::{RetentionReport, RetentionRequest};
 
 use crate::server::Shared;
 

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use seam_engine::{CompiledRules, Engine, EngineConfig};
 use seam_estate::Estate;
-use seam_store::EmbeddedStore;
 use tokio::sync::{broadcast, watch};
 
 use crate::config::{ServeConfig, Transport};
@@ -64,7 +63,7 @@ pub struct Addresses {
 pub(crate) struct Shared {
     pub sources: Vec<SourceRuntime>,
     pub writer: WriterHandle,
-    pub store: Arc<Mutex<EmbeddedStore>>,
+    pub store: Arc<Mutex<Box<dyn crate::store::ServiceStore>>>,
     pub stream: broadcast::Sender<Arc<StreamFinding>>,
     pub metrics: Arc<Metrics>,
     /// The log has been replayed and the writer is running.
@@ -219,10 +218,9 @@ impl Shared {
 /// Removes the dead letters past their retention and commits; returns what each source
 /// holds then.
 fn prune_dead_letters(
-    store: &mut EmbeddedStore,
+    store: &mut dyn crate::store::ServiceStore,
     limits: &crate::dead_letters::DeadLetterLimits,
 ) -> Result<Vec<(String, u64)>, String> {
-    use seam_store::Store;
     let retention = i64::try_from(limits.retention.as_millis()).unwrap_or(i64::MAX);
     let before = seam_model::Ts(crate::now_ms().saturating_sub(retention));
     store
@@ -270,7 +268,7 @@ async fn retention(shared: Arc<Shared>) {
         }
         let limits = *shared.dead_letters.limits();
         let pruned = match shared.store.lock() {
-            Ok(mut store) => prune_dead_letters(&mut store, &limits),
+            Ok(mut store) => prune_dead_letters(&mut **store, &limits),
             Err(_) => return,
         };
         match pruned {
@@ -317,28 +315,23 @@ impl Server {
             Arc::new(ranked)
         };
         let loaded_estate = Arc::clone(&estate);
-        let store = EmbeddedStore::open(&config.data_dir)
-            .map_err(|e| ServeError::Store(writer::error_text(&e)))?;
-        if let Some(recovery) = store.tail_recovery() {
-            eprintln!("seam serve: the event log had a torn tail after a crash: {recovery:?}");
-        }
-        let mut store = store;
-        let dead_letter_gate = prune_dead_letters(&mut store, &config.dead_letters)
+        let mut store = crate::store::open(config).map_err(ServeError::Store)?;
+        let dead_letter_gate = prune_dead_letters(&mut *store, &config.dead_letters)
             .map(|stored| crate::dead_letters::Gate::new(config.dead_letters, stored))
             .map_err(ServeError::Store)?;
         let sequences: Sequences = Arc::new(Mutex::new(
-            seam_store::Store::latest_snapshot(&store)
+            seam_store::Store::latest_snapshot(&*store)
                 .ok()
                 .flatten()
                 .map(|snapshot| crate::engine_thread::sequences_of(&snapshot.positions))
                 .unwrap_or_default(),
         ));
         let scim_rows = match &config.directory.scim {
-            Some(_) => crate::scim::stored_rows(&store).map_err(ServeError::Store)?,
+            Some(_) => crate::scim::stored_rows(&*store).map_err(ServeError::Store)?,
             None => Vec::new(),
         };
         let access = crate::access::AccessState::load(
-            &store,
+            &*store,
             &config.data_dir,
             &config.access,
             config.http.tls.is_some() && config.http.api.is_none(),

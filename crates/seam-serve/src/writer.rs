@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use seam_model::{Event, Ts};
-use seam_store::{DeadLetter, EmbeddedStore, Store, StoreError, StoredEvent};
+use seam_store::{DeadLetter, StoreError, StoredEvent};
+
+use crate::store::ServiceStore;
 use tokio::sync::oneshot;
 
 use crate::config::HEARTBEAT_SOURCE;
@@ -159,7 +161,7 @@ pub(crate) fn channel(capacity: usize, metrics: Arc<Metrics>) -> (WriterHandle, 
 )]
 pub(crate) fn run(
     rx: Receiver<Job>,
-    store: Arc<Mutex<EmbeddedStore>>,
+    store: Arc<Mutex<Box<dyn ServiceStore>>>,
     engine: SyncSender<EngineBatch>,
     settings: WriterSettings,
     metrics: Arc<Metrics>,
@@ -239,7 +241,7 @@ pub(crate) fn run(
             continue;
         }
         let written = match store.lock() {
-            Ok(mut store) => write_cycle(&mut store, &jobs, heartbeat, &metrics),
+            Ok(mut store) => write_cycle(&mut **store, &jobs, heartbeat, &metrics),
             Err(_) => Err("the store lock is poisoned".to_string()),
         };
         let (results, heartbeat_stored, log_end) = match written {
@@ -350,7 +352,7 @@ pub(crate) fn run(
 /// (a write can reach the disk although its sync failed), in log order with its heartbeats.
 /// False when the engine is gone or the service stops first.
 fn reopen_store(
-    store: &Mutex<EmbeddedStore>,
+    store: &Mutex<Box<dyn ServiceStore>>,
     stop: &AtomicBool,
     engine: &SyncSender<EngineBatch>,
     metrics: &Metrics,
@@ -366,8 +368,10 @@ fn reopen_store(
             return false;
         };
         // Reading the store again costs a pass over the log: only once there is room.
-        let room =
-            crate::server::free_disk_bytes(guard.directory()).is_none_or(|free| free >= min_free);
+        let room = guard
+            .local_directory()
+            .and_then(crate::server::free_disk_bytes)
+            .is_none_or(|free| free >= min_free);
         if room {
             match guard.reopen() {
                 Ok(()) => break,
@@ -441,7 +445,7 @@ type JobResult = Result<(Committed, Vec<usize>), String>;
 /// then commits once. Returns each job's outcome, whether the heartbeat was stored, and the
 /// log's end.
 fn write_cycle(
-    store: &mut EmbeddedStore,
+    store: &mut dyn ServiceStore,
     jobs: &[Job],
     heartbeat: Option<Tick>,
     metrics: &Metrics,

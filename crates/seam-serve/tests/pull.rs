@@ -197,7 +197,13 @@ fn changes_are_pulled_incrementally_resume_after_a_restart_and_silence_covered_w
     let addr = stand_in(Arc::clone(&table));
     let now = now_ms();
     let midnight = now - now.rem_euclid(86_400_000);
-    let night = midnight - 3_600_000;
+    // The latest 23:00 UTC at least ten minutes past: the pull asks for changes that ended
+    // within a day, so yesterday's window would be too old after 23:30.
+    let night = if midnight + 23 * 3_600_000 <= now - 600_000 {
+        midnight + 23 * 3_600_000
+    } else {
+        midnight - 3_600_000
+    };
     let window = (night - 1_800_000, night + 1_800_000);
     {
         let mut table = table.lock().unwrap();

@@ -24,6 +24,11 @@ pub struct ServeArgs {
     /// Where events, findings and snapshots are kept (default: seam-data/serve).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Keep events, findings and snapshots in this PostgreSQL database
+    /// (`postgres://user@host:port/db`) instead; the data directory then keeps the audit log,
+    /// the keys and the pull cursors.
+    #[arg(long)]
+    pub store: Option<String>,
     /// The HTTP listen address for ingest (default: 127.0.0.1:8787).
     #[arg(long)]
     pub http: Option<String>,
@@ -134,6 +139,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, CliError> {
         estate: args.estate.clone(),
         rules: args.rules.clone(),
         data_dir: args.data_dir.clone(),
+        store: args.store.clone(),
         http: args.http.clone(),
         api: args.api.clone(),
         syslog: args.syslog.clone(),

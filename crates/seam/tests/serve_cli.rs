@@ -445,7 +445,7 @@ fn defaults_and_refusals() {
     assert!(stopped, "{output}");
     assert!(dir.path().join("seam-data/serve/seam.db").exists());
 
-    // The read API has no authentication yet: it is never served off loopback.
+    // Without `[access] required`, the API is never served off loopback.
     std::fs::write(
         dir.path().join("open.toml"),
         "[http]\nlisten = \"0.0.0.0:0\"\n[[source]]\nname = \"idp\"\nadapter = \"ndjson\"\nauth = { kind = \"bearer\", secret = \"x-0123456789abcdef\" }\n",
@@ -458,7 +458,10 @@ fn defaults_and_refusals() {
         .unwrap();
     assert!(!output.status.success());
     let text = String::from_utf8_lossy(&output.stderr);
-    assert!(text.contains("refusing to serve the read API"), "{text}");
+    assert!(
+        text.contains("refusing to serve the API on 0.0.0.0:0 without authentication"),
+        "{text}"
+    );
     // Unauthenticated ingest off loopback is refused too.
     let output = Command::new(env!("CARGO_BIN_EXE_seam"))
         .args(["serve", "--http", "0.0.0.0:0", "--api", "127.0.0.1:0"])
