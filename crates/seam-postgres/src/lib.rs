@@ -8,13 +8,20 @@
 //! writes to a database at a time (an advisory lock, [`seam_store::StoreError::Locked`] for
 //! the next). The client is the synchronous `postgres` crate, without TLS for now.
 //!
+//! It implements [`seam_store::Lifecycle`] too (subject access, erasure, retention), which the
+//! shared lifecycle suite checks: erased and expired events stay at their positions as
+//! tombstone rows, and an erasure rewrites the tables so that no old row version keeps the
+//! person (what it cannot reach is listed on `erase_subject` in that implementation).
+//!
 //! [`create_database`], [`drop_database`] and [`ScratchDatabase`] give tests a database each;
 //! [`bench_append`] measures the event path for `seam bench`.
 
 mod admin;
 mod bench;
 mod connection;
+mod lifecycle;
 mod limits;
+mod matching;
 mod schema;
 mod store;
 

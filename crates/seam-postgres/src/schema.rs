@@ -89,6 +89,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          json       bytea NOT NULL
      );
      CREATE UNIQUE INDEX documents_by_key ON documents (sha256(collection), sha256(id));",
+    // Erasure and retention (`lifecycle.rs`) leave a tombstone at an event's position. A uid
+    // that named the erased person is replaced by its SHA-256 (`uid_digested`), which the
+    // writer must still find to refuse the uid as a duplicate: the partial index holds only
+    // those digests, so it costs appends nothing and answers "are there any?" at once.
+    // A constant default adds the columns without rewriting the table.
+    "ALTER TABLE events
+         ADD COLUMN tombstone    boolean NOT NULL DEFAULT false,
+         ADD COLUMN uid_digested boolean NOT NULL DEFAULT false;
+     CREATE INDEX events_by_digest ON events (uid) WHERE uid_digested;",
 ];
 
 /// The schema version this build writes: how many migrations it knows.

@@ -6,7 +6,9 @@
 //! to a database at a time: it holds an advisory lock for as long as it is open, which is what
 //! lets it hand out dense log positions from a counter of its own, and deduplicate uids by
 //! looking them up before it appends (inside its transaction, so earlier uncommitted appends
-//! count) instead of through a unique index, which costs too much on random uids.
+//! count) instead of through a unique index, which costs too much on random uids. Once an
+//! erasure has replaced a uid by its SHA-256 (`lifecycle.rs`), appends look the digests of
+//! their uids up as well.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -19,6 +21,7 @@ use seam_store::{
     AppendOutcome, Counts, DeadLetter, DocumentWrite, FindingFilter, Snapshot, Store, StoreError,
     StoredEvent, StoredFinding, Ts, Unresolved,
 };
+use sha2::{Digest as _, Sha256};
 
 use crate::connection::{Failure, Target, server_error, unsigned, utf8};
 use crate::limits;
@@ -54,6 +57,10 @@ pub struct PostgresStore {
     /// The log's end, uncommitted events included, and where it stood at the last commit.
     end: u64,
     committed_end: u64,
+    /// Some event keeps only the SHA-256 of its uid (an erasure found the person in it): from
+    /// then on every append also looks its uids' digests up, so that an erased uid stays a
+    /// duplicate. Until then appends pay nothing for it.
+    digested_uids: bool,
     /// A write failed and the open transaction was rolled back: writes are refused until
     /// [`PostgresStore::reopen`], so that no caller takes the lost rows for pending ones.
     broken: bool,
@@ -62,8 +69,9 @@ pub struct PostgresStore {
 }
 
 /// The statements every append or read of events runs, prepared once per connection.
-struct Statements {
+pub(crate) struct Statements {
     stored_uids: Statement,
+    stored_digests: Statement,
     copy_events: Statement,
     read_events: Statement,
 }
@@ -104,7 +112,7 @@ impl PostgresStore {
     /// database open, and with [`StoreError::SchemaTooNew`] if a newer build migrated it.
     pub fn open_with(url: &str, options: PostgresOptions) -> Result<PostgresStore, StoreError> {
         let target = Target::parse(url)?;
-        let (client, statements, end) = connect_writer(&target)?;
+        let (client, statements, log) = connect_writer(&target)?;
         Ok(PostgresStore {
             target,
             options: PostgresOptions {
@@ -114,8 +122,9 @@ impl PostgresStore {
             statements,
             in_transaction: false,
             read_failed: Cell::new(false),
-            end,
-            committed_end: end,
+            end: log.end,
+            committed_end: log.end,
+            digested_uids: log.digested_uids,
             broken: false,
             reopens: 0,
             commits: 0,
@@ -140,18 +149,19 @@ impl PostgresStore {
         self.read_failed.set(false);
         self.end = self.committed_end;
         self.broken = true;
-        let end = if alive {
-            read_end(client).map_err(|failure| {
+        let log = if alive {
+            read_log_state(client).map_err(|failure| {
                 failure.into_store_error("read the event log of", &self.target.name)
             })?
         } else {
-            let (client, statements, end) = connect_writer(&self.target)?;
+            let (client, statements, log) = connect_writer(&self.target)?;
             *self.client.get_mut() = client;
             self.statements = statements;
-            end
+            log
         };
-        self.end = end;
-        self.committed_end = end;
+        self.end = log.end;
+        self.committed_end = log.end;
+        self.digested_uids = log.digested_uids;
         self.broken = false;
         self.reopens += 1;
         Ok(())
@@ -208,7 +218,7 @@ impl PostgresStore {
     }
 
     /// Runs a read on the connection, inside the open transaction if there is one.
-    fn read<T>(
+    pub(crate) fn read<T>(
         &self,
         action: &'static str,
         work: impl FnOnce(&mut Client, &Statements) -> Result<T, Failure>,
@@ -227,7 +237,7 @@ impl PostgresStore {
     }
 
     /// Runs `work` in a transaction of its own, outside the batch; the caller commits first.
-    fn own_transaction<T>(
+    pub(crate) fn own_transaction<T>(
         &mut self,
         action: &'static str,
         work: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, Failure>,
@@ -240,6 +250,22 @@ impl PostgresStore {
             Ok(value)
         };
         run().map_err(|failure| failure.into_store_error(action, &self.target.name))
+    }
+
+    /// Runs `work` on the connection outside any transaction, as `VACUUM` must run; the caller
+    /// commits first.
+    pub(crate) fn outside_transaction<T>(
+        &mut self,
+        action: &'static str,
+        work: impl FnOnce(&mut Client) -> Result<T, Failure>,
+    ) -> Result<T, StoreError> {
+        work(self.client.get_mut())
+            .map_err(|failure| failure.into_store_error(action, &self.target.name))
+    }
+
+    /// Called once an erasure replaced a uid by its digest, and committed.
+    pub(crate) fn note_digested_uids(&mut self) {
+        self.digested_uids = true;
     }
 
     fn snapshots_up_to(&self, limit: usize) -> Result<Vec<Snapshot>, StoreError> {
@@ -280,8 +306,15 @@ impl PostgresStore {
     }
 }
 
+/// What the writer must know of the stored log when it connects.
+struct LogState {
+    /// The position after the last stored event: positions are dense from 0.
+    end: u64,
+    digested_uids: bool,
+}
+
 /// Connects, takes the writer lock, migrates, and reads where the log ends.
-fn connect_writer(target: &Target) -> Result<(Client, Statements, u64), StoreError> {
+fn connect_writer(target: &Target) -> Result<(Client, Statements, LogState), StoreError> {
     let mut client = target.connect()?;
     // The lock before the migration: a store still open on this database may be an older
     // build, whose schema must not change under it.
@@ -312,15 +345,20 @@ fn connect_writer(target: &Target) -> Result<(Client, Statements, u64), StoreErr
     schema::migrate(&mut client, &target.name)?;
     let statements = prepare(&mut client)
         .map_err(|error| server_error("prepare statements on", &target.name, error))?;
-    let end = read_end(&mut client)
+    let log = read_log_state(&mut client)
         .map_err(|failure| failure.into_store_error("read the event log of", &target.name))?;
-    Ok((client, statements, end))
+    Ok((client, statements, log))
 }
 
 fn prepare(client: &mut Client) -> Result<Statements, postgres::Error> {
     Ok(Statements {
-        // The batch's uids already stored, found through the hash index on uid.
-        stored_uids: client.prepare("SELECT uid FROM events WHERE uid = ANY ($1::bytea[])")?,
+        // The batch's uids already stored, found through the hash index on uid. A digest
+        // could spell a uid by chance; it is not that uid.
+        stored_uids: client
+            .prepare("SELECT uid FROM events WHERE uid = ANY ($1::bytea[]) AND NOT uid_digested")?,
+        // The digests of the batch's uids that erasures kept, through the partial index.
+        stored_digests: client
+            .prepare("SELECT uid FROM events WHERE uid = ANY ($1::bytea[]) AND uid_digested")?,
         copy_events: client.prepare(
             "COPY events (position, uid, time, observed, source, class, person, late, json)
              FROM STDIN (FORMAT binary)",
@@ -331,12 +369,19 @@ fn prepare(client: &mut Client) -> Result<Statements, postgres::Error> {
     })
 }
 
-/// The position after the last stored event: positions are dense from 0.
-fn read_end(client: &mut Client) -> Result<u64, Failure> {
-    let end: i64 = client
-        .query_one("SELECT coalesce(max(position) + 1, 0) FROM events", &[])?
-        .try_get(0)?;
-    unsigned(end, "event log position")
+fn read_log_state(client: &mut Client) -> Result<LogState, Failure> {
+    // Whether any uid is digested, asked so that only the partial index can answer it: as
+    // `EXISTS`, a table without statistics yet (just migrated) was scanned whole.
+    let row = client.query_one(
+        "SELECT coalesce(max(position) + 1, 0),
+                (SELECT uid FROM events WHERE uid_digested ORDER BY uid LIMIT 1) IS NOT NULL
+         FROM events",
+        &[],
+    )?;
+    Ok(LogState {
+        end: unsigned(row.try_get(0)?, "event log position")?,
+        digested_uids: row.try_get(1)?,
+    })
 }
 
 /// Streams `events` into the events table with binary COPY, the first at `position`.
@@ -365,12 +410,36 @@ fn copy_events(
     Ok(())
 }
 
+/// Those of `candidates` whose SHA-256 an erasure kept in place of the uid.
+fn erased_uids(
+    client: &mut Client,
+    stored_digests: &Statement,
+    candidates: &[&[u8]],
+) -> Result<Vec<Vec<u8>>, Failure> {
+    let mut by_digest: HashMap<[u8; 32], &[u8]> = HashMap::with_capacity(candidates.len());
+    for uid in candidates {
+        by_digest.insert(Sha256::digest(uid).into(), uid);
+    }
+    let digests: Vec<&[u8]> = by_digest.keys().map(<[u8; 32]>::as_slice).collect();
+    let mut erased = Vec::new();
+    for row in client.query(stored_digests, &[&digests])? {
+        let digest: Vec<u8> = row.try_get(0)?;
+        let uid = <[u8; 32]>::try_from(digest.as_slice())
+            .ok()
+            .and_then(|digest| by_digest.get(&digest));
+        if let Some(uid) = uid {
+            erased.push(uid.to_vec());
+        }
+    }
+    Ok(erased)
+}
+
 fn to_sql_integer(value: u64) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::OutOfRange { value })
 }
 
 /// SQL limits are signed; anything past `i64::MAX` means no limit anyway.
-fn to_limit(limit: usize) -> i64 {
+pub(crate) fn to_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
@@ -393,13 +462,21 @@ impl Store for PostgresStore {
             return Ok(AppendOutcome::default());
         }
         let first_position = to_sql_integer(self.end)?;
+        let digested_uids = self.digested_uids;
         let outcome = self.write("append events to", |client, statements| {
             let candidates: Vec<&[u8]> = events.iter().map(|event| event.uid.as_bytes()).collect();
-            let stored = client
+            let mut stored = client
                 .query(&statements.stored_uids, &[&candidates])?
                 .into_iter()
                 .map(|row| row.try_get::<_, Vec<u8>>(0))
                 .collect::<Result<HashSet<Vec<u8>>, _>>()?;
+            if digested_uids {
+                stored.extend(erased_uids(
+                    client,
+                    &statements.stored_digests,
+                    &candidates,
+                )?);
+            }
             let mut outcome = AppendOutcome::default();
             let mut seen: HashSet<&str> = HashSet::with_capacity(events.len());
             let mut fresh = Vec::with_capacity(events.len());
