@@ -33,6 +33,20 @@ impl ServiceStore for EmbeddedStore {
     }
 }
 
+impl ServiceStore for seam_postgres::PostgresStore {
+    fn reopen(&mut self) -> Result<(), StoreError> {
+        seam_postgres::PostgresStore::reopen(self)
+    }
+
+    fn durability_mark(&self) -> (u64, u64) {
+        seam_postgres::PostgresStore::durability_mark(self)
+    }
+
+    fn local_directory(&self) -> Option<&Path> {
+        None
+    }
+}
+
 /// The store a configuration names, opened.
 pub(crate) fn open(config: &crate::config::ServeConfig) -> Result<Box<dyn ServiceStore>, String> {
     match &config.store_url {
@@ -49,8 +63,7 @@ pub(crate) fn open(config: &crate::config::ServeConfig) -> Result<Box<dyn Servic
 }
 
 fn open_postgres(url: &str) -> Result<Box<dyn ServiceStore>, String> {
-    Err(format!(
-        "`{}`: the PostgreSQL store cannot serve yet",
-        url.split('@').next_back().unwrap_or_default()
-    ))
+    let store =
+        seam_postgres::PostgresStore::open(url).map_err(|e| crate::writer::error_text(&e))?;
+    Ok(Box::new(store))
 }

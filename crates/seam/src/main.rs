@@ -164,6 +164,9 @@ enum Command {
         /// The `seam serve` configuration whose `[retention]` applies.
         #[arg(long)]
         config: PathBuf,
+        /// A PostgreSQL store (`postgres://…`) holding the data.
+        #[arg(long)]
+        store: Option<String>,
         #[arg(long)]
         dry_run: bool,
         #[arg(long)]
@@ -264,6 +267,10 @@ enum SubjectCommand {
         /// The person's id.
         #[arg(long)]
         person: String,
+        /// A PostgreSQL store (`postgres://…`) holding the data; the data directory keeps the
+        /// audit log and the pseudonym key.
+        #[arg(long)]
+        store: Option<String>,
         /// Why (the request's reference), for the audit log.
         #[arg(long)]
         reason: Option<String>,
@@ -277,6 +284,9 @@ enum SubjectCommand {
         estate: Option<PathBuf>,
         #[arg(long)]
         person: String,
+        /// A PostgreSQL store (`postgres://…`) holding the data.
+        #[arg(long)]
+        store: Option<String>,
         /// Why (the request's reference, such as a ticket number): kept in every tombstone
         /// and in the audit log, so it must not name the person.
         #[arg(long)]
@@ -738,24 +748,46 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
                 data_dir,
                 estate,
                 person,
+                store,
                 reason,
-            } => subject::export(&data_dir, estate.as_deref(), &person, reason.as_deref()),
+            } => subject::export(
+                &data_dir,
+                store.as_deref(),
+                estate.as_deref(),
+                &person,
+                reason.as_deref(),
+            ),
             SubjectCommand::Erase {
                 data_dir,
                 estate,
                 person,
+                store,
                 reason,
-            } => subject::erase(&data_dir, estate.as_deref(), &person, &reason),
+            } => subject::erase(
+                &data_dir,
+                store.as_deref(),
+                estate.as_deref(),
+                &person,
+                &reason,
+            ),
         },
         Command::Retention {
             data_dir,
             config,
+            store,
             dry_run,
             json,
         } => {
             let config = seam_serve::ServeConfig::from_file(&config, &Default::default())
                 .map_err(|e| CliError::Failed(e.to_string()))?;
-            subject::retention(&data_dir, &config.retention, dry_run, json)
+            let store = store.or_else(|| config.store_url.clone());
+            subject::retention(
+                &data_dir,
+                store.as_deref(),
+                &config.retention,
+                dry_run,
+                json,
+            )
         }
         Command::Audit { command } => match command {
             AuditCommand::Verify {

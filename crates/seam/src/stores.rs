@@ -33,6 +33,19 @@ impl StoreLocation {
         }
     }
 
+    /// The store with its subject access, erasure and retention.
+    pub fn open_lifecycle(&self) -> Result<Box<dyn seam_store::Lifecycle>, CliError> {
+        let error = |e: seam_store::StoreError| CliError::Store(e.to_string());
+        Ok(match self {
+            StoreLocation::Directory(dir) => {
+                Box::new(seam_store::EmbeddedStore::open(dir).map_err(error)?)
+            }
+            StoreLocation::Postgres(url) => {
+                Box::new(seam_postgres::PostgresStore::open(url).map_err(error)?)
+            }
+        })
+    }
+
     pub fn open(&self) -> Result<Box<dyn Store>, CliError> {
         let error = |e: seam_store::StoreError| CliError::Store(e.to_string());
         Ok(match self {

@@ -108,15 +108,26 @@ fn audit(data_dir: &Path, entry: AuditEntry) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The store a subject command reads: `--store URL`, else the data directory's own.
+fn open(data_dir: &Path, store: Option<&str>) -> Result<Box<dyn Lifecycle>, CliError> {
+    crate::stores::StoreLocation::from_args(
+        Some(data_dir.to_path_buf()),
+        store.map(str::to_string),
+    )?
+    .ok_or_else(|| CliError::Failed("no store".into()))?
+    .open_lifecycle()
+}
+
 /// `seam subject export`: one JSON bundle on standard output.
 pub fn export(
     data_dir: &Path,
+    store_url: Option<&str>,
     estate_dir: Option<&Path>,
     person: &str,
     reason: Option<&str>,
 ) -> Result<ExitCode, CliError> {
-    let store = seam_store::EmbeddedStore::open(data_dir).map_err(store_error)?;
-    let (found, record, needles) = find_person(&store, estate_dir, person)?;
+    let store = open(data_dir, store_url)?;
+    let (found, record, needles) = find_person(&*store, estate_dir, person)?;
     let records = store
         .subject_records(&needles, EXPORT_LIMIT)
         .map_err(store_error)?;
@@ -218,12 +229,13 @@ pub fn export(
 /// `seam subject erase`.
 pub fn erase(
     data_dir: &Path,
+    store_url: Option<&str>,
     estate_dir: Option<&Path>,
     person: &str,
     reason: &str,
 ) -> Result<ExitCode, CliError> {
-    let mut store = seam_store::EmbeddedStore::open(data_dir).map_err(store_error)?;
-    let (found, _, needles) = find_person(&store, estate_dir, person)?;
+    let mut store = open(data_dir, store_url)?;
+    let (found, _, needles) = find_person(&*store, estate_dir, person)?;
     let pseudonym = pseudonym(data_dir, &found.id)?;
     let report = store.erase_subject(&needles, reason).map_err(store_error)?;
     drop(store);
@@ -265,12 +277,13 @@ pub fn erase(
 /// `seam retention`: prunes (or with `dry_run` counts) what `settings` says is past its time.
 pub fn retention(
     data_dir: &Path,
+    store_url: Option<&str>,
     settings: &seam_serve::RetentionSettings,
     dry_run: bool,
     json: bool,
 ) -> Result<ExitCode, CliError> {
     let request = settings.request(now());
-    let mut store = seam_store::EmbeddedStore::open(data_dir).map_err(store_error)?;
+    let mut store = open(data_dir, store_url)?;
     let report = store.prune(&request, dry_run).map_err(store_error)?;
     drop(store);
     let summary = seam_serve::retention_summary(settings, &report);

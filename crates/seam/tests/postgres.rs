@@ -103,3 +103,61 @@ fn replay_into_postgres_finds_what_the_embedded_store_finds() {
     assert_eq!(postgres.counts().unwrap().events, embedded_counts.events);
     assert!(std::fs::read_to_string(&again).unwrap().is_empty());
 }
+
+#[test]
+fn a_person_is_exported_and_erased_from_postgres_and_the_audit_still_holds() {
+    let database = scratch();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    replay(
+        &["--store", database.url()],
+        &dir.path().join("found.ndjson"),
+    );
+    let subject = |verb: &str, extra: &[&str]| {
+        let mut args = vec![
+            "subject",
+            verb,
+            "--data-dir",
+            data_arg,
+            "--store",
+            database.url(),
+            "--person",
+            "erin",
+        ];
+        args.extend_from_slice(extra);
+        let run = seam(&args);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    };
+    let bundle: serde_json::Value =
+        serde_json::from_str(&subject("export", &["--reason", "SAR-7"])).unwrap();
+    assert!(!bundle["events"].as_array().unwrap().is_empty(), "{bundle}");
+    subject("erase", &["--reason", "SAR-7"]);
+
+    // Nothing of her is left in any row: every record found is a tombstone.
+    let store = seam_postgres::PostgresStore::open(database.url()).unwrap();
+    let needles = [
+        "Erin Walsh".to_string(),
+        "erin@example.com".to_string(),
+        "00u1erin".to_string(),
+    ];
+    let left = seam_store::Lifecycle::subject_records(&store, &needles, 1000).unwrap();
+    assert!(left.events.iter().all(|e| e.erased), "{:?}", left.events);
+    assert!(left.findings.is_empty() && left.dead_letters.is_empty() && left.documents.is_empty());
+    let findings = store
+        .findings(&seam_store::FindingFilter::default())
+        .unwrap();
+    assert!(findings.iter().all(|f| !f.json.contains("Erin")));
+    drop(store);
+    let verify = seam(&["audit", "verify", "--data-dir", data_arg]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
