@@ -24,6 +24,8 @@ use crate::input::Line;
 
 /// Events between two writes to the store, by default.
 pub const DEFAULT_BATCH: usize = 1024;
+/// Events (and dead letters) written to the store in one commit, at least.
+const STORE_BATCH: usize = 16_384;
 /// Events between two snapshots.
 const SNAPSHOT_EVERY: u64 = 200_000;
 
@@ -101,7 +103,7 @@ pub fn run(
         Arc::clone(&options.rules),
         options.config.clone(),
     );
-    let mut store = match &options.store {
+    let store = match &options.store {
         Some(location) => Some(location.open()?),
         None => None,
     };
@@ -116,6 +118,7 @@ pub fn run(
             .map_err(|error| CliError::Store(format!("cannot resume: {error}")))?;
         positions = snapshot.positions;
     }
+    let mut store = store.map(StoreWriter::start);
     let mut summary = Summary::default();
     let mut out = Output::default();
     let mut pending = Pending::default();
@@ -157,10 +160,15 @@ pub fn run(
         let batch = options.batch.max(1);
         if out.events.len() + out.findings.len() >= batch || pending.dead_letters.len() >= batch {
             pending.take(&mut out, &mut summary, sink)?;
-            if let Some(store) = store.as_mut() {
-                pending.write(store)?;
+            match store.as_mut() {
+                // Findings reach the sink at once; the store takes larger commits (a round
+                // trip and a sync each, which PostgreSQL feels most).
+                Some(store) if pending.events.len() + pending.dead_letters.len() >= STORE_BATCH => {
+                    store.send(ToStore::Batch(std::mem::take(&mut pending)))?;
+                }
+                Some(_) => {}
+                None => pending.clear(),
             }
-            pending.clear();
             if let Some(bar) = &progress {
                 bar.set_position(summary.events);
             }
@@ -172,9 +180,8 @@ pub fn run(
             engine.push_batch(&mut engine_batch, &mut out);
             record_positions(&feed, &mut positions);
             pending.take(&mut out, &mut summary, sink)?;
-            pending.write(store)?;
-            pending.clear();
-            save_snapshot(store, &engine, &positions)?;
+            store.send(ToStore::Batch(std::mem::take(&mut pending)))?;
+            store.send(snapshot(&engine, &positions))?;
             since_snapshot = 0;
         }
     }
@@ -182,9 +189,10 @@ pub fn run(
     record_positions(&feed, &mut positions);
     engine.flush(&mut out);
     pending.take(&mut out, &mut summary, sink)?;
-    if let Some(store) = store.as_mut() {
-        pending.write(store)?;
-        save_snapshot(store, &engine, &positions)?;
+    if let Some(mut store) = store {
+        store.send(ToStore::Batch(std::mem::take(&mut pending)))?;
+        store.send(snapshot(&engine, &positions))?;
+        store.finish()?;
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
@@ -208,32 +216,92 @@ fn record_positions(feed: &Feed, positions: &mut BTreeMap<String, String>) {
     }
 }
 
-fn save_snapshot(
-    store: &mut Box<dyn Store>,
-    engine: &Engine,
-    positions: &BTreeMap<String, String>,
-) -> Result<(), CliError> {
-    let log_position = store
-        .log_position()
-        .map_err(|e| CliError::Store(e.to_string()))?;
-    let snapshot = Snapshot {
+/// The engine's state now, for the store writer to save after what came before it.
+fn snapshot(engine: &Engine, positions: &BTreeMap<String, String>) -> ToStore {
+    ToStore::Snapshot {
         positions: positions.clone(),
-        log_position,
         state: engine.snapshot_bytes(),
-    };
-    store
-        .save_snapshot(&snapshot)
-        .map_err(|e| CliError::Store(e.to_string()))
+    }
+}
+
+/// What the store writer is handed, in order.
+enum ToStore {
+    Batch(Pending),
+    /// Saved at the log position the store has reached by then.
+    Snapshot {
+        positions: BTreeMap<String, String>,
+        state: Vec<u8>,
+    },
+}
+
+/// The store on a thread of its own: a batch is serialized and committed while the engine
+/// goes on with the next. Two batches wait at most (the engine then waits for the store).
+struct StoreWriter {
+    tx: Option<std::sync::mpsc::SyncSender<ToStore>>,
+    handle: Option<std::thread::JoinHandle<Result<(), CliError>>>,
+}
+
+impl StoreWriter {
+    fn start(mut store: Box<dyn Store>) -> StoreWriter {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<ToStore>(2);
+        let handle = std::thread::spawn(move || {
+            let mut sampler = seam_store::UnresolvedSampler::default();
+            for message in rx {
+                match message {
+                    ToStore::Batch(pending) => pending.write(&mut *store, &mut sampler)?,
+                    ToStore::Snapshot { positions, state } => {
+                        let error = |e: seam_store::StoreError| CliError::Store(e.to_string());
+                        let log_position = store.log_position().map_err(error)?;
+                        store
+                            .save_snapshot(&Snapshot {
+                                positions,
+                                log_position,
+                                state,
+                            })
+                            .map_err(error)?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        StoreWriter {
+            tx: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    /// Hands a message over; the writer's own error if it has stopped.
+    fn send(&mut self, message: ToStore) -> Result<(), CliError> {
+        let sent = self.tx.as_ref().map(|tx| tx.send(message).is_ok());
+        if sent == Some(true) {
+            return Ok(());
+        }
+        self.tx = None;
+        self.join()
+            .and(Err(CliError::Store("the store writer stopped".into())))
+    }
+
+    /// Waits until everything handed over is written.
+    fn finish(mut self) -> Result<(), CliError> {
+        self.tx = None;
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<(), CliError> {
+        match self.handle.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(CliError::Store("the store writer panicked".into())),
+            None => Ok(()),
+        }
+    }
 }
 
 /// What waits to be written to the store.
 #[derive(Default)]
 struct Pending {
-    events: Vec<(Processed, String)>,
+    events: Vec<Processed>,
     findings: Vec<StoredFinding>,
     dead_letters: Vec<DeadLetter>,
-    /// Lists an unresolved flow once per source, identifiers and hour.
-    sampler: seam_store::UnresolvedSampler,
 }
 
 impl Pending {
@@ -257,19 +325,27 @@ impl Pending {
                 json,
             });
         }
-        for processed in out.events.drain(..) {
-            let json = serde_json::to_string(&processed.event)
-                .map_err(|e| CliError::Store(e.to_string()))?;
-            self.events.push((processed, json));
-        }
+        self.events.append(&mut out.events);
         Ok(())
     }
 
-    fn write(&mut self, store: &mut Box<dyn Store>) -> Result<(), CliError> {
+    /// Serializes and stores the batch in one commit (on the store writer's thread).
+    fn write(
+        &self,
+        store: &mut dyn Store,
+        sampler: &mut seam_store::UnresolvedSampler,
+    ) -> Result<(), CliError> {
         let error = |e: seam_store::StoreError| CliError::Store(e.to_string());
+        let jsons = self
+            .events
+            .iter()
+            .map(|processed| serde_json::to_string(&processed.event))
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(|e| CliError::Store(e.to_string()))?;
         let events: Vec<StoredEvent<'_>> = self
             .events
             .iter()
+            .zip(&jsons)
             .map(|(processed, json)| StoredEvent {
                 uid: &processed.event.uid,
                 time: processed.event.time,
@@ -282,12 +358,11 @@ impl Pending {
             })
             .collect();
         store.append_events(&events).map_err(error)?;
-        let sampler = &mut self.sampler;
         let unresolved: Vec<Unresolved> = self
             .events
             .iter()
-            .filter(|(processed, _)| processed.unresolved)
-            .filter_map(|(processed, _)| {
+            .filter(|processed| processed.unresolved)
+            .filter_map(|processed| {
                 let item = Unresolved {
                     event_uid: processed.event.uid.clone(),
                     time: processed.event.time,
