@@ -21,8 +21,15 @@ fn failed(e: impl std::fmt::Display) -> CliError {
     CliError::Failed(e.to_string())
 }
 
-fn open(data_dir: &Path) -> Result<seam_store::EmbeddedStore, CliError> {
-    seam_store::EmbeddedStore::open(data_dir).map_err(|e| CliError::Store(e.to_string()))
+/// The store holding users and tokens: `--store URL`, else the data directory's own. The
+/// audit log is the data directory's either way.
+fn open(data_dir: &Path, store_url: Option<&str>) -> Result<Box<dyn Store>, CliError> {
+    crate::stores::StoreLocation::from_args(
+        Some(data_dir.to_path_buf()),
+        store_url.map(str::to_string),
+    )?
+    .ok_or_else(|| CliError::Failed("no store".into()))?
+    .open()
 }
 
 fn users_of(store: &dyn Store) -> Result<Users, CliError> {
@@ -115,13 +122,14 @@ fn read_password() -> Result<String, CliError> {
 
 pub fn user_add(
     data_dir: &Path,
+    store_url: Option<&str>,
     name: &str,
     display_name: Option<&str>,
     role: &[String],
     site: &[String],
 ) -> Result<ExitCode, CliError> {
-    let mut store = open(data_dir)?;
-    let mut users = users_of(&store)?;
+    let mut store = open(data_dir, store_url)?;
+    let mut users = users_of(&*store)?;
     let roles = roles(role)?;
     if roles.is_empty() {
         return Err(CliError::Failed("give at least one --role".into()));
@@ -144,7 +152,7 @@ pub fn user_add(
         .map_err(failed)?
         .clone();
     save_and_audit(
-        &mut store,
+        &mut *store,
         data_dir,
         (USERS_COLLECTION, &user.id, user.to_document()),
         seam_audit::AuditAction::UserCreated,
@@ -155,9 +163,13 @@ pub fn user_add(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn user_list(data_dir: &Path, json: bool) -> Result<ExitCode, CliError> {
-    let store = open(data_dir)?;
-    let users = users_of(&store)?;
+pub fn user_list(
+    data_dir: &Path,
+    store_url: Option<&str>,
+    json: bool,
+) -> Result<ExitCode, CliError> {
+    let store = open(data_dir, store_url)?;
+    let users = users_of(&*store)?;
     for user in users.iter() {
         if json {
             // Never the password hash.
@@ -186,16 +198,20 @@ pub fn user_list(data_dir: &Path, json: bool) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn user_disable(data_dir: &Path, name: &str) -> Result<ExitCode, CliError> {
-    let mut store = open(data_dir)?;
-    let mut users = users_of(&store)?;
+pub fn user_disable(
+    data_dir: &Path,
+    store_url: Option<&str>,
+    name: &str,
+) -> Result<ExitCode, CliError> {
+    let mut store = open(data_dir, store_url)?;
+    let mut users = users_of(&*store)?;
     let id = users
         .by_name(name)
         .map(|u| u.id.clone())
         .ok_or_else(|| CliError::Failed(format!("no user `{name}`")))?;
     let user = users.disable(&id).map_err(failed)?.clone();
     save_and_audit(
-        &mut store,
+        &mut *store,
         data_dir,
         (USERS_COLLECTION, &user.id, user.to_document()),
         seam_audit::AuditAction::UserDisabled,
@@ -206,9 +222,13 @@ pub fn user_disable(data_dir: &Path, name: &str) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn user_passwd(data_dir: &Path, name: &str) -> Result<ExitCode, CliError> {
-    let mut store = open(data_dir)?;
-    let mut users = users_of(&store)?;
+pub fn user_passwd(
+    data_dir: &Path,
+    store_url: Option<&str>,
+    name: &str,
+) -> Result<ExitCode, CliError> {
+    let mut store = open(data_dir, store_url)?;
+    let mut users = users_of(&*store)?;
     let id = users
         .by_name(name)
         .map(|u| u.id.clone())
@@ -219,7 +239,7 @@ pub fn user_passwd(data_dir: &Path, name: &str) -> Result<ExitCode, CliError> {
         .map_err(failed)?
         .clone();
     save_and_audit(
-        &mut store,
+        &mut *store,
         data_dir,
         (USERS_COLLECTION, &user.id, user.to_document()),
         seam_audit::AuditAction::UserChanged,
@@ -232,13 +252,14 @@ pub fn user_passwd(data_dir: &Path, name: &str) -> Result<ExitCode, CliError> {
 
 pub fn token_create(
     data_dir: &Path,
+    store_url: Option<&str>,
     name: &str,
     role: &[String],
     site: &[String],
     expires: Option<&str>,
 ) -> Result<ExitCode, CliError> {
-    let mut store = open(data_dir)?;
-    let mut tokens = tokens_of(&store)?;
+    let mut store = open(data_dir, store_url)?;
+    let mut tokens = tokens_of(&*store)?;
     let roles = roles(role)?;
     if roles.is_empty() {
         return Err(CliError::Failed("give at least one --role".into()));
@@ -263,7 +284,7 @@ pub fn token_create(
         .map_err(failed)?;
     let record = record.clone();
     save_and_audit(
-        &mut store,
+        &mut *store,
         data_dir,
         (TOKENS_COLLECTION, &record.id, record.to_document()),
         seam_audit::AuditAction::TokenCreated,
@@ -275,9 +296,13 @@ pub fn token_create(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn token_list(data_dir: &Path, json: bool) -> Result<ExitCode, CliError> {
-    let store = open(data_dir)?;
-    let tokens = tokens_of(&store)?;
+pub fn token_list(
+    data_dir: &Path,
+    store_url: Option<&str>,
+    json: bool,
+) -> Result<ExitCode, CliError> {
+    let store = open(data_dir, store_url)?;
+    let tokens = tokens_of(&*store)?;
     let at = now();
     for token in tokens.iter() {
         if json {
@@ -308,12 +333,16 @@ pub fn token_list(data_dir: &Path, json: bool) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn token_revoke(data_dir: &Path, id: &str) -> Result<ExitCode, CliError> {
-    let mut store = open(data_dir)?;
-    let mut tokens = tokens_of(&store)?;
+pub fn token_revoke(
+    data_dir: &Path,
+    store_url: Option<&str>,
+    id: &str,
+) -> Result<ExitCode, CliError> {
+    let mut store = open(data_dir, store_url)?;
+    let mut tokens = tokens_of(&*store)?;
     let record = tokens.revoke(id, now()).map_err(failed)?.clone();
     save_and_audit(
-        &mut store,
+        &mut *store,
         data_dir,
         (TOKENS_COLLECTION, &record.id, record.to_document()),
         seam_audit::AuditAction::TokenRevoked,

@@ -142,11 +142,18 @@ enum Command {
     },
     /// Local users of the service (with the service stopped: it reads them at start).
     User {
+        /// A PostgreSQL store (`postgres://…`) holding the users; the data directory keeps the
+        /// audit log.
+        #[arg(long, global = true)]
+        store: Option<String>,
         #[command(subcommand)]
         command: UserCommand,
     },
     /// API tokens for scripts and integrations (with the service stopped).
     Token {
+        /// A PostgreSQL store (`postgres://…`) holding the tokens.
+        #[arg(long, global = true)]
+        store: Option<String>,
         #[command(subcommand)]
         command: TokenCommand,
     },
@@ -720,29 +727,50 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Sim { args } => twin::sim(&args),
         Command::Eval { args } => twin::eval(&args),
         Command::Inspect { data_dir, what } => inspect(&data_dir, what),
-        Command::User { command } => match command {
-            UserCommand::Add {
-                data_dir,
-                name,
-                display_name,
-                role,
-                site,
-            } => access::user_add(&data_dir, &name, display_name.as_deref(), &role, &site),
-            UserCommand::List { data_dir, json } => access::user_list(&data_dir, json),
-            UserCommand::Disable { data_dir, name } => access::user_disable(&data_dir, &name),
-            UserCommand::Passwd { data_dir, name } => access::user_passwd(&data_dir, &name),
-        },
-        Command::Token { command } => match command {
-            TokenCommand::Create {
-                data_dir,
-                name,
-                role,
-                site,
-                expires,
-            } => access::token_create(&data_dir, &name, &role, &site, expires.as_deref()),
-            TokenCommand::List { data_dir, json } => access::token_list(&data_dir, json),
-            TokenCommand::Revoke { data_dir, id } => access::token_revoke(&data_dir, &id),
-        },
+        Command::User { store, command } => {
+            let store = store.as_deref();
+            match command {
+                UserCommand::Add {
+                    data_dir,
+                    name,
+                    display_name,
+                    role,
+                    site,
+                } => access::user_add(
+                    &data_dir,
+                    store,
+                    &name,
+                    display_name.as_deref(),
+                    &role,
+                    &site,
+                ),
+                UserCommand::List { data_dir, json } => access::user_list(&data_dir, store, json),
+                UserCommand::Disable { data_dir, name } => {
+                    access::user_disable(&data_dir, store, &name)
+                }
+                UserCommand::Passwd { data_dir, name } => {
+                    access::user_passwd(&data_dir, store, &name)
+                }
+            }
+        }
+        Command::Token { store, command } => {
+            let store = store.as_deref();
+            match command {
+                TokenCommand::Create {
+                    data_dir,
+                    name,
+                    role,
+                    site,
+                    expires,
+                } => {
+                    access::token_create(&data_dir, store, &name, &role, &site, expires.as_deref())
+                }
+                TokenCommand::List { data_dir, json } => access::token_list(&data_dir, store, json),
+                TokenCommand::Revoke { data_dir, id } => {
+                    access::token_revoke(&data_dir, store, &id)
+                }
+            }
+        }
         Command::Subject { command } => match command {
             SubjectCommand::Export {
                 data_dir,

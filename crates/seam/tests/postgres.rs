@@ -161,3 +161,53 @@ fn a_person_is_exported_and_erased_from_postgres_and_the_audit_still_holds() {
         String::from_utf8_lossy(&verify.stdout)
     );
 }
+
+#[test]
+fn users_and_tokens_live_in_postgres_with_the_audit_in_the_data_directory() {
+    use std::io::Write as _;
+    let database = scratch();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seam"))
+        .args(["user", "add", "--data-dir", data, "--store", database.url()])
+        .args(["--name", "root", "--role", "admin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long admin password\na long admin password\n")
+        .unwrap();
+    let added = child.wait_with_output().unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let store = seam_postgres::PostgresStore::open(database.url()).unwrap();
+    let users = store.documents(seam_access::USERS_COLLECTION).unwrap();
+    assert_eq!(users.len(), 1);
+    assert!(users[0].1.contains("\"root\""));
+    drop(store);
+    // Not in the data directory's embedded store.
+    assert!(!dir.path().join("seam.db").exists());
+    let listed = seam(&[
+        "user",
+        "list",
+        "--data-dir",
+        data,
+        "--store",
+        database.url(),
+    ]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("root"));
+    let verify = seam(&["audit", "verify", "--data-dir", data]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
