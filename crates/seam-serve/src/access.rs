@@ -547,17 +547,33 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// The caller the middleware found (a handler reached without it sees nothing special).
-pub(crate) fn caller(request_caller: Option<axum::Extension<Caller>>) -> Caller {
-    request_caller.map_or(
-        Caller {
+/// The caller the middleware found; a handler reached without it sees no one.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Caller, std::convert::Infallible> {
+        Ok(parts.extensions.get::<Caller>().cloned().unwrap_or(Caller {
             principal: None,
             site_scope: None,
             open: false,
             address: None,
-        },
-        |c| c.0,
-    )
+        }))
+    }
+}
+
+/// A JSON body read by [`json_body`]'s rules, as an extractor: the refusal is the answer.
+pub(crate) struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _state: &S) -> Result<JsonBody<T>, Response> {
+        let (parts, body) = request.into_parts();
+        json_body(&parts.headers, body).await.map(JsonBody)
+    }
 }
 
 fn json(status: StatusCode, value: &serde_json::Value) -> Response {
@@ -605,15 +621,9 @@ struct LoginBody {
 
 async fn login(
     State(shared): State<Arc<Shared>>,
-    request_caller: Option<axum::Extension<Caller>>,
-    headers: HeaderMap,
-    body: Body,
+    caller: Caller,
+    JsonBody(LoginBody { login, password }): JsonBody<LoginBody>,
 ) -> Response {
-    let caller = caller(request_caller);
-    let LoginBody { login, password } = match json_body(&headers, body).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let address = caller
         .address
         .map_or_else(|| "unknown".to_string(), seam_access::address_key);
@@ -724,12 +734,7 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
-async fn logout(
-    State(shared): State<Arc<Shared>>,
-    request_caller: Option<axum::Extension<Caller>>,
-    headers: HeaderMap,
-) -> Response {
-    let caller = caller(request_caller);
+async fn logout(State(shared): State<Arc<Shared>>, caller: Caller, headers: HeaderMap) -> Response {
     let state = &shared.access;
     let ended = session_cookie(&headers).and_then(|cookie| {
         state
@@ -755,12 +760,7 @@ async fn logout(
     response
 }
 
-async fn me(
-    State(shared): State<Arc<Shared>>,
-    request_caller: Option<axum::Extension<Caller>>,
-    headers: HeaderMap,
-) -> Response {
-    let caller = caller(request_caller);
+async fn me(State(shared): State<Arc<Shared>>, caller: Caller, headers: HeaderMap) -> Response {
     let Some(principal) = &caller.principal else {
         return crate::http::error(StatusCode::UNAUTHORIZED, "credentials are required");
     };
@@ -837,15 +837,9 @@ struct NewUserBody {
 
 async fn add_user(
     State(shared): State<Arc<Shared>>,
-    request_caller: Option<axum::Extension<Caller>>,
-    headers: HeaderMap,
-    body: Body,
+    caller: Caller,
+    JsonBody(body): JsonBody<NewUserBody>,
 ) -> Response {
-    let caller = caller(request_caller);
-    let body: NewUserBody = match json_body(&headers, body).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let roles = match parse_roles(&body.roles) {
         Ok(roles) => roles,
         Err(response) => return *response,
@@ -935,16 +929,10 @@ struct ChangeUserBody {
 
 async fn change_user(
     State(shared): State<Arc<Shared>>,
-    request_caller: Option<axum::Extension<Caller>>,
+    caller: Caller,
     UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(body): JsonBody<ChangeUserBody>,
 ) -> Response {
-    let caller = caller(request_caller);
-    let body: ChangeUserBody = match json_body(&headers, body).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let roles = match body.roles.as_deref().map(parse_roles).transpose() {
         Ok(roles) => roles,
         Err(response) => return *response,
@@ -1088,15 +1076,9 @@ struct NewTokenBody {
 
 async fn create_token(
     State(shared): State<Arc<Shared>>,
-    request_caller: Option<axum::Extension<Caller>>,
-    headers: HeaderMap,
-    body: Body,
+    caller: Caller,
+    JsonBody(body): JsonBody<NewTokenBody>,
 ) -> Response {
-    let caller = caller(request_caller);
-    let body: NewTokenBody = match json_body(&headers, body).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let roles = match parse_roles(&body.roles) {
         Ok(roles) => roles,
         Err(response) => return *response,
@@ -1162,10 +1144,9 @@ async fn create_token(
 
 async fn revoke_token(
     State(shared): State<Arc<Shared>>,
-    request_caller: Option<axum::Extension<Caller>>,
+    caller: Caller,
     UrlPath(id): UrlPath<String>,
 ) -> Response {
-    let caller = caller(request_caller);
     let now = Ts(crate::now_ms());
     let revoked = {
         let Ok(mut access) = shared.access.access.lock() else {
@@ -1195,11 +1176,7 @@ async fn revoke_token(
     )
 }
 
-async fn audit_verify(
-    State(shared): State<Arc<Shared>>,
-    request_caller: Option<axum::Extension<Caller>>,
-) -> Response {
-    let caller = caller(request_caller);
+async fn audit_verify(State(shared): State<Arc<Shared>>, caller: Caller) -> Response {
     let checked = tokio::task::spawn_blocking({
         let shared = Arc::clone(&shared);
         move || shared.audit.verify()
@@ -1233,10 +1210,9 @@ async fn audit_verify(
 
 async fn audit_export(
     State(shared): State<Arc<Shared>>,
-    request_caller: Option<axum::Extension<Caller>>,
+    caller: Caller,
     Query(params): Query<BTreeMap<String, String>>,
 ) -> Response {
-    let caller = caller(request_caller);
     let bound = |name: &str| -> Result<Ts, String> {
         let text = params
             .get(name)
@@ -1280,18 +1256,12 @@ struct RevealBody {
 /// Reveals the person behind a pseudonym (or a person id) to the caller for a while.
 async fn reveal(
     State(shared): State<Arc<Shared>>,
-    request_caller: Option<axum::Extension<Caller>>,
+    caller: Caller,
     UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(RevealBody { reason }): JsonBody<RevealBody>,
 ) -> Response {
-    let caller = caller(request_caller);
     let Some(principal) = caller.principal.clone() else {
         return crate::http::error(StatusCode::UNAUTHORIZED, "credentials are required");
-    };
-    let RevealBody { reason } = match json_body(&headers, body).await {
-        Ok(body) => body,
-        Err(response) => return response,
     };
     let reason = reason.trim().to_string();
     if reason.chars().count() < 10 || reason.chars().count() > 500 {

@@ -492,12 +492,12 @@ async fn ingest(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
     Peer(peer): Peer,
-    caller: Option<axum::Extension<crate::access::Caller>>,
+    caller: crate::access::Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     // An API token with the integration role stands in for the source's own credentials.
-    let by_token = caller.is_some_and(|c| c.principal.is_some());
+    let by_token = caller.principal.is_some();
     let source = match http_source(&shared, &name) {
         Ok(source) => source,
         Err(message) => return error(StatusCode::NOT_FOUND, message),
@@ -664,10 +664,10 @@ fn ingest_error(shared: &Shared, source: &SourceRuntime, e: IngestError) -> Resp
 async fn verify(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
-    caller: Option<axum::Extension<crate::access::Caller>>,
+    caller: crate::access::Caller,
     headers: HeaderMap,
 ) -> Response {
-    let by_token = caller.is_some_and(|c| c.principal.is_some());
+    let by_token = caller.principal.is_some();
     let source = match http_source(&shared, &name) {
         Ok(source) => source,
         Err(message) => return error(StatusCode::NOT_FOUND, message),
@@ -844,11 +844,10 @@ fn finding_filter(params: &BTreeMap<String, String>) -> Result<FindingFilter, St
 
 async fn findings(
     State(shared): State<Arc<Shared>>,
-    caller: Option<axum::Extension<crate::access::Caller>>,
+    caller: crate::access::Caller,
     headers: HeaderMap,
     Query(params): Query<BTreeMap<String, String>>,
 ) -> Response {
-    let caller = crate::access::caller(caller);
     let mut filter = match finding_filter(&params) {
         Ok(filter) => filter,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
@@ -1006,11 +1005,10 @@ impl Drop for StreamState {
 /// with how many it missed; ids are stable, so a client that reconnects can dedupe.
 async fn stream(
     State(shared): State<Arc<Shared>>,
-    caller: Option<axum::Extension<crate::access::Caller>>,
+    caller: crate::access::Caller,
     headers: HeaderMap,
     Query(params): Query<BTreeMap<String, String>>,
 ) -> Response {
-    let caller = crate::access::caller(caller);
     let purpose = crate::access::stated_purpose(&headers);
     let mut rule = None;
     let mut person = None;

@@ -279,11 +279,10 @@ fn state_cookie(headers: &HeaderMap) -> Option<String> {
 /// `GET /v1/oidc/callback?code=…&state=…`: the provider's answer.
 async fn callback(
     State(shared): State<Arc<Shared>>,
-    request_caller: Option<axum::Extension<Caller>>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let caller = crate::access::caller(request_caller);
     let Some(oidc) = shared.oidc.as_deref() else {
         return not_configured();
     };
