@@ -166,6 +166,16 @@ impl AccessState {
         })
     }
 
+    /// Runs `change` with users, tokens and sessions and the randomness, both locked.
+    fn with_access<R>(
+        &self,
+        change: impl FnOnce(&mut Access, &mut OsRandom) -> Result<R, String>,
+    ) -> Result<R, String> {
+        let mut access = self.access.lock().map_err(|_| "unavailable".to_string())?;
+        let mut random = self.random.lock().map_err(|_| "unavailable".to_string())?;
+        change(&mut access, &mut random)
+    }
+
     pub(crate) fn secure_cookies(&self) -> bool {
         self.secure_cookies
     }
@@ -849,29 +859,21 @@ async fn add_user(
         let shared = Arc::clone(&shared);
         let roles = roles.clone();
         move || {
-            let mut access = shared
-                .access
-                .access
-                .lock()
-                .map_err(|_| "unavailable".to_string())?;
-            let mut random = shared
-                .access
-                .random
-                .lock()
-                .map_err(|_| "unavailable".to_string())?;
-            let new = NewUser {
-                name: &body.name,
-                display_name: body.display_name.as_deref().unwrap_or(&body.name),
-                roles: &roles,
-                sites: body.sites.as_deref(),
-                password: body.password.as_deref(),
-                oidc_subject: body.oidc_subject.as_deref(),
-            };
-            let user = access
-                .users
-                .add(new, now, &mut *random)
-                .map_err(|e| e.to_string())?;
-            Ok::<_, String>((user.to_document(), user_view(user), user.id.clone()))
+            shared.access.with_access(|access, random| {
+                let new = NewUser {
+                    name: &body.name,
+                    display_name: body.display_name.as_deref().unwrap_or(&body.name),
+                    roles: &roles,
+                    sites: body.sites.as_deref(),
+                    password: body.password.as_deref(),
+                    oidc_subject: body.oidc_subject.as_deref(),
+                };
+                let user = access
+                    .users
+                    .add(new, now, random)
+                    .map_err(|e| e.to_string())?;
+                Ok((user.to_document(), user_view(user), user.id.clone()))
+            })
         }
     })
     .await;
@@ -942,69 +944,61 @@ async fn change_user(
         let shared = Arc::clone(&shared);
         let id = id.clone();
         move || {
-            let mut access = shared
-                .access
-                .access
-                .lock()
-                .map_err(|_| "unavailable".to_string())?;
-            let mut random = shared
-                .access
-                .random
-                .lock()
-                .map_err(|_| "unavailable".to_string())?;
-            // Work on a copy: a change refused halfway leaves the user as it was.
-            let mut scratch = access.clone();
-            let mut what = Vec::new();
-            if let Some(name) = &body.display_name {
-                scratch
-                    .users
-                    .set_display_name(&id, name)
-                    .map_err(|e| e.to_string())?;
-                what.push("display_name");
-            }
-            if let Some(roles) = &roles {
-                scratch
-                    .users
-                    .set_roles(&id, roles)
-                    .map_err(|e| e.to_string())?;
-                what.push("roles");
-            }
-            if body.all_sites || body.sites.is_some() {
-                let sites = if body.all_sites {
-                    None
-                } else {
-                    body.sites.as_deref()
-                };
-                scratch
-                    .users
-                    .set_sites(&id, sites)
-                    .map_err(|e| e.to_string())?;
-                what.push("sites");
-            }
-            if let Some(password) = &body.password {
-                scratch
-                    .set_password(&id, password, now, &mut *random)
-                    .map_err(|e| e.to_string())?;
-                what.push("password");
-            }
-            match body.disabled {
-                Some(true) => {
-                    scratch.disable_user(&id).map_err(|e| e.to_string())?;
-                    what.push("disabled");
+            shared.access.with_access(|access, random| {
+                // Work on a copy: a change refused halfway leaves the user as it was.
+                let mut scratch = access.clone();
+                let mut what = Vec::new();
+                if let Some(name) = &body.display_name {
+                    scratch
+                        .users
+                        .set_display_name(&id, name)
+                        .map_err(|e| e.to_string())?;
+                    what.push("display_name");
                 }
-                Some(false) => {
-                    scratch.users.enable(&id).map_err(|e| e.to_string())?;
-                    what.push("enabled");
+                if let Some(roles) = &roles {
+                    scratch
+                        .users
+                        .set_roles(&id, roles)
+                        .map_err(|e| e.to_string())?;
+                    what.push("roles");
                 }
-                None => {}
-            }
-            let user = scratch
-                .users
-                .get(&id)
-                .ok_or_else(|| format!("no user with id `{id}`"))?;
-            let result = (user.to_document(), user_view(user), what);
-            *access = scratch;
-            Ok::<_, String>(result)
+                if body.all_sites || body.sites.is_some() {
+                    let sites = if body.all_sites {
+                        None
+                    } else {
+                        body.sites.as_deref()
+                    };
+                    scratch
+                        .users
+                        .set_sites(&id, sites)
+                        .map_err(|e| e.to_string())?;
+                    what.push("sites");
+                }
+                if let Some(password) = &body.password {
+                    scratch
+                        .set_password(&id, password, now, random)
+                        .map_err(|e| e.to_string())?;
+                    what.push("password");
+                }
+                match body.disabled {
+                    Some(true) => {
+                        scratch.disable_user(&id).map_err(|e| e.to_string())?;
+                        what.push("disabled");
+                    }
+                    Some(false) => {
+                        scratch.users.enable(&id).map_err(|e| e.to_string())?;
+                        what.push("enabled");
+                    }
+                    None => {}
+                }
+                let user = scratch
+                    .users
+                    .get(&id)
+                    .ok_or_else(|| format!("no user with id `{id}`"))?;
+                let result = (user.to_document(), user_view(user), what);
+                *access = scratch;
+                Ok(result)
+            })
         }
     })
     .await;
