@@ -1407,10 +1407,13 @@ impl<'a> FindingView<'a> {
                 .as_ref()
                 .is_some_and(|p| self.shared.access.revealed(p, person, self.now));
             if !self.caller.sees_names() && !revealed {
-                let name = self
-                    .estate
-                    .person_idx(person)
-                    .map(|index| self.estate.person(index).name.clone());
+                // The name the finding itself carries first: a person provisioned since start
+                // is in the engine's directory, not in the estate loaded then.
+                let name = named_in(&value, person).or_else(|| {
+                    self.estate
+                        .person_idx(person)
+                        .map(|index| self.estate.person(index).name.clone())
+                });
                 pseudonymize(
                     &mut value,
                     person,
@@ -1421,6 +1424,17 @@ impl<'a> FindingView<'a> {
         }
         Some(value.to_string())
     }
+}
+
+/// The name a finding gives the person `person` (in an evidence's `user`).
+fn named_in(finding: &serde_json::Value, person: &str) -> Option<String> {
+    finding
+        .get("evidences")?
+        .as_array()?
+        .iter()
+        .filter_map(|evidence| evidence.get("user"))
+        .find(|user| user.get("uid").and_then(|u| u.as_str()) == Some(person))
+        .and_then(|user| user.get("name")?.as_str().map(str::to_string))
 }
 
 /// The sites a finding concerns: those its key names (site, zone, door), else the person's
@@ -1534,6 +1548,8 @@ mod tests {
             "evidences": [{"user": {"uid": "p042", "name": "Ada Lovelace"}, "data": {"person": "p042"}}],
             "unmapped": {"person_uid": "p042"},
         });
+        assert_eq!(named_in(&value, "p042").as_deref(), Some("Ada Lovelace"));
+        assert_eq!(named_in(&value, "p043"), None);
         pseudonymize(&mut value, "p042", Some("Ada Lovelace"), "p-0123456789");
         let text = value.to_string();
         assert!(!text.contains("p042") && !text.contains("Ada"), "{text}");
