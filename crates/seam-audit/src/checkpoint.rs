@@ -11,7 +11,7 @@ use ed25519_dalek::Signature;
 use seam_model::Ts;
 use serde::{Deserialize, Serialize};
 
-use crate::files::{Line, LineReader};
+use crate::files::{LineReader, StoredLine};
 use crate::key::{AuditKey, PublicKey};
 use crate::{AuditError, hex, io_error};
 
@@ -106,8 +106,9 @@ impl Checkpoint {
     }
 }
 
-/// A line of a checkpoint file: its number (from 1) and the checkpoint, or why it is not one.
-pub(crate) type CheckpointLine = (u64, Result<Checkpoint, String>);
+/// A line of a checkpoint file: its number (from 1; a row's key in a table) and the
+/// checkpoint, or why it is not one.
+pub type CheckpointLine = (u64, Result<Checkpoint, String>);
 
 /// Reads a checkpoint file (`checkpoints.log` or a witness file) whole; a missing file is
 /// `None`. Lines are bounded like record lines, so a garbage file cannot exhaust memory.
@@ -121,13 +122,13 @@ pub(crate) fn read_checkpoint_file(path: &Path) -> Result<Option<Vec<CheckpointL
     let mut lines = Vec::new();
     while let Some(line) = reader.next_line().map_err(io_error("read", path))? {
         let parsed = match line {
-            Line::Complete(bytes) => {
+            StoredLine::Complete(bytes) => {
                 Checkpoint::from_line(bytes).map_err(|error| error.to_string())
             }
-            Line::Unterminated(_) => {
+            StoredLine::Unterminated(_) => {
                 Err("the last line has no newline (a write cut short)".to_string())
             }
-            Line::TooLong => Err("the line is too long to be a checkpoint".to_string()),
+            StoredLine::TooLong => Err("the line is too long to be a checkpoint".to_string()),
         };
         let number = reader.line_number();
         lines.push((number, parsed));

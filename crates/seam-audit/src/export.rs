@@ -3,20 +3,22 @@
 //! checkpoints among them), and the check that such an export stands alone.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, Write};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use seam_model::Ts;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{CHECKPOINT_FILE, Checkpoint, read_checkpoint_file};
-use crate::files::{Line, LineReader, audit_dir, list_segments};
+use crate::AuditError;
+use crate::checkpoint::Checkpoint;
+use crate::file_storage::FileStorage;
+use crate::files::{LineReader, StoredLine, audit_dir};
 use crate::key::{PUBLIC_KEY_FILE, PublicKey};
+use crate::storage::AuditStorage;
 use crate::verify::{
     CheckpointChecker, CheckpointSource, KEY, Problem, RECORD, Walker, line_facts,
 };
-use crate::{AuditError, io_error};
 
 /// The `format` of an export's header.
 pub const EXPORT_FORMAT: &str = "seam-audit-export-v1";
@@ -75,13 +77,29 @@ pub fn export<W: Write>(
     if !dir.is_dir() {
         return Err(AuditError::NoAuditLog { path: dir });
     }
-    let checkpoints: Vec<Checkpoint> = read_checkpoint_file(&dir.join(CHECKPOINT_FILE))?
-        .unwrap_or_default()
+    export_on(&mut FileStorage::new(data_dir), data_dir, from, to, out)
+}
+
+/// [`export`] of the log whose lines `storage` keeps, with `signing.pub` from
+/// `DATA_DIR/audit`: the same export, byte for byte, as of the same log in files.
+pub fn export_on<W: Write>(
+    storage: &mut dyn AuditStorage,
+    data_dir: &Path,
+    from: Ts,
+    to: Ts,
+    out: &mut W,
+) -> Result<ExportSummary, AuditError> {
+    let dir = audit_dir(data_dir);
+    if !dir.is_dir() {
+        return Err(AuditError::NoAuditLog { path: dir });
+    }
+    let checkpoints: Vec<Checkpoint> = storage
+        .read_checkpoints()?
+        .lines
         .into_iter()
         .filter_map(|(_, parsed)| parsed.ok())
         .collect();
     let key = PublicKey::read(&dir.join(PUBLIC_KEY_FILE)).ok();
-    let segments = list_segments(&dir)?;
 
     // First pass: where the range starts and ends, by line position over all segments.
     let mut position = 0u64;
@@ -91,30 +109,24 @@ pub fn export<W: Write>(
     let mut last: Option<(u64, u64)> = None;
     let mut checkpoint_positions: HashMap<u64, u64> =
         checkpoints.iter().map(|c| (c.seq, 0)).collect();
-    for segment in &segments {
-        let file = File::open(&segment.path).map_err(io_error("open", &segment.path))?;
-        let mut reader = LineReader::new(BufReader::with_capacity(1 << 20, file));
-        while let Some(line) = reader
-            .next_line()
-            .map_err(io_error("read", &segment.path))?
-        {
-            position += 1;
-            let Ok(facts) = line_facts(line) else {
-                continue;
-            };
-            if from <= facts.time && facts.time < to {
-                if first.is_none() {
-                    first = Some((position, facts.seq));
-                    anchor = previous;
-                }
-                last = Some((position, facts.seq));
+    storage.read_records(&mut |_, line| {
+        position += 1;
+        let Ok(facts) = line_facts(line) else {
+            return ControlFlow::Continue(());
+        };
+        if from <= facts.time && facts.time < to {
+            if first.is_none() {
+                first = Some((position, facts.seq));
+                anchor = previous;
             }
-            if let Some(at) = checkpoint_positions.get_mut(&facts.seq) {
-                *at = position;
-            }
-            previous = Some((position, facts.seq));
+            last = Some((position, facts.seq));
         }
-    }
+        if let Some(at) = checkpoint_positions.get_mut(&facts.seq) {
+            *at = position;
+        }
+        previous = Some((position, facts.seq));
+        ControlFlow::Continue(())
+    })?;
 
     let covered_by = last.and_then(|(_, last_seq)| {
         checkpoints
@@ -170,29 +182,28 @@ pub fn export<W: Write>(
     let mut records = 0u64;
     if let Some((start_position, _)) = start {
         let mut position = 0u64;
-        'segments: for segment in &segments {
-            let file = File::open(&segment.path).map_err(io_error("open", &segment.path))?;
-            let mut reader = LineReader::new(BufReader::with_capacity(1 << 20, file));
-            while let Some(line) = reader
-                .next_line()
-                .map_err(io_error("read", &segment.path))?
-            {
-                position += 1;
-                if position < start_position {
-                    continue;
-                }
-                if position > end_position {
-                    break 'segments;
-                }
-                let bytes = match line {
-                    Line::Complete(bytes) | Line::Unterminated(bytes) => bytes,
-                    Line::TooLong => &[],
-                };
-                out.write_all(bytes)
-                    .and_then(|()| out.write_all(b"\n"))
-                    .map_err(write_error)?;
-                records += 1;
+        let mut failed = None;
+        storage.read_records(&mut |_, line| {
+            position += 1;
+            if position < start_position {
+                return ControlFlow::Continue(());
             }
+            if position > end_position {
+                return ControlFlow::Break(());
+            }
+            let bytes = match line {
+                StoredLine::Complete(bytes) | StoredLine::Unterminated(bytes) => bytes,
+                StoredLine::TooLong => &[],
+            };
+            if let Err(error) = out.write_all(bytes).and_then(|()| out.write_all(b"\n")) {
+                failed = Some(error);
+                return ControlFlow::Break(());
+            }
+            records += 1;
+            ControlFlow::Continue(())
+        })?;
+        if let Some(error) = failed {
+            return Err(write_error(error));
         }
     }
     out.flush().map_err(write_error)?;
@@ -239,7 +250,7 @@ pub fn verify_export<R: BufRead>(reader: R, key: &PublicKey) -> Result<ExportRep
     let read_error = |source| AuditError::ExportRead { source };
 
     let header = match reader.next_line().map_err(read_error)? {
-        Some(Line::Complete(bytes)) => match serde_json::from_slice::<ExportHeader>(bytes) {
+        Some(StoredLine::Complete(bytes)) => match serde_json::from_slice::<ExportHeader>(bytes) {
             Ok(header) if header.format == EXPORT_FORMAT => Some(header),
             Ok(header) => {
                 walker.problems.push(
@@ -281,7 +292,7 @@ pub fn verify_export<R: BufRead>(reader: R, key: &PublicKey) -> Result<ExportRep
     let mut first_record = true;
     let mut last_in_range: Option<u64> = None;
     while let Some(line) = reader.next_line().map_err(read_error)? {
-        if let Line::Complete(bytes) = line
+        if let StoredLine::Complete(bytes) = line
             && bytes.starts_with(b"{\"checkpoint\":")
         {
             let parsed = serde_json::from_slice::<ExportedCheckpoint>(bytes)

@@ -57,14 +57,22 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<Segment>, AuditError> {
     Ok(segments)
 }
 
-/// One line as read.
+/// One line as read from storage.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Line<'a> {
+pub enum StoredLine<'a> {
     /// Ended by a newline (not included).
     Complete(&'a [u8]),
     /// The end of the file came first.
     Unterminated(&'a [u8]),
     /// Longer than [`MAX_LINE_BYTES`]; skipped to its end without being kept.
+    TooLong,
+}
+
+/// How a line read into the buffer ended.
+#[derive(Clone, Copy)]
+enum Ending {
+    Newline,
+    EndOfFile,
     TooLong,
 }
 
@@ -94,6 +102,7 @@ impl<R: BufRead> LineReader<R> {
     }
 
     /// Where the line last returned starts, in bytes from the start of the file.
+    #[cfg(test)]
     pub(crate) fn line_start(&self) -> u64 {
         self.line_start
     }
@@ -103,7 +112,23 @@ impl<R: BufRead> LineReader<R> {
         self.offset
     }
 
-    pub(crate) fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+    pub(crate) fn next_line(&mut self) -> io::Result<Option<StoredLine<'_>>> {
+        Ok(self.advance()?.map(|ending| self.line(ending)))
+    }
+
+    /// The next line with its number, where it starts and where it ends.
+    pub(crate) fn next_placed_line(
+        &mut self,
+    ) -> io::Result<Option<(StoredLine<'_>, u64, u64, u64)>> {
+        let Some(ending) = self.advance()? else {
+            return Ok(None);
+        };
+        let (number, start, end) = (self.line_number, self.line_start, self.offset);
+        Ok(Some((self.line(ending), number, start, end)))
+    }
+
+    /// Reads the next line into the buffer; says how it ended.
+    fn advance(&mut self) -> io::Result<Option<Ending>> {
         self.buf.clear();
         self.line_start = self.offset;
         let limit = MAX_LINE_BYTES as u64 + 1;
@@ -117,13 +142,21 @@ impl<R: BufRead> LineReader<R> {
         self.line_number += 1;
         if self.buf.last() == Some(&b'\n') {
             self.buf.pop();
-            return Ok(Some(Line::Complete(&self.buf)));
+            return Ok(Some(Ending::Newline));
         }
         if read as u64 == limit {
             self.skip_rest_of_line()?;
-            return Ok(Some(Line::TooLong));
+            return Ok(Some(Ending::TooLong));
         }
-        Ok(Some(Line::Unterminated(&self.buf)))
+        Ok(Some(Ending::EndOfFile))
+    }
+
+    fn line(&self, ending: Ending) -> StoredLine<'_> {
+        match ending {
+            Ending::Newline => StoredLine::Complete(&self.buf),
+            Ending::EndOfFile => StoredLine::Unterminated(&self.buf),
+            Ending::TooLong => StoredLine::TooLong,
+        }
     }
 
     fn skip_rest_of_line(&mut self) -> io::Result<()> {
@@ -168,14 +201,20 @@ mod tests {
         input.extend_from_slice(&long);
         input.extend_from_slice(b"\ntwo\nthr");
         let mut reader = LineReader::new(&input[..]);
-        assert_eq!(reader.next_line().unwrap(), Some(Line::Complete(b"one")));
-        assert_eq!(reader.next_line().unwrap(), Some(Line::TooLong));
+        assert_eq!(
+            reader.next_line().unwrap(),
+            Some(StoredLine::Complete(b"one"))
+        );
+        assert_eq!(reader.next_line().unwrap(), Some(StoredLine::TooLong));
         assert_eq!(reader.line_number(), 2);
-        assert_eq!(reader.next_line().unwrap(), Some(Line::Complete(b"two")));
+        assert_eq!(
+            reader.next_line().unwrap(),
+            Some(StoredLine::Complete(b"two"))
+        );
         assert_eq!(reader.line_start(), 4 + long.len() as u64 + 1);
         assert_eq!(
             reader.next_line().unwrap(),
-            Some(Line::Unterminated(b"thr"))
+            Some(StoredLine::Unterminated(b"thr"))
         );
         assert_eq!(reader.offset(), input.len() as u64);
         assert_eq!(reader.next_line().unwrap(), None);

@@ -8,19 +8,30 @@
 //!
 //! # Files
 //!
-//! Everything lives in `DATA_DIR/audit/`:
+//! The key and the writer's lock live in `DATA_DIR/audit/` whatever keeps the records:
 //!
-//! - `audit-000001.log`, `audit-000002.log`, …: the records, one JSON object and a newline
-//!   each, in order. A segment closes once it reaches 64 MiB ([`AuditOptions`]); the chain
-//!   runs on across segments.
-//! - `checkpoints.log`: signed checkpoints, one JSON object and a newline each.
 //! - `signing.key`: the Ed25519 private key as its raw 32-byte seed (RFC 8032), mode 0600,
 //!   made from the operating system's randomness on first open.
 //! - `signing.pub`: the public key, 64 lowercase hex digits and a newline.
 //! - `writer.lock`: locked by the one [`AuditLog`] that may write (released when its process
 //!   ends).
+//!
+//! The record and checkpoint lines live in an [`AuditStorage`]. With [`FileStorage`], the
+//! default ([`AuditLog::open`], [`verify`], [`export`]), they are files beside the key:
+//!
+//! - `audit-000001.log`, `audit-000002.log`, …: the records, one JSON object and a newline
+//!   each, in order. A segment closes once it reaches 64 MiB ([`AuditOptions`]); the chain
+//!   runs on across segments.
+//! - `checkpoints.log`: signed checkpoints, one JSON object and a newline each.
 //! - `<file>.torn`: bytes cut from the end of a segment or `checkpoints.log` when the log was
 //!   opened after a crash ([`Recovery`]), kept for inspection.
+//!
+//! With another storage ([`AuditLog::open_on`], [`verify_on`], [`export_on`]) the same lines,
+//! byte for byte and without their newlines, are rows elsewhere: `seam-postgres` keeps them
+//! in the tables `audit_records` (keyed by `seq`) and `audit_checkpoints` (in the order
+//! written) of the deployment's database. The chain, the checkpoints and what verify finds
+//! are the same; a problem in a table names the table as its file and the row's key as its
+//! line. Rows are written whole by transactions, so there is no torn tail to recover.
 //!
 //! # Records and their hash
 //!
@@ -75,13 +86,15 @@
 //! batches, say every thousand records or every few milliseconds). Opening the log after a
 //! crash cuts an incomplete tail (a last line without a newline, or unreadable lines after the
 //! last record) back to the last complete record, keeps the bytes in `<file>.torn` and reports
-//! it ([`AuditLog::recovered`]), as a write-ahead log does. After a failed write or sync the
+//! it ([`AuditLog::recovered`]), as a write-ahead log does. In a database a sync is a commit
+//! and rows are written whole, so there is nothing to cut. After a failed write or sync the
 //! log refuses more work until reopened.
 //!
 //! # What verify proves
 //!
-//! [`verify`] reads every segment in order, recomputes every record's hash and link, checks
-//! the numbering, and checks every checkpoint in `checkpoints.log` and in a witness file: its
+//! [`verify`] reads every record line in order (every segment, or every row), recomputes
+//! every record's hash and link, checks the numbering, and checks every checkpoint in
+//! `checkpoints.log` (or its table) and in a witness file: its
 //! signature (by the key in `signing.pub`, or the key the operator trusts) and that the record
 //! at its seq has its hash. Each [`Problem`] names what was done where the data allows: an
 //! edited record (its hash no longer matches), one rewritten with its hash recomputed (the
@@ -109,27 +122,35 @@
 mod bench;
 mod checkpoint;
 mod export;
+mod file_storage;
 mod files;
 mod hex;
 mod key;
 mod log;
 mod record;
+mod storage;
 mod verify;
 mod witness;
 
 use std::path::{Path, PathBuf};
 
 pub use bench::{AppendStats, VerifyStats, bench_append, bench_verify};
-pub use checkpoint::{CHECKPOINT_FILE, Checkpoint, CheckpointFault, checkpoint_message};
-pub use export::{EXPORT_FORMAT, ExportHeader, ExportReport, ExportSummary, export, verify_export};
-pub use files::{AUDIT_DIR, audit_dir};
+pub use checkpoint::{
+    CHECKPOINT_FILE, Checkpoint, CheckpointFault, CheckpointLine, checkpoint_message,
+};
+pub use export::{
+    EXPORT_FORMAT, ExportHeader, ExportReport, ExportSummary, export, export_on, verify_export,
+};
+pub use file_storage::FileStorage;
+pub use files::{AUDIT_DIR, StoredLine, audit_dir};
 pub use key::{AuditKey, KeyOrigin, PUBLIC_KEY_FILE, PublicKey, SIGNING_KEY_FILE};
 pub use log::{
     AuditLog, AuditOptions, Checkpointed, DEFAULT_SEGMENT_BYTES, Recovery, WRITER_LOCK_FILE,
     WitnessFailure,
 };
 pub use record::{AuditAction, AuditEntry, AuditRecord, GENESIS, MAX_LINE_BYTES};
-pub use verify::{CheckpointSource, Problem, VerifyOptions, VerifyReport, verify};
+pub use storage::{AuditStorage, LinePlace, StoredCheckpoints, WriterStart};
+pub use verify::{CheckpointSource, Problem, VerifyOptions, VerifyReport, verify, verify_on};
 pub use witness::{FileWitness, Witness, check_witness_outside};
 
 /// Why the audit log could not be written or read at all. What is wrong with its content is a

@@ -1,27 +1,23 @@
-//! The writer: appends records to segment files, rolls them at a size, recovers a torn tail on
-//! open, and signs checkpoints.
+//! The writer: chains records, appends them to its storage (segment files by default),
+//! and signs checkpoints with the key in the audit directory.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use seam_model::Ts;
 
-use crate::checkpoint::{CHECKPOINT_FILE, Checkpoint};
-use crate::files::{Line, LineReader, audit_dir, list_segments, segment_file_name};
+use crate::checkpoint::Checkpoint;
+use crate::file_storage::FileStorage;
+use crate::files::audit_dir;
 use crate::key::{AuditKey, KeyOrigin, PublicKey, sync_dir};
-use crate::record::{
-    AuditEntry, AuditRecord, Body, GENESIS, MAX_LINE_BYTES, encode_line, read_line,
-};
+use crate::record::{AuditEntry, AuditRecord, Body, GENESIS, MAX_LINE_BYTES, encode_line};
+use crate::storage::AuditStorage;
 use crate::witness::Witness;
 use crate::{AuditError, io_error};
 
 /// Segments roll once they reach this size.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
-
-/// Buffered bytes between writes to the operating system.
-const WRITE_BUFFER: usize = 256 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditOptions {
@@ -67,23 +63,18 @@ pub struct Checkpointed {
 /// The audit log's single writer.
 ///
 /// `append` buffers; `sync` makes what was appended durable; `checkpoint` syncs, signs the
-/// head and copies the checkpoint to `checkpoints.log` and every witness. After a failed write
-/// or sync the log refuses further work until reopened, because the file's tail is then
-/// unknown (reopening cuts it back to the last complete record).
+/// head and copies the checkpoint to the storage (`checkpoints.log`) and every witness. After
+/// a failed write or sync the log refuses further work until reopened, because the storage's
+/// tail is then unknown (reopening cuts a file back to its last complete record).
 pub struct AuditLog {
     /// Held for the log's life: one writer per audit directory.
     _lock: File,
     dir: PathBuf,
-    options: AuditOptions,
     key: AuditKey,
     key_origin: KeyOrigin,
-    segment_number: u64,
-    segment_path: PathBuf,
-    segment_len: u64,
-    writer: BufWriter<File>,
+    storage: Box<dyn AuditStorage>,
     head_seq: u64,
     head_hash: [u8; 32],
-    checkpoints: Option<File>,
     last_checkpoint: Option<Checkpoint>,
     witnesses: Vec<Box<dyn Witness + Send>>,
     recovered: Vec<Recovery>,
@@ -96,7 +87,7 @@ impl fmt::Debug for AuditLog {
         let witnesses: Vec<String> = self.witnesses.iter().map(|w| w.describe()).collect();
         f.debug_struct("AuditLog")
             .field("dir", &self.dir)
-            .field("segment", &self.segment_path)
+            .field("storage", &self.storage.describe())
             .field("head_seq", &self.head_seq)
             .field("key", &self.key)
             .field("witnesses", &witnesses)
@@ -112,6 +103,19 @@ impl AuditLog {
     }
 
     pub fn open_with(data_dir: &Path, options: AuditOptions) -> Result<AuditLog, AuditError> {
+        AuditLog::open_on(
+            data_dir,
+            Box::new(FileStorage::with_options(data_dir, options)),
+        )
+    }
+
+    /// Opens the log whose lines `storage` keeps (a database, say), with its signing key and
+    /// writer lock in `DATA_DIR/audit` (created if need be): the key must not sit beside the
+    /// data it vouches for, and the lock keeps one writer per data directory.
+    pub fn open_on(
+        data_dir: &Path,
+        mut storage: Box<dyn AuditStorage>,
+    ) -> Result<AuditLog, AuditError> {
         let dir = audit_dir(data_dir);
         if !dir.is_dir() {
             fs::create_dir_all(&dir).map_err(io_error("create", &dir))?;
@@ -119,73 +123,19 @@ impl AuditLog {
         }
         let lock = lock_writer(&dir)?;
         let (key, key_origin) = AuditKey::load_or_create(&dir)?;
-        let mut recovered = Vec::new();
-
-        let segments = list_segments(&dir)?;
-        let (segment_number, segment_path, segment_len, head) = match segments.last() {
-            None => {
-                let path = dir.join(segment_file_name(1));
-                (1, path, 0, None)
-            }
-            Some(last) => {
-                let tail = scan(&last.path, |bytes| {
-                    read_line(bytes).ok().map(|f| (f.seq, f.stored))
-                })?;
-                if tail.good_end < tail.len {
-                    recovered.push(cut_tail(&last.path, tail.good_end)?);
-                }
-                let mut head = tail.last;
-                // A crash right after a roll leaves the newest segment empty: the head is in
-                // an earlier one.
-                for earlier in segments.iter().rev().skip(1) {
-                    if head.is_some() {
-                        break;
-                    }
-                    head = scan(&earlier.path, |bytes| {
-                        read_line(bytes).ok().map(|f| (f.seq, f.stored))
-                    })?
-                    .last;
-                }
-                (last.number, last.path.clone(), tail.good_end, head)
-            }
-        };
-        let (head_seq, head_hash) = head.unwrap_or((0, GENESIS));
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&segment_path)
-            .map_err(io_error("open", &segment_path))?;
-        if segment_len == 0 {
-            sync_dir(&dir)?;
-        }
-
-        let checkpoint_path = dir.join(CHECKPOINT_FILE);
-        let last_checkpoint = if checkpoint_path.exists() {
-            let scan = scan(&checkpoint_path, |bytes| Checkpoint::from_line(bytes).ok())?;
-            if scan.good_end < scan.len {
-                recovered.push(cut_tail(&checkpoint_path, scan.good_end)?);
-            }
-            scan.last
-        } else {
-            None
-        };
-
+        let start = storage.open_writer()?;
+        let (head_seq, head_hash) = start.head.unwrap_or((0, GENESIS));
         Ok(AuditLog {
             _lock: lock,
             dir,
-            options,
             key,
             key_origin,
-            segment_number,
-            segment_path,
-            segment_len,
-            writer: BufWriter::with_capacity(WRITE_BUFFER, file),
+            storage,
             head_seq,
             head_hash,
-            checkpoints: None,
-            last_checkpoint,
+            last_checkpoint: start.last_checkpoint,
             witnesses: Vec::new(),
-            recovered,
+            recovered: start.recovered,
             line: Vec::with_capacity(1024),
             poisoned: false,
         })
@@ -213,16 +163,10 @@ impl AuditLog {
                 limit: MAX_LINE_BYTES,
             });
         }
-        let len = self.line.len() as u64;
-        if self.segment_len > 0 && self.segment_len.saturating_add(len) > self.options.segment_bytes
-        {
-            self.roll()?;
-        }
-        if let Err(error) = self.writer.write_all(&self.line) {
+        if let Err(error) = self.storage.append_record(seq, &self.line) {
             self.poisoned = true;
-            return Err(io_error("write", &self.segment_path)(error));
+            return Err(error);
         }
-        self.segment_len += len;
         self.head_seq = seq;
         self.head_hash = hash;
         Ok(AuditRecord {
@@ -238,12 +182,12 @@ impl AuditLog {
         })
     }
 
-    /// Hands buffered records to the operating system (readable by others, not yet durable).
+    /// Hands buffered records to the storage (readable by others, not yet durable).
     pub fn flush(&mut self) -> Result<(), AuditError> {
         self.usable()?;
-        if let Err(error) = self.writer.flush() {
+        if let Err(error) = self.storage.flush() {
             self.poisoned = true;
-            return Err(io_error("write", &self.segment_path)(error));
+            return Err(error);
         }
         Ok(())
     }
@@ -251,37 +195,25 @@ impl AuditLog {
     /// Makes every appended record durable.
     pub fn sync(&mut self) -> Result<(), AuditError> {
         self.usable()?;
-        let result = self
-            .writer
-            .flush()
-            .and_then(|()| self.writer.get_ref().sync_data());
-        if let Err(error) = result {
-            // After a failed fsync the kernel may have dropped the dirty pages: retrying could
-            // report success for data that is gone, so the log stops here.
+        if let Err(error) = self.storage.sync() {
+            // After a failed fsync the kernel may have dropped the dirty pages (and after a
+            // failed commit the rows may or may not be in): retrying could report success for
+            // data that is gone, so the log stops here.
             self.poisoned = true;
-            return Err(io_error("sync", &self.segment_path)(error));
+            return Err(error);
         }
         Ok(())
     }
 
     /// Syncs, signs the head (the last record's seq and hash) at time `now`, appends the
-    /// checkpoint to `checkpoints.log` (synced) and publishes it to every witness. A witness's
-    /// failure is returned in [`Checkpointed::witness_failures`], not as an error.
+    /// checkpoint to the storage (`checkpoints.log`, durably) and publishes it to every
+    /// witness. A witness's failure is returned in [`Checkpointed::witness_failures`], not as
+    /// an error.
     pub fn checkpoint(&mut self, now: Ts) -> Result<Checkpointed, AuditError> {
         self.sync()?;
         let checkpoint = Checkpoint::sign(&self.key, self.head_seq, self.head_hash, now);
         let line = checkpoint.to_line()?;
-        let path = self.dir.join(CHECKPOINT_FILE);
-        let file = match self.checkpoints.as_mut() {
-            Some(file) => file,
-            None => self
-                .checkpoints
-                .insert(open_on_line_boundary(&self.dir, &path)?),
-        };
-        if let Err(error) = file.write_all(&line).and_then(|()| file.sync_data()) {
-            self.checkpoints = None;
-            return Err(io_error("write", &path)(error));
-        }
+        self.storage.append_checkpoint(&line)?;
         let mut witness_failures = Vec::new();
         for witness in &mut self.witnesses {
             if let Err(error) = witness.publish(&checkpoint) {
@@ -336,9 +268,14 @@ impl AuditLog {
         self.head_seq.saturating_sub(covered)
     }
 
-    /// The audit directory, `DATA_DIR/audit`.
+    /// The audit directory, `DATA_DIR/audit` (the key and lock; the records too with files).
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Where the records are kept, for messages.
+    pub fn storage(&self) -> String {
+        self.storage.describe()
     }
 
     fn usable(&self) -> Result<(), AuditError> {
@@ -347,29 +284,6 @@ impl AuditLog {
         } else {
             Ok(())
         }
-    }
-
-    fn roll(&mut self) -> Result<(), AuditError> {
-        self.sync()?;
-        let number = self.segment_number.saturating_add(1);
-        let path = self.dir.join(segment_file_name(number));
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)
-            .map_err(|error| {
-                self.poisoned = true;
-                io_error("create", &path)(error)
-            })?;
-        if let Err(error) = sync_dir(&self.dir) {
-            self.poisoned = true;
-            return Err(error);
-        }
-        self.writer = BufWriter::with_capacity(WRITE_BUFFER, file);
-        self.segment_number = number;
-        self.segment_path = path;
-        self.segment_len = 0;
-        Ok(())
     }
 }
 
@@ -394,95 +308,13 @@ fn lock_writer(dir: &Path) -> Result<File, AuditError> {
     }
 }
 
-/// What a scan of a file found: its length, the end of its last good line and what that line
-/// held.
-struct Scan<T> {
-    len: u64,
-    good_end: u64,
-    last: Option<T>,
-}
-
-/// Reads a file line by line; `good` says whether a complete line is a record (and what of it
-/// to keep). Everything after the last good line is a torn tail.
-fn scan<T>(path: &Path, mut good: impl FnMut(&[u8]) -> Option<T>) -> Result<Scan<T>, AuditError> {
-    let file = File::open(path).map_err(io_error("open", path))?;
-    let len = file.metadata().map_err(io_error("read", path))?.len();
-    let mut reader = LineReader::new(BufReader::with_capacity(1 << 20, file));
-    let mut good_end = 0;
-    let mut last = None;
-    while let Some(line) = reader.next_line().map_err(io_error("read", path))? {
-        if let Line::Complete(bytes) = line
-            && let Some(kept) = good(bytes)
-        {
-            good_end = reader.offset();
-            last = Some(kept);
-        }
-    }
-    Ok(Scan {
-        len,
-        good_end,
-        last,
-    })
-}
-
-/// Cuts a file back to `keep` bytes, appending what is cut to `<file>.torn` first.
-fn cut_tail(path: &Path, keep: u64) -> Result<Recovery, AuditError> {
-    let mut saved_to = path.as_os_str().to_owned();
-    saved_to.push(".torn");
-    let saved_to = PathBuf::from(saved_to);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(io_error("open", path))?;
-    file.seek(SeekFrom::Start(keep))
-        .map_err(io_error("read", path))?;
-    let mut torn = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&saved_to)
-        .map_err(io_error("create", &saved_to))?;
-    let cut_bytes = io::copy(&mut file, &mut torn).map_err(io_error("copy", &saved_to))?;
-    torn.sync_all().map_err(io_error("sync", &saved_to))?;
-    file.set_len(keep).map_err(io_error("truncate", path))?;
-    file.sync_all().map_err(io_error("sync", path))?;
-    Ok(Recovery {
-        file: path.to_path_buf(),
-        kept_bytes: keep,
-        cut_bytes,
-        saved_to,
-    })
-}
-
-/// Opens a file for appending so that the next write starts a line: a partial line left by a
-/// failed write is ended first, so it cannot swallow the next one.
-fn open_on_line_boundary(dir: &Path, path: &Path) -> Result<File, AuditError> {
-    let existed = path.exists();
-    let mut file = OpenOptions::new()
-        .read(true)
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(io_error("open", path))?;
-    if !existed {
-        sync_dir(dir)?;
-    }
-    let len = file.metadata().map_err(io_error("read", path))?.len();
-    if len > 0 {
-        let mut last = [0u8; 1];
-        file.seek(SeekFrom::End(-1))
-            .and_then(|_| file.read_exact(&mut last))
-            .map_err(io_error("read", path))?;
-        if last != *b"\n" {
-            file.write_all(b"\n").map_err(io_error("write", path))?;
-        }
-    }
-    Ok(file)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
     use super::*;
+    use crate::checkpoint::CHECKPOINT_FILE;
+    use crate::files::{list_segments, segment_file_name};
     use crate::record::AuditAction;
 
     fn entry(n: u64) -> AuditEntry {

@@ -1,24 +1,24 @@
-//! Verification: walks every segment in order, recomputes every hash and link, and checks the
-//! signed checkpoints (local and witnessed) against the chain.
+//! Verification: walks every record line in order (segment files, or another storage's),
+//! recomputes every hash and link, and checks the signed checkpoints (local and witnessed)
+//! against the chain.
 //!
 //! Problems are named as precisely as the data allows and listed record problems first, in
 //! the order of the log, so the first one is the first bad record.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::fs::File;
-use std::io::BufReader;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::checkpoint::{
-    CHECKPOINT_FILE, Checkpoint, CheckpointFault, CheckpointLine, read_checkpoint_file,
-};
-use crate::files::{Line, LineReader, Segment, audit_dir, list_segments};
+use crate::AuditError;
+use crate::checkpoint::{Checkpoint, CheckpointFault, CheckpointLine, read_checkpoint_file};
+use crate::file_storage::FileStorage;
+use crate::files::{StoredLine, audit_dir};
 use crate::key::{PUBLIC_KEY_FILE, PublicKey};
 use crate::record::{GENESIS, LineFacts, MAX_LINE_BYTES, read_line};
-use crate::{AuditError, io_error};
+use crate::storage::{AuditStorage, LinePlace};
 
 /// Where a checkpoint was read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -679,6 +679,21 @@ pub fn verify(data_dir: &Path, options: &VerifyOptions) -> Result<VerifyReport, 
     if !dir.is_dir() {
         return Err(AuditError::NoAuditLog { path: dir });
     }
+    verify_on(&mut FileStorage::new(data_dir), data_dir, options)
+}
+
+/// Verifies the audit log whose lines `storage` keeps, with `signing.pub` from
+/// `DATA_DIR/audit` (or [`VerifyOptions::trusted_key`]), exactly as [`verify`] does the files.
+/// A problem in a table names it as its `file`, and the row's key as its `line`.
+pub fn verify_on(
+    storage: &mut dyn AuditStorage,
+    data_dir: &Path,
+    options: &VerifyOptions,
+) -> Result<VerifyReport, AuditError> {
+    let dir = audit_dir(data_dir);
+    if !dir.is_dir() {
+        return Err(AuditError::NoAuditLog { path: dir });
+    }
     let mut walker = Walker::from_genesis();
 
     let pub_path = dir.join(PUBLIC_KEY_FILE);
@@ -718,7 +733,9 @@ pub fn verify(data_dir: &Path, options: &VerifyOptions) -> Result<VerifyReport, 
         (trusted, found) => trusted.or(found),
     };
 
-    let local = read_checkpoint_file(&dir.join(CHECKPOINT_FILE))?.unwrap_or_default();
+    // Checkpoints before records: a checkpoint is written only once the records it covers
+    // are durable, so a log growing meanwhile still has every record they vouch for.
+    let local = storage.read_checkpoints()?;
     let witnessed = match &options.witness {
         Some(path) => Some((
             path.display().to_string(),
@@ -731,10 +748,10 @@ pub fn verify(data_dir: &Path, options: &VerifyOptions) -> Result<VerifyReport, 
     let mut checker = CheckpointChecker::new(key.as_ref());
     let mut local_valid = HashSet::new();
     let mut last_checkpoint_seq = None;
-    for line in local {
+    for line in local.lines {
         if let Some(checkpoint) = checker.check(
             &mut walker.problems,
-            CHECKPOINT_FILE,
+            &local.name,
             CheckpointSource::Local,
             line,
         ) {
@@ -770,16 +787,23 @@ pub fn verify(data_dir: &Path, options: &VerifyOptions) -> Result<VerifyReport, 
         }
     }
 
-    let segments = list_segments(&dir)?;
-    for (index, segment) in segments.iter().enumerate() {
-        walk_segment(&mut walker, segment, index + 1 == segments.len())?;
-    }
+    let mut walk = RecordWalk {
+        walker: &mut walker,
+        held: Vec::new(),
+        held_from: None,
+        end: 0,
+    };
+    let segments = storage.read_records(&mut |place, line| {
+        walk.line(place, line);
+        ControlFlow::Continue(())
+    })?;
+    walk.finish();
     walker.finish();
 
     let (problems, problems_omitted) = std::mem::take(&mut walker.problems).finish();
     Ok(VerifyReport {
         records: walker.records,
-        segments: segments.len(),
+        segments,
         last_seq: walker.last_seq(),
         head_hash: walker.last_hash(),
         key_id: key.map(|k| k.key_id()),
@@ -793,56 +817,62 @@ pub fn verify(data_dir: &Path, options: &VerifyOptions) -> Result<VerifyReport, 
 }
 
 /// Why a line read from a segment is not a record.
-pub(crate) fn line_facts(line: Line<'_>) -> Result<LineFacts, String> {
+pub(crate) fn line_facts(line: StoredLine<'_>) -> Result<LineFacts, String> {
     match line {
-        Line::Complete(bytes) => read_line(bytes).map_err(|reason| reason.into_owned()),
-        Line::Unterminated(_) => Err("the line has no newline".to_string()),
-        Line::TooLong => Err(format!("the line is longer than {MAX_LINE_BYTES} bytes")),
+        StoredLine::Complete(bytes) => read_line(bytes).map_err(|reason| reason.into_owned()),
+        StoredLine::Unterminated(_) => Err("the line has no newline".to_string()),
+        StoredLine::TooLong => Err(format!("the line is longer than {MAX_LINE_BYTES} bytes")),
     }
 }
 
-fn walk_segment(walker: &mut Walker, segment: &Segment, is_last: bool) -> Result<(), AuditError> {
-    let file = File::open(&segment.path).map_err(io_error("open", &segment.path))?;
-    let mut reader = LineReader::new(BufReader::with_capacity(1 << 20, file));
-    // In the last segment, unreadable lines are held back until a record follows them: with
-    // none after, they are a torn tail, not a damaged record.
-    let mut held: Vec<Problem> = Vec::new();
-    let mut held_from: Option<(u64, u64)> = None;
-    while let Some(line) = reader
-        .next_line()
-        .map_err(io_error("read", &segment.path))?
-    {
-        let facts = line_facts(line);
-        let number = reader.line_number();
-        match facts {
+/// Hands record lines to the walker, telling a torn tail from damaged records.
+struct RecordWalk<'w> {
+    walker: &'w mut Walker,
+    /// Where a crash may have torn the log (the last segment), unreadable lines are held back
+    /// until a record follows them: with none after, they are a torn tail, not a damaged
+    /// record.
+    held: Vec<Problem>,
+    /// The unit, first line and start of the held lines.
+    held_from: Option<(String, u64, u64)>,
+    /// Where the last line read ends.
+    end: u64,
+}
+
+impl RecordWalk<'_> {
+    fn line(&mut self, place: &LinePlace<'_>, line: StoredLine<'_>) {
+        self.end = place.end;
+        match line_facts(line) {
             Ok(facts) => {
-                held_from = None;
-                for problem in held.drain(..) {
-                    walker.unreadable(problem);
+                self.held_from = None;
+                for problem in self.held.drain(..) {
+                    self.walker.unreadable(problem);
                 }
-                walker.record(&facts, &segment.name, number);
+                self.walker.record(&facts, place.unit, place.number);
             }
             Err(reason) => {
                 let problem = Problem::Unreadable {
-                    file: segment.name.clone(),
-                    line: number,
+                    file: place.unit.to_string(),
+                    line: place.number,
                     reason,
                 };
-                if is_last {
-                    held_from.get_or_insert((reader.line_start(), number));
-                    held.push(problem);
+                if place.may_be_torn {
+                    self.held_from
+                        .get_or_insert_with(|| (place.unit.to_string(), place.number, place.start));
+                    self.held.push(problem);
                 } else {
-                    walker.unreadable(problem);
+                    self.walker.unreadable(problem);
                 }
             }
         }
     }
-    if let Some((start, line)) = held_from {
-        walker.torn_tail(Problem::TornTail {
-            file: segment.name.clone(),
-            line,
-            bytes: reader.offset().saturating_sub(start),
-        });
+
+    fn finish(self) {
+        if let Some((file, line, start)) = self.held_from {
+            self.walker.torn_tail(Problem::TornTail {
+                file,
+                line,
+                bytes: self.end.saturating_sub(start),
+            });
+        }
     }
-    Ok(())
 }

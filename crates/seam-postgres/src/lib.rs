@@ -13,10 +13,15 @@
 //! tombstone rows, and an erasure rewrites the tables so that no old row version keeps the
 //! person (what it cannot reach is listed on `erase_subject` in that implementation).
 //!
+//! [`PostgresAuditStorage`] keeps the audit log's lines ([`seam_audit`]) in the same database,
+//! on a connection of its own, for [`seam_audit::AuditLog::open_on`] and
+//! [`seam_audit::verify_on`]; the signing key stays in the data directory.
+//!
 //! [`create_database`], [`drop_database`] and [`ScratchDatabase`] give tests a database each;
 //! [`bench_append`] measures the event path for `seam bench`.
 
 mod admin;
+mod audit;
 mod bench;
 mod connection;
 mod lifecycle;
@@ -28,6 +33,9 @@ mod store;
 pub use admin::{
     DEFAULT_TEST_SERVER, ScratchDatabase, TEST_SERVER_VARIABLE, create_database, database_url,
     drop_database, test_server_url,
+};
+pub use audit::{
+    AUDIT_CHECKPOINTS_TABLE, AUDIT_RECORDS_TABLE, PostgresAuditStorage, audit_storage,
 };
 pub use bench::{BenchFigures, bench_append};
 pub use store::{PostgresOptions, PostgresStore};

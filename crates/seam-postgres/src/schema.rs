@@ -100,10 +100,21 @@ pub(crate) const MIGRATIONS: &[&str] = &[
      CREATE INDEX events_by_digest ON events (uid) WHERE uid_digested;",
 ];
 
-/// The schema version this build writes: how many migrations it knows.
-pub(crate) fn supported_version() -> i64 {
-    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
-}
+/// The audit log's tables (`audit.rs`), versioned apart from the store's in
+/// `seam_audit_schema`: a deployment that keeps its audit in files gets no audit tables, and
+/// the store's own migrations and erasure, which rewrites every table that holds people's
+/// data, never reach the audit log, which holds pseudonyms and must never be edited.
+///
+/// A record's row is keyed by its seq, as written; a checkpoint's by the order it was written
+/// in. Lines are kept byte for byte, without their newline.
+pub(crate) const AUDIT_MIGRATIONS: &[&str] = &["CREATE TABLE audit_records (
+         seq  bigint PRIMARY KEY,
+         line bytea NOT NULL
+     );
+     CREATE TABLE audit_checkpoints (
+         id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+         line bytea NOT NULL
+     );"];
 
 /// Advisory locks are named by two integers: this one says "Seam", the second which lock.
 pub(crate) const LOCK_CLASS: i32 = 0x5345_414d;
@@ -112,24 +123,42 @@ pub(crate) const LOCK_CLASS: i32 = 0x5345_414d;
 const MIGRATION_LOCK: i32 = 1;
 /// Held by the one store that writes to a database, for as long as it is open.
 pub(crate) const WRITER_LOCK: i32 = 2;
+/// Held by the one audit writer of a database, for as long as it is open: two data
+/// directories pointed at one database would otherwise fork the chain.
+pub(crate) const AUDIT_WRITER_LOCK: i32 = 3;
 
 /// Brings the schema up to date in one transaction; returns the version it ends at. A schema
 /// newer than this build knows is refused, changing nothing.
 pub(crate) fn migrate(client: &mut Client, target: &str) -> Result<i64, StoreError> {
-    let supported = supported_version();
+    apply(client, target, "seam_schema", MIGRATIONS)
+}
+
+/// Brings the audit log's tables up to date, as [`migrate`] does the store's.
+pub(crate) fn migrate_audit(client: &mut Client, target: &str) -> Result<i64, StoreError> {
+    apply(client, target, "seam_audit_schema", AUDIT_MIGRATIONS)
+}
+
+/// Runs the `migrations` that `version_table` (a constant name) says have not run yet.
+fn apply(
+    client: &mut Client,
+    target: &str,
+    version_table: &str,
+    migrations: &[&str],
+) -> Result<i64, StoreError> {
+    let supported = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
     let mut step = || -> Result<Result<i64, StoreError>, Failure> {
         let mut transaction = client.transaction()?;
         transaction.execute(
             "SELECT pg_advisory_xact_lock($1, $2)",
             &[&LOCK_CLASS, &MIGRATION_LOCK],
         )?;
-        transaction.batch_execute(
-            "CREATE TABLE IF NOT EXISTS seam_schema (version integer NOT NULL);
-             INSERT INTO seam_schema (version)
-                 SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM seam_schema);",
-        )?;
+        transaction.batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {version_table} (version integer NOT NULL);
+             INSERT INTO {version_table} (version)
+                 SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM {version_table});"
+        ))?;
         let found: i32 = transaction
-            .query_one("SELECT max(version) FROM seam_schema", &[])?
+            .query_one(&format!("SELECT max(version) FROM {version_table}"), &[])?
             .try_get(0)?;
         let found = i64::from(found);
         if found > supported {
@@ -137,11 +166,14 @@ pub(crate) fn migrate(client: &mut Client, target: &str) -> Result<i64, StoreErr
             return Ok(Err(StoreError::SchemaTooNew { found, supported }));
         }
         for (version, migration) in (1_i32..)
-            .zip(MIGRATIONS)
+            .zip(migrations)
             .skip(usize::try_from(found).unwrap_or(0))
         {
             transaction.batch_execute(migration)?;
-            transaction.execute("UPDATE seam_schema SET version = $1", &[&version])?;
+            transaction.execute(
+                &format!("UPDATE {version_table} SET version = $1"),
+                &[&version],
+            )?;
         }
         transaction.commit()?;
         Ok(Ok(supported))
