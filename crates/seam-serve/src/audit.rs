@@ -22,6 +22,19 @@ pub(crate) struct Audit {
     log: Mutex<AuditLog>,
     data_dir: std::path::PathBuf,
     witness: Option<std::path::PathBuf>,
+    /// The PostgreSQL store the records live in, when the service's store is PostgreSQL.
+    store_url: Option<String>,
+}
+
+/// The records' storage: the data directory's files, or the PostgreSQL store's tables.
+fn storage(
+    data_dir: &std::path::Path,
+    store_url: Option<&str>,
+) -> Result<Box<dyn seam_audit::AuditStorage>, String> {
+    match store_url {
+        Some(url) => seam_postgres::audit_storage(url).map_err(|e| format!("the audit log: {e}")),
+        None => Ok(Box::new(seam_audit::FileStorage::new(data_dir))),
+    }
 }
 
 impl Audit {
@@ -29,8 +42,10 @@ impl Audit {
     pub(crate) fn open(
         data_dir: &std::path::Path,
         settings: &crate::config::AuditSettings,
+        store_url: Option<&str>,
     ) -> Result<Audit, String> {
-        let mut log = AuditLog::open(data_dir).map_err(|e| format!("the audit log: {e}"))?;
+        let mut log = AuditLog::open_on(data_dir, storage(data_dir, store_url)?)
+            .map_err(|e| format!("the audit log: {e}"))?;
         for recovery in log.recovered() {
             eprintln!("seam serve: the audit log had a torn tail after a crash: {recovery:?}");
         }
@@ -53,6 +68,7 @@ impl Audit {
             log: Mutex::new(log),
             data_dir: data_dir.to_path_buf(),
             witness: settings.witness.clone(),
+            store_url: store_url.map(str::to_string),
         })
     }
 
@@ -80,7 +96,8 @@ impl Audit {
             witness: self.witness.clone(),
             trusted_key: None,
         };
-        seam_audit::verify(&self.data_dir, &options).map_err(|e| e.to_string())
+        let mut storage = storage(&self.data_dir, self.store_url.as_deref())?;
+        seam_audit::verify_on(&mut *storage, &self.data_dir, &options).map_err(|e| e.to_string())
     }
 
     /// The records of `[from, to)` and the checkpoints that prove them, as NDJSON. The head
@@ -92,7 +109,9 @@ impl Audit {
             .lock()
             .map_err(|_| "the audit log is unavailable")?;
         let mut out = Vec::new();
-        seam_audit::export(&self.data_dir, from, to, &mut out).map_err(|e| e.to_string())?;
+        let mut storage = storage(&self.data_dir, self.store_url.as_deref())?;
+        seam_audit::export_on(&mut *storage, &self.data_dir, from, to, &mut out)
+            .map_err(|e| e.to_string())?;
         Ok(out)
     }
 

@@ -344,8 +344,9 @@ impl Server {
             None => None,
         };
         let store = Arc::new(Mutex::new(store));
-        let audit = crate::audit::Audit::open(&config.data_dir, &config.audit)
-            .map_err(ServeError::Store)?;
+        let audit =
+            crate::audit::Audit::open(&config.data_dir, &config.audit, config.store_url.as_deref())
+                .map_err(ServeError::Store)?;
         audit.record(crate::audit::system(seam_audit::AuditAction::Other).detail(
             serde_json::json!({"event": "service started", "version": env!("CARGO_PKG_VERSION")}),
         ));

@@ -43,8 +43,14 @@ fn the_service_stores_in_postgres_and_resumes_from_it() {
     let found = wait_findings(addr, "rule=seam.inactive-person-credential", 1);
     assert_eq!(found.len(), 1);
     server.shutdown().unwrap();
-    // Nothing of it in the data directory's embedded store: it is all in PostgreSQL.
+    // Nothing of it in the data directory's embedded store, nor audit records in its files:
+    // it is all in PostgreSQL (the audit log's key stays in the data directory).
     assert!(!dir.path().join("seam.db").exists());
+    assert!(!dir.path().join("audit/audit-000001.log").exists());
+    assert!(dir.path().join("audit/signing.key").exists());
+    let mut storage = seam_postgres::audit_storage(database.url()).unwrap();
+    let report = seam_audit::verify_on(&mut *storage, dir.path(), &Default::default()).unwrap();
+    assert!(report.is_intact() && report.records >= 2, "{report:?}");
     let store = seam_postgres::PostgresStore::open(database.url()).unwrap();
     let counts = store.counts().unwrap();
     assert!(counts.events >= 1 && counts.findings == 1, "{counts:?}");

@@ -67,20 +67,17 @@ fn save(
 /// the log has one writer).
 fn save_and_audit(
     store: &mut dyn Store,
-    data_dir: &Path,
+    (data_dir, store_url): (&Path, Option<&str>),
     (collection, id, json): (&str, &str, Result<String, serde_json::Error>),
     action: seam_audit::AuditAction,
     subject: &str,
     detail: serde_json::Value,
 ) -> Result<(), CliError> {
     save(store, collection, id, json)?;
-    let mut log = seam_audit::AuditLog::open(data_dir).map_err(failed)?;
     let entry = seam_audit::AuditEntry::new("cli", action)
         .subject(subject)
         .detail(detail);
-    log.append(now(), entry).map_err(failed)?;
-    log.close(now()).map_err(failed)?;
-    Ok(())
+    crate::stores::record(data_dir, store_url, entry)
 }
 
 fn roles(names: &[String]) -> Result<Vec<Role>, CliError> {
@@ -153,7 +150,7 @@ pub fn user_add(
         .clone();
     save_and_audit(
         &mut *store,
-        data_dir,
+        (data_dir, store_url),
         (USERS_COLLECTION, &user.id, user.to_document()),
         seam_audit::AuditAction::UserCreated,
         &user.id,
@@ -212,7 +209,7 @@ pub fn user_disable(
     let user = users.disable(&id).map_err(failed)?.clone();
     save_and_audit(
         &mut *store,
-        data_dir,
+        (data_dir, store_url),
         (USERS_COLLECTION, &user.id, user.to_document()),
         seam_audit::AuditAction::UserDisabled,
         &user.id,
@@ -240,7 +237,7 @@ pub fn user_passwd(
         .clone();
     save_and_audit(
         &mut *store,
-        data_dir,
+        (data_dir, store_url),
         (USERS_COLLECTION, &user.id, user.to_document()),
         seam_audit::AuditAction::UserChanged,
         &user.id,
@@ -285,7 +282,7 @@ pub fn token_create(
     let record = record.clone();
     save_and_audit(
         &mut *store,
-        data_dir,
+        (data_dir, store_url),
         (TOKENS_COLLECTION, &record.id, record.to_document()),
         seam_audit::AuditAction::TokenCreated,
         &format!("t-{}", record.id),
@@ -343,7 +340,7 @@ pub fn token_revoke(
     let record = tokens.revoke(id, now()).map_err(failed)?.clone();
     save_and_audit(
         &mut *store,
-        data_dir,
+        (data_dir, store_url),
         (TOKENS_COLLECTION, &record.id, record.to_document()),
         seam_audit::AuditAction::TokenRevoked,
         &format!("t-{}", record.id),

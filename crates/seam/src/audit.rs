@@ -27,6 +27,7 @@ fn trusted_key(key: Option<&str>) -> Result<Option<PublicKey>, CliError> {
 /// Exit 0 when the log is intact; 1 naming the first problem otherwise (2: unreadable).
 pub fn verify(
     data_dir: &Path,
+    store: Option<&str>,
     witness: Option<&Path>,
     key: Option<&str>,
     json: bool,
@@ -52,7 +53,8 @@ pub fn verify(
         witness: fetched.clone().or_else(|| witness.map(Path::to_path_buf)),
         trusted_key: trusted_key(key)?,
     };
-    let report = seam_audit::verify(data_dir, &options);
+    let mut storage = crate::stores::audit_storage(data_dir, store)?;
+    let report = seam_audit::verify_on(&mut *storage, data_dir, &options);
     if let Some(scratch) = fetched {
         let _ = std::fs::remove_file(scratch);
     }
@@ -101,6 +103,7 @@ pub fn verify(
 /// Writes the records of `[from, to)` and the checkpoints that prove them.
 pub fn export(
     data_dir: &Path,
+    store: Option<&str>,
     from: &str,
     to: &str,
     out: Option<&Path>,
@@ -109,20 +112,22 @@ pub fn export(
         seam_model::Ts::parse(text).map_err(|e| CliError::Failed(format!("{flag} `{text}`: {e}")))
     };
     let (from, to) = (time("--from", from)?, time("--to", to)?);
+    let mut storage = crate::stores::audit_storage(data_dir, store)?;
     let summary = match out {
         Some(path) => {
             let file = std::fs::File::create(path).map_err(|e| {
                 CliError::Failed(format!("cannot create `{}`: {e}", path.display()))
             })?;
             let mut writer = std::io::BufWriter::new(file);
-            let summary =
-                seam_audit::export(data_dir, from, to, &mut writer).map_err(audit_error)?;
+            let summary = seam_audit::export_on(&mut *storage, data_dir, from, to, &mut writer)
+                .map_err(audit_error)?;
             writer.flush().map_err(CliError::Output)?;
             summary
         }
         None => {
             let mut stdout = std::io::stdout().lock();
-            seam_audit::export(data_dir, from, to, &mut stdout).map_err(audit_error)?
+            seam_audit::export_on(&mut *storage, data_dir, from, to, &mut stdout)
+                .map_err(audit_error)?
         }
     };
     eprintln!(

@@ -386,6 +386,10 @@ enum AuditCommand {
         /// The public key to trust (a file, or 64 hex digits) instead of the data directory's.
         #[arg(long)]
         key: Option<String>,
+        /// The records are in this PostgreSQL store (`postgres://…`), the key in the data
+        /// directory.
+        #[arg(long)]
+        store: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -393,6 +397,9 @@ enum AuditCommand {
     Export {
         #[arg(long)]
         data_dir: PathBuf,
+        /// The records are in this PostgreSQL store (`postgres://…`).
+        #[arg(long)]
+        store: Option<String>,
         /// RFC 3339, inclusive.
         #[arg(long)]
         from: String,
@@ -822,14 +829,22 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
                 data_dir,
                 witness,
                 key,
+                store,
                 json,
-            } => audit::verify(&data_dir, witness.as_deref(), key.as_deref(), json),
+            } => audit::verify(
+                &data_dir,
+                store.as_deref(),
+                witness.as_deref(),
+                key.as_deref(),
+                json,
+            ),
             AuditCommand::Export {
                 data_dir,
+                store,
                 from,
                 to,
                 out,
-            } => audit::export(&data_dir, &from, &to, out.as_deref()),
+            } => audit::export(&data_dir, store.as_deref(), &from, &to, out.as_deref()),
             AuditCommand::VerifyExport { key, file } => audit::verify_export(&file, &key),
         },
         Command::Bench {

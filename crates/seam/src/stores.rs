@@ -59,6 +59,33 @@ impl StoreLocation {
     }
 }
 
+/// Where the audit log's records are: the PostgreSQL store's tables with `--store URL`, else
+/// the data directory's files. The signing key is the data directory's either way.
+pub fn audit_storage(
+    data_dir: &std::path::Path,
+    store: Option<&str>,
+) -> Result<Box<dyn seam_audit::AuditStorage>, CliError> {
+    match store {
+        Some(url) => seam_postgres::audit_storage(url)
+            .map_err(|e| CliError::Failed(format!("the audit log: {e}"))),
+        None => Ok(Box::new(seam_audit::FileStorage::new(data_dir))),
+    }
+}
+
+/// Records one act in the audit log (with the service stopped: the log has one writer).
+pub fn record(
+    data_dir: &std::path::Path,
+    store: Option<&str>,
+    entry: seam_audit::AuditEntry,
+) -> Result<(), CliError> {
+    let failed = |e: seam_audit::AuditError| CliError::Failed(e.to_string());
+    let mut log =
+        seam_audit::AuditLog::open_on(data_dir, audit_storage(data_dir, store)?).map_err(failed)?;
+    log.append(crate::wall_clock(), entry).map_err(failed)?;
+    log.close(crate::wall_clock()).map_err(failed)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

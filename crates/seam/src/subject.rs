@@ -101,13 +101,6 @@ fn pseudonym(data_dir: &Path, person: &str) -> Result<String, CliError> {
     Ok(seam_access::Pseudonyms::new(&key).of(person))
 }
 
-fn audit(data_dir: &Path, entry: AuditEntry) -> Result<(), CliError> {
-    let mut log = seam_audit::AuditLog::open(data_dir).map_err(failed)?;
-    log.append(now(), entry).map_err(failed)?;
-    log.close(now()).map_err(failed)?;
-    Ok(())
-}
-
 /// The store a subject command reads: `--store URL`, else the data directory's own.
 fn open(data_dir: &Path, store: Option<&str>) -> Result<Box<dyn Lifecycle>, CliError> {
     crate::stores::StoreLocation::from_args(
@@ -220,7 +213,7 @@ pub fn export(
     if let Some(reason) = reason {
         entry = entry.purpose(reason);
     }
-    audit(data_dir, entry)?;
+    crate::stores::record(data_dir, store_url, entry)?;
     let text = serde_json::to_string_pretty(&bundle).map_err(failed)?;
     writeln!(std::io::stdout().lock(), "{text}").map_err(CliError::Output)?;
     Ok(ExitCode::SUCCESS)
@@ -239,8 +232,9 @@ pub fn erase(
     let pseudonym = pseudonym(data_dir, &found.id)?;
     let report = store.erase_subject(&needles, reason).map_err(store_error)?;
     drop(store);
-    audit(
+    crate::stores::record(
         data_dir,
+        store_url,
         AuditEntry::new("cli", AuditAction::SubjectErased)
             .subject(&pseudonym)
             .purpose(reason)
@@ -288,8 +282,9 @@ pub fn retention(
     drop(store);
     let summary = seam_serve::retention_summary(settings, &report);
     if !dry_run {
-        audit(
+        crate::stores::record(
             data_dir,
+            store_url,
             AuditEntry::new("cli", AuditAction::RetentionRun).detail(summary.clone()),
         )?;
     }

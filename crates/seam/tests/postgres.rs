@@ -154,7 +154,14 @@ fn a_person_is_exported_and_erased_from_postgres_and_the_audit_still_holds() {
         .unwrap();
     assert!(findings.iter().all(|f| !f.json.contains("Erin")));
     drop(store);
-    let verify = seam(&["audit", "verify", "--data-dir", data_arg]);
+    let verify = seam(&[
+        "audit",
+        "verify",
+        "--data-dir",
+        data_arg,
+        "--store",
+        database.url(),
+    ]);
     assert!(
         verify.status.success(),
         "{}",
@@ -204,7 +211,22 @@ fn users_and_tokens_live_in_postgres_with_the_audit_in_the_data_directory() {
         database.url(),
     ]);
     assert!(String::from_utf8_lossy(&listed.stdout).contains("root"));
-    let verify = seam(&["audit", "verify", "--data-dir", data]);
+    // The audit records are in PostgreSQL beside the users, the key in the data directory.
+    let verify = seam(&[
+        "audit",
+        "verify",
+        "--data-dir",
+        data,
+        "--store",
+        database.url(),
+    ]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("intact"));
+    assert!(!dir.path().join("audit/audit-000001.log").exists());
     assert!(
         verify.status.success(),
         "{}",
