@@ -11,6 +11,7 @@ use seam_model::Ts;
 use serde::{Deserialize, Serialize};
 
 use crate::AuditError;
+use crate::anchor::{Anchor, WRAPPED_PREFIX};
 use crate::checkpoint::Checkpoint;
 use crate::file_storage::FileStorage;
 use crate::files::{LineReader, StoredLine, audit_dir};
@@ -100,6 +101,15 @@ pub fn export_on<W: Write>(
         .filter_map(|(_, parsed)| parsed.ok())
         .collect();
     let key = PublicKey::read(&dir.join(PUBLIC_KEY_FILE)).ok();
+    // The latest anchor the key vouches for: when the export starts at the first record kept
+    // after a prune, it stands in for the record before.
+    let log_anchor: Option<Anchor> = storage
+        .read_anchors()?
+        .lines
+        .into_iter()
+        .filter_map(|(_, parsed)| parsed.ok())
+        .filter(|anchor| key.is_some_and(|key| anchor.check(&key).is_ok()))
+        .max_by_key(|anchor| anchor.seq);
 
     // First pass: where the range starts and ends, by line position over all segments.
     let mut position = 0u64;
@@ -161,6 +171,12 @@ pub fn export_on<W: Write>(
     line.push(b'\n');
     out.write_all(&line).map_err(write_error)?;
 
+    if let (Some((_, start_seq)), Some(anchor)) = (start, &log_anchor)
+        && anchor.seq.checked_add(1) == Some(start_seq)
+    {
+        out.write_all(&anchor.to_wrapped_line()?)
+            .map_err(write_error)?;
+    }
     let mut written_checkpoints = 0;
     if let (Some((_, start_seq)), Some((_, last_seq))) = (start, last) {
         let proof_to = covered_by.unwrap_or(last_seq);
@@ -238,7 +254,8 @@ impl ExportReport {
 
 /// Checks that an export stands alone, with the public key the auditor holds: every record's
 /// hash, the chain from the anchor on, the checkpoints' signatures and hashes, that a signed
-/// checkpoint covers the last record in range, and that the export starts before its range.
+/// checkpoint covers the last record in range, and that the export starts before its range
+/// (or at the first record kept after a prune, linked to the signed anchor the export holds).
 ///
 /// It cannot show that no record after the covering checkpoint has a time in the range (times
 /// come from the clock, not the chain); the exporter includes every record in range up to the
@@ -291,7 +308,30 @@ pub fn verify_export<R: BufRead>(reader: R, key: &PublicKey) -> Result<ExportRep
     let mut in_records = false;
     let mut first_record = true;
     let mut last_in_range: Option<u64> = None;
+    let mut anchor: Option<Anchor> = None;
     while let Some(line) = reader.next_line().map_err(read_error)? {
+        if let StoredLine::Complete(bytes) = line
+            && bytes.starts_with(WRAPPED_PREFIX)
+        {
+            let parsed = Anchor::from_wrapped_line(bytes).map_err(|error| error.to_string());
+            let number = reader.line_number();
+            if in_records {
+                walker.unreadable(Problem::Unreadable {
+                    file: FILE.to_string(),
+                    line: number,
+                    reason: "an anchor after the records".to_string(),
+                });
+            } else if let Some(found) = checker.check_anchor(
+                &mut walker.problems,
+                FILE,
+                CheckpointSource::Export,
+                (number, parsed),
+            ) && anchor.as_ref().is_none_or(|a| a.seq < found.seq)
+            {
+                anchor = Some(found);
+            }
+            continue;
+        }
         if let StoredLine::Complete(bytes) = line
             && bytes.starts_with(b"{\"checkpoint\":")
         {
@@ -323,7 +363,12 @@ pub fn verify_export<R: BufRead>(reader: R, key: &PublicKey) -> Result<ExportRep
             Ok(facts) => {
                 let in_range =
                     range.is_some_and(|(from, to)| from <= facts.time && facts.time < to);
-                if first_record && in_range && facts.seq != 1 {
+                // A signed anchor stands in for the record before the first: records up to it
+                // were pruned, and this one links to it.
+                let anchored = anchor.as_ref().is_some_and(|a| {
+                    a.seq.checked_add(1) == Some(facts.seq) && a.hash == facts.prev
+                });
+                if first_record && in_range && facts.seq != 1 && !anchored {
                     walker.problems.push(
                         RECORD,
                         facts.seq,

@@ -7,12 +7,13 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
+use crate::anchor::{ANCHOR_FILE, read_anchor_file};
 use crate::checkpoint::{CHECKPOINT_FILE, Checkpoint, read_checkpoint_file};
-use crate::files::{LineReader, StoredLine, audit_dir, list_segments, segment_file_name};
+use crate::files::{LineReader, Segment, StoredLine, audit_dir, list_segments, segment_file_name};
 use crate::key::sync_dir;
 use crate::log::{AuditOptions, Recovery};
 use crate::record::read_line;
-use crate::storage::{AuditStorage, LinePlace, StoredCheckpoints, WriterStart};
+use crate::storage::{AuditStorage, LinePlace, StoredAnchors, StoredCheckpoints, WriterStart};
 use crate::{AuditError, io_error};
 
 /// Buffered bytes between writes to the operating system.
@@ -36,6 +37,7 @@ pub struct FileStorage {
     /// Set by `open_writer`.
     segment: Option<OpenSegment>,
     checkpoints: Option<File>,
+    anchors: Option<File>,
 }
 
 impl FileStorage {
@@ -50,6 +52,7 @@ impl FileStorage {
             options,
             segment: None,
             checkpoints: None,
+            anchors: None,
         }
     }
 
@@ -204,6 +207,57 @@ impl AuditStorage for FileStorage {
         })
     }
 
+    fn append_anchor(&mut self, line: &[u8]) -> Result<(), AuditError> {
+        let path = self.dir.join(ANCHOR_FILE);
+        let file = match self.anchors.as_mut() {
+            Some(file) => file,
+            None => self
+                .anchors
+                .insert(open_on_line_boundary(&self.dir, &path)?),
+        };
+        if let Err(error) = file.write_all(line).and_then(|()| file.sync_data()) {
+            self.anchors = None;
+            return Err(io_error("write", &path)(error));
+        }
+        Ok(())
+    }
+
+    fn read_anchors(&mut self) -> Result<StoredAnchors, AuditError> {
+        Ok(StoredAnchors {
+            name: ANCHOR_FILE.to_string(),
+            lines: read_anchor_file(&self.dir.join(ANCHOR_FILE))?.unwrap_or_default(),
+        })
+    }
+
+    /// The end of the last closed segment that ends at or before `through`.
+    fn prune_point(&mut self, through: u64) -> Result<Option<(u64, [u8; 32])>, AuditError> {
+        Ok(closed_segments(&self.dir, through)?
+            .last()
+            .map(|closed| (closed.last_seq, closed.last_hash)))
+    }
+
+    /// Removes whole closed segments, oldest first, each removal made durable before the
+    /// next: a crash part way leaves the newest of them, which still end at `through`.
+    fn drop_records_through(&mut self, through: u64) -> Result<u64, AuditError> {
+        let closed = closed_segments(&self.dir, through)?;
+        if closed.last().map(|c| c.last_seq) != Some(through) {
+            return Err(AuditError::Prune {
+                reason: format!(
+                    "no closed segment of {} ends at record {through}",
+                    self.dir.display()
+                ),
+            });
+        }
+        let mut dropped = 0u64;
+        for segment in closed {
+            std::fs::remove_file(&segment.segment.path)
+                .map_err(io_error("remove", &segment.segment.path))?;
+            sync_dir(&self.dir)?;
+            dropped = dropped.saturating_add(segment.records);
+        }
+        Ok(dropped)
+    }
+
     fn read_records(
         &mut self,
         visit: &mut dyn FnMut(&LinePlace<'_>, StoredLine<'_>) -> ControlFlow<()>,
@@ -230,6 +284,54 @@ impl AuditStorage for FileStorage {
         }
         Ok(segments.len())
     }
+}
+
+/// A closed segment (one with a segment after it) and where it ends, found from the first
+/// record of the segment after it.
+struct ClosedSegment {
+    segment: Segment,
+    last_seq: u64,
+    last_hash: [u8; 32],
+    records: u64,
+}
+
+/// The closed segments, oldest first, whose records all come at or before seq `through`. The
+/// last segment is never one: the writer appends to it.
+fn closed_segments(dir: &Path, through: u64) -> Result<Vec<ClosedSegment>, AuditError> {
+    let segments = list_segments(dir)?;
+    let mut firsts = Vec::with_capacity(segments.len());
+    for segment in &segments {
+        firsts.push(first_record(&segment.path)?);
+    }
+    let mut closed = Vec::new();
+    for (index, segment) in segments.iter().enumerate() {
+        let (Some(Some((first_seq, _))), Some(Some((next_seq, next_prev)))) =
+            (firsts.get(index), firsts.get(index + 1))
+        else {
+            break;
+        };
+        let last_seq = next_seq.saturating_sub(1);
+        if last_seq > through || last_seq < *first_seq {
+            break;
+        }
+        closed.push(ClosedSegment {
+            segment: segment.clone(),
+            last_seq,
+            last_hash: *next_prev,
+            records: next_seq.saturating_sub(*first_seq),
+        });
+    }
+    Ok(closed)
+}
+
+/// The seq and `prev` of a segment's first line, if it is a record.
+fn first_record(path: &Path) -> Result<Option<(u64, [u8; 32])>, AuditError> {
+    let file = File::open(path).map_err(io_error("open", path))?;
+    let mut reader = LineReader::new(BufReader::new(file));
+    Ok(match reader.next_line().map_err(io_error("read", path))? {
+        Some(StoredLine::Complete(bytes)) => read_line(bytes).ok().map(|f| (f.seq, f.prev)),
+        _ => None,
+    })
 }
 
 /// What a scan of a file found: its length, the end of its last good line and what that line

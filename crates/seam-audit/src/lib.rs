@@ -23,13 +23,15 @@
 //!   each, in order. A segment closes once it reaches 64 MiB ([`AuditOptions`]); the chain
 //!   runs on across segments.
 //! - `checkpoints.log`: signed checkpoints, one JSON object and a newline each.
+//! - `anchors.log`: signed anchors, one JSON object and a newline each, written by retention
+//!   ([`AuditLog::prune_before`]) before it drops the oldest segments; absent until then.
 //! - `<file>.torn`: bytes cut from the end of a segment or `checkpoints.log` when the log was
 //!   opened after a crash ([`Recovery`]), kept for inspection.
 //!
 //! With another storage ([`AuditLog::open_on`], [`verify_on`], [`export_on`]) the same lines,
 //! byte for byte and without their newlines, are rows elsewhere: `seam-postgres` keeps them
-//! in the tables `audit_records` (keyed by `seq`) and `audit_checkpoints` (in the order
-//! written) of the deployment's database. The chain, the checkpoints and what verify finds
+//! in the tables `audit_records` (keyed by `seq`), `audit_checkpoints` and `audit_anchors`
+//! (both in the order written) of the deployment's database. The chain, the checkpoints and what verify finds
 //! are the same; a problem in a table names the table as its file and the row's key as its
 //! line. Rows are written whole by transactions, so there is no torn tail to recover.
 //!
@@ -80,6 +82,31 @@
 //! costs two syncs to write and about 40 µs to verify. A failed witness is reported, not
 //! fatal: the next checkpoint covers all this one did.
 //!
+//! # Retention and anchors
+//!
+//! [`AuditLog::prune_before`] drops the oldest records, those before a cutoff, so that the
+//! log keeps what the retention policy says and no more. An anchor line is
+//! `{"seq":…,"hash":"<64 hex>","time":…,"key_id":"<16 hex>","signature":"<128 hex>"}`: the
+//! records up to `seq` were dropped, and the record at `seq` had `hash` (the `prev` of the
+//! first record kept). `signature` is Ed25519 over
+//!
+//! ```text
+//! seam-audit-anchor-v1\n<seq>\n<hash as 64 lowercase hex>\n<time>
+//! ```
+//!
+//! (a domain of its own: no checkpoint's signature is an anchor's). In a witness file or an
+//! export the anchor is wrapped, `{"anchor":{…}}`, so it is told from a checkpoint.
+//!
+//! A prune verifies the whole log first and refuses a log with any problem, so that it never
+//! destroys the evidence of tampering. It drops only records that every one is older than the
+//! cutoff, that a signed checkpoint vouches for (it checkpoints first if none does), never
+//! the head, and only what the storage can drop exactly: whole closed segments (never the one
+//! being written), or rows in one transaction. The anchor is written durably and published
+//! to every witness ([`Witness::publish_anchor`]) before anything goes; if a witness refuses
+//! it, nothing goes. A crash between leaves records before the anchor that still chain to
+//! it, which verify accepts, and running the prune again finishes the work. Checkpoints are
+//! never dropped.
+//!
 //! # Durability
 //!
 //! [`AuditLog::append`] buffers; [`AuditLog::sync`] makes the records durable (the caller
@@ -103,6 +130,17 @@
 //! `checkpoints.log` was cut or rewritten too), a checkpoint signed by another key, a torn
 //! tail, an unreadable line.
 //!
+//! With anchors, the chain starts from the latest anchor that the key signed (and, given a
+//! witness, that the witness holds too, so that an anchor written with a stolen key excuses
+//! nothing): the first record must be seq+1 and link to the anchor's hash, or be records up
+//! to the anchor's seq that an interrupted prune left, which must reach its hash. So deleting
+//! the first records kept, or more segments than the anchor says, is a gap; an anchor with
+//! another key, or with its seq or hash edited, is a problem ([`Problem::ForgedAnchor`],
+//! [`Problem::BadAnchorSignature`]) and excuses nothing (the records before it show as
+//! deleted); an anchor the witness holds but `anchors.log` lacks is
+//! [`Problem::AnchorMissing`]. Checkpoints for records dropped are checked for their
+//! signature only. Without anchors, verify is exactly as it was.
+//!
 //! It cannot:
 //!
 //! - see changes made consistently to records after the last witnessed checkpoint (the tail
@@ -117,8 +155,11 @@
 //!   logged.
 //!
 //! [`export`] writes the records of a time range with the records and checkpoints that prove
-//! them, and [`verify_export`] checks such an export on its own, with the auditor's key.
+//! them (and, when it starts at the first record kept after a prune, the anchor that stands
+//! for the record before), and [`verify_export`] checks such an export on its own, with the
+//! auditor's key.
 
+mod anchor;
 mod bench;
 mod checkpoint;
 mod export;
@@ -134,6 +175,7 @@ mod witness;
 
 use std::path::{Path, PathBuf};
 
+pub use anchor::{ANCHOR_FILE, Anchor, AnchorLine, anchor_message};
 pub use bench::{AppendStats, VerifyStats, bench_append, bench_verify};
 pub use checkpoint::{
     CHECKPOINT_FILE, Checkpoint, CheckpointFault, CheckpointLine, checkpoint_message,
@@ -145,11 +187,11 @@ pub use file_storage::FileStorage;
 pub use files::{AUDIT_DIR, StoredLine, audit_dir};
 pub use key::{AuditKey, KeyOrigin, PUBLIC_KEY_FILE, PublicKey, SIGNING_KEY_FILE};
 pub use log::{
-    AuditLog, AuditOptions, Checkpointed, DEFAULT_SEGMENT_BYTES, Recovery, WRITER_LOCK_FILE,
-    WitnessFailure,
+    AuditLog, AuditOptions, Checkpointed, DEFAULT_SEGMENT_BYTES, PruneReport, Recovery,
+    WRITER_LOCK_FILE, WitnessFailure,
 };
 pub use record::{AuditAction, AuditEntry, AuditRecord, GENESIS, MAX_LINE_BYTES};
-pub use storage::{AuditStorage, LinePlace, StoredCheckpoints, WriterStart};
+pub use storage::{AuditStorage, LinePlace, StoredAnchors, StoredCheckpoints, WriterStart};
 pub use verify::{CheckpointSource, Problem, VerifyOptions, VerifyReport, verify, verify_on};
 pub use witness::{FileWitness, Witness, check_witness_outside};
 
@@ -205,6 +247,8 @@ pub enum AuditError {
     ExportWrite { source: std::io::Error },
     #[error("cannot read the export: {source}")]
     ExportRead { source: std::io::Error },
+    #[error("cannot prune the audit log: {reason}")]
+    Prune { reason: String },
 }
 
 /// Wraps an I/O error with what was being done to which file.

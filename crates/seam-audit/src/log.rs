@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 
 use seam_model::Ts;
 
+use crate::anchor::Anchor;
 use crate::checkpoint::Checkpoint;
 use crate::file_storage::FileStorage;
 use crate::files::audit_dir;
 use crate::key::{AuditKey, KeyOrigin, PublicKey, sync_dir};
 use crate::record::{AuditEntry, AuditRecord, Body, GENESIS, MAX_LINE_BYTES, encode_line};
 use crate::storage::AuditStorage;
+use crate::verify::{Problems, check_storage};
 use crate::witness::Witness;
 use crate::{AuditError, io_error};
 
@@ -57,6 +59,23 @@ pub struct WitnessFailure {
 #[derive(Debug)]
 pub struct Checkpointed {
     pub checkpoint: Checkpoint,
+    pub witness_failures: Vec<WitnessFailure>,
+}
+
+/// What [`AuditLog::prune_before`] did.
+#[derive(Debug, Default)]
+pub struct PruneReport {
+    /// The checkpoint signed first, because none covered the records to drop.
+    pub checkpointed: Option<Checkpointed>,
+    /// The anchor written (`anchors.log` or its table) and published: the records up to its
+    /// seq go. `None` when there was nothing to drop.
+    pub anchor: Option<Anchor>,
+    /// Record lines dropped. Zero with an anchor when a witness refused it (see
+    /// `witness_failures`) or when the storage had already dropped them.
+    pub dropped: u64,
+    /// Witnesses that did not take the anchor. When there is any, nothing was dropped: the
+    /// records stay (they still chain to the anchor) until a later prune, once every witness
+    /// takes its anchor, since verify with a witness honours only the anchors it holds.
     pub witness_failures: Vec<WitnessFailure>,
 }
 
@@ -228,6 +247,88 @@ impl AuditLog {
             checkpoint,
             witness_failures,
         })
+    }
+
+    /// Retention of the log itself: drops the oldest records whose time is before `cutoff`,
+    /// leaving a log that still verifies, from a signed anchor.
+    ///
+    /// First the whole log is verified with this log's key; a log with any problem is
+    /// refused (an `Err`, nothing dropped), so that retention never destroys the evidence of
+    /// tampering, nor vouches for it. Then it picks the last record N such that every record
+    /// up to N is older than `cutoff`, that the storage can drop exactly (files drop whole
+    /// closed segments, never the one being written; a table drops rows), and that is never
+    /// the head. A signed checkpoint must vouch for N: if the last one is before it, the head
+    /// is checkpointed first at `now`. Then the anchor (N and its hash, signed at `now`) is
+    /// written durably and published to every witness, and only if every witness took it are
+    /// the records up to N dropped. A crash (or an error) between leaves records that still
+    /// chain to the anchor, and verify accepts them; calling this again finishes the work.
+    pub fn prune_before(&mut self, cutoff: Ts, now: Ts) -> Result<PruneReport, AuditError> {
+        self.sync()?;
+        let mut first_seq: Option<u64> = None;
+        let mut old_through = 0u64;
+        let mut young_seen = false;
+        let verified = check_storage(
+            self.storage.as_mut(),
+            Some(self.key.public_key()),
+            None,
+            Problems::default(),
+            &mut |facts| {
+                first_seq.get_or_insert(facts.seq);
+                if young_seen {
+                    return;
+                }
+                if facts.time < cutoff {
+                    old_through = facts.seq;
+                } else {
+                    young_seen = true;
+                }
+            },
+        )?;
+        if let Some(problem) = verified.first_problem() {
+            return Err(AuditError::Prune {
+                reason: format!("the log does not verify, so nothing was dropped: {problem}"),
+            });
+        }
+        if verified.last_seq != self.head_seq || verified.head_hash != self.head_hash {
+            return Err(AuditError::Prune {
+                reason: format!(
+                    "the stored log ends at record {}, the writer at {}",
+                    verified.last_seq, self.head_seq
+                ),
+            });
+        }
+        let mut report = PruneReport::default();
+        let through = old_through.min(self.head_seq.saturating_sub(1));
+        let Some(first_seq) = first_seq else {
+            return Ok(report);
+        };
+        if through < first_seq {
+            return Ok(report);
+        }
+        if verified.last_checkpoint_seq.unwrap_or(0) < through {
+            report.checkpointed = Some(self.checkpoint(now)?);
+        }
+        let Some((seq, hash)) = self.storage.prune_point(through)? else {
+            return Ok(report);
+        };
+        if seq < first_seq {
+            return Ok(report);
+        }
+        let anchor = Anchor::sign(&self.key, seq, hash, now);
+        self.storage.append_anchor(&anchor.to_line()?)?;
+        for witness in &mut self.witnesses {
+            if let Err(error) = witness.publish_anchor(&anchor) {
+                report.witness_failures.push(WitnessFailure {
+                    witness: witness.describe(),
+                    error,
+                });
+            }
+        }
+        report.anchor = Some(anchor);
+        if report.witness_failures.is_empty() {
+            report.dropped = self.storage.drop_records_through(seq)?;
+        }
+        Ok(report)
     }
 
     /// The last checkpoint, at shutdown: syncs and signs the head.

@@ -8,6 +8,7 @@
 use std::ops::ControlFlow;
 
 use crate::AuditError;
+use crate::anchor::AnchorLine;
 use crate::checkpoint::{Checkpoint, CheckpointLine};
 use crate::files::StoredLine;
 use crate::log::Recovery;
@@ -48,6 +49,22 @@ pub struct StoredCheckpoints {
     pub lines: Vec<CheckpointLine>,
 }
 
+/// The anchor lines of a storage and what to call where they are.
+#[derive(Debug, Default)]
+pub struct StoredAnchors {
+    /// `anchors.log`, or the table's name.
+    pub name: String,
+    /// Each line's number (or row key) and its anchor, or why it is not one.
+    pub lines: Vec<AnchorLine>,
+}
+
+/// The refusal of a storage that cannot prune (the default of the pruning methods).
+fn cannot_prune(storage: &str) -> AuditError {
+    AuditError::Prune {
+        reason: format!("the audit storage {storage} cannot drop records"),
+    }
+}
+
 /// Keeps the audit log's record and checkpoint lines, in order, byte for byte.
 ///
 /// The writer ([`AuditLog`](crate::AuditLog)) calls [`open_writer`](Self::open_writer) once,
@@ -84,4 +101,29 @@ pub trait AuditStorage: Send {
         &mut self,
         visit: &mut dyn FnMut(&LinePlace<'_>, StoredLine<'_>) -> ControlFlow<()>,
     ) -> Result<usize, AuditError>;
+
+    /// Appends an anchor's line (newline included) durably. Storages that cannot prune
+    /// refuse.
+    fn append_anchor(&mut self, _line: &[u8]) -> Result<(), AuditError> {
+        Err(cannot_prune(&self.describe()))
+    }
+
+    /// Every anchor line, in the order written (none for a storage that cannot prune).
+    fn read_anchors(&mut self) -> Result<StoredAnchors, AuditError> {
+        Ok(StoredAnchors::default())
+    }
+
+    /// The last record at or before seq `through` such that the storage can drop exactly the
+    /// records up to it (files drop whole closed segments only), as its seq and the hash the
+    /// next record links to; `None` when nothing can be dropped. Never the last record.
+    fn prune_point(&mut self, _through: u64) -> Result<Option<(u64, [u8; 32])>, AuditError> {
+        Ok(None)
+    }
+
+    /// Drops every record up to seq `through`, a [`prune_point`](Self::prune_point), durably;
+    /// returns how many record lines went. Called only after the anchor for `through` is
+    /// durable, so that a crash part way leaves records that still chain to it.
+    fn drop_records_through(&mut self, _through: u64) -> Result<u64, AuditError> {
+        Err(cannot_prune(&self.describe()))
+    }
 }

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::AuditError;
-use crate::checkpoint::{Checkpoint, CheckpointFault, CheckpointLine, read_checkpoint_file};
+use crate::anchor::{Anchor, AnchorLine, read_witness_file};
+use crate::checkpoint::{Checkpoint, CheckpointFault, CheckpointLine};
 use crate::file_storage::FileStorage;
 use crate::files::{StoredLine, audit_dir};
 use crate::key::{PUBLIC_KEY_FILE, PublicKey};
@@ -30,6 +31,8 @@ pub enum CheckpointSource {
     Witness,
     /// An export.
     Export,
+    /// A signed anchor (`anchors.log` or its table): where pruned records ended.
+    Anchor,
 }
 
 impl fmt::Display for CheckpointSource {
@@ -38,6 +41,7 @@ impl fmt::Display for CheckpointSource {
             CheckpointSource::Local => "`checkpoints.log`",
             CheckpointSource::Witness => "the witness",
             CheckpointSource::Export => "the export",
+            CheckpointSource::Anchor => "an anchor",
         })
     }
 }
@@ -124,6 +128,30 @@ pub enum Problem {
         origin: CheckpointSource,
         line: u64,
     },
+    /// An anchor names another signer than the audit key.
+    #[error(
+        "the anchor for record {seq} ({origin} line {line}) is signed by key {key_id}, not by the audit key {expected_key_id}"
+    )]
+    ForgedAnchor {
+        seq: u64,
+        key_id: String,
+        expected_key_id: String,
+        origin: CheckpointSource,
+        line: u64,
+    },
+    /// An anchor names the audit key but its signature does not verify (its seq or hash was
+    /// changed).
+    #[error("the anchor for record {seq} ({origin} line {line}) has an invalid signature")]
+    BadAnchorSignature {
+        seq: u64,
+        origin: CheckpointSource,
+        line: u64,
+    },
+    /// The witness holds an anchor that `anchors.log` lacks: that file was cut or rewritten.
+    #[error(
+        "the witnessed anchor for record {seq} is missing from `anchors.log`: it was cut or rewritten"
+    )]
+    AnchorMissing { seq: u64 },
     /// The witness holds a checkpoint that `checkpoints.log` lacks: that file was cut or
     /// rewritten.
     #[error(
@@ -242,6 +270,9 @@ pub(crate) struct Walker {
     resync: bool,
     gaps: Vec<Gap>,
     expectations: HashMap<u64, Slot>,
+    /// The anchor's seq until the first record: records up to it that an interrupted prune
+    /// left may come first, and start the chain.
+    leftovers_through: Option<u64>,
     pub(crate) records: u64,
     pub(crate) problems: Problems,
 }
@@ -256,9 +287,24 @@ impl Walker {
             resync: false,
             gaps: Vec::new(),
             expectations: HashMap::new(),
+            leftovers_through: None,
             records: 0,
             problems: Problems::default(),
         }
+    }
+
+    /// A chain that starts after a signed anchor: the first record must be `seq + 1` and link
+    /// to `hash`, unless records up to `seq` that a prune did not finish dropping come first;
+    /// those must reach `hash` at `seq`.
+    pub(crate) fn from_anchor(seq: u64, hash: [u8; 32]) -> Walker {
+        let mut walker = Walker {
+            last_seq: seq,
+            last_hash: hash,
+            leftovers_through: Some(seq),
+            ..Walker::from_genesis()
+        };
+        walker.expect(seq, hash, CheckpointSource::Anchor);
+        walker
     }
 
     /// A chain that starts at whatever record comes first (an export's anchor).
@@ -334,6 +380,25 @@ impl Walker {
                     line,
                 },
             );
+        }
+        if let Some(through) = self.leftovers_through.take()
+            && seq <= through
+        {
+            // Records before them are gone: they start the chain, which must reach the
+            // anchor's hash (an expectation) and go on from there.
+            if seq == 1 && facts.prev != GENESIS {
+                self.problems.push(
+                    RECORD,
+                    seq,
+                    Problem::ChainBroken {
+                        seq,
+                        file: file.to_string(),
+                        line,
+                    },
+                );
+            }
+            self.accept(facts);
+            return;
         }
         if !self.based {
             self.based = true;
@@ -620,6 +685,69 @@ impl<'a> CheckpointChecker<'a> {
     }
 }
 
+impl CheckpointChecker<'_> {
+    /// The anchor if the key signed it; otherwise the problem is reported.
+    pub(crate) fn check_anchor(
+        &mut self,
+        problems: &mut Problems,
+        file: &str,
+        origin: CheckpointSource,
+        (line, parsed): AnchorLine,
+    ) -> Option<Anchor> {
+        let anchor = match parsed {
+            Ok(anchor) => anchor,
+            Err(reason) => {
+                problems.push(
+                    CHECKPOINT,
+                    u64::MAX,
+                    Problem::Unreadable {
+                        file: file.to_string(),
+                        line,
+                        reason,
+                    },
+                );
+                return None;
+            }
+        };
+        let Some(key) = self.key else {
+            if !self.no_key_reported {
+                self.no_key_reported = true;
+                problems.push(KEY, 0, Problem::NoPublicKey);
+            }
+            return None;
+        };
+        match anchor.check(key) {
+            Ok(()) => Some(anchor),
+            Err(CheckpointFault::OtherKey) => {
+                problems.push(
+                    CHECKPOINT,
+                    anchor.seq,
+                    Problem::ForgedAnchor {
+                        seq: anchor.seq,
+                        key_id: anchor.key_id,
+                        expected_key_id: key.key_id(),
+                        origin,
+                        line,
+                    },
+                );
+                None
+            }
+            Err(CheckpointFault::BadSignature) => {
+                problems.push(
+                    CHECKPOINT,
+                    anchor.seq,
+                    Problem::BadAnchorSignature {
+                        seq: anchor.seq,
+                        origin,
+                        line,
+                    },
+                );
+                None
+            }
+        }
+    }
+}
+
 /// What to check an audit log against.
 #[derive(Clone, Debug, Default)]
 pub struct VerifyOptions {
@@ -646,6 +774,9 @@ pub struct VerifyReport {
     pub witnessed: usize,
     pub last_checkpoint_seq: Option<u64>,
     pub last_witnessed_seq: Option<u64>,
+    /// The anchor the chain was checked from (records up to it were pruned): the latest
+    /// valid one in `anchors.log`, and with a witness the latest the witness holds too.
+    pub anchor_seq: Option<u64>,
     pub problems: Vec<Problem>,
     /// Problems beyond the first thousand, counted only.
     pub problems_omitted: u64,
@@ -694,14 +825,14 @@ pub fn verify_on(
     if !dir.is_dir() {
         return Err(AuditError::NoAuditLog { path: dir });
     }
-    let mut walker = Walker::from_genesis();
+    let mut problems = Problems::default();
 
     let pub_path = dir.join(PUBLIC_KEY_FILE);
     let stored_key = if pub_path.exists() {
         match PublicKey::read(&pub_path) {
             Ok(key) => Some(key),
             Err(error) => {
-                walker.problems.push(
+                problems.push(
                     KEY,
                     0,
                     Problem::Unreadable {
@@ -719,7 +850,7 @@ pub fn verify_on(
     let key = match (options.trusted_key, stored_key) {
         (Some(trusted), Some(found)) => {
             if found != trusted {
-                walker.problems.push(
+                problems.push(
                     KEY,
                     0,
                     Problem::KeyReplaced {
@@ -732,20 +863,82 @@ pub fn verify_on(
         }
         (trusted, found) => trusted.or(found),
     };
+    check_storage(
+        storage,
+        key,
+        options.witness.as_deref(),
+        problems,
+        &mut |_| {},
+    )
+}
 
-    // Checkpoints before records: a checkpoint is written only once the records it covers
-    // are durable, so a log growing meanwhile still has every record they vouch for.
+/// The whole check of a storage's lines with `key`, after the key's own problems; `on_record`
+/// sees every record line that reads as one, in log order (the pruner finds its cutoff so).
+pub(crate) fn check_storage(
+    storage: &mut dyn AuditStorage,
+    key: Option<PublicKey>,
+    witness: Option<&Path>,
+    mut problems: Problems,
+    on_record: &mut dyn FnMut(&LineFacts),
+) -> Result<VerifyReport, AuditError> {
+    // Checkpoints and anchors before records: a checkpoint is written only once the records
+    // it covers are durable, and an anchor before any record goes, so a log growing or
+    // pruned meanwhile still has every record they vouch for.
+    let local_anchors = storage.read_anchors()?;
     let local = storage.read_checkpoints()?;
-    let witnessed = match &options.witness {
+    let witnessed = match witness {
         Some(path) => Some((
             path.display().to_string(),
-            read_checkpoint_file(path)?
-                .ok_or_else(|| AuditError::NoWitness { path: path.clone() })?,
+            read_witness_file(path)?.ok_or_else(|| AuditError::NoWitness {
+                path: path.to_path_buf(),
+            })?,
         )),
         None => None,
     };
 
     let mut checker = CheckpointChecker::new(key.as_ref());
+    // The anchor the chain starts from: the latest valid one, and with a witness the latest
+    // the witness holds too, so that an anchor written with a stolen key (and the records it
+    // claims gone) is not taken on the data directory's word.
+    let mut local_anchor_set = HashSet::new();
+    for line in local_anchors.lines {
+        if let Some(anchor) = checker.check_anchor(
+            &mut problems,
+            &local_anchors.name,
+            CheckpointSource::Local,
+            line,
+        ) {
+            local_anchor_set.insert((anchor.seq, anchor.hash));
+        }
+    }
+    let mut eligible_anchors = local_anchor_set.clone();
+    if let Some((name, (_, anchor_lines))) = &witnessed {
+        let mut witnessed_anchors = HashSet::new();
+        for line in anchor_lines.iter().cloned() {
+            if let Some(anchor) =
+                checker.check_anchor(&mut problems, name, CheckpointSource::Witness, line)
+            {
+                if !local_anchor_set.contains(&(anchor.seq, anchor.hash))
+                    && witnessed_anchors.insert((anchor.seq, anchor.hash))
+                {
+                    problems.push(
+                        CHECKPOINT,
+                        anchor.seq,
+                        Problem::AnchorMissing { seq: anchor.seq },
+                    );
+                }
+                witnessed_anchors.insert((anchor.seq, anchor.hash));
+            }
+        }
+        eligible_anchors.retain(|anchor| witnessed_anchors.contains(anchor));
+    }
+    let anchor = eligible_anchors.into_iter().max();
+    let mut walker = match anchor {
+        Some((seq, hash)) => Walker::from_anchor(seq, hash),
+        None => Walker::from_genesis(),
+    };
+    walker.problems = problems;
+
     let mut local_valid = HashSet::new();
     let mut last_checkpoint_seq = None;
     for line in local.lines {
@@ -763,7 +956,7 @@ pub fn verify_on(
     let checkpoints = local_valid.len();
     let mut witnessed_count = 0;
     let mut last_witnessed_seq = None;
-    if let Some((name, lines)) = witnessed {
+    if let Some((name, (lines, _))) = witnessed {
         let mut reported_missing = HashSet::new();
         for line in lines {
             if let Some(checkpoint) =
@@ -794,7 +987,7 @@ pub fn verify_on(
         end: 0,
     };
     let segments = storage.read_records(&mut |place, line| {
-        walk.line(place, line);
+        walk.line(place, line, on_record);
         ControlFlow::Continue(())
     })?;
     walk.finish();
@@ -811,6 +1004,7 @@ pub fn verify_on(
         witnessed: witnessed_count,
         last_checkpoint_seq,
         last_witnessed_seq,
+        anchor_seq: anchor.map(|(seq, _)| seq),
         problems,
         problems_omitted,
     })
@@ -839,10 +1033,16 @@ struct RecordWalk<'w> {
 }
 
 impl RecordWalk<'_> {
-    fn line(&mut self, place: &LinePlace<'_>, line: StoredLine<'_>) {
+    fn line(
+        &mut self,
+        place: &LinePlace<'_>,
+        line: StoredLine<'_>,
+        on_record: &mut dyn FnMut(&LineFacts),
+    ) {
         self.end = place.end;
         match line_facts(line) {
             Ok(facts) => {
+                on_record(&facts);
                 self.held_from = None;
                 for problem in self.held.drain(..) {
                     self.walker.unreadable(problem);

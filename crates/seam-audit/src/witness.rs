@@ -5,6 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::anchor::Anchor;
 use crate::checkpoint::Checkpoint;
 use crate::{AuditError, io_error};
 
@@ -17,6 +18,16 @@ pub trait Witness {
 
     /// Keeps the checkpoint durably before returning `Ok`.
     fn publish(&mut self, checkpoint: &Checkpoint) -> Result<(), AuditError>;
+
+    /// Keeps an anchor (written before records are pruned) durably before returning `Ok`.
+    /// A witness that cannot refuses, and then [`AuditLog::prune_before`](crate::AuditLog::prune_before)
+    /// drops nothing: records may go only once every witness knows where the log now starts.
+    fn publish_anchor(&mut self, _anchor: &Anchor) -> Result<(), AuditError> {
+        Err(AuditError::Witness {
+            witness: self.describe(),
+            reason: "this witness does not take anchors".to_string(),
+        })
+    }
 }
 
 /// A file witness: appends each checkpoint as a line (the format of `checkpoints.log`) and
@@ -47,6 +58,18 @@ impl Witness for FileWitness {
 
     fn publish(&mut self, checkpoint: &Checkpoint) -> Result<(), AuditError> {
         let line = checkpoint.to_line()?;
+        self.append(&line)
+    }
+
+    /// Appends the anchor as `{"anchor":{…}}`, a line verify tells from a checkpoint.
+    fn publish_anchor(&mut self, anchor: &Anchor) -> Result<(), AuditError> {
+        let line = anchor.to_wrapped_line()?;
+        self.append(&line)
+    }
+}
+
+impl FileWitness {
+    fn append(&mut self, line: &[u8]) -> Result<(), AuditError> {
         let file = match self.file.as_mut() {
             Some(file) => file,
             None => self.file.insert(
@@ -57,7 +80,7 @@ impl Witness for FileWitness {
                     .map_err(io_error("open", &self.path))?,
             ),
         };
-        let written = file.write_all(&line).and_then(|()| file.sync_data());
+        let written = file.write_all(line).and_then(|()| file.sync_data());
         if let Err(error) = written {
             // Reopened next time: the handle may be on a file that was replaced or unmounted.
             self.file = None;

@@ -17,8 +17,8 @@ use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 use postgres::{Client, IsolationLevel};
 use seam_audit::{
-    AuditError, AuditRecord, AuditStorage, Checkpoint, CheckpointLine, LinePlace, MAX_LINE_BYTES,
-    StoredCheckpoints, StoredLine, WriterStart,
+    Anchor, AnchorLine, AuditError, AuditRecord, AuditStorage, Checkpoint, CheckpointLine,
+    LinePlace, MAX_LINE_BYTES, StoredAnchors, StoredCheckpoints, StoredLine, WriterStart,
 };
 use seam_store::StoreError;
 
@@ -29,6 +29,8 @@ use crate::schema::{self, AUDIT_WRITER_LOCK, LOCK_CLASS};
 pub const AUDIT_RECORDS_TABLE: &str = "audit_records";
 /// The table of checkpoints.
 pub const AUDIT_CHECKPOINTS_TABLE: &str = "audit_checkpoints";
+/// The table of anchors, written by retention before it deletes records.
+pub const AUDIT_ANCHORS_TABLE: &str = "audit_anchors";
 
 /// Buffered bytes of records before they are written without waiting for a sync: a caller
 /// that syncs seldom must not grow the buffer without end.
@@ -220,6 +222,74 @@ impl AuditStorage for PostgresAuditStorage {
             name: AUDIT_CHECKPOINTS_TABLE.to_string(),
             lines,
         })
+    }
+
+    fn append_anchor(&mut self, line: &[u8]) -> Result<(), AuditError> {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        self.client
+            .execute("INSERT INTO audit_anchors (line) VALUES ($1)", &[&line])
+            .map(drop)
+            .map_err(server_error("append an audit anchor to", &self.target))
+    }
+
+    fn read_anchors(&mut self) -> Result<StoredAnchors, AuditError> {
+        let rows = self
+            .client
+            .query("SELECT id, line FROM audit_anchors ORDER BY id", &[])
+            .map_err(server_error("read the audit anchors of", &self.target))?;
+        let mut lines: Vec<AnchorLine> = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (id, line): (i64, &[u8]) = row
+                .try_get(0)
+                .and_then(|id| Ok((id, row.try_get(1)?)))
+                .map_err(server_error("read the audit anchors of", &self.target))?;
+            let parsed = if line.len() > MAX_LINE_BYTES {
+                Err("the line is too long to be an anchor".to_string())
+            } else {
+                Anchor::from_line(line).map_err(|error| error.to_string())
+            };
+            lines.push((u64::try_from(id).unwrap_or(0), parsed));
+        }
+        Ok(StoredAnchors {
+            name: AUDIT_ANCHORS_TABLE.to_string(),
+            lines,
+        })
+    }
+
+    /// Any row but the last: the record at or before `through` and its hash.
+    fn prune_point(&mut self, through: u64) -> Result<Option<(u64, [u8; 32])>, AuditError> {
+        let through = i64::try_from(through).unwrap_or(i64::MAX);
+        let row = self
+            .client
+            .query_opt(
+                "SELECT seq, line FROM audit_records
+                 WHERE seq <= $1 AND seq < (SELECT max(seq) FROM audit_records)
+                 ORDER BY seq DESC LIMIT 1",
+                &[&through],
+            )
+            .map_err(server_error("read the audit records of", &self.target))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let (key, line): (i64, Vec<u8>) = row
+            .try_get(0)
+            .and_then(|key| Ok((key, row.try_get(1)?)))
+            .map_err(server_error("read the audit records of", &self.target))?;
+        let record = AuditRecord::from_line(&line).map_err(|error| AuditError::BadRecord {
+            reason: format!(
+                "the row of {AUDIT_RECORDS_TABLE} with seq {key} in {} is not a record ({error}): verify the log",
+                self.target.name
+            ),
+        })?;
+        Ok(Some((record.seq, record.hash)))
+    }
+
+    /// Deletes the rows up to `through` in one transaction: all of them or none.
+    fn drop_records_through(&mut self, through: u64) -> Result<u64, AuditError> {
+        let through = i64::try_from(through).unwrap_or(i64::MAX);
+        self.client
+            .execute("DELETE FROM audit_records WHERE seq <= $1", &[&through])
+            .map_err(server_error("delete audit records of", &self.target))
     }
 
     fn read_records(

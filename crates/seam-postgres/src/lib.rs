@@ -35,7 +35,8 @@ pub use admin::{
     drop_database, test_server_url,
 };
 pub use audit::{
-    AUDIT_CHECKPOINTS_TABLE, AUDIT_RECORDS_TABLE, PostgresAuditStorage, audit_storage,
+    AUDIT_ANCHORS_TABLE, AUDIT_CHECKPOINTS_TABLE, AUDIT_RECORDS_TABLE, PostgresAuditStorage,
+    audit_storage,
 };
 pub use bench::{BenchFigures, bench_append};
 pub use store::{PostgresOptions, PostgresStore};

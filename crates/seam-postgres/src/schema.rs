@@ -105,16 +105,23 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 /// the store's own migrations and erasure, which rewrites every table that holds people's
 /// data, never reach the audit log, which holds pseudonyms and must never be edited.
 ///
-/// A record's row is keyed by its seq, as written; a checkpoint's by the order it was written
-/// in. Lines are kept byte for byte, without their newline.
-pub(crate) const AUDIT_MIGRATIONS: &[&str] = &["CREATE TABLE audit_records (
+/// A record's row is keyed by its seq, as written; a checkpoint's and an anchor's by the order
+/// it was written in. Lines are kept byte for byte, without their newline. Version 2 adds the
+/// anchors that retention writes before it deletes records.
+pub(crate) const AUDIT_MIGRATIONS: &[&str] = &[
+    "CREATE TABLE audit_records (
          seq  bigint PRIMARY KEY,
          line bytea NOT NULL
      );
      CREATE TABLE audit_checkpoints (
          id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
          line bytea NOT NULL
-     );"];
+     );",
+    "CREATE TABLE audit_anchors (
+         id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+         line bytea NOT NULL
+     );",
+];
 
 /// Advisory locks are named by two integers: this one says "Seam", the second which lock.
 pub(crate) const LOCK_CLASS: i32 = 0x5345_414d;
