@@ -115,6 +115,32 @@ impl Audit {
         Ok(out)
     }
 
+    /// Drops the records older than `cutoff` behind a signed, witnessed anchor, and records
+    /// that it did. A log that does not verify, or a witness that refuses the anchor, keeps
+    /// everything (reported; the next run tries again).
+    pub(crate) fn prune_before(&self, cutoff: Ts, now: Ts) {
+        let pruned = match self.log.lock() {
+            Ok(mut log) => log.prune_before(cutoff, now),
+            Err(_) => return,
+        };
+        match pruned {
+            Ok(report) => {
+                for failure in &report.witness_failures {
+                    eprintln!(
+                        "seam serve: an audit witness did not take the retention anchor, so no audit record was dropped: {failure:?}"
+                    );
+                }
+                if let Some(anchor) = report.anchor.filter(|_| report.dropped > 0) {
+                    self.record(system(AuditAction::RetentionRun).detail(serde_json::json!({
+                        "audit_records_dropped": report.dropped,
+                        "anchor_seq": anchor.seq,
+                    })));
+                }
+            }
+            Err(error) => eprintln!("seam serve: audit retention refused: {error}"),
+        }
+    }
+
     /// Syncs and signs the head when it moved since the last checkpoint.
     pub(crate) fn checkpoint(&self) {
         let Ok(mut log) = self.log.lock() else { return };

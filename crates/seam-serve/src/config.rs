@@ -869,6 +869,7 @@ struct RawRetention {
     network_days: Option<u32>,
     findings_days: Option<u32>,
     unresolved_days: Option<u32>,
+    audit_days: Option<u32>,
     every_secs: Option<u64>,
 }
 
@@ -880,6 +881,7 @@ impl RawRetention {
             ("network_days", self.network_days),
             ("findings_days", self.findings_days),
             ("unresolved_days", self.unresolved_days),
+            ("audit_days", self.audit_days),
         ] {
             if days == Some(0) {
                 return Err(invalid(format!(
@@ -893,6 +895,7 @@ impl RawRetention {
             network_days: self.network_days,
             findings_days: self.findings_days,
             unresolved_days: self.unresolved_days,
+            audit_days: self.audit_days,
             every_ms: self.every_secs.unwrap_or(3600).clamp(60, 7 * 86_400) * 1000,
         })
     }

@@ -49,6 +49,9 @@ pub struct RetentionSettings {
     pub network_days: Option<u32>,
     pub findings_days: Option<u32>,
     pub unresolved_days: Option<u32>,
+    /// The audit log's own records: pruned behind a signed, witnessed anchor, so that what
+    /// remains still verifies (see `seam_audit::AuditLog::prune_before`).
+    pub audit_days: Option<u32>,
     /// How often the service enforces it (hourly by default).
     pub every_ms: u64,
 }
@@ -62,9 +65,19 @@ impl RetentionSettings {
             self.network_days,
             self.findings_days,
             self.unresolved_days,
+            self.audit_days,
         ]
         .iter()
         .all(Option::is_none)
+    }
+
+    /// The audit records older than this go, if any do.
+    pub fn audit_cutoff(&self, now: Ts) -> Option<Ts> {
+        self.audit_days.map(|days| {
+            Ts(now
+                .millis()
+                .saturating_sub(i64::from(days).saturating_mul(DAY_MS)))
+        })
     }
 
     /// What is past its retention at `now`.
@@ -134,7 +147,11 @@ pub(crate) async fn run(shared: Arc<Shared>, settings: RetentionSettings) {
 }
 
 fn prune_once(shared: &Shared, settings: &RetentionSettings) {
-    let request = settings.request(Ts(crate::now_ms()));
+    let now = Ts(crate::now_ms());
+    if let Some(cutoff) = settings.audit_cutoff(now) {
+        shared.audit.prune_before(cutoff, now);
+    }
+    let request = settings.request(now);
     let pruned = match shared.store.lock() {
         Ok(mut store) => store.prune(&request, false),
         Err(_) => return,

@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use seam_audit::{AuditError, Checkpoint, Witness};
+use seam_audit::{Anchor, AuditError, Checkpoint, Witness};
 
 use crate::config::Secret;
 use crate::pull::Target;
@@ -182,12 +182,22 @@ impl Witness for HttpWitness {
     }
 
     fn publish(&mut self, checkpoint: &Checkpoint) -> Result<(), AuditError> {
-        let line = checkpoint.to_line()?;
+        self.post(&checkpoint.to_line()?)
+    }
+
+    /// An anchor goes the same way, as its `{"anchor":{…}}` line.
+    fn publish_anchor(&mut self, anchor: &Anchor) -> Result<(), AuditError> {
+        self.post(&anchor.to_wrapped_line()?)
+    }
+}
+
+impl HttpWitness {
+    fn post(&self, line: &[u8]) -> Result<(), AuditError> {
         let failed = |reason: String| AuditError::Witness {
             witness: self.url.clone(),
             reason,
         };
-        match self.exchange("POST", &line).map_err(failed)? {
+        match self.exchange("POST", line).map_err(failed)? {
             (status, _) if (200..300).contains(&status) => Ok(()),
             (status, _) => Err(failed(format!("the witness answered HTTP {status}"))),
         }

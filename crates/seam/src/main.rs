@@ -816,13 +816,7 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
             let config = seam_serve::ServeConfig::from_file(&config, &Default::default())
                 .map_err(|e| CliError::Failed(e.to_string()))?;
             let store = store.or_else(|| config.store_url.clone());
-            subject::retention(
-                &data_dir,
-                store.as_deref(),
-                &config.retention,
-                dry_run,
-                json,
-            )
+            subject::retention(&data_dir, store.as_deref(), &config, dry_run, json)
         }
         Command::Audit { command } => match command {
             AuditCommand::Verify {

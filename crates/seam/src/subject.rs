@@ -268,20 +268,56 @@ pub fn erase(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The audit log's records past `[retention] audit_days`, dropped behind a signed anchor
+/// published to the configured witnesses (none dropped when one refuses); how many went.
+fn prune_audit(
+    data_dir: &Path,
+    store_url: Option<&str>,
+    config: &seam_serve::ServeConfig,
+) -> Result<Option<u64>, CliError> {
+    let Some(cutoff) = config.retention.audit_cutoff(now()) else {
+        return Ok(None);
+    };
+    let mut log =
+        seam_audit::AuditLog::open_on(data_dir, crate::stores::audit_storage(data_dir, store_url)?)
+            .map_err(failed)?;
+    if let Some(witness) = &config.audit.witness {
+        log.add_witness(Box::new(seam_audit::FileWitness::new(witness)));
+    }
+    if let Some(url) = &config.audit.witness_url {
+        let witness = seam_serve::HttpWitness::new(url, config.audit.witness_token.clone())
+            .map_err(CliError::Failed)?;
+        log.add_witness(Box::new(witness));
+    }
+    let report = log.prune_before(cutoff, now()).map_err(failed)?;
+    log.close(now()).map_err(failed)?;
+    for failure in &report.witness_failures {
+        eprintln!(
+            "an audit witness did not take the anchor; no audit record was dropped: {failure:?}"
+        );
+    }
+    Ok(Some(report.dropped))
+}
+
 /// `seam retention`: prunes (or with `dry_run` counts) what `settings` says is past its time.
 pub fn retention(
     data_dir: &Path,
     store_url: Option<&str>,
-    settings: &seam_serve::RetentionSettings,
+    config: &seam_serve::ServeConfig,
     dry_run: bool,
     json: bool,
 ) -> Result<ExitCode, CliError> {
+    let settings = &config.retention;
     let request = settings.request(now());
     let mut store = open(data_dir, store_url)?;
     let report = store.prune(&request, dry_run).map_err(store_error)?;
     drop(store);
-    let summary = seam_serve::retention_summary(settings, &report);
+    let mut summary = seam_serve::retention_summary(settings, &report);
     if !dry_run {
+        let audit = prune_audit(data_dir, store_url, config)?;
+        if let (Some(dropped), Some(map)) = (audit, summary.as_object_mut()) {
+            map.insert("audit_records".into(), dropped.into());
+        }
         crate::stores::record(
             data_dir,
             store_url,

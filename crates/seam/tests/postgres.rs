@@ -233,3 +233,82 @@ fn users_and_tokens_live_in_postgres_with_the_audit_in_the_data_directory() {
         String::from_utf8_lossy(&verify.stdout)
     );
 }
+
+#[test]
+fn the_audit_log_in_postgres_is_pruned_behind_a_witnessed_anchor_and_still_verifies() {
+    use seam_audit::{AuditAction, AuditEntry, AuditLog, FileWitness};
+    let database = scratch();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let witness = dir.path().join("witness.log");
+    // Two months of old records, checkpointed as the service does, then today's.
+    {
+        let storage = seam_postgres::audit_storage(database.url()).unwrap();
+        let mut log = AuditLog::open_on(&data, storage).unwrap();
+        log.add_witness(Box::new(FileWitness::new(&witness)));
+        let start = seam_model::Ts::parse("2026-03-02T00:00:00Z")
+            .unwrap()
+            .millis();
+        for i in 0..60 {
+            let at = seam_model::Ts(start + i * 86_400_000);
+            log.append(at, AuditEntry::new("u-1", AuditAction::SignIn))
+                .unwrap();
+            log.checkpoint(at).unwrap();
+        }
+        let now = seam_model::Ts(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64,
+        );
+        log.append(now, AuditEntry::new("u-1", AuditAction::SignIn))
+            .unwrap();
+        log.close(now).unwrap();
+    }
+    let config = dir.path().join("seam.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[retention]\naudit_days = 30\n[audit]\nwitness = \"{}\"\n",
+            witness.display()
+        ),
+    )
+    .unwrap();
+    let data_arg = data.to_str().unwrap();
+    let run = seam(&[
+        "retention",
+        "--data-dir",
+        data_arg,
+        "--config",
+        config.to_str().unwrap(),
+        "--store",
+        database.url(),
+        "--json",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&run.stdout).trim()).unwrap();
+    assert!(
+        summary["audit_records"].as_u64().unwrap() >= 59,
+        "{summary}"
+    );
+    let verify = seam(&[
+        "audit",
+        "verify",
+        "--data-dir",
+        data_arg,
+        "--store",
+        database.url(),
+        "--witness",
+        witness.to_str().unwrap(),
+    ]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
