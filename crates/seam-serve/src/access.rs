@@ -176,6 +176,11 @@ impl AccessState {
         change(&mut access, &mut random)
     }
 
+    /// Credentials are required on every route that needs an account.
+    pub(crate) fn enforced(&self) -> bool {
+        self.enforced
+    }
+
     pub(crate) fn secure_cookies(&self) -> bool {
         self.secure_cookies
     }

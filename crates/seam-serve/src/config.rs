@@ -24,6 +24,9 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// A PostgreSQL store (`postgres://…`) instead of the embedded one.
     pub store_url: Option<String>,
+    /// SHA-256 of the configuration file's text, recorded in the audit log at every start, so
+    /// that a changed configuration shows between two starts. `None` without a file.
+    pub file_digest: Option<String>,
     /// The estate folder; `None` for the caller's default (the built-in example estate).
     pub estate: Option<PathBuf>,
     /// The rules folder; `None` for the caller's default (the built-in rule pack).
@@ -450,6 +453,7 @@ impl ServeConfig {
         let mut config = ServeConfig {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             store_url: None,
+            file_digest: None,
             estate: None,
             rules: None,
             http: HttpConfig {
@@ -495,7 +499,15 @@ impl ServeConfig {
             path: path.to_string(),
             message: error.to_string(),
         })?;
-        raw.resolve(base)
+        let mut config = raw.resolve(base)?;
+        use sha2::Digest as _;
+        config.file_digest = Some(
+            sha2::Sha256::digest(text.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        );
+        Ok(config)
     }
 
     fn apply(&mut self, overrides: &Overrides) -> Result<(), ConfigError> {
@@ -1444,6 +1456,7 @@ impl RawConfig {
             audit,
             access,
             store_url: self.store,
+            file_digest: None,
             data_dir: path(
                 self.data_dir
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
@@ -2122,6 +2135,8 @@ mod tests {
         )
         .unwrap();
         assert!(required.access.required);
+        // The file's digest goes into the audit log at start: a changed file shows.
+        assert_eq!(required.file_digest.as_ref().map(String::len), Some(64));
         assert_eq!(required.access.session.idle_ms, 600_000);
         let error = parse(
             r#"

@@ -348,7 +348,16 @@ impl Server {
             crate::audit::Audit::open(&config.data_dir, &config.audit, config.store_url.as_deref())
                 .map_err(ServeError::Store)?;
         audit.record(crate::audit::system(seam_audit::AuditAction::Other).detail(
-            serde_json::json!({"event": "service started", "version": env!("CARGO_PKG_VERSION")}),
+            serde_json::json!({
+                "event": "service started",
+                "version": env!("CARGO_PKG_VERSION"),
+                "configuration_sha256": config.file_digest,
+                "authentication": if access.enforced() {
+                    "required"
+                } else {
+                    "loopback only, no account yet"
+                },
+            }),
         ));
         let mut sources = Vec::with_capacity(config.sources.len());
         for source in &config.sources {

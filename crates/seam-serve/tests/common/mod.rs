@@ -77,6 +77,7 @@ pub fn config(data_dir: &Path, mut sources: Vec<SourceConfig>) -> ServeConfig {
     ServeConfig {
         data_dir: data_dir.to_path_buf(),
         store_url: None,
+        file_digest: None,
         estate: None,
         rules: None,
         http: HttpConfig {
