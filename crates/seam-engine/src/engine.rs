@@ -630,8 +630,11 @@ impl Engine {
         if let Some(fast) = &mut self.fast {
             fast.flush(out);
         }
-        if self.max_seen > self.released_through {
-            self.release_through(self.max_seen, out);
+        // An event can wait at the very instant released through: a forced release (the
+        // buffer's bound) moves `released_through` to the time of the event it pushed out,
+        // and another of that instant may still wait behind it.
+        if self.max_seen > self.released_through || self.buffer.len() > 0 {
+            self.release_through(self.max_seen.max(self.released_through), out);
         }
     }
 

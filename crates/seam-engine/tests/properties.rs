@@ -421,6 +421,7 @@ proptest! {
         prop_assert_eq!(lines(&found), lines(&expected));
         prop_assert_eq!(&found.events, &expected.events);
         prop_assert_eq!(batched.counters(), single.counters());
+        prop_assert_eq!(single.buffered(), 0);
         prop_assert_eq!(batched.buffered(), 0);
     }
 
