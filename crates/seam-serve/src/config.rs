@@ -27,6 +27,9 @@ pub struct ServeConfig {
     /// SHA-256 of the configuration file's text, recorded in the audit log at every start, so
     /// that a changed configuration shows between two starts. `None` without a file.
     pub file_digest: Option<String>,
+    /// SHA-256 of the rule pack the service runs, recorded likewise (set by the caller that
+    /// loaded the rules).
+    pub rules_digest: Option<String>,
     /// The estate folder; `None` for the caller's default (the built-in example estate).
     pub estate: Option<PathBuf>,
     /// The rules folder; `None` for the caller's default (the built-in rule pack).
@@ -454,6 +457,7 @@ impl ServeConfig {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             store_url: None,
             file_digest: None,
+            rules_digest: None,
             estate: None,
             rules: None,
             http: HttpConfig {
@@ -1457,6 +1461,7 @@ impl RawConfig {
             access,
             store_url: self.store,
             file_digest: None,
+            rules_digest: None,
             data_dir: path(
                 self.data_dir
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),

@@ -352,6 +352,7 @@ impl Server {
                 "event": "service started",
                 "version": env!("CARGO_PKG_VERSION"),
                 "configuration_sha256": config.file_digest,
+                "rules_sha256": config.rules_digest,
                 "authentication": if access.enforced() {
                     "required"
                 } else {

@@ -36,6 +36,12 @@ pub fn estate_errors(errors: &[seam_estate::EstateError]) -> CliError {
 }
 
 pub fn rules(dir: Option<&Path>) -> Result<Arc<CompiledRules>, CliError> {
+    rules_with_digest(dir).map(|(rules, _)| rules)
+}
+
+/// The rules, and a SHA-256 of the pack they came from (each file's path and text, in order,
+/// and the tuning), for the audit log: a changed rule shows between two starts.
+pub fn rules_with_digest(dir: Option<&Path>) -> Result<(Arc<CompiledRules>, String), CliError> {
     let pack = match dir {
         Some(dir) => read_pack(dir)?,
         None => Pack {
@@ -52,10 +58,29 @@ pub fn rules(dir: Option<&Path>) -> Result<Arc<CompiledRules>, CliError> {
                 .join("\n"),
         )
     })?;
+    let digest = pack_digest(&pack);
     compiled
         .with_tuning(pack.tuning)
-        .map(Arc::new)
+        .map(|rules| (Arc::new(rules), digest))
         .map_err(|problems| CliError::Rules(format!("{PACK_FILE}: {}", problems.join("; "))))
+}
+
+fn pack_digest(pack: &Pack) -> String {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    for file in &pack.files {
+        // Lengths first, so that no two packs hash the same by moving bytes between fields.
+        for part in [file.path.as_bytes(), file.text.as_bytes()] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+    }
+    hasher.update(format!("{:?}", pack.tuning).as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// The file that makes a rules folder a layer over others, and tunes the result.
@@ -195,4 +220,26 @@ pub fn read_rule_files(path: &Path) -> Result<Vec<SourceFile>, CliError> {
         });
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::*;
+
+    #[test]
+    fn the_pack_digest_is_stable_and_changes_with_any_rule() {
+        let pack = || Pack {
+            files: embedded::rule_files(),
+            tuning: Tuning::default(),
+        };
+        assert_eq!(pack_digest(&pack()), pack_digest(&pack()));
+        assert_eq!(pack_digest(&pack()).len(), 64);
+        let mut changed = pack();
+        if let Some(file) = changed.files.first_mut() {
+            file.text.push(' ');
+        }
+        assert_ne!(pack_digest(&changed), pack_digest(&pack()));
+        let (_, digest) = rules_with_digest(None).unwrap();
+        assert_eq!(digest, pack_digest(&pack()));
+    }
 }

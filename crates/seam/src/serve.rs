@@ -148,13 +148,14 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, CliError> {
         lateness_ms: args.lateness.map(lateness_ms).transpose()?,
         heartbeat_ms: args.heartbeat_ms,
     };
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => seam_serve::ServeConfig::from_file(path, &overrides),
         None => seam_serve::ServeConfig::defaults(&overrides),
     }
     .map_err(|e| CliError::Failed(format!("configuration: {e}")))?;
     let estate = crate::load::estate(config.estate.as_deref())?;
-    let rules = crate::load::rules(config.rules.as_deref())?;
+    let (rules, rules_digest) = crate::load::rules_with_digest(config.rules.as_deref())?;
+    config.rules_digest = Some(rules_digest);
     let server = seam_serve::Server::start(&config, estate, rules)
         .map_err(|e| CliError::Failed(e.to_string()))?;
     server

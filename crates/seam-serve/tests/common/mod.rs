@@ -78,6 +78,7 @@ pub fn config(data_dir: &Path, mut sources: Vec<SourceConfig>) -> ServeConfig {
         data_dir: data_dir.to_path_buf(),
         store_url: None,
         file_digest: None,
+        rules_digest: None,
         estate: None,
         rules: None,
         http: HttpConfig {
