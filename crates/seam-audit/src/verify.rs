@@ -611,16 +611,17 @@ impl<'a> CheckpointChecker<'a> {
         }
     }
 
-    /// The checkpoint if the key signed it; otherwise the problem is reported.
-    pub(crate) fn check(
+    /// A signed line as parsed, with the key to check it by; an unreadable line, or the
+    /// missing key (once), is reported instead.
+    fn readable<T>(
         &mut self,
         problems: &mut Problems,
         file: &str,
-        origin: CheckpointSource,
-        (line, parsed): CheckpointLine,
-    ) -> Option<Checkpoint> {
-        let checkpoint = match parsed {
-            Ok(checkpoint) => checkpoint,
+        line: u64,
+        parsed: Result<T, String>,
+    ) -> Option<(T, &'a PublicKey)> {
+        let value = match parsed {
+            Ok(value) => value,
             Err(reason) => {
                 problems.push(
                     CHECKPOINT,
@@ -641,6 +642,18 @@ impl<'a> CheckpointChecker<'a> {
             }
             return None;
         };
+        Some((value, key))
+    }
+
+    /// The checkpoint if the key signed it; otherwise the problem is reported.
+    pub(crate) fn check(
+        &mut self,
+        problems: &mut Problems,
+        file: &str,
+        origin: CheckpointSource,
+        (line, parsed): CheckpointLine,
+    ) -> Option<Checkpoint> {
+        let (checkpoint, key) = self.readable(problems, file, line, parsed)?;
         let id = (
             checkpoint.seq,
             checkpoint.hash,
@@ -694,28 +707,7 @@ impl CheckpointChecker<'_> {
         origin: CheckpointSource,
         (line, parsed): AnchorLine,
     ) -> Option<Anchor> {
-        let anchor = match parsed {
-            Ok(anchor) => anchor,
-            Err(reason) => {
-                problems.push(
-                    CHECKPOINT,
-                    u64::MAX,
-                    Problem::Unreadable {
-                        file: file.to_string(),
-                        line,
-                        reason,
-                    },
-                );
-                return None;
-            }
-        };
-        let Some(key) = self.key else {
-            if !self.no_key_reported {
-                self.no_key_reported = true;
-                problems.push(KEY, 0, Problem::NoPublicKey);
-            }
-            return None;
-        };
+        let (anchor, key) = self.readable(problems, file, line, parsed)?;
         match anchor.check(key) {
             Ok(()) => Some(anchor),
             Err(CheckpointFault::OtherKey) => {
