@@ -1,0 +1,1 @@
+//! The signed export bundle of a case (being written).
