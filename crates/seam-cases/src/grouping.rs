@@ -65,14 +65,30 @@ impl Grouping {
     }
 }
 
-/// The id of an alert opened by the finding `uid`.
+/// The id of an alert opened by the finding `uid`: a digest of it, since a finding's uid may
+/// hold a person's identifier, which an alert's id must not carry past an erasure.
 pub fn alert_id(uid: &str) -> String {
-    format!("alert-{uid}")
+    digest_id("alert", uid)
 }
 
-/// The id of an alert split off `alert` to hold `first` (the earliest finding moved).
+/// The id of an alert split off another to hold `first` (the earliest finding moved).
 pub fn split_alert_id(first: &str) -> String {
-    format!("alert-{first}-split")
+    digest_id("split", first)
+}
+
+/// The id of the alert a finding is detached into.
+pub fn detached_alert_id(uid: &str) -> String {
+    digest_id("detached", uid)
+}
+
+fn digest_id(kind: &str, uid: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("{kind}\0{uid}").as_bytes());
+    let mut id = String::from("alert-");
+    for byte in digest.iter().take(10) {
+        id.push_str(&format!("{byte:02x}"));
+    }
+    id
 }
 
 #[cfg(test)]
@@ -92,6 +108,15 @@ mod tests {
             ["person:bob", "zone:lab", "asset:ws1"]
         );
         assert!(Grouping::new(0).unwrap().keys(&facts).is_empty());
+    }
+
+    #[test]
+    fn alert_ids_do_not_carry_the_finding_uid() {
+        let id = alert_id("login-alice@corp.example");
+        assert!(id.starts_with("alert-") && !id.contains("alice"));
+        assert_eq!(id, alert_id("login-alice@corp.example"));
+        assert_ne!(id, split_alert_id("login-alice@corp.example"));
+        assert_ne!(id, detached_alert_id("login-alice@corp.example"));
     }
 
     #[test]

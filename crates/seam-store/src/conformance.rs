@@ -16,8 +16,10 @@ use crate::{
 };
 
 mod lifecycle;
+mod workspace;
 
 pub use lifecycle::lifecycle_suite;
+pub use workspace::{WorkspaceStore, workspace_suite};
 
 /// Runs every check, each on a fresh, empty store from `make`.
 pub fn conformance_suite(make: impl Fn() -> Box<dyn Store>) {

@@ -13,6 +13,7 @@ use crate::DocumentWrite;
 use crate::{Counts, DeadLetter, FindingFilter, Snapshot, StoreError, StoredFinding, Unresolved};
 
 mod lifecycle;
+mod workspace;
 
 pub(crate) use lifecycle::own_text;
 
@@ -67,6 +68,8 @@ const MIGRATIONS: &[&str] = &[
          json       TEXT NOT NULL,
          PRIMARY KEY (collection, id)
      ) WITHOUT ROWID;",
+    // Triage and cases.
+    workspace::MIGRATION,
 ];
 
 /// Brings the schema up to date; returns the version it ends at.
@@ -96,6 +99,8 @@ pub(crate) struct Database {
     snapshots_kept: usize,
     /// Rows were deleted in the open batch: give their pages back after the commit.
     reclaim_after_commit: bool,
+    /// Grouping, placing and the suppressions in force, for findings as they are stored.
+    workspace: workspace::Cache,
 }
 
 impl Database {
@@ -114,12 +119,15 @@ impl Database {
              PRAGMA journal_size_limit = 67108864;",
         )?;
         migrate(&mut connection)?;
-        Ok(Database {
+        let mut database = Database {
             connection,
             in_transaction: false,
             snapshots_kept: snapshots_kept.max(1),
             reclaim_after_commit: false,
-        })
+            workspace: workspace::Cache::default(),
+        };
+        database.index_missing()?;
+        Ok(database)
     }
 
     fn begin(&mut self) -> Result<(), StoreError> {
@@ -185,18 +193,26 @@ impl Database {
                 "INSERT OR IGNORE INTO findings (uid, rule, time, person, severity, json)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
-            let mut inserted = 0;
+            let mut inserted = Vec::new();
             for finding in findings {
-                inserted += statement.execute(params![
+                if statement.execute(params![
                     finding.uid,
                     finding.rule,
                     finding.time.millis(),
                     finding.person,
                     finding.severity,
                     finding.json
-                ])?;
+                ])? > 0
+                {
+                    inserted.push(finding.clone());
+                }
             }
             Ok(inserted)
+        })
+        .and_then(|inserted| {
+            // Each new finding gets its triage row (alert, suppression) in the same batch.
+            self.index_findings(&inserted)?;
+            Ok(inserted.len())
         })
     }
 

@@ -309,3 +309,100 @@ impl Lifecycle for EmbeddedStore {
         })
     }
 }
+
+impl crate::workspace::Workspace for EmbeddedStore {
+    fn configure_workspace(&mut self, settings: crate::workspace::WorkspaceSettings) {
+        self.database.configure_workspace(settings);
+    }
+
+    fn list_findings(
+        &self,
+        query: &crate::workspace::FindingQuery,
+    ) -> Result<crate::workspace::FindingPage, StoreError> {
+        self.database.list_findings(query)
+    }
+
+    fn triaged(&self, uid: &str) -> Result<Option<crate::workspace::TriagedFinding>, StoreError> {
+        self.database.triaged(uid)
+    }
+
+    fn triage(
+        &mut self,
+        uid: &str,
+        action: &seam_cases::TriageAction,
+        actor: &str,
+        at: i64,
+        expected: Option<u64>,
+    ) -> Result<seam_cases::TriageState, StoreError> {
+        self.database.triage(uid, action, actor, at, expected)
+    }
+
+    fn triage_log(&self, uid: &str) -> Result<Vec<crate::workspace::TriageEntry>, StoreError> {
+        self.database.triage_log(uid)
+    }
+
+    fn alert(&self, id: &str) -> Result<Option<crate::workspace::Alert>, StoreError> {
+        self.database.alert(id)
+    }
+
+    fn list_alerts(
+        &self,
+        query: &crate::workspace::AlertQuery,
+    ) -> Result<Vec<crate::workspace::Alert>, StoreError> {
+        self.database.list_alerts(query)
+    }
+
+    fn split_alert(&mut self, id: &str, uids: &[String]) -> Result<String, StoreError> {
+        self.database.split_alert(id, uids)
+    }
+
+    fn detach_finding(&mut self, uid: &str) -> Result<String, StoreError> {
+        self.database.detach_finding(uid)
+    }
+
+    fn add_suppression(&mut self, suppression: &seam_cases::Suppression) -> Result<(), StoreError> {
+        self.database.add_suppression(suppression)
+    }
+
+    fn end_suppression(&mut self, id: &str, by: &str, at: i64) -> Result<bool, StoreError> {
+        self.database.end_suppression(id, by, at)
+    }
+
+    fn suppressions(&self) -> Result<Vec<crate::workspace::SuppressionRecord>, StoreError> {
+        self.database.suppressions()
+    }
+
+    fn create_case(
+        &mut self,
+        make: &mut dyn FnMut(String) -> Result<seam_cases::Case, seam_cases::CaseError>,
+    ) -> Result<seam_cases::Case, StoreError> {
+        self.database.create_case(make)
+    }
+
+    fn case(&self, id: &str) -> Result<Option<seam_cases::Case>, StoreError> {
+        self.database.case(id)
+    }
+
+    fn save_cases(&mut self, cases: &[seam_cases::Case]) -> Result<(), StoreError> {
+        self.database.save_cases(cases)
+    }
+
+    fn list_cases(
+        &self,
+        query: &crate::workspace::CaseQuery,
+    ) -> Result<Vec<seam_cases::Case>, StoreError> {
+        self.database.list_cases(query)
+    }
+
+    fn next_case_id(&mut self) -> Result<String, StoreError> {
+        self.database.next_case_id()
+    }
+
+    fn record_custody(&mut self, entry: &crate::workspace::CustodyEntry) -> Result<(), StoreError> {
+        self.database.record_custody(entry)
+    }
+
+    fn custody(&self, case_id: &str) -> Result<Vec<crate::workspace::CustodyEntry>, StoreError> {
+        self.database.custody(case_id)
+    }
+}

@@ -56,6 +56,14 @@ pub enum StoreError {
         bytes: usize,
         minimum: usize,
     },
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// A write named a version that is no longer current.
+    #[error("conflict: {reason}")]
+    Conflict { reason: String },
+    /// A write the workspace's rules do not allow (an illegal move, a bad value).
+    #[error("refused: {reason}")]
+    Refused { reason: String },
     #[error("invalid request: {reason}")]
     InvalidRequest { reason: String },
     /// Erasure and retention must empty the WAL, and another connection's read kept it in use.

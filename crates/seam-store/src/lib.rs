@@ -18,6 +18,7 @@ mod error;
 mod frame;
 mod lifecycle;
 mod log;
+pub mod workspace;
 
 pub use embedded::{EmbeddedStore, StoreOptions, TailRecovery};
 pub use error::StoreError;
@@ -26,6 +27,7 @@ pub use lifecycle::{
     Needles, RETENTION_REASON, RetentionReport, RetentionRequest, SubjectDocument, SubjectEvent,
     SubjectRecords, erased_finding_uid, json_escaped, tombstone_json,
 };
+pub use workspace::Workspace;
 
 /// One normalized event to append, borrowed from the caller's buffers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -68,7 +68,7 @@ pub(crate) fn own_text() -> String {
 }
 
 /// Whether any text or blob column of `row` from `columns` holds a needle.
-fn row_holds(
+pub(super) fn row_holds(
     row: &Row<'_>,
     columns: std::ops::Range<usize>,
     needles: &Needles,
@@ -257,6 +257,12 @@ impl Database {
         };
         self.securely(|connection| {
             let transaction = connection.unchecked_transaction()?;
+            let finding_uids: Vec<String> = found
+                .findings
+                .iter()
+                .map(|(uid, _, _)| uid.clone())
+                .collect();
+            super::workspace::erase_subject(&transaction, needles, &finding_uids)?;
             for (uid, rule, severity) in found.findings {
                 let renamed = if needles.found_in(uid.as_bytes()) {
                     erased_finding_uid(&uid, needles)
