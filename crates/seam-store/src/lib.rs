@@ -15,6 +15,7 @@ pub mod conformance;
 mod database;
 mod embedded;
 mod error;
+pub mod evidence;
 mod frame;
 mod lifecycle;
 mod log;

@@ -1,8 +1,4 @@
 //! The workspace suite (triage, alerts, suppressions, cases), run against the embedded store.
-#![expect(
-    clippy::unwrap_used,
-    reason = "the helper is test code too: a panic there fails the test"
-)]
 
 use std::cell::Cell;
 
