@@ -13,6 +13,10 @@
 //! tombstone rows, and an erasure rewrites the tables so that no old row version keeps the
 //! person (what it cannot reach is listed on `erase_subject` in that implementation).
 //!
+//! It implements [`seam_store::Workspace`] too (triage, alerts, suppressions, cases, the chain
+//! of custody), which the shared workspace suite checks: every new finding gets its triage
+//! row in the transaction that stores it, and an erasure reaches the workspace's tables.
+//!
 //! [`PostgresAuditStorage`] keeps the audit log's lines ([`seam_audit`]) in the same database,
 //! on a connection of its own, for [`seam_audit::AuditLog::open_on`] and
 //! [`seam_audit::verify_on`]; the signing key stays in the data directory.
@@ -29,6 +33,7 @@ mod limits;
 mod matching;
 mod schema;
 mod store;
+mod workspace;
 
 pub use admin::{
     DEFAULT_TEST_SERVER, ScratchDatabase, TEST_SERVER_VARIABLE, create_database, database_url,

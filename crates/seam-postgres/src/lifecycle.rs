@@ -25,6 +25,7 @@ use seam_store::{
 use crate::connection::{Failure, unsigned, utf8};
 use crate::matching::NeedleParams;
 use crate::store::{PostgresStore, to_limit};
+use crate::workspace::WORKSPACE_TABLES;
 
 /// The columns of each table that may hold a needle: every `bytea` column.
 const EVENT_COLUMNS: [&str; 5] = ["uid", "source", "class", "person", "json"];
@@ -35,9 +36,10 @@ const DOCUMENT_COLUMNS: [&str; 3] = ["collection", "id", "json"];
 const SNAPSHOT_COLUMNS: [&str; 1] = ["state"];
 const SNAPSHOT_POSITION_COLUMNS: [&str; 2] = ["source", "position"];
 
-/// The tables that hold people's data, with the columns that do: what an erasure rewrites
-/// and whose statistics it must not leave behind.
-const PERSONAL_TABLES: [(&str, &[&str]); 7] = [
+/// The store's tables that hold people's data, with the columns that do: with the
+/// workspace's ([`WORKSPACE_TABLES`]), what an erasure rewrites and whose statistics it must
+/// not leave behind.
+const STORE_TABLES: [(&str, &[&str]); 7] = [
     ("events", &EVENT_COLUMNS),
     ("findings", &FINDING_COLUMNS),
     ("dead_letters", &DEAD_LETTER_COLUMNS),
@@ -46,6 +48,11 @@ const PERSONAL_TABLES: [(&str, &[&str]); 7] = [
     ("snapshots", &SNAPSHOT_COLUMNS),
     ("snapshot_positions", &SNAPSHOT_POSITION_COLUMNS),
 ];
+
+/// Every table that holds people's data, with the columns that do.
+fn personal_tables() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
+    STORE_TABLES.into_iter().chain(WORKSPACE_TABLES)
+}
 
 /// How long the rewrite waits for older transactions to end, and then for another
 /// connection's lock on a table, before it gives up, as the embedded store waits for SQLite's.
@@ -118,6 +125,8 @@ impl Lifecycle for PostgresStore {
         let report = self.own_transaction("erase a subject from", |transaction| {
             erase_rows(transaction, &needles, &params, &tombstone)
         })?;
+        // A suppression may have been scrubbed.
+        self.workspace.forget_suppressions();
         if report.digested_uids > 0 {
             self.note_digested_uids();
         }
@@ -211,7 +220,7 @@ fn rewrite(client: &mut Client) -> Result<bool, Failure> {
         }
         std::thread::sleep(REWRITE_POLL);
     }
-    let tables: Vec<&str> = PERSONAL_TABLES.iter().map(|(table, _)| *table).collect();
+    let tables: Vec<&str> = personal_tables().map(|(table, _)| table).collect();
     // VACUUM cannot run in a transaction block, nor therefore in a query string of several
     // statements: it is the only statement of its call. For any role but a superuser or the
     // database's owner, the server skips pg_statistic with a warning.
@@ -224,11 +233,11 @@ fn rewrite(client: &mut Client) -> Result<bool, Failure> {
 /// `ANALYZE`s the tables that hold people's data, so that the statistics the planner keeps
 /// of their columns are sampled from what is left.
 fn sample_statistics_again(client: &mut Client) -> Result<(), postgres::Error> {
-    let tables: Vec<&str> = PERSONAL_TABLES.iter().map(|(table, _)| *table).collect();
+    let tables: Vec<&str> = personal_tables().map(|(table, _)| table).collect();
     client.batch_execute(&format!("ANALYZE {}", tables.join(", ")))?;
     // ANALYZE of an empty table keeps the statistics it had, sampled from rows since erased.
     // Changing a column's type drops them, and to its own type costs nothing on an empty table.
-    for (table, columns) in PERSONAL_TABLES {
+    for (table, columns) in personal_tables() {
         let stale: bool = client
             .query_one(
                 &format!(
@@ -497,6 +506,12 @@ fn erase_rows(
         ),
         &params.with(&[]),
     )?;
+    // The workspace first, while the findings' uids are as its rows have them.
+    let erased_uids = matched
+        .iter()
+        .map(|row| row.try_get::<_, Vec<u8>>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    crate::workspace::erase_subject(transaction, needles, params, &erased_uids)?;
     if !matched.is_empty() {
         let replace = transaction.prepare(
             "UPDATE findings SET uid = $1, rule = $2, person = NULL, severity = $3, json = $4

@@ -98,6 +98,111 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          ADD COLUMN tombstone    boolean NOT NULL DEFAULT false,
          ADD COLUMN uid_digested boolean NOT NULL DEFAULT false;
      CREATE INDEX events_by_digest ON events (uid) WHERE uid_digested;",
+    // The workspace (`workspace.rs`), as the embedded store's SQLite migration 3 makes it: a
+    // triage row per finding with the columns lists filter on, each filter with an index
+    // that ends in (time, uid) so that a page newest first is read off it in order; alerts
+    // and every key of every finding in one (a later finding joins by any of them); the
+    // triage log; suppressions; cases with their link index and their numbers; the chain of
+    // custody. Strings are `bytea` like everywhere else: kept byte for byte, ordered bytewise.
+    // Findings stored before this migration get their rows when the store opens.
+    "CREATE TABLE triage (
+         uid           bytea PRIMARY KEY,
+         rule          bytea NOT NULL,
+         time          bigint NOT NULL,
+         severity_id   integer NOT NULL,
+         person        bytea,
+         site          bytea,
+         zone          bytea,
+         asset         bytea,
+         alert         bytea NOT NULL,
+         suppressed_by bytea,
+         status        bytea NOT NULL,
+         assignee      bytea,
+         team          bytea,
+         version       bigint NOT NULL,
+         state         bytea NOT NULL,
+         stored_at     bigint NOT NULL,
+         text          bytea NOT NULL
+     );
+     CREATE INDEX triage_by_time ON triage (time, uid);
+     CREATE INDEX triage_by_status ON triage (status, time, uid);
+     CREATE INDEX triage_by_rule ON triage (rule, time, uid);
+     CREATE INDEX triage_by_site ON triage (site, time, uid);
+     CREATE INDEX triage_by_person ON triage (person, time, uid);
+     CREATE INDEX triage_by_zone ON triage (zone, time, uid);
+     CREATE INDEX triage_by_asset ON triage (asset, time, uid);
+     CREATE INDEX triage_by_alert ON triage (alert, time, uid);
+     CREATE INDEX triage_by_assignee ON triage (assignee, time, uid);
+     -- What each suppression matched is counted through this; it holds only those rows.
+     CREATE INDEX triage_by_suppression ON triage (suppressed_by) WHERE suppressed_by IS NOT NULL;
+
+     CREATE TABLE alerts (
+         id    bytea PRIMARY KEY,
+         key   bytea NOT NULL,
+         first bigint NOT NULL,
+         last  bigint NOT NULL,
+         site  bytea
+     );
+     CREATE INDEX alerts_by_last ON alerts (last, id);
+     CREATE TABLE alert_keys (
+         key   bytea NOT NULL,
+         alert bytea NOT NULL,
+         first bigint NOT NULL,
+         last  bigint NOT NULL,
+         PRIMARY KEY (key, alert)
+     );
+     CREATE INDEX alert_keys_by_last ON alert_keys (key, last);
+
+     CREATE TABLE triage_log (
+         id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+         uid    bytea NOT NULL,
+         at     bigint NOT NULL,
+         actor  bytea NOT NULL,
+         action bytea NOT NULL
+     );
+     CREATE INDEX triage_log_by_uid ON triage_log (uid, id);
+
+     CREATE TABLE suppressions (
+         id         bytea PRIMARY KEY,
+         json       bytea NOT NULL,
+         expires_at bigint NOT NULL,
+         ended_at   bigint,
+         ended_by   bytea
+     );
+
+     CREATE TABLE cases (
+         id         bytea PRIMARY KEY,
+         seq        bigint NOT NULL,
+         version    bigint NOT NULL,
+         status     bytea NOT NULL,
+         updated_at bigint NOT NULL,
+         json       bytea NOT NULL
+     );
+     CREATE INDEX cases_by_updated ON cases (updated_at, id);
+     CREATE TABLE case_links (
+         kind    bytea NOT NULL,
+         value   bytea NOT NULL,
+         case_id bytea NOT NULL,
+         PRIMARY KEY (kind, value, case_id)
+     );
+     CREATE INDEX case_links_by_case ON case_links (case_id);
+     -- A row, not a SEQUENCE: a number handed out in a batch that is rolled back (or lost
+     -- with a crash) is handed out again, as the embedded store's is.
+     CREATE TABLE case_sequence (
+         id   integer PRIMARY KEY CHECK (id = 1),
+         next bigint NOT NULL
+     );
+     INSERT INTO case_sequence (id, next) VALUES (1, 1);
+
+     CREATE TABLE custody (
+         id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+         case_id bytea NOT NULL,
+         sha256  bytea NOT NULL,
+         at      bigint NOT NULL,
+         actor   bytea NOT NULL,
+         action  bytea NOT NULL
+     );
+     CREATE INDEX custody_by_case ON custody (case_id, id);",
 ];
 
 /// The audit log's tables (`audit.rs`), versioned apart from the store's in

@@ -66,6 +66,8 @@ pub struct PostgresStore {
     broken: bool,
     reopens: u64,
     commits: u64,
+    /// How new findings are grouped and placed, and the suppressions in force.
+    pub(crate) workspace: crate::workspace::WorkspaceCache,
 }
 
 /// The statements every append or read of events runs, prepared once per connection.
@@ -74,6 +76,27 @@ pub(crate) struct Statements {
     stored_digests: Statement,
     copy_events: Statement,
     read_events: Statement,
+    /// The workspace's statements, prepared on first use and kept by their SQL.
+    cached: RefCell<HashMap<String, Statement>>,
+}
+
+/// The most statements kept: a list's filters combine into many texts, of which few recur.
+const MAX_CACHED_STATEMENTS: usize = 512;
+
+impl Statements {
+    /// `sql` prepared on this connection, once.
+    pub(crate) fn cached(&self, client: &mut Client, sql: &str) -> Result<Statement, Failure> {
+        if let Some(statement) = self.cached.borrow().get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = client.prepare(sql)?;
+        let mut cached = self.cached.borrow_mut();
+        if cached.len() >= MAX_CACHED_STATEMENTS {
+            cached.clear();
+        }
+        cached.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -113,7 +136,7 @@ impl PostgresStore {
     pub fn open_with(url: &str, options: PostgresOptions) -> Result<PostgresStore, StoreError> {
         let target = Target::parse(url)?;
         let (client, statements, log) = connect_writer(&target)?;
-        Ok(PostgresStore {
+        let mut store = PostgresStore {
             target,
             options: PostgresOptions {
                 snapshots_kept: options.snapshots_kept.max(1),
@@ -128,7 +151,10 @@ impl PostgresStore {
             broken: false,
             reopens: 0,
             commits: 0,
-        })
+            workspace: crate::workspace::WorkspaceCache::default(),
+        };
+        store.index_missing()?;
+        Ok(store)
     }
 
     /// The database, as `postgres://user@host:port/db` (never with a password).
@@ -149,6 +175,7 @@ impl PostgresStore {
         self.read_failed.set(false);
         self.end = self.committed_end;
         self.broken = true;
+        self.workspace.forget_suppressions();
         let log = if alive {
             read_log_state(client).map_err(|failure| {
                 failure.into_store_error("read the event log of", &self.target.name)
@@ -178,7 +205,7 @@ impl PostgresStore {
     /// Runs a write inside the open transaction, beginning it if need be. A failure rolls the
     /// whole transaction back (PostgreSQL has aborted it anyway) and breaks the store until
     /// [`PostgresStore::reopen`].
-    fn write<T>(
+    pub(crate) fn write<T>(
         &mut self,
         action: &'static str,
         work: impl FnOnce(&mut Client, &Statements) -> Result<T, Failure>,
@@ -209,6 +236,8 @@ impl PostgresStore {
     /// Drops the open transaction after a failure: what it held is lost, as in a crash.
     fn abandon(&mut self) {
         self.broken = true;
+        // An added or ended suppression may have been rolled back with the rest.
+        self.workspace.forget_suppressions();
         if self.in_transaction {
             // If this fails too, the connection is gone, and the server rolls back itself.
             let _ = self.client.get_mut().batch_execute("ROLLBACK");
@@ -366,6 +395,7 @@ fn prepare(client: &mut Client) -> Result<Statements, postgres::Error> {
         read_events: client.prepare(
             "SELECT json FROM events WHERE position >= $1 AND position < $2 ORDER BY position",
         )?,
+        cached: RefCell::new(HashMap::new()),
     })
 }
 
@@ -515,19 +545,37 @@ impl Store for PostgresStore {
             .collect();
         let severities = bytes_of(findings.iter().map(|finding| &finding.severity));
         let jsons = bytes_of(findings.iter().map(|finding| &finding.json));
-        self.write("append findings to", |client, _| {
-            // In the given order, so that of two with one uid the first is kept.
-            let inserted = client.execute(
+        let indexing = self.indexing()?;
+        self.write("append findings to", |client, statements| {
+            // In the given order, so that of two with one uid the first is kept. RETURNING
+            // names the rows inserted, which are the findings that were new: those get their
+            // triage rows in the same transaction, a duplicate keeps the one it has.
+            let inserted = client.query(
                 "INSERT INTO findings (uid, rule, time, person, severity, json)
                  SELECT uid, rule, time, person, severity, json
                  FROM unnest($1::bytea[], $2::bytea[], $3::int8[], $4::bytea[], $5::bytea[],
                              $6::bytea[])
                       WITH ORDINALITY AS batch (uid, rule, time, person, severity, json, ordinal)
                  ORDER BY ordinal
-                 ON CONFLICT DO NOTHING",
+                 ON CONFLICT DO NOTHING
+                 RETURNING uid",
                 &[&uids, &rules, &times, &persons, &severities, &jsons],
             )?;
-            Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
+            let inserted = inserted
+                .into_iter()
+                .map(|row| row.try_get::<_, Vec<u8>>(0))
+                .collect::<Result<HashSet<Vec<u8>>, _>>()?;
+            let mut indexed: HashSet<&[u8]> = HashSet::with_capacity(inserted.len());
+            let fresh: Vec<&StoredFinding> = findings
+                .iter()
+                .filter(|finding| {
+                    let uid = finding.uid.as_bytes();
+                    // The first of a uid is the one inserted.
+                    inserted.contains(uid) && indexed.insert(uid)
+                })
+                .collect();
+            crate::workspace::index_findings(client, statements, &indexing, &fresh)?;
+            Ok(fresh.len())
         })
     }
 

@@ -16,8 +16,11 @@
 use std::cell::RefCell;
 
 use postgres::{Client, NoTls};
+use seam_cases::case::{CaseDraft, Links};
+use seam_cases::{Case, Suppression, TriageAction, TriageStatus};
 use seam_postgres::{PostgresStore, ScratchDatabase, test_server_url};
 use seam_store::conformance::lifecycle_suite;
+use seam_store::workspace::{CaseQuery, CustodyEntry, Workspace};
 use seam_store::{
     DeadLetter, DocumentWrite, ERASED_FINDING_UID_PREFIX, ErasureReport, FindingFilter, Lifecycle,
     Snapshot, Store, StoreError, StoredEvent, StoredFinding, SubjectRecords, Ts, Unresolved,
@@ -166,6 +169,21 @@ fn rows_holding_a_needle(client: &mut Client) -> Vec<String> {
     assert_eq!(
         checked,
         [
+            "alert_keys.alert",
+            "alert_keys.key",
+            "alerts.id",
+            "alerts.key",
+            "alerts.site",
+            "case_links.case_id",
+            "case_links.kind",
+            "case_links.value",
+            "cases.id",
+            "cases.json",
+            "cases.status",
+            "custody.action",
+            "custody.actor",
+            "custody.case_id",
+            "custody.sha256",
             "dead_letters.position",
             "dead_letters.raw",
             "dead_letters.reason",
@@ -186,6 +204,25 @@ fn rows_holding_a_needle(client: &mut Client) -> Vec<String> {
             "snapshot_positions.position",
             "snapshot_positions.source",
             "snapshots.state",
+            "suppressions.ended_by",
+            "suppressions.id",
+            "suppressions.json",
+            "triage.alert",
+            "triage.asset",
+            "triage.assignee",
+            "triage.person",
+            "triage.rule",
+            "triage.site",
+            "triage.state",
+            "triage.status",
+            "triage.suppressed_by",
+            "triage.team",
+            "triage.text",
+            "triage.uid",
+            "triage.zone",
+            "triage_log.action",
+            "triage_log.actor",
+            "triage_log.uid",
             "unresolved.event_uid",
             "unresolved.identifiers",
             "unresolved.source",
@@ -555,6 +592,7 @@ fn an_erased_person_is_in_no_row_no_page_and_no_statistic() {
     let mut store = PostgresStore::open(database.url()).unwrap();
     let events = events();
     let others = populate(&mut store, &events);
+    let work = populate_workspace(&mut store);
     // What autovacuum does on its own: the planner's statistics sample the rows.
     client.batch_execute("ANALYZE").unwrap();
     // The rest of the events are not committed when the erasure starts.
@@ -568,6 +606,13 @@ fn an_erased_person_is_in_no_row_no_page_and_no_statistic() {
         "documents",
         "dead_letters",
         "pg_statistic",
+        "triage",
+        "alert_keys",
+        "cases",
+        "case_links",
+        "suppressions",
+        "triage_log",
+        "custody",
     ] {
         assert!(
             before
@@ -660,6 +705,7 @@ fn an_erased_person_is_in_no_row_no_page_and_no_statistic() {
     assert_eq!(store.unresolved(100).unwrap(), []);
     assert_eq!(store.documents("scim-users").unwrap(), others.documents);
     assert_eq!(store.snapshots().unwrap(), vec![others.snapshot]);
+    check_workspace_after_erasure(&store, &work);
 
     // Replaying the sources brings nothing back, before and after reopening.
     let outcome = store.append_events(&stored).unwrap();
@@ -731,7 +777,9 @@ fn a_store_from_before_erasure_is_migrated_and_keeps_its_events_live() {
     // The first schema: no tombstone columns.
     connect(&database)
         .batch_execute(
-            "ALTER TABLE events DROP COLUMN tombstone, DROP COLUMN uid_digested;
+            "DROP TABLE triage, alerts, alert_keys, triage_log, suppressions, cases,
+                 case_links, case_sequence, custody;
+             ALTER TABLE events DROP COLUMN tombstone, DROP COLUMN uid_digested;
              UPDATE seam_schema SET version = 1",
         )
         .unwrap();
@@ -740,11 +788,138 @@ fn a_store_from_before_erasure_is_migrated_and_keeps_its_events_live() {
         .query_one("SELECT version FROM seam_schema", &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, 2);
+    assert_eq!(version, 3, "migrated to the workspace too");
     let found = store.subject_records(&needles(), 100).unwrap();
     assert_eq!(found.events.len(), events.mallorys.len());
     assert!(found.events.iter().all(|event| !event.erased));
     let report = store.erase_subject(&needles(), "migrated").unwrap();
     assert_eq!((report.events, report.digested_uids), (6, 1));
     assert_eq!(store.append_events(&events.stored()).unwrap().inserted, 0);
+}
+
+/// Mallory's and Nina's work in the workspace: cases, a suppression, triage acts, custody.
+struct Work {
+    nina_case: Case,
+    mallory_case: String,
+    suppression: Suppression,
+}
+
+fn populate_workspace(store: &mut PostgresStore) -> Work {
+    let open = |store: &mut PostgresStore, title: String, people: &[&str], findings: &[&str]| {
+        store
+            .create_case(&mut |id| {
+                Case::open(
+                    id,
+                    CaseDraft {
+                        title: title.clone(),
+                        links: Links {
+                            findings: findings.iter().map(|f| (*f).to_owned()).collect(),
+                            people: people.iter().map(|p| (*p).to_owned()).collect(),
+                            ..Links::default()
+                        },
+                        ..CaseDraft::default()
+                    },
+                    Vec::new(),
+                    "ann",
+                    10,
+                )
+            })
+            .unwrap()
+    };
+    let nina_case = open(store, "Nina's badge".to_owned(), &["p-000001"], &["f-nina"]);
+    let mallory_case = open(
+        store,
+        format!("Tailgating by {NAME}"),
+        &[PERSON_ID, "p-000001"],
+        &[&format!("f-{PERSON_ID}"), "f-nina"],
+    )
+    .id;
+    let suppression = Suppression {
+        id: "sup-1".to_owned(),
+        rule: Some("tailgating".to_owned()),
+        person: Some(PERSON_ID.to_owned()),
+        zone: None,
+        asset: None,
+        site: None,
+        reason: format!("{NAME} escorts visitors"),
+        owner: "ann".to_owned(),
+        created_at: 0,
+        expires_at: i64::MAX,
+    };
+    store.add_suppression(&suppression).unwrap();
+    store
+        .triage(
+            "f-nina",
+            &TriageAction::Comment {
+                text: format!("followed by {EMAIL}"),
+            },
+            "ann",
+            20,
+            None,
+        )
+        .unwrap();
+    store
+        .triage("f-nina", &TriageAction::Acknowledge, "ann", 21, None)
+        .unwrap();
+    store
+        .record_custody(&CustodyEntry {
+            case_id: mallory_case.clone(),
+            sha256: "a".repeat(64),
+            at: 30,
+            actor: USERNAME.to_owned(),
+            action: "uploaded".to_owned(),
+        })
+        .unwrap();
+    store.commit().unwrap();
+    Work {
+        nina_case,
+        mallory_case,
+        suppression,
+    }
+}
+
+fn check_workspace_after_erasure(store: &PostgresStore, work: &Work) {
+    assert_eq!(
+        store.case(&work.nina_case.id).unwrap().as_ref(),
+        Some(&work.nina_case),
+        "Nina's case is as it was"
+    );
+    let mallorys = store.case(&work.mallory_case).unwrap().unwrap();
+    assert_eq!(mallorys.title, "[erased]", "the case stays, her name goes");
+    assert_eq!(
+        mallorys.links.people.iter().collect::<Vec<_>>(),
+        ["p-000001"]
+    );
+    assert_eq!(
+        mallorys.links.findings.iter().collect::<Vec<_>>(),
+        ["f-nina"]
+    );
+    let by_person = store
+        .list_cases(&CaseQuery {
+            person: Some(PERSON_ID.to_owned()),
+            limit: 10,
+            ..CaseQuery::default()
+        })
+        .unwrap();
+    assert!(by_person.is_empty(), "no link names her");
+    let suppressions = store.suppressions().unwrap();
+    assert_eq!(suppressions.len(), 1);
+    let kept = &suppressions[0].suppression;
+    assert_eq!(kept.id, work.suppression.id);
+    assert_eq!(kept.person.as_deref(), Some("[erased]"));
+    assert_eq!(kept.reason, "[erased]");
+    assert!(store.custody(&work.mallory_case).unwrap().is_empty());
+    let nina = store.triaged("f-nina").unwrap().unwrap();
+    assert_eq!(nina.triage.status, TriageStatus::Acknowledged);
+    let log: Vec<&str> = store
+        .triage_log("f-nina")
+        .unwrap()
+        .iter()
+        .map(|entry| entry.action.name())
+        .collect();
+    assert_eq!(log, ["acknowledge"], "the comment naming her is gone");
+    assert!(
+        store.triaged(&format!("f-{PERSON_ID}")).unwrap().is_none(),
+        "her finding's triage row is gone"
+    );
 }
