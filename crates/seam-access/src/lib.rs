@@ -82,6 +82,28 @@
 //! | GET | `/v1/ingest/{source}` | `ingest-events` | — | Okta's one-time verification challenge |
 //! | GET | `/v1/findings` | `read-findings` | filtered | query findings |
 //! | GET | `/v1/findings/stream` | `stream-findings` | filtered | live findings (server-sent events) |
+//! | GET | `/v1/findings/{uid}` | `read-findings` | filtered | one finding with its triage log, alert and cases |
+//! | POST | `/v1/findings/{uid}/triage` | `triage-findings` | filtered | acknowledge, start, close, reopen, assign or comment on a finding |
+//! | POST | `/v1/findings/{uid}/detach` | `triage-findings` | filtered | take a finding out of its alert |
+//! | POST | `/v1/triage` | `triage-findings` | filtered | one triage act on many findings |
+//! | GET | `/v1/alerts` | `read-findings` | filtered | findings grouped by person, zone or asset |
+//! | GET | `/v1/alerts/{id}` | `read-findings` | filtered | one alert and its findings |
+//! | POST | `/v1/alerts/{id}/split` | `triage-findings` | filtered | split findings off an alert |
+//! | GET | `/v1/suppressions` | `read-findings` | filtered | suppression rules, ended ones too |
+//! | POST | `/v1/suppressions` | `triage-findings` | filtered | suppress matching findings until an expiry, with a reason |
+//! | DELETE | `/v1/suppressions/{id}` | `triage-findings` | filtered | end a suppression |
+//! | GET | `/v1/cases` | `read-cases` | filtered | list cases |
+//! | POST | `/v1/cases` | `manage-cases` | filtered | open a case from findings, alerts or by hand |
+//! | GET | `/v1/cases/{id}` | `read-cases` | filtered | one case with its tasks, notes, evidence and chain of custody |
+//! | PATCH | `/v1/cases/{id}` | `manage-cases` | filtered | change a case at a version |
+//! | POST | `/v1/cases/{id}/merge` | `manage-cases` | filtered | merge another case into this one |
+//! | POST | `/v1/cases/{id}/split` | `manage-cases` | filtered | split links off into a new case |
+//! | POST | `/v1/cases/{id}/evidence` | `manage-cases` | filtered | upload evidence (streamed, digested, size-limited) |
+//! | GET | `/v1/cases/{id}/evidence/{sha256}` | `read-cases` | filtered | download evidence, its digest checked |
+//! | GET | `/v1/cases/{id}/timeline` | `read-cases` | filtered | a case's events, findings and actions in time order |
+//! | GET | `/v1/cases/{id}/links` | `read-cases` | filtered | a case's entities and what connects them |
+//! | GET | `/v1/cases/{id}/export` | `read-cases` | filtered | the signed export bundle |
+//! | GET | `/v1/reports` | `read-findings` | all sites only | the leadership report for a period (json, csv, html) |
 //! | POST | `/v1/people/{id}/reveal` | `reveal-names` | filtered | reveal the name behind a pseudonym for a while, with a reason |
 //! | GET | `/v1/dead-letters` | `read-dead-letters` | all sites only | rejected records |
 //! | GET | `/metrics` | `read-metrics` | all sites only | Prometheus metrics |

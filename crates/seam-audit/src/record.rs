@@ -51,11 +51,17 @@ pub enum AuditAction {
     RetentionRun,
     AuditExported,
     DirectoryChanged,
+    /// A case was opened, changed, merged or split.
+    CaseChanged,
+    /// A suppression was made or ended.
+    SuppressionChanged,
+    /// Evidence was uploaded, downloaded or exported (its chain of custody).
+    EvidenceAccessed,
     Other,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 22] = [
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::SignOut,
@@ -74,6 +80,9 @@ impl AuditAction {
         AuditAction::RetentionRun,
         AuditAction::AuditExported,
         AuditAction::DirectoryChanged,
+        AuditAction::CaseChanged,
+        AuditAction::SuppressionChanged,
+        AuditAction::EvidenceAccessed,
         AuditAction::Other,
     ];
 
@@ -98,6 +107,9 @@ impl AuditAction {
             AuditAction::RetentionRun => "retention_run",
             AuditAction::AuditExported => "audit_exported",
             AuditAction::DirectoryChanged => "directory_changed",
+            AuditAction::CaseChanged => "case_changed",
+            AuditAction::SuppressionChanged => "suppression_changed",
+            AuditAction::EvidenceAccessed => "evidence_accessed",
             AuditAction::Other => "other",
         }
     }

@@ -291,7 +291,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Standard base64 (RFC 4648, with padding).
-fn base64(bytes: &[u8]) -> String {
+/// Standard base64 with padding (RFC 4648), for PEM and for bundles carried in JSON.
+pub fn base64(bytes: &[u8]) -> String {
     fn sextet(value: u8) -> char {
         char::from(match value & 0x3f {
             v @ 0..=25 => b'A' + v,
@@ -882,8 +883,86 @@ pub fn render_html(case: &Case, timeline: &[Entry], findings: &[Value]) -> Strin
     out
 }
 
+/// The files of a case's bundle before sealing: the case, its timeline and findings as JSON,
+/// the readable report, and each piece of evidence under its digest (`evidence` as
+/// (sha256, content), each checked by the caller on reading).
+pub fn case_files(
+    case: &serde_json::Value,
+    timeline: &[Entry],
+    findings: &[serde_json::Value],
+    evidence: Vec<(String, Vec<u8>)>,
+) -> Vec<BundleFile> {
+    let shown: Option<Case> = serde_json::from_value(case.clone()).ok();
+    let mut files = vec![
+        BundleFile {
+            path: "case.json".into(),
+            bytes: serde_json::to_vec_pretty(case).unwrap_or_default(),
+        },
+        BundleFile {
+            path: "timeline.json".into(),
+            bytes: serde_json::to_vec_pretty(timeline).unwrap_or_default(),
+        },
+        BundleFile {
+            path: "findings.json".into(),
+            bytes: serde_json::to_vec_pretty(findings).unwrap_or_default(),
+        },
+    ];
+    if let Some(shown) = shown {
+        files.push(BundleFile {
+            path: "report.html".into(),
+            bytes: render_html(&shown, timeline, findings).into_bytes(),
+        });
+    }
+    for (sha256, bytes) in evidence {
+        files.push(BundleFile {
+            path: format!("evidence/{sha256}"),
+            bytes,
+        });
+    }
+    files
+}
+
+/// Decodes standard base64 (padding optional), as bundles carried in JSON are sent.
+pub fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let mut buffer = 0u32;
+    let mut bits = 0u32;
+    for byte in text.trim_end_matches('=').bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return Err("not base64".to_string()),
+        };
+        buffer = (buffer << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((buffer >> bits) & 0xff).unwrap_or(0));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn base64_round_trips() {
+        for bytes in [
+            &b""[..],
+            b"f",
+            b"fo",
+            b"foo",
+            b"foob",
+            &[0u8, 255, 128, 7, 9],
+        ] {
+            assert_eq!(super::base64_decode(&super::base64(bytes)).unwrap(), bytes);
+        }
+        assert!(super::base64_decode("a*b").is_err());
+    }
+
     use super::*;
     use crate::case::{CaseChange, CaseDraft, Links};
     use crate::evidence::EvidenceRef;

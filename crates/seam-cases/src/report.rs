@@ -28,8 +28,12 @@ use crate::triage::{Disposition, Team, TriageState, TriageStatus};
 pub struct ReportInput {
     /// Start of the period, inclusive (wall ms).
     pub from: i64,
-    /// End of the period, exclusive (wall ms): "now" for everything still open.
+    /// End of the period, exclusive (wall ms).
     pub to: i64,
+    /// When the report is made (wall ms): what the teams did up to then counts (a finding
+    /// of last month closed this week has its disposition); `None` for the end of the
+    /// period, as a report made then would have seen it.
+    pub as_of: Option<i64>,
     pub findings: Vec<ReportFinding>,
     pub cases: Vec<Case>,
     /// The case types, for their targets.
@@ -283,6 +287,7 @@ pub fn build(input: &ReportInput) -> Report {
     let period = Period {
         from: input.from,
         to: input.to,
+        as_of: input.as_of.unwrap_or(input.to).max(input.to),
     };
     let findings: Vec<&ReportFinding> = input
         .findings
@@ -309,6 +314,8 @@ pub fn build(input: &ReportInput) -> Report {
 struct Period {
     from: i64,
     to: i64,
+    /// Acts up to here count.
+    as_of: i64,
 }
 
 impl Period {
@@ -316,9 +323,9 @@ impl Period {
         self.from <= at && at < self.to
     }
 
-    /// `at`, if it had happened by the end of the period.
+    /// `at`, if it had happened by the time the report is made.
     fn by_end(self, at: Option<i64>) -> Option<i64> {
-        at.filter(|&at| at < self.to)
+        at.filter(|&at| at < self.as_of)
     }
 }
 
@@ -406,7 +413,7 @@ fn findings_by_team(findings: &[&ReportFinding], period: Period) -> Vec<TeamResp
                 let start = finding.stored_at.unwrap_or(finding.facts.time);
                 let triage = &finding.triage;
                 match triage.acknowledged_at {
-                    Some(at) if at < period.to => acknowledge.push(at.saturating_sub(start)),
+                    Some(at) if at < period.as_of => acknowledge.push(at.saturating_sub(start)),
                     Some(_) => unacknowledged += 1,
                     // Out of `new` without a recorded time (an older store): acknowledged,
                     // when unknown.
@@ -435,7 +442,7 @@ fn findings_by_team(findings: &[&ReportFinding], period: Period) -> Vec<TeamResp
 
 /// Whether a finding was closed by the end of the period.
 fn finding_closed(triage: &TriageState, period: Period) -> bool {
-    triage.status == TriageStatus::Closed && triage.closed_at.is_none_or(|at| at < period.to)
+    triage.status == TriageStatus::Closed && triage.closed_at.is_none_or(|at| at < period.as_of)
 }
 
 /// Median and nearest-rank 90th percentile of durations in ms (negative ones, from clock
@@ -512,7 +519,7 @@ fn cases_by_type(cases: &[Case], procedures: &Procedures, period: Period) -> Vec
                 .collect();
             let ages: Vec<i64> = mine
                 .iter()
-                .map(|c| period.to.saturating_sub(c.created_at))
+                .map(|c| period.as_of.saturating_sub(c.created_at))
                 .collect();
             CaseTypeResponse {
                 name: match (kind, key.as_str()) {
@@ -570,8 +577,8 @@ fn tasks_by_team(cases: &[Case], period: Period) -> Vec<TeamTasks> {
                 };
                 row.due += 1;
                 match task.done_at {
-                    Some(done) if done < period.to && done <= due => row.done_on_time += 1,
-                    Some(done) if done < period.to => row.done_late += 1,
+                    Some(done) if done < period.as_of && done <= due => row.done_on_time += 1,
+                    Some(done) if done < period.as_of => row.done_late += 1,
                     // Done after the period: it was open, and overdue, at its end.
                     Some(_) => row.overdue_open += 1,
                     // Done at a time nobody recorded (an older store): given as on time.
@@ -1568,6 +1575,7 @@ mod tests {
     fn input() -> ReportInput {
         let procedures = Procedures::default();
         ReportInput {
+            as_of: None,
             from: FROM,
             to: TO,
             findings: findings(),
@@ -1893,6 +1901,7 @@ mod tests {
     #[test]
     fn an_empty_input_gives_zeros() {
         let empty = ReportInput {
+            as_of: None,
             from: FROM,
             to: TO,
             findings: Vec::new(),
@@ -1926,6 +1935,7 @@ mod tests {
         assert!(!to_html(&report).contains("NaN"));
         // A period that ends before it starts holds nothing either.
         let backwards = build(&ReportInput {
+            as_of: None,
             from: TO,
             to: FROM,
             ..input()

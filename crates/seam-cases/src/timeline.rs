@@ -1,13 +1,13 @@
 //! A case's timeline: the events of its people, assets and zones over its span (read from the
 //! event log by the caller), its findings, and the team's actions, merged in time order.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::case::Case;
 
 /// What a timeline entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     Event,
@@ -16,7 +16,7 @@ pub enum EntryKind {
 }
 
 /// One line of a timeline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     /// Event time for events and findings, wall time for the team's actions (ms).
     pub time: i64,
@@ -26,9 +26,9 @@ pub struct Entry {
     /// One line for a person to read.
     pub summary: String,
     /// The event's or finding's uid.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person: Option<String>,
 }
 
@@ -92,6 +92,41 @@ pub fn event_summary(event: &Value) -> String {
         summary.extend(message.chars().take(200));
     }
     summary
+}
+
+/// A stored event (its resolved person and JSON) as a timeline entry; `None` when the JSON
+/// does not read.
+pub fn event_entry(person: Option<String>, json: &str) -> Option<Entry> {
+    let value: Value = serde_json::from_str(json).ok()?;
+    Some(Entry {
+        time: value
+            .get("time")
+            .and_then(Value::as_str)
+            .and_then(|t| seam_model::Ts::parse(t).ok())
+            .map_or(0, seam_model::Ts::millis),
+        kind: EntryKind::Event,
+        label: value
+            .get("class")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        summary: event_summary(&value),
+        uid: value.get("uid").and_then(Value::as_str).map(str::to_string),
+        person,
+    })
+}
+
+/// A finding's JSON as a timeline entry.
+pub fn finding_entry(finding: &Value) -> Option<Entry> {
+    let facts = crate::facts::FindingFacts::from_value(finding)?;
+    Some(Entry {
+        time: facts.time,
+        kind: EntryKind::Finding,
+        label: facts.rule,
+        summary: facts.message,
+        uid: Some(facts.uid),
+        person: facts.person,
+    })
 }
 
 /// Merges events, findings and actions in time order (kind, then uid, breaking ties), at

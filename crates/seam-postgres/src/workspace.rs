@@ -1226,6 +1226,16 @@ impl Workspace for PostgresStore {
         })
     }
 
+    fn case_events(
+        &self,
+        case: &Case,
+        since: Ts,
+        until: Ts,
+        limit: usize,
+    ) -> Result<(seam_store::workspace::PersonEvents, bool), StoreError> {
+        self.read_case_events(case, since, until, limit)
+    }
+
     fn custody(&self, case_id: &str) -> Result<Vec<CustodyEntry>, StoreError> {
         self.read("read the custody of", |client, statements| {
             let statement = statements.cached(
@@ -1336,5 +1346,48 @@ fn scrub_value(value: &mut serde_json::Value, needles: &Needles) {
             }
         }
         _ => {}
+    }
+}
+
+impl PostgresStore {
+    /// The events of a case's people, zones, assets and events with a time in
+    /// `since..=until` (person and JSON), at most `limit`, in log order; and whether the limit
+    /// was reached. The time's block-range index narrows the scan to the span.
+    fn read_case_events(
+        &self,
+        case: &Case,
+        since: Ts,
+        until: Ts,
+        limit: usize,
+    ) -> Result<(seam_store::workspace::PersonEvents, bool), StoreError> {
+        let mut wanted = seam_store::workspace::case_wants(case);
+        self.read("read a case's events", |client, _| {
+            let mut found = Vec::new();
+            let mut last: i64 = -1;
+            // In pages by position, so that a long span is never held whole.
+            loop {
+                let rows = client.query(
+                    "SELECT position, person, json FROM events
+                     WHERE time >= $1 AND time <= $2 AND NOT tombstone AND position > $3
+                     ORDER BY position LIMIT 10000",
+                    &[&since.millis(), &until.millis(), &last],
+                )?;
+                let Some(row) = rows.last() else {
+                    return Ok((found, false));
+                };
+                last = row.try_get(0)?;
+                for row in &rows {
+                    let person: Option<Vec<u8>> = row.try_get(1)?;
+                    let person = person.map(|p| utf8(p, "events.person")).transpose()?;
+                    let json = utf8(row.try_get(2)?, "events.json")?;
+                    if wanted(person.as_deref(), &json) {
+                        found.push((person, json));
+                        if found.len() >= limit {
+                            return Ok((found, true));
+                        }
+                    }
+                }
+            }
+        })
     }
 }

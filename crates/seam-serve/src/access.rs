@@ -294,7 +294,7 @@ impl AccessState {
     }
 
     /// Whether `principal` has a live reveal of `person`.
-    fn revealed(&self, principal: &Principal, person: &str, now: Ts) -> bool {
+    pub(crate) fn revealed(&self, principal: &Principal, person: &str, now: Ts) -> bool {
         let Ok(reveals) = self.reveals.lock() else {
             return false;
         };
@@ -332,7 +332,7 @@ pub fn pseudonym_key(data_dir: &Path) -> Result<[u8; PSEUDONYM_KEY_BYTES], Strin
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let mut file = std::fs::OpenOptions::new()
@@ -1400,7 +1400,7 @@ impl<'a> FindingView<'a> {
         }
         let mut value: serde_json::Value = serde_json::from_str(json).ok()?;
         if self.caller.site_scope.is_some() {
-            let sites = finding_sites(&value, person, &self.estate);
+            let sites = crate::placement::sites_of_json(&self.estate, &value);
             if !sites.iter().any(|site| self.caller.sees_site(site)) {
                 return None;
             }
@@ -1432,7 +1432,7 @@ impl<'a> FindingView<'a> {
 }
 
 /// The name a finding gives the person `person` (in an evidence's `user`).
-fn named_in(finding: &serde_json::Value, person: &str) -> Option<String> {
+pub(crate) fn named_in(finding: &serde_json::Value, person: &str) -> Option<String> {
     finding
         .get("evidences")?
         .as_array()?
@@ -1442,51 +1442,14 @@ fn named_in(finding: &serde_json::Value, person: &str) -> Option<String> {
         .and_then(|user| user.get("name")?.as_str().map(str::to_string))
 }
 
-/// The sites a finding concerns: those its key names (site, zone, door), else the person's
-/// home site. A finding with none is shown only to callers of every site.
-fn finding_sites(
-    finding: &serde_json::Value,
-    person: Option<&str>,
-    estate: &seam_estate::Estate,
-) -> Vec<String> {
-    let mut sites = Vec::new();
-    let evidences = finding
-        .get("evidences")
-        .and_then(|e| e.as_array())
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    for evidence in evidences {
-        let Some(data) = evidence.get("data").and_then(|d| d.as_object()) else {
-            continue;
-        };
-        for (key, value) in data {
-            let Some(value) = value.as_str() else {
-                continue;
-            };
-            let site = match key.as_str() {
-                "site" => estate.site_idx(value),
-                "zone" => estate.zone_idx(value).map(|z| estate.zone(z).site),
-                "door" => estate.door_idx(value).map(|d| estate.door(d).site),
-                _ => None,
-            };
-            if let Some(site) = site {
-                sites.push(estate.site(site).id.clone());
-            }
-        }
-    }
-    if sites.is_empty()
-        && let Some(home) = person
-            .and_then(|p| estate.person_idx(p))
-            .and_then(|p| estate.person(p).home_site)
-    {
-        sites.push(estate.site(home).id.clone());
-    }
-    sites
-}
-
 /// Replaces a person's id and name by their pseudonym in a finding: any value that is the
 /// id or the name, and whole-word mentions inside texts (the message, the description).
-fn pseudonymize(value: &mut serde_json::Value, person: &str, name: Option<&str>, pseudonym: &str) {
+pub(crate) fn pseudonymize(
+    value: &mut serde_json::Value,
+    person: &str,
+    name: Option<&str>,
+    pseudonym: &str,
+) {
     match value {
         serde_json::Value::String(text) => {
             if text == person || name.is_some_and(|n| n == text) {

@@ -50,6 +50,8 @@ pub struct ServeConfig {
     pub access: AccessSettings,
     /// How long each data class is kept.
     pub retention: crate::retention::RetentionSettings,
+    /// Triage and cases: grouping, response procedures, evidence.
+    pub cases: crate::cases::CasesSettings,
 }
 
 /// `[access]`: authentication and privacy on the API.
@@ -479,6 +481,7 @@ impl ServeConfig {
                 every_ms: 3_600_000,
                 ..Default::default()
             },
+            cases: crate::cases::CasesSettings::default(),
         };
         config.apply(overrides)?;
         Ok(config)
@@ -874,6 +877,57 @@ struct RawConfig {
     access: RawAccess,
     #[serde(default)]
     retention: RawRetention,
+    #[serde(default)]
+    cases: RawCases,
+}
+
+/// `[cases]`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCases {
+    grouping_minutes: Option<u32>,
+    /// A TOML file of `[[case_type]]` tables replacing the shipped procedures.
+    procedures: Option<PathBuf>,
+    max_evidence_mib: Option<u64>,
+}
+
+impl RawCases {
+    fn resolve(
+        self,
+        path: impl Fn(PathBuf) -> PathBuf,
+    ) -> Result<crate::cases::CasesSettings, ConfigError> {
+        let defaults = crate::cases::CasesSettings::default();
+        let grouping_minutes = self.grouping_minutes.unwrap_or(defaults.grouping_minutes);
+        if i64::from(grouping_minutes) * 60_000 > seam_cases::grouping::MAX_SPAN_MS {
+            return Err(invalid(
+                "[cases] grouping_minutes may be at most 10080 (a week)".to_string(),
+            ));
+        }
+        let procedures = match self.procedures {
+            Some(file) => {
+                let file = path(file);
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| invalid(format!("[cases] procedures: {}: {e}", file.display())))?;
+                seam_cases::Procedures::parse(&text)
+                    .map_err(|e| invalid(format!("[cases] procedures: {}: {e}", file.display())))?
+            }
+            None => defaults.procedures,
+        };
+        let max_evidence_bytes = match self.max_evidence_mib {
+            Some(0) => {
+                return Err(invalid(
+                    "[cases] max_evidence_mib must be at least 1".to_string(),
+                ));
+            }
+            Some(mib) => mib.min(64 * 1024).saturating_mul(1 << 20),
+            None => defaults.max_evidence_bytes,
+        };
+        Ok(crate::cases::CasesSettings {
+            grouping_minutes,
+            procedures,
+            max_evidence_bytes,
+        })
+    }
 }
 
 /// `[retention]`: days per data class.
@@ -1454,8 +1508,10 @@ impl RawConfig {
         };
         let access = self.access.resolve()?;
         let retention = self.retention.resolve()?;
+        let cases = self.cases.resolve(path)?;
         let config = ServeConfig {
             retention,
+            cases,
             directory,
             audit,
             access,

@@ -24,7 +24,6 @@ use seam_adapters::{
     ReplayError, check_replay, parse_timestamp_header, remember_once, secrets_match,
 };
 use seam_model::Ts;
-use seam_store::FindingFilter;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::config::{Auth, HmacAuth, Signed, Transport};
@@ -168,7 +167,12 @@ pub(crate) fn api_router(shared: Arc<Shared>, health: bool) -> Router {
     };
     let access = crate::access::router(Arc::clone(&shared));
     let oidc = crate::oidc::router(Arc::clone(&shared));
-    router.with_state(shared).merge(access).merge(oidc)
+    let cases = crate::cases::router(Arc::clone(&shared));
+    router
+        .with_state(shared)
+        .merge(access)
+        .merge(oidc)
+        .merge(cases)
 }
 
 pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
@@ -814,108 +818,13 @@ pub(crate) fn query_time(name: &str, text: &str) -> Result<Ts, String> {
         .map_err(|_| format!("`{name}`: `{text}` is not an RFC 3339 time or epoch milliseconds"))
 }
 
-fn finding_filter(params: &BTreeMap<String, String>) -> Result<FindingFilter, String> {
-    let mut filter = FindingFilter {
-        limit: 100,
-        ..FindingFilter::default()
-    };
-    for (name, value) in params {
-        match name.as_str() {
-            "rule" => filter.rule = Some(value.clone()),
-            "person" => filter.person = Some(value.clone()),
-            "since" => filter.since = Some(query_time(name, value)?),
-            "until" => filter.until = Some(query_time(name, value)?),
-            "limit" => {
-                filter.limit = value
-                    .parse::<usize>()
-                    .map_err(|_| format!("`limit`: `{value}` is not a number"))?
-                    .min(MAX_LIMIT);
-            }
-            other => {
-                return Err(format!(
-                    "unknown parameter `{}`; known: rule, person, since, until, limit",
-                    other.chars().take(40).collect::<String>()
-                ));
-            }
-        }
-    }
-    Ok(filter)
-}
-
 async fn findings(
     State(shared): State<Arc<Shared>>,
     caller: crate::access::Caller,
     headers: HeaderMap,
     Query(params): Query<BTreeMap<String, String>>,
 ) -> Response {
-    let mut filter = match finding_filter(&params) {
-        Ok(filter) => filter,
-        Err(message) => return error(StatusCode::BAD_REQUEST, message),
-    };
-    let purpose = crate::access::stated_purpose(&headers);
-    if let Some(person) = &filter.person {
-        if !caller.open && purpose.is_none() {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "a read about one person needs a stated purpose: send it in `{}`",
-                    crate::access::PURPOSE_HEADER
-                ),
-            );
-        }
-        filter.person = Some(shared.access.person_of(&shared.current_estate(), person));
-    }
-    let wanted = filter.limit;
-    if caller.site_scope.is_some() {
-        // Other sites' findings are dropped after reading: read more to fill the page.
-        filter.limit = filter.limit.saturating_mul(10).min(MAX_LIMIT * 10);
-    }
-    let store = Arc::clone(&shared.store);
-    let listed = tokio::task::spawn_blocking(move || {
-        let store = store
-            .lock()
-            .map_err(|_| "the store lock is poisoned".to_string())?;
-        store
-            .findings(&filter)
-            .map_err(|e| crate::writer::error_text(&e))
-    })
-    .await;
-    match listed {
-        Ok(Ok(found)) => {
-            let view = crate::access::FindingView::new(&shared, &caller);
-            let mut read = crate::access::PeopleRead::default();
-            let shown: Vec<String> = found
-                .iter()
-                .filter_map(|f| view.show(&f.json, f.person.as_deref(), &mut read))
-                .take(wanted)
-                .collect();
-            read.record(&shared, &caller, "findings", purpose.as_deref());
-            let mut body =
-                String::with_capacity(64 + shown.iter().map(|f| f.len() + 1).sum::<usize>());
-            body.push_str("{\"count\":");
-            body.push_str(&shown.len().to_string());
-            body.push_str(",\"findings\":[");
-            for (i, finding) in shown.iter().enumerate() {
-                if i > 0 {
-                    body.push(',');
-                }
-                body.push_str(finding);
-            }
-            body.push_str("]}");
-            json_response(StatusCode::OK, body)
-        }
-        Ok(Err(reason)) => {
-            eprintln!("seam serve: listing findings failed: {reason}");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the findings could not be read",
-            )
-        }
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the findings could not be read",
-        ),
-    }
+    crate::cases::list_findings(shared, caller, headers, params).await
 }
 
 async fn dead_letters(
@@ -1113,29 +1022,5 @@ mod tests {
         ] {
             assert!(!acceptable_type(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn finding_filters_are_checked() {
-        let params = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>()
-        };
-        let filter = finding_filter(&params(&[
-            ("rule", "seam.x"),
-            ("since", "2026-03-02T00:00:00Z"),
-            ("until", "1772500000000"),
-            ("limit", "999999"),
-        ]))
-        .unwrap();
-        assert_eq!(filter.rule.as_deref(), Some("seam.x"));
-        assert_eq!(filter.since, Some(Ts(1_772_409_600_000)));
-        assert_eq!(filter.until, Some(Ts(1_772_500_000_000)));
-        assert_eq!(filter.limit, MAX_LIMIT);
-        assert!(finding_filter(&params(&[("since", "yesterday")])).is_err());
-        assert!(finding_filter(&params(&[("limit", "-1")])).is_err());
-        assert!(finding_filter(&params(&[("order", "desc")])).is_err());
     }
 }

@@ -21,6 +21,7 @@
 
 mod access;
 mod audit;
+mod cases;
 mod config;
 mod conn;
 mod dead_letters;
@@ -33,6 +34,7 @@ mod listen;
 mod metrics;
 mod mqtt;
 mod oidc;
+mod placement;
 mod pull;
 mod reload;
 mod retention;
@@ -47,8 +49,10 @@ mod writer;
 
 pub mod bench;
 pub mod client;
+pub mod reports;
 
 pub use access::{PSEUDONYM_KEY_FILE, pseudonym_key};
+pub use cases::{CasesSettings, EXPORT_KEY_FILE, export_key, report_time};
 pub use config::{
     AccessSettings, AdapterChoice, Auth, ConfigError, DEFAULT_DATA_DIR, DEFAULT_HTTP,
     DirectorySettings, ESTATE_SOURCE, EngineSettings, HmacAuth, HttpConfig, MqttConfig,

@@ -104,6 +104,8 @@ pub(crate) struct Shared {
     pub access: crate::access::AccessState,
     /// Single sign-on, when configured.
     pub oidc: Option<Arc<crate::oidc::Oidc>>,
+    /// Triage and cases: procedures, evidence, the export key.
+    pub cases: Arc<crate::cases::CasesState>,
 }
 
 impl Shared {
@@ -343,6 +345,11 @@ impl Server {
             )),
             None => None,
         };
+        let cases = Arc::new(
+            crate::cases::CasesState::open(&config.data_dir, &config.cases)
+                .map_err(ServeError::Store)?,
+        );
+        store.configure_workspace(cases.workspace_settings(Arc::clone(&estate)));
         let store = Arc::new(Mutex::new(store));
         let audit =
             crate::audit::Audit::open(&config.data_dir, &config.audit, config.store_url.as_deref())
@@ -444,6 +451,7 @@ impl Server {
             audit,
             access,
             oidc,
+            cases,
         });
         crate::conn::raise_descriptor_limit();
         let runtime = tokio::runtime::Builder::new_multi_thread()

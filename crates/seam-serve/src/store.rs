@@ -4,11 +4,11 @@
 
 use std::path::Path;
 
-use seam_store::{EmbeddedStore, Lifecycle, StoreError};
+use seam_store::{EmbeddedStore, Lifecycle, StoreError, Workspace};
 
 /// What the writer, the engine thread and the handlers need of a store beyond the contract:
 /// starting again after a failed write, and telling whether a write is durable yet.
-pub(crate) trait ServiceStore: Lifecycle + Send + std::fmt::Debug {
+pub(crate) trait ServiceStore: Lifecycle + Workspace + Send + std::fmt::Debug {
     /// Forgets what was not committed and reads the store again (reconnects), after a failed
     /// write.
     fn reopen(&mut self) -> Result<(), StoreError>;
@@ -17,6 +17,10 @@ pub(crate) trait ServiceStore: Lifecycle + Send + std::fmt::Debug {
     fn durability_mark(&self) -> (u64, u64);
     /// The directory whose free space bounds what the store can take, if it is local.
     fn local_directory(&self) -> Option<&Path>;
+    /// The store as its workspace alone (for the functions shared with the command line).
+    fn as_workspace(&self) -> &dyn Workspace;
+    /// The store as store and workspace (for the functions shared with the command line).
+    fn as_workspace_store(&self) -> &dyn seam_store::workspace::WorkspaceStore;
 }
 
 impl ServiceStore for EmbeddedStore {
@@ -31,6 +35,14 @@ impl ServiceStore for EmbeddedStore {
     fn local_directory(&self) -> Option<&Path> {
         Some(self.directory())
     }
+
+    fn as_workspace(&self) -> &dyn Workspace {
+        self
+    }
+
+    fn as_workspace_store(&self) -> &dyn seam_store::workspace::WorkspaceStore {
+        self
+    }
 }
 
 impl ServiceStore for seam_postgres::PostgresStore {
@@ -44,6 +56,14 @@ impl ServiceStore for seam_postgres::PostgresStore {
 
     fn local_directory(&self) -> Option<&Path> {
         None
+    }
+
+    fn as_workspace(&self) -> &dyn Workspace {
+        self
+    }
+
+    fn as_workspace_store(&self) -> &dyn seam_store::workspace::WorkspaceStore {
+        self
     }
 }
 

@@ -405,4 +405,16 @@ impl crate::workspace::Workspace for EmbeddedStore {
     fn custody(&self, case_id: &str) -> Result<Vec<crate::workspace::CustodyEntry>, StoreError> {
         self.database.custody(case_id)
     }
+
+    fn case_events(
+        &self,
+        case: &seam_cases::Case,
+        since: Ts,
+        until: Ts,
+        limit: usize,
+    ) -> Result<(crate::workspace::PersonEvents, bool), StoreError> {
+        let mut wanted = crate::workspace::case_wants(case);
+        self.log
+            .scan_between(since.millis(), until.millis(), limit, &mut wanted)
+    }
 }

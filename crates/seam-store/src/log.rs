@@ -54,6 +54,9 @@ struct BlockEntry {
     /// The earliest time of an event in it that is not a tombstone (`i64::MAX` if none), so
     /// that retention skips the blocks that hold nothing to expire.
     oldest_live: i64,
+    /// No live event in it is later (`i64::MIN` if none). Tombstoning leaves it as it was: an
+    /// upper bound is all a scan by time needs.
+    newest_live: i64,
 }
 
 pub(crate) struct EventLog {
@@ -70,6 +73,7 @@ pub(crate) struct EventLog {
     open_ranges: Vec<Range<usize>>,
     /// The earliest event time in the open block, `i64::MAX` while it is empty.
     open_oldest: i64,
+    open_newest: i64,
     sealed_end: u64,
     /// Frames were written since the last sync.
     unsynced: bool,
@@ -147,6 +151,7 @@ impl EventLog {
             open_records: Vec::new(),
             open_ranges: Vec::new(),
             open_oldest: i64::MAX,
+            open_newest: i64::MIN,
             sealed_end: scan.end,
             unsynced: false,
             index: scan.index,
@@ -215,6 +220,7 @@ impl EventLog {
             }
             frame::encode_record(event, &mut self.open_records);
             self.open_oldest = self.open_oldest.min(event.time.millis());
+            self.open_newest = self.open_newest.max(event.time.millis());
             self.open_ranges
                 .push(self.open_records.len() - record_len..self.open_records.len());
             outcome.inserted += 1;
@@ -313,6 +319,7 @@ impl EventLog {
                 offset: active.file_len,
                 frame_len,
                 oldest_live: self.open_oldest,
+                newest_live: self.open_newest,
             });
             active.file_len += frame_len;
         }
@@ -320,6 +327,7 @@ impl EventLog {
         self.open_records.clear();
         self.open_ranges.clear();
         self.open_oldest = i64::MAX;
+        self.open_newest = i64::MIN;
         Ok(())
     }
 
@@ -413,6 +421,54 @@ impl EventLog {
             }
         }
         Ok((events, position))
+    }
+
+    /// Live events with a time in `since..=until` that `wanted` takes (given their person and
+    /// JSON), at most `limit`, in log order; and whether the limit cut the scan short. Only
+    /// the blocks whose times reach into the span are read.
+    pub(crate) fn scan_between(
+        &self,
+        since: i64,
+        until: i64,
+        limit: usize,
+        wanted: &mut dyn FnMut(Option<&str>, &str) -> bool,
+    ) -> Result<(crate::workspace::PersonEvents, bool), StoreError> {
+        let mut found = Vec::new();
+        let mut take = |position: u64, record: &[u8], found: &mut Vec<_>| {
+            let event = frame::decode_record(record)
+                .map_err(|error| self.corrupt_at(position, &error.describe()))?;
+            let time = event.time.millis();
+            if !event.tombstone
+                && (since..=until).contains(&time)
+                && wanted(event.person, event.json)
+            {
+                found.push((event.person.map(str::to_string), event.json.to_string()));
+            }
+            Ok::<bool, StoreError>(found.len() >= limit)
+        };
+        let mut reader = None;
+        for (number, entry) in self.blocks.iter().enumerate() {
+            if entry.oldest_live > until || entry.newest_live < since {
+                continue;
+            }
+            let block = self.load_block(number, &mut reader)?;
+            for index in 0..block.len() {
+                let record = block.record(index).unwrap_or_default();
+                if take(entry.first + index as u64, record, &mut found)? {
+                    return Ok((found, true));
+                }
+            }
+        }
+        if self.open_oldest <= until && self.open_newest >= since {
+            for position in self.sealed_end..self.end() {
+                if let Some(record) = self.open_record(position)
+                    && take(position, record, &mut found)?
+                {
+                    return Ok((found, true));
+                }
+            }
+        }
+        Ok((found, false))
     }
 
     fn json_of(&self, position: u64, record: &[u8]) -> Result<String, StoreError> {
@@ -565,6 +621,7 @@ impl Scan {
             let block = frame::decode_block(&payload)
                 .map_err(|error| corrupt(&path, offset, &error.describe()))?;
             let mut oldest_live = i64::MAX;
+            let mut newest_live = i64::MIN;
             for index in 0..block.len() {
                 let record = block.record(index).unwrap_or_default();
                 let (uid, time, tombstone) = frame::decode_head(record)
@@ -573,6 +630,7 @@ impl Scan {
                     .insert(uid, self.end + index as u64, self.uid_digest);
                 if !tombstone {
                     oldest_live = oldest_live.min(time.millis());
+                    newest_live = newest_live.max(time.millis());
                 }
             }
             let count = block.len() as u64;
@@ -583,6 +641,7 @@ impl Scan {
                 offset,
                 frame_len,
                 oldest_live,
+                newest_live,
             });
             self.end += count;
             offset += frame_len;

@@ -201,6 +201,9 @@ pub struct CustodyEntry {
     pub action: String,
 }
 
+/// Stored events, each with the person it was resolved to and its JSON.
+pub type PersonEvents = Vec<(Option<String>, String)>;
+
 /// The workspace contract.
 pub trait Workspace {
     /// Sets how new findings are grouped and placed.
@@ -266,7 +269,23 @@ pub trait Workspace {
     fn record_custody(&mut self, entry: &CustodyEntry) -> Result<(), StoreError>;
 
     fn custody(&self, case_id: &str) -> Result<Vec<CustodyEntry>, StoreError>;
+
+    /// The events of a case's people, zones, assets and events with a time in
+    /// `since..=until` (their resolved person and JSON), in log order, at most `limit`; and
+    /// whether the limit cut them short. [`case_wants`] decides which.
+    fn case_events(
+        &self,
+        case: &Case,
+        since: Ts,
+        until: Ts,
+        limit: usize,
+    ) -> Result<(crate::workspace::PersonEvents, bool), StoreError>;
 }
+
+/// A store with a workspace.
+pub trait WorkspaceStore: crate::Store + Workspace {}
+
+impl<T: crate::Store + Workspace> WorkspaceStore for T {}
 
 /// The most findings one page holds.
 pub const MAX_PAGE: usize = 10_000;
@@ -297,4 +316,87 @@ pub fn case_matches(case: &Case, query: &CaseQuery) -> bool {
             // A case of no site is everyone's; one of sites is seen by callers of any of them.
             case.sites.is_empty() || case.sites.iter().any(|s| sites.contains(s))
         })
+}
+
+/// Whether a stored event (its resolved person and JSON) belongs on a case's timeline: its
+/// person is one of the case's, or it names one of the case's zones or assets, or it is one
+/// of the case's events. The JSON is parsed only when a text check says it may be.
+pub fn case_wants(case: &Case) -> impl FnMut(Option<&str>, &str) -> bool + '_ {
+    move |person, json| {
+        if person.is_some_and(|p| case.links.people.contains(p)) {
+            return true;
+        }
+        let named = case
+            .links
+            .zones
+            .iter()
+            .chain(&case.links.assets)
+            .chain(&case.links.events)
+            .any(|name| json.contains(name.as_str()));
+        if !named {
+            return false;
+        }
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(json) else {
+            return false;
+        };
+        let uid = value
+            .get("uid")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        seam_cases::timeline::concerns(case, uid, person, &value)
+    }
+}
+
+/// Widens a case from its findings' triage rows: their sites, people, zones and assets are
+/// linked, and its span covers their times. An unknown finding is [`StoreError::NotFound`].
+pub fn place_case(store: &dyn Workspace, case: &mut Case) -> Result<(), StoreError> {
+    let uids: Vec<String> = case.links.findings.iter().take(1_000).cloned().collect();
+    for uid in uids {
+        let Some(finding) = store.triaged(&uid)? else {
+            return Err(StoreError::NotFound {
+                what: format!("finding `{}`", uid.chars().take(80).collect::<String>()),
+            });
+        };
+        if let Some(site) = &finding.site {
+            case.sites.insert(site.clone());
+        }
+        if let Some(person) = &finding.person {
+            case.links.people.insert(person.clone());
+        }
+        if let Some(zone) = &finding.zone {
+            case.links.zones.insert(zone.clone());
+        }
+        if let Some(asset) = &finding.asset {
+            case.links.assets.insert(asset.clone());
+        }
+        case.cover(finding.time.millis());
+    }
+    Ok(())
+}
+
+/// The case type a new case follows: the one named, or else the one the earliest of its
+/// findings' rules opens (none when no procedure names them).
+pub fn case_type_for(
+    store: &dyn Workspace,
+    procedures: &seam_cases::Procedures,
+    named: Option<&str>,
+    findings: &std::collections::BTreeSet<String>,
+) -> Result<Option<seam_cases::CaseType>, StoreError> {
+    if let Some(named) = named {
+        return procedures.get(named).cloned().map(Some).ok_or_else(|| {
+            StoreError::InvalidRequest {
+                reason: format!("no case type `{named}`"),
+            }
+        });
+    }
+    let mut rules = Vec::new();
+    for uid in findings.iter().take(1_000) {
+        if let Some(finding) = store.triaged(uid)? {
+            rules.push((finding.time, finding.rule));
+        }
+    }
+    rules.sort();
+    Ok(procedures
+        .for_rules(rules.iter().map(|(_, rule)| rule.as_str()))
+        .cloned())
 }

@@ -26,6 +26,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod access;
 mod audit;
 mod bench;
+mod cases;
 mod demo;
 mod directory;
 mod embedded;
@@ -34,6 +35,7 @@ mod feed;
 mod input;
 mod load;
 mod pipeline;
+mod report;
 mod serve;
 mod stores;
 mod subject;
@@ -178,6 +180,47 @@ enum Command {
         dry_run: bool,
         #[arg(long)]
         json: bool,
+    },
+    /// Findings and their triage: list, acknowledge, assign, close (against a running
+    /// service with `--url URL --token TOKEN`, or a store with `--data-dir DIR`).
+    Findings {
+        #[command(flatten)]
+        target: cases::TargetArgs,
+        #[command(subcommand)]
+        command: cases::FindingsCommand,
+    },
+    /// Shared cases: create, add, list, show, export (against a service or a store).
+    Case {
+        #[command(flatten)]
+        target: cases::TargetArgs,
+        #[command(subcommand)]
+        command: cases::CaseCommand,
+    },
+    /// The report leadership asks for, over a period: findings by domain, response times per
+    /// team, cases, access hygiene, space use, rules and their false positives.
+    Report {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// A PostgreSQL store (`postgres://…`) holding the data.
+        #[arg(long)]
+        store: Option<String>,
+        /// The estate folder (default: the built-in example estate).
+        #[arg(long)]
+        estate: Option<PathBuf>,
+        /// A `[[case_type]]` file replacing the shipped procedures.
+        #[arg(long)]
+        procedures: Option<PathBuf>,
+        /// The first day (`2026-03-01`) or an RFC 3339 time.
+        #[arg(long)]
+        from: String,
+        /// The day after the last (exclusive), or an RFC 3339 time.
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value = "html", value_parser = ["html", "json", "csv"])]
+        format: String,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// The tamper-evident audit log: verify it, export a period for an auditor.
     Audit {
@@ -818,6 +861,33 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
             let store = store.or_else(|| config.store_url.clone());
             subject::retention(&data_dir, store.as_deref(), &config, dry_run, json)
         }
+        Command::Findings { target, command } => {
+            cases::findings(&target, command).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Case { target, command } => {
+            cases::case(&target, &seam_cases::Procedures::default(), command)
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Report {
+            data_dir,
+            store,
+            estate,
+            procedures,
+            from,
+            to,
+            format,
+            out,
+        } => report::run(&report::ReportArgs {
+            data_dir,
+            store,
+            estate,
+            procedures,
+            from,
+            to,
+            format,
+            out,
+        })
+        .map(|()| ExitCode::SUCCESS),
         Command::Audit { command } => match command {
             AuditCommand::Verify {
                 data_dir,

@@ -103,6 +103,7 @@ pub fn config(data_dir: &Path, mut sources: Vec<SourceConfig>) -> ServeConfig {
         audit: Default::default(),
         access: Default::default(),
         retention: Default::default(),
+        cases: Default::default(),
     }
 }
 

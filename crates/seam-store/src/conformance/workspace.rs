@@ -11,15 +11,11 @@ use seam_cases::{
 use seam_model::Ts;
 
 use crate::workspace::{
-    AlertQuery, CaseQuery, CustodyEntry, FindingQuery, SuppressedFilter, Workspace,
-    WorkspaceSettings,
+    AlertQuery, CaseQuery, CustodyEntry, FindingQuery, SuppressedFilter, WorkspaceSettings,
 };
-use crate::{Store, StoreError, StoredFinding};
+use crate::{StoreError, StoredEvent, StoredFinding};
 
-/// A store with a workspace.
-pub trait WorkspaceStore: Store + Workspace {}
-
-impl<T: Store + Workspace> WorkspaceStore for T {}
+pub use crate::workspace::WorkspaceStore;
 
 type Check = fn(&mut dyn WorkspaceStore);
 
@@ -50,6 +46,10 @@ pub fn workspace_suite(make: impl Fn() -> Box<dyn WorkspaceStore>) {
         ),
         ("a merge saves both cases or neither", merge_is_atomic),
         ("the chain of custody is kept in order", custody),
+        (
+            "a case's events are its people's and places' within the span",
+            case_events,
+        ),
         ("what survives a reopen", survives_reopen_placeholder),
     ];
     for &(name, check) in checks {
@@ -746,4 +746,97 @@ fn survives_reopen_placeholder(store: &mut dyn WorkspaceStore) {
         store.triaged("d1").ok().flatten().map(|f| f.triage.status),
         Some(TriageStatus::Acknowledged)
     );
+}
+
+fn case_events(store: &mut dyn WorkspaceStore) {
+    let events: Vec<(String, i64, Option<&str>, String)> = vec![
+        (
+            "e1".into(),
+            10,
+            Some("bob"),
+            r#"{"uid":"e1","class":"badge","zone":"hq-lab"}"#.into(),
+        ),
+        (
+            "e2".into(),
+            20,
+            Some("ann"),
+            r#"{"uid":"e2","class":"badge","zone":"hq-lobby"}"#.into(),
+        ),
+        (
+            "e3".into(),
+            30,
+            None,
+            r#"{"uid":"e3","class":"occupancy","zone":"hq-lobby"}"#.into(),
+        ),
+        (
+            "e4".into(),
+            40,
+            Some("bob"),
+            r#"{"uid":"e4","class":"sign_in"}"#.into(),
+        ),
+        (
+            "e5".into(),
+            99,
+            Some("bob"),
+            r#"{"uid":"e5","class":"sign_in"}"#.into(),
+        ),
+        (
+            "e6".into(),
+            35,
+            None,
+            r#"{"uid":"e6","class":"flow","asset":"ws-7"}"#.into(),
+        ),
+    ];
+    let stored: Vec<StoredEvent<'_>> = events
+        .iter()
+        .map(|(uid, minute, person, json)| StoredEvent {
+            uid,
+            time: Ts(T0 + minute * MINUTE),
+            observed: Ts(T0 + minute * MINUTE),
+            source: "test",
+            class: "badge",
+            person: *person,
+            late: false,
+            json,
+        })
+        .collect();
+    store.append_events(&stored).expect("append");
+    store.commit().expect("commit");
+    let mut case = Case::open(
+        "C-1".into(),
+        draft("t", &[], &["bob"]),
+        Vec::new(),
+        "ann",
+        10,
+    )
+    .expect("case");
+    case.links.zones.insert("hq-lobby".into());
+    case.links.assets.insert("ws-7".into());
+    let (found, cut) = store
+        .case_events(&case, Ts(T0 + 15 * MINUTE), Ts(T0 + 60 * MINUTE), 100)
+        .expect("events");
+    let uids: Vec<String> = found
+        .iter()
+        .filter_map(|(_, json)| {
+            serde_json::from_str::<serde_json::Value>(json)
+                .ok()
+                .and_then(|v| v["uid"].as_str().map(str::to_string))
+        })
+        .collect();
+    assert_eq!(
+        uids,
+        ["e2", "e3", "e4", "e6"],
+        "by zone, zone, person, asset; e1 and e5 fall outside the span"
+    );
+    assert!(!cut);
+    assert_eq!(
+        found[2].0.as_deref(),
+        Some("bob"),
+        "the resolved person comes along"
+    );
+    let (limited, cut) = store
+        .case_events(&case, Ts(T0), Ts(T0 + 100 * MINUTE), 2)
+        .expect("events");
+    assert_eq!(limited.len(), 2);
+    assert!(cut);
 }
