@@ -104,6 +104,7 @@
 //! | GET | `/v1/cases/{id}/links` | `read-cases` | filtered | a case's entities and what connects them |
 //! | GET | `/v1/cases/{id}/export` | `read-cases` | filtered | the signed export bundle |
 //! | GET | `/v1/reports` | `read-findings` | all sites only | the leadership report for a period (json, csv, html) |
+//! | GET | `/v1/people/{id}/360` | `read-people` | filtered | one person across both worlds: identifiers, status, presence, timeline, findings, cases |
 //! | POST | `/v1/people/{id}/reveal` | `reveal-names` | filtered | reveal the name behind a pseudonym for a while, with a reason |
 //! | GET | `/v1/dead-letters` | `read-dead-letters` | all sites only | rejected records |
 //! | GET | `/metrics` | `read-metrics` | all sites only | Prometheus metrics |

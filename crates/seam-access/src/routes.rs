@@ -280,6 +280,13 @@ pub const ROUTES: &[RouteRule] = &[
         "the leadership report for a period (json, csv, html)",
     ),
     rule(
+        "GET",
+        "/v1/people/{id}/360",
+        Some(P::ReadPeople),
+        PerSite,
+        "one person across both worlds: identifiers, status, presence, timeline, findings, cases",
+    ),
+    rule(
         "POST",
         "/v1/people/{id}/reveal",
         Some(P::RevealNames),

@@ -55,6 +55,7 @@ impl FindingFacts {
                 .get("unmapped")
                 .and_then(|u| u.get("person_uid"))
                 .and_then(Value::as_str)
+                .filter(|v| v.len() <= crate::MAX_ID_BYTES)
                 .map(str::to_string),
             title: text(info.get("title")),
             message: text(value.get("message")),
@@ -90,13 +91,16 @@ impl FindingFacts {
                     .get("user")
                     .and_then(|u| u.get("uid"))
                     .and_then(Value::as_str)
+                    .filter(|v| v.len() <= crate::MAX_ID_BYTES)
                     .map(str::to_string);
             }
             let Some(data) = evidence.get("data").and_then(Value::as_object) else {
                 continue;
             };
             for (key, value) in data {
-                let Some(value) = value.as_str() else {
+                // A name longer than any id is not kept: it would only bloat the indexes
+                // (and a value past a B-tree entry's limit would fail the store's write).
+                let Some(value) = value.as_str().filter(|v| v.len() <= crate::MAX_ID_BYTES) else {
                     continue;
                 };
                 let slot = match key.as_str() {
@@ -240,6 +244,20 @@ mod tests {
         assert_eq!(facts.events, ["e1", "e2"]);
         assert!(facts.search_text().contains("nobody went through"));
         assert_eq!(facts.domain(), Domain::Physical);
+    }
+
+    #[test]
+    fn names_longer_than_any_id_are_not_kept() {
+        let long = "z".repeat(crate::MAX_ID_BYTES + 1);
+        let json = serde_json::json!({
+            "finding_info": {"uid": "f", "analytic": {"uid": "r"}},
+            "evidences": [{"data": {"zone.id": long, "asset.id": "ws-1"}, "user": {"uid": long}}],
+            "unmapped": {"person_uid": long},
+        });
+        let facts = FindingFacts::from_value(&json).unwrap();
+        assert_eq!(facts.zone, None);
+        assert_eq!(facts.person, None);
+        assert_eq!(facts.asset.as_deref(), Some("ws-1"));
     }
 
     #[test]

@@ -123,29 +123,7 @@ fn optional_bytes(text: Option<&str>) -> Option<&[u8]> {
     text.map(str::as_bytes)
 }
 
-/// A finding's facts for its triage row: what its JSON says, the store's columns winning.
-fn facts_of(finding: &StoredFinding, settings: &WorkspaceSettings) -> FindingFacts {
-    let mut facts = FindingFacts::from_json(&finding.json).unwrap_or_else(|| FindingFacts {
-        uid: finding.uid.clone(),
-        rule: finding.rule.clone(),
-        time: finding.time.millis(),
-        person: finding.person.clone(),
-        ..FindingFacts::default()
-    });
-    // The store's columns are what the engine meant; the JSON only adds to them.
-    facts.uid.clone_from(&finding.uid);
-    facts.rule.clone_from(&finding.rule);
-    facts.time = finding.time.millis();
-    if finding.person.is_some() {
-        facts.person.clone_from(&finding.person);
-    }
-    if facts.site.is_none()
-        && let Some(site_of) = &settings.site_of
-    {
-        facts.site = site_of(&facts);
-    }
-    facts
-}
+use seam_store::workspace::facts_of;
 
 /// Gives `findings`, just inserted, their triage rows in the caller's transaction: in order,
 /// since a finding may join the alert an earlier one of the batch made.
@@ -1234,6 +1212,72 @@ impl Workspace for PostgresStore {
         limit: usize,
     ) -> Result<(seam_store::workspace::PersonEvents, bool), StoreError> {
         self.read_case_events(case, since, until, limit)
+    }
+
+    fn prune_workspace(
+        &mut self,
+        findings_before: Option<Ts>,
+        closed_cases_before: Option<Ts>,
+        dry_run: bool,
+    ) -> Result<seam_store::workspace::WorkspacePruned, StoreError> {
+        let before = findings_before.filter(|_| dry_run).map(Ts::millis);
+        seam_store::Store::commit(self)?;
+        const ORPHAN: &str = "NOT EXISTS (SELECT 1 FROM findings f
+                                          WHERE sha256(f.uid) = sha256(t.uid) AND f.uid = t.uid)";
+        let (orphans, jsons) = self.read("read the workspace's retention in", |client, _| {
+            let orphans: i64 = client
+                .query_one(
+                    &format!(
+                        "SELECT count(*) FROM triage t
+                         WHERE {ORPHAN} OR ($1::bigint IS NOT NULL AND t.time < $1)"
+                    ),
+                    &[&before],
+                )?
+                .try_get(0)?;
+            let rows = client.query("SELECT json FROM cases", &[])?;
+            let jsons = rows
+                .iter()
+                .map(|row| text(row, 0, "cases.json"))
+                .collect::<Result<Vec<String>, Failure>>()?;
+            Ok((orphans, jsons))
+        })?;
+        let mut pruned = seam_store::workspace::WorkspacePruned {
+            triage: u64::try_from(orphans).unwrap_or(0),
+            ..Default::default()
+        };
+        let mut expired: Vec<String> = Vec::new();
+        for json in jsons {
+            let case: Case = serde_json::from_str(&json).map_err(json_error)?;
+            if closed_cases_before
+                .is_some_and(|cutoff| seam_store::workspace::case_expired(&case, cutoff))
+            {
+                expired.push(case.id);
+            } else {
+                pruned
+                    .evidence_kept
+                    .extend(case.evidence.iter().map(|e| e.sha256.clone()));
+            }
+        }
+        pruned.cases = u64::try_from(expired.len()).unwrap_or(0);
+        if dry_run || (pruned.triage == 0 && expired.is_empty()) {
+            return Ok(pruned);
+        }
+        self.own_transaction("prune the workspace of", |transaction| {
+            transaction.batch_execute(&format!(
+                "DELETE FROM triage t WHERE {ORPHAN};
+                 DELETE FROM triage_log l WHERE NOT EXISTS (SELECT 1 FROM triage t WHERE t.uid = l.uid);
+                 DELETE FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM triage t WHERE t.alert = a.id);
+                 DELETE FROM alert_keys k WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.id = k.alert);"
+            ))?;
+            for id in &expired {
+                let id = id.as_bytes();
+                transaction.execute("DELETE FROM cases WHERE id = $1", &[&id])?;
+                transaction.execute("DELETE FROM case_links WHERE case_id = $1", &[&id])?;
+                transaction.execute("DELETE FROM custody WHERE case_id = $1", &[&id])?;
+            }
+            Ok(())
+        })?;
+        Ok(pruned)
     }
 
     fn custody(&self, case_id: &str) -> Result<Vec<CustodyEntry>, StoreError> {

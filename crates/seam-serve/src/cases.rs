@@ -96,6 +96,10 @@ impl std::fmt::Debug for CasesState {
 }
 
 impl CasesState {
+    pub(crate) fn evidence(&self) -> &EvidenceStore {
+        &self.evidence
+    }
+
     pub(crate) fn open(data_dir: &Path, settings: &CasesSettings) -> Result<CasesState, String> {
         let evidence =
             EvidenceStore::open(&data_dir.join("evidence")).map_err(|e| e.to_string())?;

@@ -940,6 +940,7 @@ struct RawRetention {
     findings_days: Option<u32>,
     unresolved_days: Option<u32>,
     audit_days: Option<u32>,
+    cases_days: Option<u32>,
     every_secs: Option<u64>,
 }
 
@@ -952,6 +953,7 @@ impl RawRetention {
             ("findings_days", self.findings_days),
             ("unresolved_days", self.unresolved_days),
             ("audit_days", self.audit_days),
+            ("cases_days", self.cases_days),
         ] {
             if days == Some(0) {
                 return Err(invalid(format!(
@@ -966,6 +968,7 @@ impl RawRetention {
             findings_days: self.findings_days,
             unresolved_days: self.unresolved_days,
             audit_days: self.audit_days,
+            cases_days: self.cases_days,
             every_ms: self.every_secs.unwrap_or(3600).clamp(60, 7 * 86_400) * 1000,
         })
     }

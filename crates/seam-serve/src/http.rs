@@ -168,11 +168,13 @@ pub(crate) fn api_router(shared: Arc<Shared>, health: bool) -> Router {
     let access = crate::access::router(Arc::clone(&shared));
     let oidc = crate::oidc::router(Arc::clone(&shared));
     let cases = crate::cases::router(Arc::clone(&shared));
+    let people = crate::people::router(Arc::clone(&shared));
     router
         .with_state(shared)
         .merge(access)
         .merge(oidc)
         .merge(cases)
+        .merge(people)
 }
 
 pub(crate) fn json_response(status: StatusCode, body: String) -> Response {

@@ -52,6 +52,9 @@ pub struct RetentionSettings {
     /// The audit log's own records: pruned behind a signed, witnessed anchor, so that what
     /// remains still verifies (see `seam_audit::AuditLog::prune_before`).
     pub audit_days: Option<u32>,
+    /// Cases closed this long ago go, with their links, chains of custody and the evidence
+    /// no remaining case holds.
+    pub cases_days: Option<u32>,
     /// How often the service enforces it (hourly by default).
     pub every_ms: u64,
 }
@@ -66,6 +69,7 @@ impl RetentionSettings {
             self.findings_days,
             self.unresolved_days,
             self.audit_days,
+            self.cases_days,
         ]
         .iter()
         .all(Option::is_none)
@@ -78,6 +82,20 @@ impl RetentionSettings {
                 .millis()
                 .saturating_sub(i64::from(days).saturating_mul(DAY_MS)))
         })
+    }
+
+    /// Cases closed before this go, if any do.
+    pub fn cases_cutoff(&self, now: Ts) -> Option<Ts> {
+        self.cases_days.map(|days| {
+            Ts(now
+                .millis()
+                .saturating_sub(i64::from(days).saturating_mul(DAY_MS)))
+        })
+    }
+
+    /// Whether the workspace has anything to prune: the triage of pruned findings, or cases.
+    pub fn prunes_workspace(&self) -> bool {
+        self.findings_days.is_some() || self.cases_days.is_some()
     }
 
     /// What is past its retention at `now`.
@@ -133,6 +151,50 @@ pub fn retention_summary(
     serde_json::Value::Object(summary)
 }
 
+/// Adds the workspace's part of a run to its summary.
+pub fn workspace_summary(
+    summary: &mut serde_json::Value,
+    settings: &RetentionSettings,
+    pruned: &seam_store::workspace::WorkspacePruned,
+    evidence: u64,
+) {
+    if let Some(map) = summary.as_object_mut() {
+        if settings.findings_days.is_some() {
+            map.insert("triage_rows".into(), pruned.triage.into());
+        }
+        if settings.cases_days.is_some() {
+            map.insert("cases".into(), pruned.cases.into());
+            map.insert("evidence_files".into(), evidence.into());
+        }
+    }
+}
+
+/// Prunes the workspace and the evidence its remaining cases no longer hold; returns what
+/// went (and the count of evidence files).
+pub fn prune_workspace(
+    store: &mut dyn seam_store::workspace::WorkspaceStore,
+    evidence: &seam_store::evidence::EvidenceStore,
+    settings: &RetentionSettings,
+    now: Ts,
+    dry_run: bool,
+) -> Result<(seam_store::workspace::WorkspacePruned, u64), String> {
+    let pruned = store
+        .prune_workspace(
+            settings.request(now).findings_before,
+            settings.cases_cutoff(now),
+            dry_run,
+        )
+        .map_err(|e| crate::writer::error_text(&e))?;
+    let files = if settings.cases_days.is_some() {
+        evidence
+            .remove_unreferenced(&pruned.evidence_kept, dry_run)
+            .map_err(|e| e.to_string())?
+    } else {
+        0
+    };
+    Ok((pruned, files))
+}
+
 /// Enforces retention every `settings.every_ms` until the service stops.
 pub(crate) async fn run(shared: Arc<Shared>, settings: RetentionSettings) {
     loop {
@@ -153,12 +215,31 @@ fn prune_once(shared: &Shared, settings: &RetentionSettings) {
     }
     let request = settings.request(now);
     let pruned = match shared.store.lock() {
-        Ok(mut store) => store.prune(&request, false),
+        Ok(mut store) => store
+            .prune(&request, false)
+            .map_err(|e| crate::writer::error_text(&e))
+            .and_then(|report| {
+                let workspace = if settings.prunes_workspace() {
+                    Some(prune_workspace(
+                        store.as_workspace_store_mut(),
+                        shared.cases.evidence(),
+                        settings,
+                        now,
+                        false,
+                    )?)
+                } else {
+                    None
+                };
+                Ok((report, workspace))
+            }),
         Err(_) => return,
     };
     match pruned {
-        Ok(report) => {
-            let summary = retention_summary(settings, &report);
+        Ok((report, workspace)) => {
+            let mut summary = retention_summary(settings, &report);
+            if let Some((pruned, files)) = workspace {
+                workspace_summary(&mut summary, settings, &pruned, files);
+            }
             let anything = summary
                 .as_object()
                 .is_some_and(|m| m.values().any(|v| v.as_u64() > Some(0)));
@@ -168,10 +249,7 @@ fn prune_once(shared: &Shared, settings: &RetentionSettings) {
                     .record(AuditEntry::new("system", AuditAction::RetentionRun).detail(summary));
             }
         }
-        Err(error) => eprintln!(
-            "seam serve: retention failed, retrying at the next run: {}",
-            crate::writer::error_text(&error)
-        ),
+        Err(error) => eprintln!("seam serve: retention failed, retrying at the next run: {error}"),
     }
 }
 
@@ -203,6 +281,17 @@ mod tests {
         assert_eq!(request.findings_before, Some(Ts(-265 * DAY_MS)));
         assert!(!settings.keeps_everything());
         assert!(RetentionSettings::default().keeps_everything());
+        assert!(
+            settings.prunes_workspace(),
+            "the triage of pruned findings goes too"
+        );
+        assert_eq!(settings.cases_cutoff(now), None);
+        let cases = RetentionSettings {
+            cases_days: Some(10),
+            ..RetentionSettings::default()
+        };
+        assert_eq!(cases.cases_cutoff(now), Some(Ts(90 * DAY_MS)));
+        assert!(!cases.keeps_everything() && cases.prunes_workspace());
         let report = RetentionReport {
             events: vec![4, 2],
             findings: 1,

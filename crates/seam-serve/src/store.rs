@@ -21,6 +21,7 @@ pub(crate) trait ServiceStore: Lifecycle + Workspace + Send + std::fmt::Debug {
     fn as_workspace(&self) -> &dyn Workspace;
     /// The store as store and workspace (for the functions shared with the command line).
     fn as_workspace_store(&self) -> &dyn seam_store::workspace::WorkspaceStore;
+    fn as_workspace_store_mut(&mut self) -> &mut dyn seam_store::workspace::WorkspaceStore;
 }
 
 impl ServiceStore for EmbeddedStore {
@@ -43,6 +44,10 @@ impl ServiceStore for EmbeddedStore {
     fn as_workspace_store(&self) -> &dyn seam_store::workspace::WorkspaceStore {
         self
     }
+
+    fn as_workspace_store_mut(&mut self) -> &mut dyn seam_store::workspace::WorkspaceStore {
+        self
+    }
 }
 
 impl ServiceStore for seam_postgres::PostgresStore {
@@ -63,6 +68,10 @@ impl ServiceStore for seam_postgres::PostgresStore {
     }
 
     fn as_workspace_store(&self) -> &dyn seam_store::workspace::WorkspaceStore {
+        self
+    }
+
+    fn as_workspace_store_mut(&mut self) -> &mut dyn seam_store::workspace::WorkspaceStore {
         self
     }
 }

@@ -66,6 +66,41 @@ fn call(
     (status, body)
 }
 
+/// A GET with extra headers; the status and the body.
+fn call_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n"
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&answer[..split]).to_string();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut body = answer[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = unchunk(&body);
+    }
+    (status, body)
+}
+
 fn unchunk(mut body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
@@ -438,6 +473,54 @@ fn a_tailgate_and_a_sign_in_are_worked_as_one_case_by_both_teams() {
     let (status, links) = json(addr, "GET", &format!("{path}/links"), investigator, "");
     assert_eq!(status, 200);
     assert!(links["nodes"].as_array().unwrap().len() >= 4, "{links}");
+
+    // Identity 360: the person across both worlds, with a stated purpose only.
+    assert_eq!(
+        json(addr, "GET", "/v1/people/bob/360", guard, "").0,
+        400,
+        "no purpose"
+    );
+    let purpose_call = |token: &str| {
+        let (status, bytes) = call_with(
+            addr,
+            "GET",
+            "/v1/people/bob/360",
+            token,
+            &[("X-Seam-Purpose", "case review: lobby tailgate")],
+        );
+        (
+            status,
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default(),
+        )
+    };
+    let (status, person) = purpose_call(guard);
+    assert_eq!(status, 200, "{person}");
+    assert_eq!(person["person"]["name"], "Bob Tanaka");
+    assert_eq!(person["cases"][0]["id"], id.as_str());
+    assert_eq!(
+        person["open_findings"].as_array().unwrap().len(),
+        0,
+        "both closed"
+    );
+    assert!(
+        person["identifiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["value"].is_string())
+    );
+    let (status, masked) = purpose_call(analyst);
+    assert_eq!(status, 200);
+    assert!(!masked.to_string().contains("Bob Tanaka"), "{masked}");
+    assert!(
+        masked["identifiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["value"].is_null())
+    );
+    assert_eq!(purpose_call(auditor).0, 403);
+    assert_eq!(purpose_call(nyc_guard).0, 404, "another site's person");
 
     // The bundle, checked by tools that know nothing of Seam.
     assert_eq!(

@@ -417,4 +417,14 @@ impl crate::workspace::Workspace for EmbeddedStore {
         self.log
             .scan_between(since.millis(), until.millis(), limit, &mut wanted)
     }
+
+    fn prune_workspace(
+        &mut self,
+        findings_before: Option<Ts>,
+        closed_cases_before: Option<Ts>,
+        dry_run: bool,
+    ) -> Result<crate::workspace::WorkspacePruned, StoreError> {
+        self.database
+            .prune_workspace(findings_before, closed_cases_before, dry_run)
+    }
 }

@@ -104,6 +104,48 @@ impl EvidenceStore {
         self.path_of(sha256).is_ok_and(|path| path.is_file())
     }
 
+    /// Removes (or with `dry_run` counts) every evidence file whose digest is not in `kept`:
+    /// retention's last step, once the cases that held it are gone. Files that are not
+    /// evidence (an upload under way) are left alone.
+    pub fn remove_unreferenced(
+        &self,
+        kept: &std::collections::BTreeSet<String>,
+        dry_run: bool,
+    ) -> Result<u64, EvidenceError> {
+        let mut removed = 0;
+        let folders = fs::read_dir(&self.dir).map_err(io_error("list", &self.dir))?;
+        for folder in folders {
+            let folder = folder.map_err(io_error("list", &self.dir))?.path();
+            if !folder.is_dir() {
+                continue;
+            }
+            for file in fs::read_dir(&folder).map_err(io_error("list", &folder))? {
+                let path = file.map_err(io_error("list", &folder))?.path();
+                let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                    continue;
+                };
+                if !is_sha256(name) || kept.contains(name) {
+                    continue;
+                }
+                // A file stored in the last hour may belong to an upload whose case is being
+                // saved right now.
+                let recent = fs::metadata(&path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|at| at.elapsed().ok())
+                    .is_none_or(|age| age < std::time::Duration::from_secs(3600));
+                if recent {
+                    continue;
+                }
+                if !dry_run {
+                    fs::remove_file(&path).map_err(io_error("remove", &path))?;
+                }
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Starts an upload of at most `max_bytes` bytes.
     pub fn begin(&self, max_bytes: u64) -> Result<Upload, EvidenceError> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -446,5 +488,38 @@ mod tests {
                 "{digest}"
             );
         }
+    }
+
+    #[test]
+    fn unreferenced_evidence_goes_and_the_rest_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EvidenceStore::open(dir.path()).unwrap();
+        let put = |bytes: &[u8]| {
+            let mut upload = store.begin(1024).unwrap();
+            upload.write(bytes).unwrap();
+            upload.finish().unwrap().sha256
+        };
+        let kept = put(b"kept");
+        let gone = put(b"gone");
+        let keep = std::collections::BTreeSet::from([kept.clone()]);
+        assert_eq!(
+            store.remove_unreferenced(&keep, false).unwrap(),
+            0,
+            "a file of the last hour may be an upload under way"
+        );
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        for digest in [&kept, &gone] {
+            let path = dir.path().join(&digest[..2]).join(digest);
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        assert_eq!(store.remove_unreferenced(&keep, true).unwrap(), 1);
+        assert!(store.contains(&gone), "a dry run removes nothing");
+        assert_eq!(store.remove_unreferenced(&keep, false).unwrap(), 1);
+        assert!(store.contains(&kept) && !store.contains(&gone));
     }
 }

@@ -280,12 +280,40 @@ pub trait Workspace {
         until: Ts,
         limit: usize,
     ) -> Result<(crate::workspace::PersonEvents, bool), StoreError>;
+
+    /// Retention for the workspace: drops the triage rows (and logs, and alerts left empty)
+    /// of findings no longer stored, and cases closed before `closed_cases_before` with
+    /// their links and chains of custody. With `dry_run` it counts only, the triage rows of
+    /// findings before `findings_before` included (the findings' own prune has not run).
+    /// Commits first.
+    fn prune_workspace(
+        &mut self,
+        findings_before: Option<Ts>,
+        closed_cases_before: Option<Ts>,
+        dry_run: bool,
+    ) -> Result<WorkspacePruned, StoreError>;
 }
 
-/// A store with a workspace.
-pub trait WorkspaceStore: crate::Store + Workspace {}
+/// What [`Workspace::prune_workspace`] dropped (or would drop).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkspacePruned {
+    /// Triage rows whose findings had gone.
+    pub triage: u64,
+    pub cases: u64,
+    /// The evidence digests the remaining cases hold: any other evidence file may go.
+    pub evidence_kept: std::collections::BTreeSet<String>,
+}
 
-impl<T: crate::Store + Workspace> WorkspaceStore for T {}
+/// Whether a case goes under a retention cutoff: closed (merged ones are closed) before it.
+pub fn case_expired(case: &Case, closed_before: Ts) -> bool {
+    case.status == seam_cases::CaseStatus::Closed
+        && case.closed_at.is_some_and(|at| at < closed_before.millis())
+}
+
+/// A store with its lifecycle and a workspace.
+pub trait WorkspaceStore: crate::Lifecycle + Workspace {}
+
+impl<T: crate::Lifecycle + Workspace> WorkspaceStore for T {}
 
 /// The most findings one page holds.
 pub const MAX_PAGE: usize = 10_000;
@@ -399,4 +427,32 @@ pub fn case_type_for(
     Ok(procedures
         .for_rules(rules.iter().map(|(_, rule)| rule.as_str()))
         .cloned())
+}
+
+/// A stored finding's facts for its triage row: what its JSON says, the store's columns
+/// winning (they are what the engine meant), placed on a site by the settings' resolver when
+/// it names none. Names longer than any id are not kept (see `FindingFacts`).
+pub fn facts_of(finding: &crate::StoredFinding, settings: &WorkspaceSettings) -> FindingFacts {
+    let mut facts = FindingFacts::from_json(&finding.json).unwrap_or_else(|| FindingFacts {
+        uid: finding.uid.clone(),
+        rule: finding.rule.clone(),
+        time: finding.time.millis(),
+        ..FindingFacts::default()
+    });
+    facts.uid.clone_from(&finding.uid);
+    facts.rule.clone_from(&finding.rule);
+    facts.time = finding.time.millis();
+    if let Some(person) = finding
+        .person
+        .as_ref()
+        .filter(|p| p.len() <= seam_cases::MAX_ID_BYTES)
+    {
+        facts.person = Some(person.clone());
+    }
+    if facts.site.is_none()
+        && let Some(site_of) = &settings.site_of
+    {
+        facts.site = site_of(&facts).filter(|s| s.len() <= seam_cases::MAX_ID_BYTES);
+    }
+    facts
 }

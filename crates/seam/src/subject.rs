@@ -309,10 +309,22 @@ pub fn retention(
 ) -> Result<ExitCode, CliError> {
     let settings = &config.retention;
     let request = settings.request(now());
-    let mut store = open(data_dir, store_url)?;
+    let location = match store_url {
+        Some(url) => crate::stores::StoreLocation::Postgres(url.to_string()),
+        None => crate::stores::StoreLocation::Directory(data_dir.to_path_buf()),
+    };
+    let mut store = crate::cases::open_workspace(&location)?;
     let report = store.prune(&request, dry_run).map_err(store_error)?;
-    drop(store);
     let mut summary = seam_serve::retention_summary(settings, &report);
+    if settings.prunes_workspace() {
+        let evidence = seam_store::evidence::EvidenceStore::open(&data_dir.join("evidence"))
+            .map_err(|e| CliError::Failed(e.to_string()))?;
+        let (pruned, files) =
+            seam_serve::prune_workspace(&mut *store, &evidence, settings, now(), dry_run)
+                .map_err(CliError::Failed)?;
+        seam_serve::workspace_summary(&mut summary, settings, &pruned, files);
+    }
+    drop(store);
     if !dry_run {
         let audit = prune_audit(data_dir, store_url, config)?;
         if let (Some(dropped), Some(map)) = (audit, summary.as_object_mut()) {

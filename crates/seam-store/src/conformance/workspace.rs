@@ -50,6 +50,10 @@ pub fn workspace_suite(make: impl Fn() -> Box<dyn WorkspaceStore>) {
             "a case's events are its people's and places' within the span",
             case_events,
         ),
+        (
+            "retention drops the triage of pruned findings and long-closed cases",
+            retention,
+        ),
         ("what survives a reopen", survives_reopen_placeholder),
     ];
     for &(name, check) in checks {
@@ -839,4 +843,99 @@ fn case_events(store: &mut dyn WorkspaceStore) {
         .expect("events");
     assert_eq!(limited.len(), 2);
     assert!(cut);
+}
+
+fn retention(store: &mut dyn WorkspaceStore) {
+    store_findings(
+        store,
+        &[
+            finding("old", "r", 0, Some("bob"), None, 3),
+            finding("new", "r", 500, Some("bob"), None, 3),
+        ],
+    );
+    store
+        .triage(
+            "old",
+            &TriageAction::Comment { text: "x".into() },
+            "ann",
+            1,
+            None,
+        )
+        .expect("comment");
+    let closed = open_case(store, "closed long ago", &["old"])
+        .apply(
+            &CaseChange::Status {
+                status: CaseStatus::Closed,
+                disposition: Some(Disposition::FalsePositive),
+            },
+            "ann",
+            1_000,
+        )
+        .expect("close");
+    store
+        .save_cases(std::slice::from_ref(&closed))
+        .expect("save");
+    let mut with_evidence = open_case(store, "still open", &["new"]);
+    with_evidence
+        .evidence
+        .push(seam_cases::evidence::EvidenceRef {
+            sha256: "b".repeat(64),
+            bytes: 1,
+            name: "a.txt".into(),
+            media_type: None,
+            added_by: "ann".into(),
+            added_at: 5,
+        });
+    with_evidence.version += 1;
+    store.save_cases(&[with_evidence]).expect("save");
+    store
+        .record_custody(&CustodyEntry {
+            case_id: closed.id.clone(),
+            sha256: "a".repeat(64),
+            at: 2,
+            actor: "ann".into(),
+            action: "uploaded".into(),
+        })
+        .expect("custody");
+    store.commit().expect("commit");
+    // A dry run before the findings' own prune counts the triage rows that will go with them.
+    let ahead = store
+        .prune_workspace(Some(Ts(T0 + 100 * MINUTE)), None, true)
+        .expect("dry run ahead");
+    assert_eq!((ahead.triage, ahead.cases), (1, 0));
+    // Findings' retention drops the old finding; the workspace follows.
+    store
+        .prune(
+            &crate::RetentionRequest {
+                findings_before: Some(Ts(T0 + 100 * MINUTE)),
+                ..crate::RetentionRequest::default()
+            },
+            false,
+        )
+        .expect("prune findings");
+    let dry = store
+        .prune_workspace(None, Some(Ts(2_000)), true)
+        .expect("dry run");
+    assert_eq!((dry.triage, dry.cases), (1, 1));
+    assert!(
+        store.case(&closed.id).expect("read").is_some(),
+        "a dry run changes nothing"
+    );
+    let pruned = store
+        .prune_workspace(None, Some(Ts(2_000)), false)
+        .expect("prune");
+    assert_eq!((pruned.triage, pruned.cases), (1, 1));
+    assert_eq!(
+        pruned.evidence_kept.into_iter().collect::<Vec<_>>(),
+        ["b".repeat(64)]
+    );
+    assert!(store.triaged("old").expect("read").is_none());
+    assert!(store.triage_log("old").expect("read").is_empty());
+    assert!(store.case(&closed.id).expect("read").is_none());
+    assert!(store.custody(&closed.id).expect("read").is_empty());
+    assert!(store.triaged("new").expect("read").is_some());
+    let again = store
+        .prune_workspace(None, Some(Ts(2_000)), false)
+        .expect("again");
+    assert_eq!((again.triage, again.cases), (0, 0));
 }

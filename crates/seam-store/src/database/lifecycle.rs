@@ -391,7 +391,7 @@ impl Database {
 
     /// Runs `write` with `secure_delete` on, and turns it off again whatever happened:
     /// ordinary deletes (old snapshots above all) need not pay for zeroing their pages.
-    fn securely(
+    pub(super) fn securely(
         &mut self,
         write: impl FnOnce(&rusqlite::Connection) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {

@@ -153,25 +153,7 @@ fn index_one(
     finding: &StoredFinding,
     now: i64,
 ) -> Result<(), StoreError> {
-    let mut facts = FindingFacts::from_json(&finding.json).unwrap_or_else(|| FindingFacts {
-        uid: finding.uid.clone(),
-        rule: finding.rule.clone(),
-        time: finding.time.millis(),
-        person: finding.person.clone(),
-        ..FindingFacts::default()
-    });
-    // The store's columns are what the engine meant; the JSON only adds to them.
-    facts.uid.clone_from(&finding.uid);
-    facts.rule.clone_from(&finding.rule);
-    facts.time = finding.time.millis();
-    if finding.person.is_some() {
-        facts.person.clone_from(&finding.person);
-    }
-    if facts.site.is_none()
-        && let Some(site_of) = &settings.site_of
-    {
-        facts.site = site_of(&facts);
-    }
+    let facts = crate::workspace::facts_of(finding, settings);
     let suppressed = suppression::suppressed_by(suppressions, &facts, now).map(|s| s.id.clone());
     let alert = assign_alert(connection, settings, &facts)?;
     let state = TriageState::default();
@@ -1138,5 +1120,75 @@ pub(crate) fn scrub_value(value: &mut serde_json::Value, needles: &crate::Needle
             }
         }
         _ => {}
+    }
+}
+
+impl Database {
+    pub(crate) fn prune_workspace(
+        &mut self,
+        findings_before: Option<Ts>,
+        closed_cases_before: Option<Ts>,
+        dry_run: bool,
+    ) -> Result<crate::workspace::WorkspacePruned, StoreError> {
+        self.commit()?;
+        let mut pruned = crate::workspace::WorkspacePruned::default();
+        let before = findings_before.filter(|_| dry_run).map(Ts::millis);
+        let orphans: i64 = self.connection.query_row(
+            "SELECT count(*) FROM triage
+             WHERE uid NOT IN (SELECT uid FROM findings) OR (?1 IS NOT NULL AND time < ?1)",
+            params![before],
+            |row| row.get(0),
+        )?;
+        pruned.triage = u64::try_from(orphans).unwrap_or(0);
+        let mut expired = Vec::new();
+        {
+            let mut statement = self
+                .connection
+                .prepare("SELECT json FROM cases WHERE status = 'closed'")?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                let case: Case =
+                    serde_json::from_str(&row.get::<_, String>(0)?).map_err(json_error)?;
+                if closed_cases_before
+                    .is_some_and(|cutoff| crate::workspace::case_expired(&case, cutoff))
+                {
+                    expired.push(case.id);
+                }
+            }
+        }
+        pruned.cases = u64::try_from(expired.len()).unwrap_or(0);
+        {
+            let mut statement = self.connection.prepare("SELECT json FROM cases")?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                let case: Case =
+                    serde_json::from_str(&row.get::<_, String>(0)?).map_err(json_error)?;
+                if !expired.contains(&case.id) {
+                    pruned
+                        .evidence_kept
+                        .extend(case.evidence.iter().map(|e| e.sha256.clone()));
+                }
+            }
+        }
+        if dry_run || (pruned.triage == 0 && expired.is_empty()) {
+            return Ok(pruned);
+        }
+        self.securely(|connection| {
+            let transaction = connection.unchecked_transaction()?;
+            transaction.execute_batch(
+                "DELETE FROM triage_log WHERE uid NOT IN (SELECT uid FROM findings);
+                 DELETE FROM triage WHERE uid NOT IN (SELECT uid FROM findings);
+                 DELETE FROM alerts WHERE id NOT IN (SELECT DISTINCT alert FROM triage);
+                 DELETE FROM alert_keys WHERE alert NOT IN (SELECT id FROM alerts);",
+            )?;
+            for id in &expired {
+                transaction.execute("DELETE FROM cases WHERE id = ?1", params![id])?;
+                transaction.execute("DELETE FROM case_links WHERE case_id = ?1", params![id])?;
+                transaction.execute("DELETE FROM custody WHERE case_id = ?1", params![id])?;
+            }
+            transaction.commit()?;
+            Ok(())
+        })?;
+        Ok(pruned)
     }
 }
