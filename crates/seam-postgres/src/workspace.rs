@@ -1404,7 +1404,7 @@ impl PostgresStore {
         until: Ts,
         limit: usize,
     ) -> Result<(seam_store::workspace::PersonEvents, bool), StoreError> {
-        let mut wanted = seam_store::workspace::case_wants(case);
+        let wanted = seam_store::workspace::case_wants(case);
         self.read("read a case's events", |client, _| {
             let mut found = Vec::new();
             let mut last: i64 = -1;

@@ -413,9 +413,12 @@ impl crate::workspace::Workspace for EmbeddedStore {
         until: Ts,
         limit: usize,
     ) -> Result<(crate::workspace::PersonEvents, bool), StoreError> {
-        let mut wanted = crate::workspace::case_wants(case);
-        self.log
-            .scan_between(since.millis(), until.millis(), limit, &mut wanted)
+        self.log.scan_between(
+            since.millis(),
+            until.millis(),
+            limit,
+            &crate::workspace::EventScan::of(case),
+        )
     }
 
     fn prune_workspace(

@@ -366,6 +366,37 @@ pub(crate) fn decode_record(record: &[u8]) -> Result<Record<'_>, DecodeError> {
     })
 }
 
+/// What a scan by time and person needs of a record.
+pub(crate) struct ScanView<'a> {
+    pub(crate) time: Ts,
+    pub(crate) tombstone: bool,
+    pub(crate) person: Option<&'a str>,
+    /// Unchecked: a scan checks it only for the records it keeps.
+    pub(crate) json: &'a [u8],
+}
+
+/// Reads what a scan by time and person needs, the JSON left unchecked.
+pub(crate) fn decode_for_scan(record: &[u8]) -> Result<ScanView<'_>, DecodeError> {
+    let mut cursor = Cursor { rest: record };
+    let (_, tombstone) = cursor.kind_and_uid()?;
+    let time = Ts::from_millis(cursor.i64()?);
+    let _observed = cursor.i64()?;
+    let flags = cursor.byte()?;
+    let _source = cursor.text()?;
+    let _class = cursor.text()?;
+    let person = if !tombstone && flags & FLAG_PERSON != 0 {
+        Some(cursor.text()?)
+    } else {
+        None
+    };
+    Ok(ScanView {
+        time,
+        tombstone,
+        person,
+        json: cursor.rest,
+    })
+}
+
 /// Reads only the uid, for the duplicate check.
 pub(crate) fn decode_uid(record: &[u8]) -> Result<RecordUid<'_>, DecodeError> {
     Cursor { rest: record }.kind_and_uid().map(|(uid, _)| uid)

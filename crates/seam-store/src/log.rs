@@ -425,38 +425,88 @@ impl EventLog {
 
     /// Live events with a time in `since..=until` that `wanted` takes (given their person and
     /// JSON), at most `limit`, in log order; and whether the limit cut the scan short. Only
-    /// the blocks whose times reach into the span are read.
+    /// the blocks whose times reach into the span are read, by up to four threads at once:
+    /// decompressing the span is the cost, and a timeline is read while a person waits.
     pub(crate) fn scan_between(
         &self,
         since: i64,
         until: i64,
         limit: usize,
-        wanted: &mut dyn FnMut(Option<&str>, &str) -> bool,
+        scan: &crate::workspace::EventScan<'_>,
     ) -> Result<(crate::workspace::PersonEvents, bool), StoreError> {
-        let mut found = Vec::new();
-        let mut take = |position: u64, record: &[u8], found: &mut Vec<_>| {
-            let event = frame::decode_record(record)
-                .map_err(|error| self.corrupt_at(position, &error.describe()))?;
-            let time = event.time.millis();
-            if !event.tombstone
-                && (since..=until).contains(&time)
-                && wanted(event.person, event.json)
-            {
-                found.push((event.person.map(str::to_string), event.json.to_string()));
+        let take = |position: u64, record: &[u8], found: &mut crate::workspace::PersonEvents| {
+            let corrupt = |error: frame::DecodeError| self.corrupt_at(position, &error.describe());
+            let frame::ScanView {
+                time,
+                tombstone,
+                person,
+                json,
+            } = frame::decode_for_scan(record).map_err(corrupt)?;
+            if tombstone || !(since..=until).contains(&time.millis()) {
+                return Ok(false);
             }
-            Ok::<bool, StoreError>(found.len() >= limit)
+            let by_person = person.is_some_and(|p| scan.people.contains(p));
+            if !by_person && !scan.reads_json {
+                return Ok(false);
+            }
+            let json = std::str::from_utf8(json).map_err(|_| corrupt(frame::DecodeError::NotUtf8))?;
+            if by_person || (scan.wanted)(person, json) {
+                found.push((person.map(str::to_string), json.to_string()));
+            }
+            Ok::<bool, StoreError>(found.len() > limit)
         };
-        let mut reader = None;
-        for (number, entry) in self.blocks.iter().enumerate() {
-            if entry.oldest_live > until || entry.newest_live < since {
-                continue;
-            }
-            let block = self.load_block(number, &mut reader)?;
-            for index in 0..block.len() {
-                let record = block.record(index).unwrap_or_default();
-                if take(entry.first + index as u64, record, &mut found)? {
-                    return Ok((found, true));
+        let candidates: Vec<usize> = self
+            .blocks
+            .iter()
+            .enumerate()
+            .filter(|(_, entry)| entry.oldest_live <= until && entry.newest_live >= since)
+            .map(|(number, _)| number)
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .clamp(1, 4)
+            .min(candidates.len().max(1));
+        let chunk = candidates.len().div_ceil(threads).max(1);
+        let scan = |numbers: &[usize]| {
+            let mut found = Vec::new();
+            let mut reader = None;
+            for &number in numbers {
+                let Some(entry) = self.blocks.get(number) else {
+                    continue;
+                };
+                let block = self.load_block(number, &mut reader)?;
+                for index in 0..block.len() {
+                    let record = block.record(index).unwrap_or_default();
+                    if take(entry.first + index as u64, record, &mut found)? {
+                        return Ok(found);
+                    }
                 }
+            }
+            Ok::<_, StoreError>(found)
+        };
+        let parts: Vec<Result<crate::workspace::PersonEvents, StoreError>> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = candidates
+                    .chunks(chunk)
+                    .map(|numbers| scope.spawn(move || scan(numbers)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| {
+                        handle.join().unwrap_or_else(|_| {
+                            Err(StoreError::InvalidRequest {
+                                reason: "a log scan thread failed".into(),
+                            })
+                        })
+                    })
+                    .collect()
+            });
+        let mut found = Vec::new();
+        for part in parts {
+            found.extend(part?);
+            if found.len() > limit {
+                found.truncate(limit);
+                return Ok((found, true));
             }
         }
         if self.open_oldest <= until && self.open_newest >= since {
@@ -464,6 +514,7 @@ impl EventLog {
                 if let Some(record) = self.open_record(position)
                     && take(position, record, &mut found)?
                 {
+                    found.truncate(limit);
                     return Ok((found, true));
                 }
             }

@@ -346,10 +346,43 @@ pub fn case_matches(case: &Case, query: &CaseQuery) -> bool {
         })
 }
 
+/// How a store scans its events for a case: the people whose events it keeps at once, and
+/// whether (and how) it must read an event's JSON to decide about the others.
+pub struct EventScan<'a> {
+    pub people: &'a std::collections::BTreeSet<String>,
+    /// The case names zones, assets or events: the JSON of other events must be read.
+    pub reads_json: bool,
+    pub wanted: Box<Wanted<'a>>,
+}
+
+/// Whether an event (its person and JSON) is wanted.
+pub type Wanted<'a> = dyn Fn(Option<&str>, &str) -> bool + Sync + 'a;
+
+impl std::fmt::Debug for EventScan<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventScan")
+            .field("people", &self.people.len())
+            .field("reads_json", &self.reads_json)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> EventScan<'a> {
+    pub fn of(case: &'a Case) -> EventScan<'a> {
+        EventScan {
+            people: &case.links.people,
+            reads_json: !(case.links.zones.is_empty()
+                && case.links.assets.is_empty()
+                && case.links.events.is_empty()),
+            wanted: Box::new(case_wants(case)),
+        }
+    }
+}
+
 /// Whether a stored event (its resolved person and JSON) belongs on a case's timeline: its
 /// person is one of the case's, or it names one of the case's zones or assets, or it is one
 /// of the case's events. The JSON is parsed only when a text check says it may be.
-pub fn case_wants(case: &Case) -> impl FnMut(Option<&str>, &str) -> bool + '_ {
+pub fn case_wants(case: &Case) -> impl Fn(Option<&str>, &str) -> bool + Sync + '_ {
     move |person, json| {
         if person.is_some_and(|p| case.links.people.contains(p)) {
             return true;

@@ -40,6 +40,7 @@ mod serve;
 mod stores;
 mod subject;
 mod twin;
+mod workspace_bench;
 
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -652,6 +653,37 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Triage lists at scale: a store of `--findings` findings, then pages of 50 under every
+    /// filter in interleaved rounds (p50, p99, worst). The embedded store in `--data-dir`
+    /// (kept between runs); `--store postgres://…` makes a scratch database on that server.
+    Workspace {
+        #[arg(long, default_value_t = 1_000_000)]
+        findings: usize,
+        #[arg(long, default_value = "seam-data/bench-workspace")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        store: Option<String>,
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A case timeline on an existing store (`seam sim` then `seam replay --data-dir`): the
+    /// `--people` people with the most findings over the last `--days` days.
+    Timeline {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        store: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        people: usize,
+        #[arg(long, default_value_t = 7)]
+        days: i64,
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// `seam replay` end to end: NDJSON parsing, engine, findings.
     Replay {
         #[arg(long, default_value_t = 10_000)]
@@ -911,6 +943,42 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
             } => audit::export(&data_dir, store.as_deref(), &from, &to, out.as_deref()),
             AuditCommand::VerifyExport { key, file } => audit::verify_export(&file, &key),
         },
+        Command::Bench {
+            command:
+                BenchCommand::Workspace {
+                    findings,
+                    data_dir,
+                    store,
+                    rounds,
+                    json,
+                },
+        } => workspace_bench::workspace(&workspace_bench::WorkspaceArgs {
+            findings,
+            store,
+            data_dir,
+            rounds,
+            json,
+        })
+        .map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            command:
+                BenchCommand::Timeline {
+                    data_dir,
+                    store,
+                    people,
+                    days,
+                    rounds,
+                    json,
+                },
+        } => workspace_bench::timeline(&workspace_bench::TimelineArgs {
+            data_dir,
+            store,
+            people,
+            days,
+            rounds,
+            json,
+        })
+        .map(|()| ExitCode::SUCCESS),
         Command::Bench {
             command:
                 BenchCommand::Audit {

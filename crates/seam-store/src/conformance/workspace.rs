@@ -201,6 +201,25 @@ fn filters_and_paging(store: &mut dyn WorkspaceStore) {
     }
     let mut expected: Vec<String> = (0..45).rev().map(|i| format!("f{i:02}")).collect();
     assert_eq!(seen, expected);
+    // Two sites page the same way, the merge of both in order.
+    let mut both = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_findings(&FindingQuery {
+                limit: 7,
+                sites: Some(vec!["hq".into(), "br".into()]),
+                after: after.clone(),
+                ..FindingQuery::default()
+            })
+            .expect("page");
+        both.extend(uids(&page.findings));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(both, expected);
     expected.clear();
     let rare = all(
         store,

@@ -348,6 +348,31 @@ impl Database {
         if limit == 0 {
             return Ok(FindingPage::default());
         }
+        // Several sites: SQLite would sort every finding of them; a page per site, each read
+        // off the (site, time, uid) index in order, merged, costs a page per site instead.
+        if let Some(sites) = query.sites.as_ref().filter(|sites| sites.len() > 1) {
+            let mut merged = Vec::new();
+            for site in sites.iter().collect::<std::collections::BTreeSet<_>>() {
+                let one = FindingQuery {
+                    sites: Some(vec![site.clone()]),
+                    ..query.clone()
+                };
+                merged.extend(self.list_findings(&one)?.findings);
+            }
+            merged.sort_by(|a, b| (b.time, &b.uid).cmp(&(a.time, &a.uid)));
+            merged.truncate(limit);
+            let next = (merged.len() == limit)
+                .then(|| merged.last())
+                .flatten()
+                .map(|last| Cursor {
+                    time: last.time,
+                    uid: last.uid.clone(),
+                });
+            return Ok(FindingPage {
+                findings: merged,
+                next,
+            });
+        }
         let mut sql = format!(
             "SELECT {TRIAGE_COLUMNS} FROM triage t JOIN findings f ON f.uid = t.uid WHERE 1 = 1"
         );
