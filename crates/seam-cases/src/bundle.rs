@@ -569,23 +569,7 @@ pub fn verify(
     })
 }
 
-/// Escapes text for HTML content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // Keep line breaks and tabs; other control characters would only confuse a reader.
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::html::escape;
 
 /// A wall or event time (ms since the Unix epoch) as UTC, `2024-05-01 09:30:00.250Z`.
 pub fn format_time(ms: i64) -> String {
@@ -630,29 +614,11 @@ dt{font-weight:600}dd{margin:0}.mono{font-family:ui-monospace,monospace;word-bre
 .note{white-space:pre-wrap}.none{color:#57606a;font-style:italic}\
 @media print{body{margin:0;max-width:none}}";
 
-/// A table with a header row; every cell is escaped here.
+/// A table with a header row; `mono` columns in a fixed-width font.
 fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>], mono: &[usize]) {
-    if rows.is_empty() {
-        out.push_str("<p class=\"none\">None.</p>\n");
-        return;
-    }
-    out.push_str("<table>\n<thead><tr>");
-    for header in headers {
-        out.push_str(&format!("<th>{}</th>", escape(header)));
-    }
-    out.push_str("</tr></thead>\n<tbody>\n");
-    for row in rows {
-        out.push_str("<tr>");
-        for (column, cell) in row.iter().enumerate() {
-            if mono.contains(&column) {
-                out.push_str(&format!("<td class=\"mono\">{}</td>", escape(cell)));
-            } else {
-                out.push_str(&format!("<td>{}</td>", escape(cell)));
-            }
-        }
-        out.push_str("</tr>\n");
-    }
-    out.push_str("</tbody>\n</table>\n");
+    crate::html::table(out, headers, rows, &|column| {
+        mono.contains(&column).then_some("mono")
+    });
 }
 
 fn list_or_none(items: &BTreeSet<String>) -> String {

@@ -25,6 +25,7 @@ pub mod case;
 pub mod evidence;
 pub mod facts;
 pub mod grouping;
+pub mod html;
 pub mod links;
 pub mod procedures;
 pub mod report;

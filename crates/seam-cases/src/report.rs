@@ -954,21 +954,7 @@ pub fn csv_field(text: &str) -> String {
     }
 }
 
-/// Escapes text for HTML content and attribute values.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::html::escape as escape_html;
 
 /// A wall time as UTC text, to the minute.
 fn utc(ms: i64) -> String {
@@ -1321,28 +1307,9 @@ fn table_text(html: &mut String, headers: &[&str], rows: Vec<Vec<String>>) {
 }
 
 fn write_table(html: &mut String, headers: &[&str], rows: Vec<Vec<String>>, figures: bool) {
-    if rows.is_empty() {
-        html.push_str("<p class=\"none\">None.</p>\n");
-        return;
-    }
-    html.push_str("<table>\n<thead><tr>");
-    for header in headers {
-        html.push_str(&format!("<th>{}</th>", escape_html(header)));
-    }
-    html.push_str("</tr></thead>\n<tbody>\n");
-    for row in rows {
-        html.push_str("<tr>");
-        for (index, cell) in row.iter().enumerate() {
-            let class = if figures && index > 0 && !is_text_column(headers, index) {
-                " class=\"n\""
-            } else {
-                ""
-            };
-            html.push_str(&format!("<td{class}>{}</td>", escape_html(cell)));
-        }
-        html.push_str("</tr>\n");
-    }
-    html.push_str("</tbody>\n</table>\n");
+    crate::html::table(html, headers, &rows, &|index| {
+        (figures && index > 0 && !is_text_column(headers, index)).then_some("n")
+    });
 }
 
 /// The columns of figure tables that hold names rather than figures.

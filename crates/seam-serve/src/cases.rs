@@ -281,9 +281,7 @@ fn finding_view(
     finding: &TriagedFinding,
     read: &mut PeopleRead,
 ) -> Option<serde_json::Value> {
-    if let Some(scope) = &caller.site_scope
-        && !finding.site.as_ref().is_some_and(|s| scope.contains(s))
-    {
+    if !in_scope(caller, finding.site.as_deref()) {
         return None;
     }
     let view = crate::access::FindingView::new(shared, caller);
@@ -417,6 +415,15 @@ pub(crate) async fn list_findings(
     }))
 }
 
+/// Whether the caller's sites include `site` (every caller sees what a site-wide caller
+/// does; a finding of no site is seen by callers of every site only).
+fn in_scope(caller: &Caller, site: Option<&str>) -> bool {
+    caller
+        .site_scope
+        .as_ref()
+        .is_none_or(|scope| site.is_some_and(|s| scope.iter().any(|mine| mine == s)))
+}
+
 async fn read_triaged(
     shared: &Arc<Shared>,
     caller: &Caller,
@@ -424,14 +431,7 @@ async fn read_triaged(
 ) -> Result<TriagedFinding, Response> {
     let found = on_store(shared, false, move |store| store.triaged(&uid)).await?;
     match found {
-        Some(found)
-            if caller
-                .site_scope
-                .as_ref()
-                .is_none_or(|scope| found.site.as_ref().is_some_and(|s| scope.contains(s))) =>
-        {
-            Ok(found)
-        }
+        Some(found) if in_scope(caller, found.site.as_deref()) => Ok(found),
         // Another site's finding is as absent as one that does not exist.
         _ => Err(error(StatusCode::NOT_FOUND, "no such finding")),
     }
@@ -677,14 +677,7 @@ async fn read_alert(
 ) -> Result<seam_store::workspace::Alert, Response> {
     let found = on_store(shared, false, move |store| store.alert(&id)).await?;
     match found {
-        Some(alert)
-            if caller
-                .site_scope
-                .as_ref()
-                .is_none_or(|scope| alert.site.as_ref().is_some_and(|s| scope.contains(s))) =>
-        {
-            Ok(alert)
-        }
+        Some(alert) if in_scope(caller, alert.site.as_deref()) => Ok(alert),
         _ => Err(error(StatusCode::NOT_FOUND, "no such alert")),
     }
 }

@@ -449,7 +449,8 @@ impl EventLog {
             if !by_person && !scan.reads_json {
                 return Ok(false);
             }
-            let json = std::str::from_utf8(json).map_err(|_| corrupt(frame::DecodeError::NotUtf8))?;
+            let json =
+                std::str::from_utf8(json).map_err(|_| corrupt(frame::DecodeError::NotUtf8))?;
             if by_person || (scan.wanted)(person, json) {
                 found.push((person.map(str::to_string), json.to_string()));
             }

@@ -12,9 +12,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use seam_cases::Grouping;
-use seam_store::workspace::{
-    Cursor, FindingQuery, SuppressedFilter, WorkspaceSettings,
-};
+use seam_store::workspace::{Cursor, FindingQuery, SuppressedFilter, WorkspaceSettings};
 use seam_store::{StoredFinding, Ts};
 
 use crate::error::CliError;
@@ -243,7 +241,11 @@ pub(crate) fn workspace(args: &WorkspaceArgs) -> Result<(), CliError> {
             "max_ms": times.last().copied().unwrap_or(0.0),
         }));
     }
-    let store_kind = if args.store.is_some() { "postgres" } else { "embedded" };
+    let store_kind = if args.store.is_some() {
+        "postgres"
+    } else {
+        "embedded"
+    };
     let report = serde_json::json!({
         "store": store_kind,
         "findings": count,
@@ -259,10 +261,16 @@ pub(crate) fn workspace(args: &WorkspaceArgs) -> Result<(), CliError> {
             args.rounds
         );
         for row in &rows {
-            let number = |key: &str| row.get(key).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+            let number = |key: &str| {
+                row.get(key)
+                    .and_then(serde_json::Value::as_f64)
+                    .unwrap_or(0.0)
+            };
             say!(
                 "{:>34}: {:>2} found  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
-                row.get("filter").and_then(|f| f.as_str()).unwrap_or_default(),
+                row.get("filter")
+                    .and_then(|f| f.as_str())
+                    .unwrap_or_default(),
                 number("found"),
                 number("p50_ms"),
                 number("p99_ms"),
