@@ -86,6 +86,45 @@ impl LinkBuilder {
         }
     }
 
+    /// A finding and what its key names: the finding connects them.
+    pub fn finding(&mut self, facts: &crate::facts::FindingFacts) {
+        let mut named: Vec<(&str, &str)> = vec![("finding", facts.uid.as_str())];
+        for (kind, value) in [
+            ("person", &facts.person),
+            ("zone", &facts.zone),
+            ("asset", &facts.asset),
+            ("door", &facts.door),
+        ] {
+            if let Some(value) = value {
+                named.push((kind, value.as_str()));
+            }
+        }
+        self.event(&named);
+    }
+
+    /// A stored event (its resolved person and JSON): the person, badge, account, device,
+    /// MAC and address it names, and the place it happened, are connected through it.
+    pub fn stored_event(&mut self, person: Option<&str>, event: &serde_json::Value) {
+        let text = |pointer: &str| event.pointer(pointer).and_then(serde_json::Value::as_str);
+        let mut named: Vec<(&str, &str)> = Vec::new();
+        for (kind, value) in [
+            ("person", person),
+            ("badge", text("/subject/badge")),
+            ("account", text("/subject/user")),
+            ("device", text("/subject/device")),
+            ("mac", text("/subject/mac")),
+            ("address", text("/subject/ip")),
+            ("zone", text("/zone")),
+            ("door", text("/door")),
+            ("asset", text("/asset")),
+        ] {
+            if let Some(value) = value.filter(|v| !v.is_empty() && v.len() <= crate::MAX_ID_BYTES) {
+                named.push((kind, value));
+            }
+        }
+        self.event(&named);
+    }
+
     pub fn build(self) -> LinkView {
         LinkView {
             nodes: self.nodes.into_values().collect(),
@@ -121,5 +160,20 @@ mod tests {
             .unwrap();
         assert_eq!(badge.count, 2);
         assert_eq!(view.edges.len(), 3);
+    }
+
+    #[test]
+    fn a_stored_event_links_its_person_badge_and_place() {
+        let mut b = LinkBuilder::default();
+        let event =
+            serde_json::json!({"subject": {"badge": "4415", "ip": "10.0.0.7"}, "zone": "lab"});
+        b.stored_event(Some("erin"), &event);
+        let view = b.build();
+        let ids: Vec<&str> = view.nodes.iter().map(|n| n.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["address:10.0.0.7", "badge:4415", "person:erin", "zone:lab"]
+        );
+        assert_eq!(view.edges.len(), 6);
     }
 }

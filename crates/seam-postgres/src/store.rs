@@ -577,6 +577,12 @@ impl Store for PostgresStore {
             crate::workspace::index_findings(client, statements, &indexing, &fresh)?;
             Ok(fresh.len())
         })
+        .inspect(|&indexed| {
+            self.workspace.triaged_since_analyze = self
+                .workspace
+                .triaged_since_analyze
+                .saturating_add(u64::try_from(indexed).unwrap_or(0));
+        })
     }
 
     fn add_dead_letters(&mut self, letters: &[DeadLetter]) -> Result<(), StoreError> {
@@ -700,6 +706,19 @@ impl Store for PostgresStore {
         }
         self.committed_end = self.end;
         self.commits += 1;
+        if self.workspace.statistics_stale() {
+            let cache = &mut self.workspace;
+            let total = cache.triaged_at_analyze + cache.triaged_since_analyze;
+            // Outside any transaction; a failure only leaves the statistics as they were.
+            let analyzed = self
+                .client
+                .get_mut()
+                .batch_execute("ANALYZE triage, alerts, alert_keys");
+            if analyzed.is_ok() {
+                cache.triaged_at_analyze = total;
+                cache.triaged_since_analyze = 0;
+            }
+        }
         Ok(())
     }
 

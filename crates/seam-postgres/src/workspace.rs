@@ -70,9 +70,21 @@ pub(crate) struct WorkspaceCache {
     settings: WorkspaceSettings,
     /// Read once, and again after any change (or a rollback that may have undone one).
     suppressions: Option<Vec<Suppression>>,
+    /// Triage rows written since the workspace's statistics were last gathered, and how many
+    /// rows there were then (see [`WorkspaceCache::statistics_stale`]).
+    pub(crate) triaged_since_analyze: u64,
+    pub(crate) triaged_at_analyze: u64,
 }
 
 impl WorkspaceCache {
+    /// Whether the planner's statistics of the triage table are stale enough to mislead it:
+    /// lists read a page off an index in order only while the planner knows how many rows
+    /// each status, rule and site has. Autovacuum catches up in time; a bulk of new findings
+    /// (a replay, a backfill) can outrun it by minutes, and a page then costs seconds.
+    pub(crate) fn statistics_stale(&self) -> bool {
+        self.triaged_since_analyze >= (self.triaged_at_analyze / 5).max(10_000)
+    }
+
     pub(crate) fn forget_suppressions(&mut self) {
         self.suppressions = None;
     }

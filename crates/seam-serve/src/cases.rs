@@ -1655,17 +1655,15 @@ const MAX_TIMELINE_EVENTS: usize = 5_000;
 const TIMELINE_MARGIN_MS: i64 = 2 * 3_600_000;
 
 /// The case's timeline entries and its findings' JSON, read from the store.
-async fn gather(
-    shared: &Arc<Shared>,
-    case: &Case,
-) -> Result<
-    (
-        Vec<seam_cases::timeline::Entry>,
-        Vec<serde_json::Value>,
-        bool,
-    ),
-    Response,
-> {
+/// What a case's timeline, link view and bundle are made of.
+struct Gathered {
+    timeline: Vec<seam_cases::timeline::Entry>,
+    findings: Vec<serde_json::Value>,
+    events: seam_store::workspace::PersonEvents,
+    cut: bool,
+}
+
+async fn gather(shared: &Arc<Shared>, case: &Case) -> Result<Gathered, Response> {
     let uids: Vec<String> = case.links.findings.iter().cloned().collect();
     let span = case.span;
     let scan = case.clone();
@@ -1689,8 +1687,8 @@ async fn gather(
     })
     .await?;
     let entries: Vec<seam_cases::timeline::Entry> = events
-        .into_iter()
-        .filter_map(|(person, json)| seam_cases::timeline::event_entry(person, &json))
+        .iter()
+        .filter_map(|(person, json)| seam_cases::timeline::event_entry(person.clone(), json))
         .collect();
     let finding_values: Vec<serde_json::Value> = findings
         .iter()
@@ -1700,11 +1698,12 @@ async fn gather(
         .iter()
         .filter_map(seam_cases::timeline::finding_entry)
         .collect();
-    Ok((
-        seam_cases::timeline::merge(case, entries, finding_entries),
-        finding_values,
+    Ok(Gathered {
+        timeline: seam_cases::timeline::merge(case, entries, finding_entries),
+        findings: finding_values,
+        events,
         cut,
-    ))
+    })
 }
 
 /// `GET /v1/cases/{id}/timeline`: events of its people, assets and zones over its span,
@@ -1719,7 +1718,11 @@ async fn timeline(
         Ok(case) => case,
         Err(response) => return response,
     };
-    let (entries, _, cut) = match gather(&shared, &case).await {
+    let Gathered {
+        timeline: entries,
+        cut,
+        ..
+    } = match gather(&shared, &case).await {
         Ok(gathered) => gathered,
         Err(response) => return response,
     };
@@ -1746,29 +1749,21 @@ async fn links(
         Ok(case) => case,
         Err(response) => return response,
     };
-    let (entries, findings, _) = match gather(&shared, &case).await {
+    let gathered = match gather(&shared, &case).await {
         Ok(gathered) => gathered,
         Err(response) => return response,
     };
     let mut builder = seam_cases::links::LinkBuilder::default();
-    for finding in &findings {
-        let Some(facts) = seam_cases::FindingFacts::from_value(finding) else {
-            continue;
-        };
-        let mut named: Vec<(&str, &str)> = vec![("finding", facts.uid.as_str())];
-        for (kind, value) in [
-            ("person", &facts.person),
-            ("zone", &facts.zone),
-            ("asset", &facts.asset),
-            ("door", &facts.door),
-        ] {
-            if let Some(value) = value {
-                named.push((kind, value.as_str()));
-            }
+    for finding in &gathered.findings {
+        if let Some(facts) = seam_cases::FindingFacts::from_value(finding) {
+            builder.finding(&facts);
         }
-        builder.event(&named);
     }
-    let _ = entries;
+    for (person, json) in &gathered.events {
+        if let Ok(event) = serde_json::from_str::<serde_json::Value>(json) {
+            builder.stored_event(person.as_deref(), &event);
+        }
+    }
     let mut value = serde_json::to_value(builder.build()).unwrap_or_default();
     let mut read = PeopleRead::default();
     show_people(&shared, &caller, &mut value, &case.links.people, &mut read);
@@ -1786,7 +1781,11 @@ async fn export(
         Ok(case) => case,
         Err(response) => return response,
     };
-    let (entries, findings, _) = match gather(&shared, &case).await {
+    let Gathered {
+        timeline: entries,
+        findings,
+        ..
+    } = match gather(&shared, &case).await {
         Ok(gathered) => gathered,
         Err(response) => return response,
     };
