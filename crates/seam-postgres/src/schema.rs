@@ -204,13 +204,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX custody_by_case ON custody (case_id, id);",
     // A case's timeline reads the events of a span: events arrive close to time order, so a
-    // block-range index on the time costs appends almost nothing and skips the rest.
+    // block-range index on the time skips the rest of a long log. It is small, yet a bulk
+    // replay pays for it (about a tenth: docs/performance.md). A (person, time) B-tree would
+    // make a case of people forty times faster and cost a third of replay throughput: not
+    // kept.
     "CREATE INDEX IF NOT EXISTS events_by_time_range ON events USING brin (time);",
-    // A case of people, and a person's 360, read that person's events over a span: without
-    // this index, every event of the span is read (400 ms for ten people over a week of a
-    // 10,000-person estate, against 10 ms with it). Events of no person stay out of it.
-    "CREATE INDEX IF NOT EXISTS events_by_person_time ON events (person, time)
-         WHERE person IS NOT NULL;",
 ];
 
 /// The audit log's tables (`audit.rs`), versioned apart from the store's in

@@ -1431,7 +1431,8 @@ impl PostgresStore {
             .collect();
         let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
         self.read("read a case's events", |client, _| {
-            // A case of people only reads their events off the (person, time) index.
+            // A case of people only: the server keeps their rows of the span (read off the
+            // time's block-range index), nothing is sent of anyone else's.
             let rows = if names.is_empty() {
                 client.query(
                     "SELECT person, json FROM events

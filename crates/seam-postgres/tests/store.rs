@@ -123,7 +123,7 @@ fn a_new_database_is_migrated_once_and_reopening_keeps_the_data() {
         .query_one("SELECT version FROM seam_schema", &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, 5);
+    assert_eq!(version, 4);
     let rows: i64 = connect(&database)
         .query_one("SELECT count(*) FROM seam_schema", &[])
         .unwrap()
@@ -144,14 +144,14 @@ fn a_schema_from_a_newer_build_is_refused_and_left_alone() {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 5
+                supported: 4
             }
         ),
         "{error:?}"
     );
     assert_eq!(
         error.to_string(),
-        "database schema version 99 is newer than version 5 known to this build"
+        "database schema version 99 is newer than version 4 known to this build"
     );
     let version: i32 = connect(&database)
         .query_one("SELECT version FROM seam_schema", &[])
