@@ -817,7 +817,15 @@ async fn add_suppression(
         request.person = Some(person_named(&shared, person));
     }
     let now = crate::now_ms();
-    let id = format!("sup-{:x}-{:04x}", now, crate::now_ms().rem_euclid(0xffff));
+    // Random: two suppressions made in one millisecond must not collide.
+    let mut random = [0u8; 8];
+    if seam_access::Random::fill(&mut seam_access::OsRandom, &mut random).is_err() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no randomness for an id; try again",
+        );
+    }
+    let id = format!("sup-{:016x}", u64::from_le_bytes(random));
     let suppression = match request.into_suppression(id, &caller.actor(), now) {
         Ok(suppression) => suppression,
         Err(message) => return bad_request(message),
@@ -928,15 +936,13 @@ fn case_view(
         .and_then(|k| shared.cases.settings.procedures.get(k))
         && let Some(object) = value.as_object_mut()
     {
-        {
-            object.insert(
-                "targets".into(),
-                serde_json::json!({
-                    "acknowledge_by": case.created_at + i64::from(kind.acknowledge_minutes) * 60_000,
-                    "close_by": case.created_at + i64::from(kind.close_hours) * 3_600_000,
-                }),
-            );
-        }
+        object.insert(
+            "targets".into(),
+            serde_json::json!({
+                "acknowledge_by": case.created_at + i64::from(kind.acknowledge_minutes) * 60_000,
+                "close_by": case.created_at + i64::from(kind.close_hours) * 3_600_000,
+            }),
+        );
     }
     show_people(shared, caller, &mut value, &case.links.people, read);
     value

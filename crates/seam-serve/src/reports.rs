@@ -225,11 +225,10 @@ fn hygiene(estate: &Estate, usage: &Usage, to: Ts) -> Hygiene {
         IdentifierKind::Entra,
         IdentifierKind::Username,
     ];
-    for (index, person) in estate.people().iter().enumerate() {
+    for person in estate.people() {
         let Some(idx) = estate.person_idx(&person.id) else {
             continue;
         };
-        let _ = index;
         let status = estate.status_at(idx, to);
         let active = status == seam_estate::PersonStatus::Active;
         for identifier in person.identifiers.iter().filter(|i| i.valid_at(to)) {

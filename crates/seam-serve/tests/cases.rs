@@ -474,6 +474,44 @@ fn a_tailgate_and_a_sign_in_are_worked_as_one_case_by_both_teams() {
     assert_eq!(status, 200);
     assert!(links["nodes"].as_array().unwrap().len() >= 4, "{links}");
 
+    // Suppressions over the API: scoped, reasoned, expiring, audited; ended, still listed.
+    let tomorrow = now_ms() + 86_400_000;
+    let suppress = format!(
+        r#"{{"rule":"seam.tailgating-occupancy","zone":"hq-lobby","reason":"turnstile under repair","expires_at":{tomorrow}}}"#
+    );
+    assert_eq!(
+        json(addr, "POST", "/v1/suppressions", auditor, &suppress).0,
+        403
+    );
+    let everywhere = format!(
+        r#"{{"rule":"seam.tailgating-occupancy","reason":"noisy","expires_at":{tomorrow}}}"#
+    );
+    assert_eq!(
+        json(addr, "POST", "/v1/suppressions", analyst, &everywhere).0,
+        400,
+        "no scope"
+    );
+    let elsewhere = format!(r#"{{"site":"hq","reason":"not my site","expires_at":{tomorrow}}}"#);
+    assert_eq!(
+        json(addr, "POST", "/v1/suppressions", nyc_guard, &elsewhere).0,
+        403
+    );
+    let (status, made) = json(addr, "POST", "/v1/suppressions", analyst, &suppress);
+    assert_eq!(status, 201, "{made}");
+    let sup = made["id"].as_str().unwrap().to_string();
+    let (_, listed) = json(addr, "GET", "/v1/suppressions", analyst, "");
+    assert_eq!(listed["suppressions"][0]["id"], sup.as_str(), "{listed}");
+    assert_eq!(listed["suppressions"][0]["active"], true);
+    let end = format!("/v1/suppressions/{sup}");
+    assert_eq!(json(addr, "DELETE", &end, analyst, "").0, 200);
+    assert_eq!(
+        json(addr, "DELETE", &end, analyst, "").0,
+        409,
+        "ended already"
+    );
+    let (_, listed) = json(addr, "GET", "/v1/suppressions", analyst, "");
+    assert_eq!(listed["suppressions"][0]["active"], false);
+
     // Identity 360: the person across both worlds, with a stated purpose only.
     assert_eq!(
         json(addr, "GET", "/v1/people/bob/360", guard, "").0,

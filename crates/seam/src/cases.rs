@@ -482,8 +482,7 @@ fn triage(
     for uid in uids {
         let result = match target {
             Target::Service { .. } => {
-                let mut body = serde_json::to_value(&action).unwrap_or_default();
-                let _ = &mut body;
+                let body = serde_json::to_value(&action).unwrap_or_default();
                 target.call(
                     "POST",
                     &format!("/v1/findings/{}/triage", percent(uid)),
